@@ -1,0 +1,149 @@
+//! Checks (steps 4, 8 and rfmp's 15): deciding what a received packet means.
+//!
+//! A check never trusts the peer: it verifies every field it reads and
+//! returns a precise [`Error`] for anything else. That is the difference
+//! between a reference implementation and the seed's original, whose
+//! `is_secure` looked only at the last character of the packet.
+//!
+//! | step | packet checked | question answered |
+//! |------|----------------|-------------------|
+//! | 4.a  | SS | does the client want a secured session? ([`is_secure`]) |
+//! | 8.a  | CC | is the server's answer secured, and with which key? ([`check_cc_packet`]) |
+//! | 15.a | SC | does the server really hold our session secret? ([`is_confirmed`]) |
+
+use crate::error::{Error, Result};
+use crate::helpers::base64_decode;
+use crate::packets::{CONFIRMATION_TEXT, PROTOCOL, Packet, VERSION};
+use crate::session::SessionCipher;
+
+/// Step 4.a: `is_secure`: does the start packet ask for encryption?
+///
+/// Accepts exactly `(SS,RFMP,v1.0,1)` (returns `true`) and
+/// `(SS,RFMP,v1.0,0)` (returns `false`).
+///
+/// ```
+/// use rfmp::packets::Packet;
+/// let ss = Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
+/// assert!(rfmp::checks::is_secure(&ss).unwrap());
+/// ```
+///
+/// # Errors
+/// - [`Error::UnexpectedPacket`] if it is not an SS packet.
+/// - [`Error::Malformed`] if it does not have exactly four fields.
+/// - [`Error::Unsupported`] for another protocol name or version.
+/// - [`Error::InvalidChoice`] if the flag is not `0` or `1`.
+pub fn is_secure(packet: &Packet) -> Result<bool> {
+    if packet.kind() != "SS" {
+        return Err(Error::UnexpectedPacket {
+            expected: "a start packet (SS,RFMP,v1.0,0|1) (step 3.a)",
+            got: crate::packets::preview(&packet.text),
+        });
+    }
+    let [_, protocol, version, flag] = packet.fields.as_slice() else {
+        return Err(Error::Malformed(format!(
+            "a start packet has 4 fields (SS,RFMP,v1.0,0|1), this one has {}",
+            packet.fields.len()
+        )));
+    };
+    if protocol != PROTOCOL || version != VERSION {
+        return Err(Error::Unsupported(format!(
+            "this server speaks {PROTOCOL} {VERSION}, the client asked for {protocol:?} {version:?}"
+        )));
+    }
+    match flag.as_str() {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        other => Err(Error::InvalidChoice {
+            given: other.to_string(),
+            expected: "the encrypted flag 0 or 1",
+        }),
+    }
+}
+
+/// Step 8.a: check the CC packet: its length tells whether the session is
+/// secured.
+///
+/// The seed's rule: one field, `(CC)`, is the unencrypted answer (step
+/// 8.a.i); more than one, `(CC,<key>)`, is the encrypted answer (step
+/// 8.a.ii). Returns `None` for `(CC)`, or `Some(pem)` with the server's
+/// public key text for `(CC,<pem>)`; step 9.a turns the text into a key.
+///
+/// `asked_secure` is what the client's start packet asked for. An answer
+/// that does not match is refused: a server (or an attacker on the wire)
+/// that answers a secured request with `(CC)` would otherwise *downgrade*
+/// the session to plain text without the user noticing.
+///
+/// # Errors
+/// - [`Error::Peer`] if the server sent an EE packet instead.
+/// - [`Error::UnexpectedPacket`] for any other packet type.
+/// - [`Error::Malformed`] for more than two fields.
+/// - [`Error::SecurityMismatch`] when the answer's security differs from
+///   what was asked.
+pub fn check_cc_packet(packet: Packet, asked_secure: bool) -> Result<Option<String>> {
+    let packet = packet.expect("CC", "a CC packet (step 8.a)")?;
+    let key = match packet.fields.as_slice() {
+        [_] => None,                        // step 8.a.i: (CC), unencrypted
+        [_, pem] => Some(pem.to_string()), // step 8.a.ii: (CC,<key>), encrypted
+        fields => {
+            return Err(Error::Malformed(format!(
+                "a CC packet has 1 or 2 fields, this one has {}",
+                fields.len()
+            )));
+        }
+    };
+    match (asked_secure, key.is_some()) {
+        (true, false) => Err(Error::SecurityMismatch(
+            "we asked for a secured session but the server answered (CC) without a key \
+             (a downgrade to plain text; refused)"
+                .into(),
+        )),
+        (false, true) => Err(Error::SecurityMismatch(
+            "we asked for an unsecured session but the server sent a key".into(),
+        )),
+        _ => Ok(key),
+    }
+}
+
+/// Step 15.a: `is_confirmed`: does the SC packet prove the server holds our
+/// session secret?
+///
+/// Unsecured: the packet must be exactly `(SC)`. Secured: it must be
+/// `(SC,<base64>)` and the base64 must open, under our session cipher, to
+/// exactly [`CONFIRMATION_TEXT`]. For AES the EAX tag makes this a real
+/// proof: without the key, no one can produce a sealed text that opens.
+/// For Caesar it proves little: anyone who saw one earlier confirmation can
+/// compute the shift from it.
+///
+/// # Errors
+/// - [`Error::Peer`] if the server sent an EE packet instead (for example
+///   because it could not decrypt our EC packet).
+/// - [`Error::UnexpectedPacket`] for any other packet type.
+/// - [`Error::NotConfirmed`] when the fields are wrong or the text does not
+///   open to the confirmation.
+pub fn is_confirmed(packet: Packet, cipher: &SessionCipher) -> Result<()> {
+    let packet = packet.expect("SC", "an SC packet (step 15.a)")?;
+    match (cipher, packet.fields.as_slice()) {
+        (SessionCipher::None, [_]) => Ok(()),
+        (SessionCipher::None, _) => Err(Error::NotConfirmed(
+            "an unsecured session is confirmed by exactly (SC)".into(),
+        )),
+        (_, [_, sealed]) => {
+            let sealed = base64_decode("confirmation", sealed)?;
+            let opened = cipher.open(&sealed).map_err(|e| {
+                Error::NotConfirmed(format!("the confirmation does not open: {e}"))
+            })?;
+            if opened == CONFIRMATION_TEXT.as_bytes() {
+                Ok(())
+            } else {
+                Err(Error::NotConfirmed(format!(
+                    "the confirmation opens to {:?}, not {CONFIRMATION_TEXT:?}: \
+                     the server does not hold our session secret",
+                    String::from_utf8_lossy(&opened)
+                )))
+            }
+        }
+        (_, _) => Err(Error::NotConfirmed(
+            "a secured session is confirmed by (SC,<sealed confirmation>)".into(),
+        )),
+    }
+}

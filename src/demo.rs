@@ -1,0 +1,562 @@
+//! The step-by-step demo (`rfmp demo`): a real client and server, narrated.
+//!
+//! The demo runs both sides in one process over real TCP sockets on
+//! 127.0.0.1, with a third party in the middle: an *eavesdropper*, a relay
+//! that forwards every byte between client and server and records it. The
+//! client connects to the eavesdropper, which connects to the server, so
+//! everything the demo shows under "wire" is what really crossed a socket.
+//!
+//! To narrate, the demo does not run [`crate::client::handshake`] and
+//! [`crate::server::handshake`] on two threads; it calls the *same step
+//! functions* they call, one at a time, alternating sides, and prints what
+//! each produced. Read [`run_session`] top to bottom: it is the flow
+//! write-up (`lessons/00-flow.md`) as code.
+//!
+//! For each step the demo prints the step number, the side that acts, the
+//! function and file that implement it, the bytes on the wire (as text, and
+//! in hex where the text encodes binary data) and what the eavesdropper
+//! learns from them. After the handshake it sends a few messages, then the
+//! eavesdropper attacks: it reads unsecured messages directly, breaks Caesar
+//! by trying all 255 shifts, and gets nowhere against AES-EAX.
+
+use crate::checks::{check_cc_packet, is_confirmed, is_secure};
+use crate::client::{send_ec_packet, send_start_packet};
+use crate::decryption::{decrypt_ec_packet, open_dp_packet};
+use crate::error::{Error, Result};
+use crate::framing::Connection;
+use crate::helpers::{
+    base64_decode, fingerprint, generate_key, os_rng, public_key_to_pem, rsa_public_key_converter,
+};
+use crate::packets::{
+    CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, ec_packet, encryption_choice,
+    encryption_type, end_packet, packet_formatter, start_packet,
+};
+use crate::server::{
+    ServerKey, answer_start_packet, receive_ec_packet, receive_start_packet, send_confirmation,
+};
+use crate::session::{Algorithm, SessionCipher};
+use anstyle::{AnsiColor, Style};
+use rsa::PrivateKey;
+use std::io::{BufRead, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread;
+
+/// Which session the demo runs: `--cipher none|caesar|aes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoCipher {
+    /// An unsecured session: `(SS,RFMP,v1.0,0)`.
+    None,
+    /// A secured session with the Caesar cipher.
+    Caesar,
+    /// A secured session with AES-128-EAX.
+    Aes,
+}
+
+impl DemoCipher {
+    fn label(self) -> &'static str {
+        match self {
+            DemoCipher::None => "none (unsecured)",
+            DemoCipher::Caesar => "caesar",
+            DemoCipher::Aes => "aes",
+        }
+    }
+}
+
+/// The messages the client sends after the handshake (step 16).
+pub const DEMO_MESSAGES: [&str; 3] = [
+    "Hello, server!",
+    "Meet me in the lobby at ten.",
+    "The door code is 4711, keep it secret.",
+];
+
+/// Run the demo once for each cipher in `ciphers`, writing the narration to
+/// `out`.
+///
+/// The RSA keys are generated fresh from the OS random source, once per
+/// run (about a second). With `pause`, the demo waits for Enter on standard
+/// input after each step.
+///
+/// # Errors
+/// Any socket or protocol error; none is expected on a healthy machine.
+pub fn run(ciphers: &[DemoCipher], pause: bool, out: &mut dyn Write) -> Result<()> {
+    let mut n = Narrator { out, pause };
+    n.banner("RFMP v1.0: the handshake, step by step")?;
+    n.say("Generating two RSA-2048 key pairs from the OS random source...")?;
+    let mut rng = os_rng();
+    let server_key = ServerKey::new(generate_key(&mut rng)?)?;
+    let client_key = generate_key(&mut rng)?;
+    n.say(&format!("server key {}", server_key.fingerprint()))?;
+    n.say(&format!(
+        "client key {}",
+        fingerprint(&client_key.to_public_key())?
+    ))?;
+    for &cipher in ciphers {
+        run_session(&mut n, cipher, &server_key, &client_key)?;
+    }
+    n.banner("Done")?;
+    n.say("Read the flow in lessons/00-flow.md; run `rfmp server` and `rfmp client`")?;
+    n.say("in two terminals to talk to the real server.")?;
+    Ok(())
+}
+
+/// One narrated session: steps 1-17 for one cipher.
+fn run_session(
+    n: &mut Narrator,
+    choice: DemoCipher,
+    server_key: &ServerKey,
+    client_key: &PrivateKey,
+) -> Result<()> {
+    let mut rng = os_rng();
+    n.banner(&format!("Session cipher: {}", choice.label()))?;
+
+    // The server listens; the eavesdropper sits between client and server.
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let server_addr = listener.local_addr()?;
+    let (relay_addr, wire) = start_eavesdropper(server_addr)?;
+    let mut client = Connection::new(TcpStream::connect(relay_addr)?);
+    let (server_stream, _) = listener.accept()?;
+    let mut server = Connection::new(server_stream);
+    n.say(&format!(
+        "server on {server_addr}; the client connects to the eavesdropper on \
+         {relay_addr}, which relays every byte"
+    ))?;
+    let mut tap = Tap { wire, seen: vec![] };
+
+    // ---- Steps 1-2: the client starts -------------------------------------
+    let answer = if choice == DemoCipher::None { "0" } else { "1" };
+    n.step("1.a", Side::Client, "choose encrypted (1) or not (0)", "packets::encryption_type")?;
+    let secure = encryption_type(answer)?;
+    n.detail(&format!("the user answers {answer:?}: secure = {secure}"))?;
+
+    n.step("1.b", Side::Client, "build the start packet", "packets::start_packet")?;
+    let flag = if secure { "1" } else { "0" };
+    n.detail(&format!("fields: type SS, protocol RFMP, version v1.0, encrypted flag {flag}"))?;
+    n.step("1.c", Side::Client, "add parentheses and commas", "packets::packet_formatter")?;
+    let formatted = packet_formatter(&["SS", "RFMP", "v1.0", flag]);
+    debug_assert_eq!(formatted, start_packet(secure));
+    n.detail(&formatted)?;
+
+    n.step("2.a", Side::Client, "send the SS packet", "client::send_start_packet")?;
+    send_start_packet(&mut client, secure)?;
+
+    // ---- Steps 3-7: the server answers ------------------------------------
+    n.step("3.a", Side::Server, "receive and decode the first packet", "server::receive_start_packet")?;
+    let ss = receive_start_packet(&mut server)?;
+    tap.show(n, "the eavesdropper reads it all: RFMP v1.0 is starting, and whether it will be encrypted")?;
+    n.detail(&format!("fields: {:?}", ss.fields))?;
+
+    n.step("4.a", Side::Server, "is it secure? (does SS end in 1?)", "checks::is_secure")?;
+    let secure_asked = is_secure(&ss)?;
+    n.detail(&format!("is_secure = {secure_asked}"))?;
+
+    n.step("5.a", Side::Server, "answer: with the key if secure", "server::answer_start_packet")?;
+    n.step("6.a", Side::Server, "build the CC packet", "packets::cc_packet")?;
+    if secure_asked {
+        n.step("7.a", Side::Server, "send (CC,<server public key>)", "server::sending_secure_connection_packet")?;
+    } else {
+        n.step("7.b", Side::Server, "send (CC)", "server::na_secure_packet")?;
+    }
+    answer_start_packet(&mut server, secure_asked, server_key)?;
+
+    // ---- Steps 8-11: the client builds the encryption packet --------------
+    n.step("8.a", Side::Client, "receive CC; count its fields", "checks::check_cc_packet")?;
+    let cc = client.read_packet("the CC packet (step 8.a)")?;
+    if secure_asked {
+        tap.show(n, "the eavesdropper sees the server's public key; that is fine, it is public")?;
+    } else {
+        tap.show(n, "the eavesdropper sees an unsecured session begin")?;
+    }
+    let fields = cc.fields.len();
+    let server_pem = check_cc_packet(cc, secure)?;
+    // Each side builds its own cipher: the client from the secret it made,
+    // the server from the secret it decrypted.
+    let (cipher_client, cipher_server) = match server_pem {
+        None => {
+            n.detail(&format!("{fields} field: step 8.a.i, unencrypted; steps 9-13 are skipped"))?;
+            (SessionCipher::None, SessionCipher::None)
+        }
+        Some(pem) => {
+            n.detail(&format!("{fields} fields: step 8.a.ii, encrypted"))?;
+            n.step("9.a", Side::Client, "convert the key from text to a key", "helpers::rsa_public_key_converter")?;
+            let server_public = rsa_public_key_converter(&pem)?;
+            n.detail(&format!(
+                "RSA-{} key, fingerprint {}",
+                rsa::traits::PublicKeyParts::size(&server_public) * 8,
+                fingerprint(&server_public)?
+            ))?;
+            n.detail("nothing proves this key is the server's: compare the fingerprint above")?;
+
+            n.step("9.b", Side::Client, "pass it to algo_and_encrypted_session", "client::build_ec_packet")?;
+            let name = if choice == DemoCipher::Caesar { "caesar" } else { "aes" };
+            n.step("10.a.i", Side::Client, "choose aes or caesar", "packets::encryption_choice")?;
+            let algorithm = encryption_choice(name)?;
+            n.detail(&format!("the user answers {name:?}"))?;
+
+            n.step("10.a.ii", Side::Client, "make and encrypt the session secret", "packets::algo_and_encrypted_session")?;
+            let session = algo_and_encrypted_session(algorithm, &server_public, &mut rng)?;
+            let (generate, generate_fn) = match algorithm {
+                Algorithm::Aes => ("10.a.ii.1.a", "packets::generate_session_key"),
+                Algorithm::Caesar => ("10.a.ii.2.a", "packets::generate_shift"),
+            };
+            n.step(generate, Side::Client, "generate the secret", generate_fn)?;
+            n.hex("secret (only the client knows it)", session.secret.as_bytes())?;
+            let sub = if algorithm == Algorithm::Aes { "1" } else { "2" };
+            n.step(&format!("10.a.ii.{sub}.b"), Side::Client, "encrypt it with RSA-OAEP-SHA256", "packets::encrypt_session_secret")?;
+            n.hex("RSA-OAEP ciphertext", &session.ciphertext)?;
+            n.step(&format!("10.a.ii.{sub}.c"), Side::Client, "convert it to text: base64", "packets::algo_and_encrypted_session")?;
+            n.detail(&format!("{} characters of base64", session.field.len()))?;
+
+            n.step("10.a.iii", Side::Client, "build the EC packet", "packets::ec_packet")?;
+            let packet = ec_packet(
+                algorithm,
+                &session.field,
+                &public_key_to_pem(&client_key.to_public_key())?,
+            );
+            n.detail(&format!("{} bytes", packet.len()))?;
+
+            n.step("11.a", Side::Client, "send the EC packet", "client::send_ec_packet")?;
+            send_ec_packet(&mut client, &packet)?;
+
+            // ---- Steps 12-13: the server recovers the secret ---------------
+            n.step("12.a", Side::Server, "wait for the EC packet", "server::receive_ec_packet")?;
+            let ec = receive_ec_packet(&mut server)?;
+            tap.show(
+                n,
+                "the eavesdropper learns the algorithm, but not the secret: \
+                 only the server's private key decrypts RSA-OAEP",
+            )?;
+            n.step("13.a", Side::Server, "split the packet, decrypt the secret", "decryption::decrypt_ec_packet")?;
+            let decrypted = decrypt_ec_packet(ec, server_key.private_key())?;
+            n.detail("13.a.i: algorithm, encrypted secret, client key; 13.a.ii: RSA-OAEP decrypt")?;
+            n.hex("secret the server decrypted", decrypted.secret.as_bytes())?;
+            let same = decrypted.secret == session.secret;
+            n.detail(&format!("same as the client's: {same}"))?;
+            (
+                SessionCipher::from_secret(&session.secret),
+                SessionCipher::from_secret(&decrypted.secret),
+            )
+        }
+    };
+
+    // ---- Steps 14-15: rfmp's confirmation ---------------------------------
+    n.step("14.a", Side::Server, "confirm: seal a known text", "server::send_confirmation")?;
+    n.detail(&format!("the server seals {CONFIRMATION_TEXT:?} with the session cipher"))?;
+    send_confirmation(&mut server, &cipher_server, &mut rng)?;
+    n.step("15.a", Side::Client, "check the confirmation", "checks::is_confirmed")?;
+    let sc = client.read_packet("the SC packet (step 15.a)")?;
+    let sc_text = sc.text.clone();
+    tap.show(n, match choice {
+        DemoCipher::None => "(SC) says the session is up, nothing secret in it",
+        DemoCipher::Caesar => "a Caesar-sealed known text: the shift leaks (see below)",
+        DemoCipher::Aes => "nonce, tag and ciphertext: meaningless without the key",
+    })?;
+    is_confirmed(sc, &cipher_client)?;
+    n.detail("confirmed: the server holds the same session secret")?;
+
+    // ---- Step 16: messages -----------------------------------------------
+    let mut last_payload = Vec::new();
+    for message in DEMO_MESSAGES {
+        n.step("16.a", Side::Client, "seal a message into a DP packet", "packets::dp_packet")?;
+        n.detail(&format!("message: {message:?}"))?;
+        let packet = crate::packets::dp_packet(&cipher_client, message.as_bytes(), &mut rng)?;
+        client.write_packet(&packet)?;
+        n.step("16.b", Side::Server, "open the DP packet", "decryption::open_dp_packet")?;
+        let dp = server.read_packet("a DP packet (step 16.b)")?;
+        last_payload = payload_bytes(&dp)?;
+        tap.show(n, "the eavesdropper records the payload; see the attack below")?;
+        let opened = open_dp_packet(dp, &cipher_server)?;
+        n.detail(&format!("opened: {:?}", String::from_utf8_lossy(&opened)))?;
+    }
+
+    // ---- The eavesdropper attacks ----------------------------------------
+    n.banner("What the eavesdropper can do")?;
+    match choice {
+        DemoCipher::None => {
+            n.say("Base64 is an encoding, not encryption. Decoding the last payload:")?;
+            n.say(&format!("  {:?}", String::from_utf8_lossy(&last_payload)))?;
+        }
+        DemoCipher::Caesar => {
+            let (shift, text) = crack_caesar(&last_payload);
+            n.say("Brute force: try all 255 shifts, keep the one that reads like text.")?;
+            n.say(&format!("  shift {shift}: {:?}", String::from_utf8_lossy(&text)))?;
+            let sc_sealed = base64_decode("confirmation", sc_text.trim_start_matches("(SC,").trim_end_matches(')'))?;
+            let leaked = sc_sealed[0].wrapping_sub(CONFIRMATION_TEXT.as_bytes()[0]);
+            n.say("Known plaintext: step 14's text is public, so one byte of the SC")?;
+            n.say(&format!(
+                "  packet gives the shift: {:#04x} - 'R' = {leaked} (mod 256)",
+                sc_sealed[0]
+            ))?;
+        }
+        DemoCipher::Aes => {
+            n.say("Without the 16-byte key there are 2^128 keys to try: no brute force.")?;
+            let mut altered = last_payload.clone();
+            let last = altered.len() - 1;
+            altered[last] ^= 0x01;
+            let verdict = match cipher_server.open(&altered) {
+                Err(Error::AuthenticationFailed) => "rejected: the EAX tag does not match",
+                Err(_) => "rejected",
+                Ok(_) => "accepted (this must never happen)",
+            };
+            n.say("Flip one bit of the captured ciphertext and hand it to the server,")?;
+            n.say(&format!("which holds the key: {verdict}."))?;
+        }
+    }
+
+    // ---- Step 17: closing -------------------------------------------------
+    n.step("17.a", Side::Client, "close with (End)", "packets::end_packet")?;
+    client.write_packet(&end_packet())?;
+    let end = server.read_packet("the End packet (step 17.a)")?;
+    tap.show(n, "the session is over")?;
+    n.detail(&format!("server received {}: closing", end.text))?;
+    drop(client);
+    drop(server);
+    Ok(())
+}
+
+/// Break a Caesar-sealed message by trying every shift (the eavesdropper's
+/// attack in the demo).
+///
+/// Returns the shift and plaintext that look most like English text: the
+/// candidate with the most letters and spaces. 255 tries take microseconds;
+/// that is why a one-byte key protects nothing.
+///
+/// ```
+/// let sealed: Vec<u8> = b"attack at dawn".iter().map(|b| b.wrapping_add(42)).collect();
+/// let (shift, text) = rfmp::demo::crack_caesar(&sealed);
+/// assert_eq!((shift, text.as_slice()), (42, &b"attack at dawn"[..]));
+/// ```
+pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
+    let score = |text: &[u8]| {
+        text.iter()
+            .filter(|b| b.is_ascii_alphabetic() || **b == b' ')
+            .count()
+    };
+    let mut best = (1u8, SessionCipher::Caesar { shift: 1 }.open(sealed).unwrap_or_default());
+    for shift in 2..=255u8 {
+        let candidate = SessionCipher::Caesar { shift }
+            .open(sealed)
+            .unwrap_or_default();
+        if score(&candidate) > score(&best.1) {
+            best = (shift, candidate);
+        }
+    }
+    best
+}
+
+/// The payload of a DP packet as bytes (what the eavesdropper has).
+fn payload_bytes(dp: &Packet) -> Result<Vec<u8>> {
+    let field = dp
+        .fields
+        .get(1)
+        .ok_or_else(|| Error::Malformed("a DP packet has a payload".into()))?;
+    base64_decode("message", field)
+}
+
+// ---------------------------------------------------------------------------
+// The eavesdropper: a TCP relay that records every byte.
+// ---------------------------------------------------------------------------
+
+/// Which way bytes were travelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+/// Start the eavesdropper: listen on an ephemeral port, and relay the first
+/// connection to `server`, sending a copy of every chunk to the returned
+/// receiver *before* forwarding it. So once a side has read some bytes, the
+/// eavesdropper's copy of them is already in the channel.
+fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Receiver<(Direction, Vec<u8>)>)> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = mpsc::channel();
+    thread::Builder::new()
+        .name("eavesdropper".into())
+        .spawn(move || -> std::io::Result<()> {
+            let (from_client, _) = listener.accept()?;
+            let to_server = TcpStream::connect(server)?;
+            let (c2, s2) = (from_client.try_clone()?, to_server.try_clone()?);
+            let tx2 = tx.clone();
+            let upstream = thread::Builder::new()
+                .name("eavesdropper-up".into())
+                .spawn(move || relay(from_client, to_server, Direction::ClientToServer, tx))?;
+            relay(s2, c2, Direction::ServerToClient, tx2);
+            let _ = upstream.join();
+            Ok(())
+        })?;
+    Ok((addr, rx))
+}
+
+/// Copy bytes from one socket to the other until the first one closes.
+fn relay(mut from: TcpStream, mut to: TcpStream, direction: Direction, tx: Sender<(Direction, Vec<u8>)>) {
+    let mut buffer = [0u8; 4096];
+    loop {
+        match from.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let _ = tx.send((direction, buffer[..n].to_vec()));
+                if to.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+/// The demo's view of what the eavesdropper recorded.
+struct Tap {
+    wire: Receiver<(Direction, Vec<u8>)>,
+    seen: Vec<u8>,
+}
+
+impl Tap {
+    /// Print the bytes recorded since the last call, then what they reveal.
+    fn show(&mut self, n: &mut Narrator, reveals: &str) -> Result<()> {
+        let mut direction = None;
+        self.seen.clear();
+        while let Ok((d, bytes)) = self.wire.try_recv() {
+            direction = Some(d);
+            self.seen.extend_from_slice(&bytes);
+        }
+        let arrow = match direction {
+            Some(Direction::ClientToServer) => "client -> server",
+            Some(Direction::ServerToClient) => "server -> client",
+            None => "nothing",
+        };
+        n.wire(&format!("wire: {arrow}, {} bytes", self.seen.len()), &self.seen)?;
+        n.eavesdropper(reveals)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The narrator: formatting for an 80-column terminal.
+// ---------------------------------------------------------------------------
+
+/// Which side acts in a step.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Client,
+    Server,
+}
+
+const INDENT: &str = "          ";
+/// Characters of packet text per line (10 indent + 64 = 74 columns).
+const WRAP: usize = 64;
+
+struct Narrator<'a> {
+    out: &'a mut dyn Write,
+    pause: bool,
+}
+
+impl Narrator<'_> {
+    fn banner(&mut self, title: &str) -> Result<()> {
+        let style = Style::new().bold();
+        let rule = "=".repeat(76usize.saturating_sub(title.len() + 4));
+        writeln!(self.out, "\n{style}== {title} {rule}{style:#}")?;
+        Ok(())
+    }
+
+    fn say(&mut self, text: &str) -> Result<()> {
+        writeln!(self.out, "{text}")?;
+        Ok(())
+    }
+
+    /// A step header: number, side, title, and the function that does it.
+    fn step(&mut self, number: &str, side: Side, title: &str, function: &str) -> Result<()> {
+        self.wait()?;
+        let (label, colour) = match side {
+            Side::Client => ("client", AnsiColor::Green),
+            Side::Server => ("server", AnsiColor::Magenta),
+        };
+        let bold = Style::new().bold();
+        let side_style = Style::new().fg_color(Some(colour.into())).bold();
+        let file = function.split("::").next().unwrap_or("");
+        writeln!(
+            self.out,
+            "\n{bold}Step {number:<9}{bold:#}{side_style}{label}{side_style:#}  {title}"
+        )?;
+        let dim = Style::new().dimmed();
+        writeln!(self.out, "{INDENT}{dim}{function} (src/{file}.rs){dim:#}")?;
+        Ok(())
+    }
+
+    fn detail(&mut self, text: &str) -> Result<()> {
+        for line in wrap(text) {
+            writeln!(self.out, "{INDENT}{line}")?;
+        }
+        Ok(())
+    }
+
+    fn hex(&mut self, label: &str, bytes: &[u8]) -> Result<()> {
+        writeln!(self.out, "{INDENT}{label}, {} bytes in hex:", bytes.len())?;
+        const SHOWN: usize = 64;
+        for chunk in bytes[..bytes.len().min(SHOWN)].chunks(16) {
+            writeln!(self.out, "{INDENT}  {}", hex_spaced(chunk))?;
+        }
+        if bytes.len() > SHOWN {
+            writeln!(self.out, "{INDENT}  ... ({} more bytes)", bytes.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+
+    fn wire(&mut self, heading: &str, bytes: &[u8]) -> Result<()> {
+        let style = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
+        writeln!(self.out, "  {style}{heading}{style:#}")?;
+        let text = String::from_utf8_lossy(bytes);
+        for line in wrap(&text) {
+            writeln!(self.out, "{INDENT}{style}{line}{style:#}")?;
+        }
+        Ok(())
+    }
+
+    fn eavesdropper(&mut self, text: &str) -> Result<()> {
+        let style = Style::new().fg_color(Some(AnsiColor::Red.into()));
+        let mut lines = wrap(text).into_iter();
+        if let Some(first) = lines.next() {
+            writeln!(self.out, "  {style}eve:{style:#}    {first}")?;
+        }
+        for line in lines {
+            writeln!(self.out, "{INDENT}{line}")?;
+        }
+        Ok(())
+    }
+
+    /// Wait for Enter, when pausing (only on a terminal).
+    fn wait(&mut self) -> Result<()> {
+        if self.pause {
+            write!(self.out, "\n[Enter for the next step] ")?;
+            self.out.flush()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+        }
+        Ok(())
+    }
+}
+
+/// Split text at newlines, then cut long lines at [`WRAP`] characters.
+fn wrap(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in text.split('\n') {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            lines.push(String::new());
+        }
+        for piece in chars.chunks(WRAP) {
+            lines.push(piece.iter().collect());
+        }
+    }
+    lines
+}
+
+/// Bytes as lower-case hex pairs separated by spaces: `de ad be ef`.
+fn hex_spaced(bytes: &[u8]) -> String {
+    let hex = hex::encode(bytes);
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

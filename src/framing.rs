@@ -1,0 +1,158 @@
+//! Framing: turning a TCP byte stream into whole packets, and back.
+//!
+//! # TCP is a byte stream, not a packet stream
+//! The seed's original read each packet with one `recv(1024)` and assumed it
+//! got exactly one packet. TCP promises only that the *bytes* arrive in
+//! order; it keeps no record of where one `send` ended. One `read` may
+//! return:
+//!
+//! - part of a packet (a 455-byte CC packet can arrive as 200 + 255 bytes,
+//!   or one byte at a time),
+//! - exactly one packet (what usually happens on a quiet loopback, which is
+//!   why the bug hides in testing),
+//! - one packet and the start of the next, or two whole packets.
+//!
+//! So a reader must *collect* bytes in a buffer and cut packets out of it.
+//! RFMP's packets have no length prefix, but they have an end marker: a
+//! packet runs from `(` to the first `)`. No field may contain `(` or `)`
+//! (keys are PEM, secrets and messages are base64), so the first `)` always
+//! ends the packet.
+//!
+//! [`Connection::read_packet`] works in two steps, as tokio's mini-redis
+//! teaches: [`check_packet`] asks "is a whole packet buffered yet?" without
+//! copying anything, and only then is the packet cut out and parsed. "Not
+//! yet" is a normal answer, not an error: it means read more bytes.
+//!
+//! # Limits
+//! A peer that never sends `)` must not make us buffer forever: a packet is
+//! capped at [`MAX_PACKET_BYTES`]. The biggest handshake packet, EC with
+//! 4096-bit keys, is about 1,500 bytes.
+//!
+//! Whitespace *between* packets is skipped, so a learner can type packets
+//! into `nc 127.0.0.1 25565` and press Enter after each one.
+
+use crate::error::{Error, Result};
+use crate::packets::Packet;
+use std::io::{ErrorKind, Read, Write};
+
+/// The largest packet rfmp accepts, in bytes, from `(` to `)` inclusive.
+pub const MAX_PACKET_BYTES: usize = 4096;
+
+/// How many bytes one `read` call asks the socket for.
+const READ_CHUNK_BYTES: usize = 1024;
+
+/// Is a whole packet at the start of `buffer`? (The *check* half of framing.)
+///
+/// Returns `Ok(Some((start, end)))` when `buffer[start..=end]` is a whole
+/// packet (`start` skips leading whitespace, `buffer[end]` is its `)`), and
+/// `Ok(None)` when more bytes are needed, which is normal.
+///
+/// ```
+/// use rfmp::framing::check_packet;
+/// assert_eq!(check_packet(b"(CC)(SC)", 4096).unwrap(), Some((0, 3)));
+/// assert_eq!(check_packet(b"\n(CC", 4096).unwrap(), None); // not yet
+/// ```
+///
+/// # Errors
+/// - [`Error::Malformed`] when the first non-whitespace byte is not `(`.
+/// - [`Error::PacketTooLarge`] when `max` bytes are buffered after the `(`
+///   and none of them is `)`.
+pub fn check_packet(buffer: &[u8], max: usize) -> Result<Option<(usize, usize)>> {
+    let Some(start) = buffer.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Ok(None); // nothing but whitespace yet
+    };
+    if buffer[start] != b'(' {
+        return Err(Error::Malformed(format!(
+            "a packet starts with '(', this one starts with {:?}",
+            char::from(buffer[start])
+        )));
+    }
+    let candidate = &buffer[start..];
+    match candidate.iter().take(max).position(|&b| b == b')') {
+        Some(offset) => Ok(Some((start, start + offset))),
+        None if candidate.len() >= max => Err(Error::PacketTooLarge { limit: max }),
+        None => Ok(None),
+    }
+}
+
+/// One side of an RFMP connection: a byte stream plus a buffer of bytes
+/// received but not yet cut into packets.
+///
+/// Generic over the stream so the same code runs over a `TcpStream`, and
+/// over in-memory streams in tests (for example one that yields a single
+/// byte per `read`).
+#[derive(Debug)]
+pub struct Connection<S> {
+    stream: S,
+    buffer: Vec<u8>,
+    max_packet: usize,
+}
+
+impl<S: Read + Write> Connection<S> {
+    /// Wrap a stream; packets are capped at [`MAX_PACKET_BYTES`].
+    pub fn new(stream: S) -> Connection<S> {
+        Connection {
+            stream,
+            buffer: Vec::with_capacity(READ_CHUNK_BYTES),
+            max_packet: MAX_PACKET_BYTES,
+        }
+    }
+
+    /// The underlying stream, e.g. to set a socket timeout.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// Read the next whole packet, however the bytes were split by TCP.
+    ///
+    /// `waiting_for` names what the caller expects, e.g. `"the EC packet
+    /// (step 12.a)"`, so that a closed connection or a timeout produces an
+    /// error a person can act on.
+    ///
+    /// Bytes after the packet stay in the buffer for the next call: two
+    /// packets in one read are two packets.
+    ///
+    /// # Errors
+    /// - [`Error::Closed`] when the peer closes the connection first
+    ///   (mid-packet or between packets).
+    /// - [`Error::TimedOut`] when the stream has a read timeout and it
+    ///   expires.
+    /// - [`Error::PacketTooLarge`], [`Error::Malformed`], [`Error::NotUtf8`]
+    ///   for bytes that cannot be a packet (see [`check_packet`] and
+    ///   [`Packet::parse`]).
+    /// - [`Error::Io`] for any other socket error.
+    pub fn read_packet(&mut self, waiting_for: &'static str) -> Result<Packet> {
+        loop {
+            // Check first: a previous read may already hold a whole packet.
+            if let Some((start, end)) = check_packet(&self.buffer, self.max_packet)? {
+                let packet = Packet::parse(&self.buffer[start..=end]);
+                self.buffer.drain(..=end);
+                return packet;
+            }
+            let mut chunk = [0u8; READ_CHUNK_BYTES];
+            let n = match self.stream.read(&mut chunk) {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(Error::TimedOut { waiting_for });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if n == 0 {
+                return Err(Error::Closed { waiting_for });
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    /// Write one packet's text and flush it.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the socket write fails (for example the peer has
+    /// gone).
+    pub fn write_packet(&mut self, packet: &str) -> Result<()> {
+        self.stream.write_all(packet.as_bytes())?;
+        self.stream.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,383 @@
+//! Packets (steps 1, 6, 10, and rfmp's 14, 16, 17): building every packet,
+//! and reading a packet's fields.
+//!
+//! # The wire form
+//! Every RFMP packet is UTF-8 text: `(`, the fields joined by `,`, `)`.
+//! The first field is the packet's type. There is no length prefix and no
+//! terminator; [`crate::framing`] explains how a reader finds the end.
+//!
+//! | step | packet | sent by | example |
+//! |------|--------|---------|---------|
+//! | 1.b  | SS start           | client | `(SS,RFMP,v1.0,1)` |
+//! | 6.a  | CC confirmation    | server | `(CC)` or `(CC,-----BEGIN PUBLIC KEY-----\n...)` |
+//! | 10.a.iii | EC encryption  | client | `(EC,aes,<base64 RSA-OAEP ciphertext>,-----BEGIN PUBLIC KEY-----\n...)` |
+//! | 14.a | SC session confirmed | server | `(SC)` or `(SC,<base64 sealed "RFMP v1.0 ready">)` |
+//! | 16.a | DP data            | either | `(DP,aGVsbG8=)` |
+//! | 17.a | End                | either | `(End)` |
+//! | -    | EE error           | either | `(EE,400,expected a CC packet...)` |
+//!
+//! SS, CC and EC are the seed's handshake (steps 1-13); SC, DP, EE and End
+//! come from the course protocol the seed's original went on to speak, and
+//! rfmp numbers them as steps 14-17 (see `lessons/00-flow.md`).
+//!
+//! For RSA-2048 keys the CC packet is 455 bytes and the EC packet 804 bytes
+//! (aes) or 807 bytes (caesar): 256 bytes of RSA ciphertext become 344
+//! characters of base64, and each PEM key is 450 characters.
+//!
+//! # Why no field may contain `,`, `(` or `)`
+//! The syntax has no escaping, so a comma inside a field would split it and a
+//! `)` would end the packet early. Everything rfmp puts in a field is drawn
+//! from alphabets without them: PEM and base64 use `A-Z a-z 0-9 + / = -`,
+//! spaces and newlines. That is also why messages travel as base64 even in
+//! an unsecured session (and base64 is an *encoding*, not encryption: anyone
+//! can decode it).
+
+use crate::error::{Error, Result};
+use crate::helpers::base64_encode;
+use crate::session::{Algorithm, SessionCipher, SessionSecret};
+use rand::CryptoRng;
+use rsa::PublicKey;
+use rsa::sha2::Sha256;
+
+/// The protocol name in the start packet.
+pub const PROTOCOL: &str = "RFMP";
+/// The protocol version in the start packet.
+pub const VERSION: &str = "v1.0";
+/// What the server seals in its confirmation (step 14.a).
+///
+/// A fixed, public text: the client checks that it opens to exactly this.
+/// Being known, it is also a *known plaintext* for an eavesdropper, which is
+/// harmless for AES and fatal for Caesar (see [`crate::session`]).
+pub const CONFIRMATION_TEXT: &str = "RFMP v1.0 ready";
+
+/// A packet read from the wire: its exact text and its fields.
+///
+/// `fields[0]` is the type (`SS`, `CC`, ...). Built by [`Packet::parse`]
+/// from the bytes [`crate::framing`] cut out of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// The whole packet as it was on the wire, `(` to `)`.
+    pub text: String,
+    /// The fields between the parentheses, split at each `,`.
+    pub fields: Vec<String>,
+}
+
+impl Packet {
+    /// Parse one packet's bytes, `(` to `)` inclusive (the *parse* half of
+    /// framing; [`crate::framing::check_packet`] is the *check* half).
+    ///
+    /// ```
+    /// let p = rfmp::packets::Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
+    /// assert_eq!(p.kind(), "SS");
+    /// assert_eq!(p.fields, ["SS", "RFMP", "v1.0", "1"]);
+    /// ```
+    ///
+    /// # Errors
+    /// - [`Error::NotUtf8`] when the bytes are not UTF-8.
+    /// - [`Error::Malformed`] when they do not start with `(` and end with
+    ///   `)`, contain another `(` or `)`, or the type field is empty.
+    pub fn parse(bytes: &[u8]) -> Result<Packet> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8)?;
+        let inner = text
+            .strip_prefix('(')
+            .and_then(|t| t.strip_suffix(')'))
+            .ok_or_else(|| Error::Malformed("a packet is '(' fields ')'".into()))?;
+        if inner.contains(['(', ')']) {
+            return Err(Error::Malformed(
+                "a field may not contain '(' or ')'".into(),
+            ));
+        }
+        let fields: Vec<String> = inner.split(',').map(str::to_string).collect();
+        if fields[0].is_empty() {
+            return Err(Error::Malformed("the packet type (first field) is empty".into()));
+        }
+        Ok(Packet {
+            text: text.to_string(),
+            fields,
+        })
+    }
+
+    /// The packet's type: its first field, e.g. `SS`.
+    pub fn kind(&self) -> &str {
+        &self.fields[0]
+    }
+
+    /// Check this packet has type `kind`, or explain what arrived instead.
+    ///
+    /// An `EE` packet becomes [`Error::Peer`] carrying the peer's code and
+    /// description, so a learner sees the other side's complaint.
+    ///
+    /// # Errors
+    /// [`Error::Peer`] for an EE packet, [`Error::UnexpectedPacket`] for any
+    /// other type than `kind`.
+    pub fn expect(self, kind: &str, expected: &'static str) -> Result<Packet> {
+        if self.kind() == kind {
+            return Ok(self);
+        }
+        if self.kind() == "EE" {
+            return Err(Error::Peer {
+                code: self.fields.get(1).cloned().unwrap_or_default(),
+                description: self.fields.get(2..).unwrap_or_default().join(","),
+            });
+        }
+        Err(Error::UnexpectedPacket {
+            expected,
+            got: preview(&self.text),
+        })
+    }
+}
+
+/// The first 40 characters of a packet, for error messages.
+pub(crate) fn preview(text: &str) -> String {
+    let mut short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        short.push_str("...");
+    }
+    format!("{short:?}")
+}
+
+/// Step 1.a: the encryption type, the user's answer `0` (unencrypted) or `1`
+/// (encrypted), as a bool.
+///
+/// The seed's client asks "0 or 1?"; this turns the answer into
+/// `secure = true/false`. Surrounding whitespace is ignored.
+///
+/// # Errors
+/// [`Error::InvalidChoice`] for anything but `0` or `1`.
+pub fn encryption_type(answer: &str) -> Result<bool> {
+    match answer.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(Error::InvalidChoice {
+            given: other.to_string(),
+            expected: "0 (unencrypted) or 1 (encrypted)",
+        }),
+    }
+}
+
+/// Step 1.b: build the start packet (SS).
+///
+/// Fields: type `SS`, protocol `RFMP`, version `v1.0`, and the encrypted
+/// flag `1` (secured session) or `0` (unsecured). 16 bytes either way.
+///
+/// ```
+/// assert_eq!(rfmp::packets::start_packet(true), "(SS,RFMP,v1.0,1)");
+/// assert_eq!(rfmp::packets::start_packet(false), "(SS,RFMP,v1.0,0)");
+/// ```
+pub fn start_packet(secure: bool) -> String {
+    let flag = if secure { "1" } else { "0" };
+    packet_formatter(&["SS", PROTOCOL, VERSION, flag])
+}
+
+/// Step 1.c: the packet formatter, adding the parentheses and commas.
+///
+/// Every packet in rfmp is built by this one function. The caller must not
+/// pass fields containing `,`, `(` or `)` (see the module docs); all
+/// callers in this crate pass only fixed words, PEM and base64.
+///
+/// ```
+/// assert_eq!(rfmp::packets::packet_formatter(&["CC"]), "(CC)");
+/// assert_eq!(rfmp::packets::packet_formatter(&["EE", "400", "bad"]), "(EE,400,bad)");
+/// ```
+pub fn packet_formatter(fields: &[&str]) -> String {
+    format!("({})", fields.join(","))
+}
+
+/// Step 6.a: build the connection confirmation packet (CC).
+///
+/// Unsecured session: `(CC)`. Secured session: `(CC,<server public key>)`
+/// with the key in PEM form (see [`crate::helpers`]), 455 bytes in all for
+/// RSA-2048. The key is sent in the clear: it is *public*, and only the
+/// holder of the matching private key can decrypt what is encrypted to it.
+///
+/// ```
+/// assert_eq!(rfmp::packets::cc_packet(None), "(CC)");
+/// ```
+pub fn cc_packet(server_public_key_pem: Option<&str>) -> String {
+    match server_public_key_pem {
+        None => packet_formatter(&["CC"]),
+        Some(pem) => packet_formatter(&["CC", pem]),
+    }
+}
+
+/// Step 10.a.i: the encryption choice, the user's answer `aes` or `caesar`.
+///
+/// Case and surrounding whitespace are ignored in the answer (the wire
+/// form, written by [`ec_packet`], is always lower case).
+///
+/// # Errors
+/// [`Error::InvalidChoice`] for any other answer.
+pub fn encryption_choice(answer: &str) -> Result<Algorithm> {
+    Algorithm::from_wire(&answer.trim().to_ascii_lowercase())
+}
+
+/// What step 10.a.ii produced: the secret and its encrypted, encoded forms.
+///
+/// All three are kept so the demo can show each stage; only `field` goes on
+/// the wire.
+#[derive(Debug, Clone)]
+pub struct EncryptedSession {
+    /// The secret itself (never sent in the clear).
+    pub secret: SessionSecret,
+    /// RSA-OAEP ciphertext of the secret: as long as the server's modulus
+    /// (256 bytes for RSA-2048).
+    pub ciphertext: Vec<u8>,
+    /// The ciphertext as standard base64: the EC packet's third field
+    /// (344 characters for RSA-2048).
+    pub field: String,
+}
+
+/// Step 10.a.ii.1.a: generate the AES session key: 16 bytes (AES-128) from
+/// `rng` (in rfmp, always the OS random source outside tests).
+pub fn generate_session_key<R: CryptoRng + ?Sized>(rng: &mut R) -> SessionSecret {
+    let mut key = [0u8; crate::session::AES_KEY_BYTES];
+    rng.fill_bytes(&mut key);
+    SessionSecret::Aes(key)
+}
+
+/// Step 10.a.ii.2.a: generate the integer to shift by, for Caesar: uniform
+/// in 1-255 (a shift of 0 would change nothing).
+pub fn generate_shift<R: CryptoRng + ?Sized>(rng: &mut R) -> SessionSecret {
+    loop {
+        let mut byte = [0u8; 1];
+        rng.fill_bytes(&mut byte);
+        // Rejection sampling: drawing again on 0 keeps 1-255 equally likely.
+        if byte[0] != 0 {
+            return SessionSecret::Caesar(byte[0]);
+        }
+    }
+}
+
+/// Step 10.a.ii.1.b and step 10.a.ii.2.b: encrypt the session secret with
+/// the server's RSA public key, using RSA-OAEP.
+///
+/// OAEP (RFC 8017 section 7.1) with SHA-256 as the hash and in MGF1, and an
+/// empty label: the parameters of the seed's original. OAEP pads the secret
+/// with fresh randomness before the RSA operation, so encrypting the same
+/// secret twice gives two unrelated ciphertexts, and a damaged ciphertext
+/// is detected on decryption. "Textbook" RSA (`secret^e mod n`, no padding)
+/// has neither property: a one-byte Caesar shift would be recovered by
+/// trying all 255 values. The result is exactly as long as the modulus.
+///
+/// # Errors
+/// [`Error::Rsa`] if the secret is too long for the key (never for a
+/// 16-byte or 1-byte secret and a 2048-bit key).
+pub fn encrypt_session_secret<R: CryptoRng + ?Sized>(
+    secret: &SessionSecret,
+    server_key: &PublicKey,
+    rng: &mut R,
+) -> Result<Vec<u8>> {
+    server_key
+        .oaep_encrypt_with_rng::<Sha256, R>(rng, secret.as_bytes())
+        .map_err(|e| Error::Rsa(e.to_string()))
+}
+
+/// Step 10.a.ii: `algo_and_encrypted_session`: make the session secret for
+/// the chosen algorithm and encrypt it for the server.
+///
+/// - AES: step 10.a.ii.1.a generates the key ([`generate_session_key`]),
+///   10.a.ii.1.b encrypts it ([`encrypt_session_secret`]), 10.a.ii.1.c
+///   converts the ciphertext to text (standard base64).
+/// - Caesar: step 10.a.ii.2.a generates the shift ([`generate_shift`]),
+///   10.a.ii.2.b encrypts it, 10.a.ii.2.c converts it to text.
+///
+/// # Errors
+/// [`Error::Rsa`] from [`encrypt_session_secret`].
+pub fn algo_and_encrypted_session<R: CryptoRng + ?Sized>(
+    algorithm: Algorithm,
+    server_key: &PublicKey,
+    rng: &mut R,
+) -> Result<EncryptedSession> {
+    let secret = match algorithm {
+        Algorithm::Aes => generate_session_key(rng),
+        Algorithm::Caesar => generate_shift(rng),
+    };
+    let ciphertext = encrypt_session_secret(&secret, server_key, rng)?;
+    let field = base64_encode(&ciphertext);
+    Ok(EncryptedSession {
+        secret,
+        ciphertext,
+        field,
+    })
+}
+
+/// Step 10.a.iii.1: `ec_packet`: bring it all together into the encryption
+/// packet (EC).
+///
+/// `(EC,<algorithm>,<encrypted session secret, base64>,<client public key, PEM>)`,
+/// e.g. `(EC,aes,kx8V...==,-----BEGIN PUBLIC KEY-----\n...-----END PUBLIC KEY-----)`:
+/// 804 bytes for aes and 807 for caesar with RSA-2048 keys.
+///
+/// The client's public key is sent as the seed's original did; rfmp's
+/// handshake does not use it yet (it would let the server encrypt to the
+/// client, e.g. for end-to-end messages between users).
+pub fn ec_packet(algorithm: Algorithm, encrypted_secret: &str, client_public_key_pem: &str) -> String {
+    packet_formatter(&["EC", algorithm.as_str(), encrypted_secret, client_public_key_pem])
+}
+
+/// Step 14.a: build the session confirmation packet (SC), sealed with the
+/// new session cipher.
+///
+/// Unsecured: `(SC)`. Secured: `(SC,<base64 of the sealed CONFIRMATION_TEXT>)`.
+/// Only a server that recovered the session secret in step 13 can seal
+/// [`CONFIRMATION_TEXT`] so that the client's cipher opens it (for AES, with
+/// a valid tag), so the client learns that the handshake worked before it
+/// sends anything private. The seed stops at step 13 without this.
+///
+/// # Errors
+/// As [`SessionCipher::seal`].
+pub fn sc_packet<R: CryptoRng + ?Sized>(cipher: &SessionCipher, rng: &mut R) -> Result<String> {
+    if let SessionCipher::None = cipher {
+        return Ok(packet_formatter(&["SC"]));
+    }
+    let sealed = cipher.seal(CONFIRMATION_TEXT.as_bytes(), rng)?;
+    Ok(packet_formatter(&["SC", &base64_encode(&sealed)]))
+}
+
+/// Step 16.a: build a data packet (DP) carrying one sealed message.
+///
+/// `(DP,<base64 of the sealed message>)`. For `message = b"hello"`:
+/// `(DP,aGVsbG8=)` unsecured, 5 shifted bytes with Caesar, and 16 + 16 + 5
+/// bytes (nonce, tag, ciphertext) with AES, which base64 makes 52 characters.
+///
+/// # Errors
+/// As [`SessionCipher::seal`].
+pub fn dp_packet<R: CryptoRng + ?Sized>(
+    cipher: &SessionCipher,
+    message: &[u8],
+    rng: &mut R,
+) -> Result<String> {
+    let sealed = cipher.seal(message, rng)?;
+    Ok(packet_formatter(&["DP", &base64_encode(&sealed)]))
+}
+
+/// Step 17.a: build the closing packet, `(End)`, after which the sender
+/// closes the connection.
+pub fn end_packet() -> String {
+    packet_formatter(&["End"])
+}
+
+/// Build an error packet: `(EE,<code>,<description>)`.
+///
+/// The course protocol's error packet, sent just before a side closes a
+/// connection because of `error` (see [`Error::code`] for the codes).
+/// Characters that would break the packet syntax are replaced: `,` by `;`,
+/// `(` and `)` by `[` and `]`.
+///
+/// ```
+/// let e = rfmp::Error::Malformed("x, y (z)".into());
+/// assert_eq!(rfmp::packets::ee_packet(&e), "(EE,400,malformed packet: x; y [z])");
+/// ```
+pub fn ee_packet(error: &Error) -> String {
+    let description: String = error
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            ',' => ';',
+            '(' => '[',
+            ')' => ']',
+            other => other,
+        })
+        .collect();
+    packet_formatter(&["EE", &error.code().to_string(), &description])
+}

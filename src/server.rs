@@ -1,0 +1,397 @@
+//! Server side (steps 3, 5, 7, 12 and rfmp's 14): a blocking,
+//! thread-per-client server.
+//!
+//! # The design, and where it stops scaling
+//! [`Server::run`] accepts connections on a `std::net::TcpListener` and
+//! gives each client a thread of its own, named `client-<n>`, that runs
+//! [`chatting`]: the handshake, then an echo of every message. This is the
+//! simplest correct design (the Rust Book's web server starts the same way)
+//! and it is easy to follow: one client, one thread, one straight line of
+//! code.
+//!
+//! Its limits are real and measured on a 2-core Linux machine: each thread
+//! reserves a stack and four memory mappings, and a process aborts near
+//! 16,000 threads; open files are capped near 20,000. So the server caps its
+//! clients ([`ServerConfig::max_clients`], 256 by default) and answers the
+//! next one with `(EE,503,server full...)` instead of falling over. Servers
+//! for many thousands of clients use a few threads and non-blocking I/O
+//! (epoll, or an async runtime such as tokio) instead.
+//!
+//! # Isolation
+//! Everything a connection negotiates (its session cipher, the client's
+//! key) lives on that connection's thread only. The seed's original kept
+//! the negotiated key in a global, so each new client replaced the key of
+//! every other. Here the only shared state is the server's own RSA key
+//! (read-only, behind an `Arc`) and the client counter (an atomic).
+//!
+//! A client that sends garbage, goes silent or disconnects ends its own
+//! thread with one logged line and, when the socket still works, an
+//! `(EE,<code>,<description>)` packet telling it why. No other client
+//! notices.
+
+use crate::checks::is_secure;
+use crate::decryption::decrypt_ec_packet;
+use crate::error::{Error, Result};
+use crate::framing::Connection;
+use crate::helpers::{fingerprint, os_rng, public_key_to_pem};
+use crate::packets::{Packet, cc_packet, ee_packet, sc_packet};
+use crate::session::{Incoming, Session, SessionCipher};
+use rand::CryptoRng;
+use rsa::{PrivateKey, PublicKey};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The default address, from the seed's socket library: 127.0.0.1:25565.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:25565";
+
+/// The server's RSA key pair, with its public half ready for the wire.
+///
+/// Created once when the server starts and shared read-only by every
+/// client thread.
+#[derive(Debug)]
+pub struct ServerKey {
+    private_key: PrivateKey,
+    public_key_pem: String,
+    fingerprint: String,
+}
+
+impl ServerKey {
+    /// Wrap a private key, computing the PEM text (for the CC packet) and
+    /// the fingerprint (for people) once.
+    ///
+    /// # Errors
+    /// [`Error::BadPublicKey`] if the key cannot be encoded.
+    pub fn new(private_key: PrivateKey) -> Result<ServerKey> {
+        let public_key = private_key.to_public_key();
+        Ok(ServerKey {
+            public_key_pem: public_key_to_pem(&public_key)?,
+            fingerprint: fingerprint(&public_key)?,
+            private_key,
+        })
+    }
+
+    /// The private key, used in step 13.
+    pub fn private_key(&self) -> &PrivateKey {
+        &self.private_key
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.private_key.to_public_key()
+    }
+
+    /// The public key as PEM text, as sent in the CC packet (step 6.a).
+    pub fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    /// The public key's SHA-256 fingerprint, e.g. `SHA256:kP3M...`.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+}
+
+/// The server's limits.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Most clients served at once; the next is refused with EE 503.
+    pub max_clients: usize,
+    /// How long a client may take for each handshake packet.
+    pub handshake_timeout: Duration,
+    /// How long a client may stay silent after the handshake.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    /// 256 clients, 10 s per handshake packet, 5 minutes idle.
+    fn default() -> ServerConfig {
+        ServerConfig {
+            max_clients: 256,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the server learned in a completed handshake.
+#[derive(Debug)]
+pub struct Accepted<S> {
+    /// The established session.
+    pub session: Session<S>,
+    /// The client's public key from the EC packet (`None` when unsecured).
+    pub client_public_key: Option<PublicKey>,
+}
+
+/// Step 3.a: receive the start packet (the first thing a client sends),
+/// decoded from UTF-8 bytes into a [`Packet`].
+///
+/// # Errors
+/// Those of [`Connection::read_packet`].
+pub fn receive_start_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<Packet> {
+    conn.read_packet("the start packet (step 3.a)")
+}
+
+/// Step 7.a: `sending_secure_connection_packet`: send `(CC,<server public
+/// key>)` (built by step 6.a's [`cc_packet`]).
+///
+/// # Errors
+/// [`Error::Io`] if the connection fails.
+pub fn sending_secure_connection_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    key: &ServerKey,
+) -> Result<String> {
+    let packet = cc_packet(Some(key.public_key_pem()));
+    conn.write_packet(&packet)?;
+    Ok(packet)
+}
+
+/// Step 7.b: `na_secure_packet`: send the unsecured answer `(CC)` (built by
+/// step 6.a's [`cc_packet`]).
+///
+/// # Errors
+/// [`Error::Io`] if the connection fails.
+pub fn na_secure_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<String> {
+    let packet = cc_packet(None);
+    conn.write_packet(&packet)?;
+    Ok(packet)
+}
+
+/// Step 5.a: answer the start packet: if step 4.a said "secure", send the
+/// CC packet with the key (step 7.a), otherwise plain `(CC)` (step 7.b).
+///
+/// Returns the CC packet's text.
+///
+/// # Errors
+/// [`Error::Io`] if the connection fails.
+pub fn answer_start_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    secure: bool,
+    key: &ServerKey,
+) -> Result<String> {
+    if secure {
+        sending_secure_connection_packet(conn, key)
+    } else {
+        na_secure_packet(conn)
+    }
+}
+
+/// Step 12.a: wait for the EC packet to arrive.
+///
+/// # Errors
+/// Those of [`Connection::read_packet`].
+pub fn receive_ec_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<Packet> {
+    conn.read_packet("the EC packet (step 12.a)")
+}
+
+/// Step 14.a: send the session confirmation `(SC,...)` sealed with the new
+/// session cipher (built by [`sc_packet`]).
+///
+/// # Errors
+/// [`Error::Io`] if the connection fails.
+pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
+    conn: &mut Connection<S>,
+    cipher: &SessionCipher,
+    rng: &mut R,
+) -> Result<String> {
+    let packet = sc_packet(cipher, rng)?;
+    conn.write_packet(&packet)?;
+    Ok(packet)
+}
+
+/// The server's whole handshake: steps 3.a, 4.a, 5.a (6.a, 7), 12.a, 13.a
+/// and 14.a, in order, over `conn`.
+///
+/// # Errors
+/// Any error of the steps it runs. The caller reports it to the client with
+/// an EE packet (see [`chatting`]).
+pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
+    mut conn: Connection<S>,
+    key: &ServerKey,
+    rng: &mut R,
+) -> Result<Accepted<S>> {
+    let start = receive_start_packet(&mut conn)?;
+    let secure = is_secure(&start)?;
+    answer_start_packet(&mut conn, secure, key)?;
+    let (cipher, client_public_key) = if secure {
+        let ec = receive_ec_packet(&mut conn)?;
+        let decrypted = decrypt_ec_packet(ec, key.private_key())?;
+        (
+            SessionCipher::from_secret(&decrypted.secret),
+            Some(decrypted.client_public_key),
+        )
+    } else {
+        (SessionCipher::None, None)
+    };
+    send_confirmation(&mut conn, &cipher, rng)?;
+    Ok(Accepted {
+        session: Session {
+            connection: conn,
+            cipher,
+        },
+        client_public_key,
+    })
+}
+
+/// Step 3.a: `chatting`: the server's main function for one client, run on
+/// that client's own thread.
+///
+/// It "starts by receiving and decoding from UTF-8" (the start packet), runs
+/// the rest of the [`handshake`], then echoes every message back sealed
+/// anew (step 16) until the client sends `(End)` (step 17.a). On any error
+/// it sends the client an `(EE,<code>,<description>)` packet (when the
+/// socket still works) and returns the error for the caller to log.
+///
+/// # Errors
+/// Whatever ended the conversation, other than a clean `(End)`.
+pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Result<()> {
+    let peer = stream.peer_addr()?;
+    stream.set_read_timeout(Some(config.handshake_timeout))?;
+    stream.set_write_timeout(Some(config.handshake_timeout))?;
+    // A second handle on the same socket, to report errors after `conn` was
+    // moved into the handshake.
+    let mut error_channel = stream.try_clone()?;
+    let mut rng = os_rng();
+
+    let result = (|| {
+        let accepted = handshake(Connection::new(stream), key, &mut rng)?;
+        let mut session = accepted.session;
+        log::info!(
+            "{peer}: handshake complete, session cipher {}",
+            session.cipher.name()
+        );
+        session
+            .connection
+            .get_ref()
+            .set_read_timeout(Some(config.idle_timeout))?;
+        loop {
+            match session.receive()? {
+                Incoming::Message(message) => {
+                    log::info!("{peer}: message of {} bytes, echoed", message.len());
+                    session.send(&message, &mut rng)?;
+                }
+                Incoming::End => {
+                    log::info!("{peer}: client sent (End), closing");
+                    return Ok(());
+                }
+            }
+        }
+    })();
+
+    if let Err(error) = &result {
+        // Best effort: the peer may already be gone.
+        let _ = error_channel.write_all(ee_packet(error).as_bytes());
+    }
+    result
+}
+
+/// A listening RFMP server.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    key: Arc<ServerKey>,
+    config: ServerConfig,
+    active_clients: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Listen on `addr` (use port 0 to let the OS pick a free port).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the address cannot be bound (in use, no
+    /// permission).
+    pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
+        Ok(Server {
+            listener: TcpListener::bind(addr)?,
+            key: Arc::new(key),
+            config,
+            active_clients: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The address the server listens on (with the real port when bound
+    /// to port 0).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the socket has no local address.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The server's key (for printing its fingerprint).
+    pub fn key(&self) -> &ServerKey {
+        &self.key
+    }
+
+    /// Accept clients forever, one thread each.
+    ///
+    /// # Errors
+    /// Returns only if accepting fails in a way that will not heal; a
+    /// failed accept of one connection (for example the client already
+    /// reset it) is logged and skipped.
+    pub fn run(self) -> Result<()> {
+        let mut next_id: u64 = 0;
+        for incoming in self.listener.incoming() {
+            let stream = match incoming {
+                Ok(stream) => stream,
+                Err(e) => {
+                    log::warn!("accept failed: {e}");
+                    continue;
+                }
+            };
+            next_id += 1;
+            self.serve(stream, next_id);
+        }
+        Ok(())
+    }
+
+    /// Start a thread for one client, or refuse it when the server is full.
+    fn serve(&self, mut stream: TcpStream, id: u64) {
+        let peer = stream
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| "unknown peer".into());
+        // Count the client before starting its thread; the guard below
+        // un-counts it when the thread ends, however it ends.
+        let active = self.active_clients.fetch_add(1, Ordering::SeqCst);
+        if active >= self.config.max_clients {
+            self.active_clients.fetch_sub(1, Ordering::SeqCst);
+            let error = Error::ServerFull(format!(
+                "{} clients connected; try again later",
+                self.config.max_clients
+            ));
+            log::warn!("{peer}: refused: {error}");
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = stream.write_all(ee_packet(&error).as_bytes());
+            return;
+        }
+        let guard = ClientSlot(Arc::clone(&self.active_clients));
+        let key = Arc::clone(&self.key);
+        let config = self.config.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("client-{id}"))
+            .spawn(move || {
+                let _guard = guard;
+                log::info!("{peer}: connected");
+                match chatting(stream, &key, &config) {
+                    Ok(()) => log::info!("{peer}: disconnected"),
+                    Err(error) => log::warn!("{peer}: disconnected: {error}"),
+                }
+            });
+        if let Err(e) = spawned {
+            // The closure (and with it the stream and the guard) was dropped.
+            log::error!("could not start a thread for client {id}: {e}");
+        }
+    }
+}
+
+/// Un-counts one client when dropped (when the client's thread ends).
+struct ClientSlot(Arc<AtomicUsize>);
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}

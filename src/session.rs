@@ -1,0 +1,331 @@
+//! Session ciphers: what the keys from the handshake are used for.
+//!
+//! The handshake (steps 1-13) exists to give both sides the same *session
+//! secret*, chosen by the client in step 10 and recovered by the server in
+//! step 13. From step 14 on, every message is sealed with it by one of three
+//! session ciphers:
+//!
+//! | mode | secret on the wire (step 10) | what a sealed message is |
+//! |------|------------------------------|--------------------------|
+//! | none   | nothing (`(SS,RFMP,v1.0,0)`) | the plain bytes |
+//! | caesar | 1 byte, the shift, 1-255     | every byte + shift, modulo 256 |
+//! | aes    | 16 random bytes (AES-128 key) | `nonce (16) ‖ tag (16) ‖ ciphertext`, AES-128-EAX |
+//!
+//! On the wire a sealed message is always standard base64 (see
+//! [`crate::packets::dp_packet`]), so it never contains the `,` and `)` that
+//! delimit packets.
+//!
+//! # Caesar is broken on purpose
+//! A shift of one byte has 255 possible keys. An eavesdropper tries them all
+//! in microseconds and keeps the one that reads like text; `rfmp demo --cipher
+//! caesar` does exactly that. Worse, the shift leaks with one known plaintext:
+//! the confirmation of step 14 is a fixed text, so `ciphertext[0] -
+//! plaintext[0]` *is* the key. Caesar is here to show why real protocols use a
+//! real cipher, not to protect anything.
+//!
+//! # AES-128-EAX: an AEAD
+//! EAX (Bellare, Rogaway, Wagner 2004) is an *authenticated encryption with
+//! associated data* mode: counter-mode encryption plus a CMAC tag over the
+//! nonce, the associated data and the ciphertext. Decryption checks the tag
+//! first; a single flipped bit anywhere makes [`SessionCipher::open`] return
+//! [`Error::AuthenticationFailed`] instead of garbage. Each message gets a
+//! fresh 16-byte nonce from the operating system's random source; with 2^128
+//! possible nonces a repeat is, for practical purposes, impossible (a nonce
+//! reused under one key would reveal the XOR of two plaintexts).
+//!
+//! The wire form (`nonce ‖ tag ‖ ciphertext`, base64) is the seed's original
+//! Python implementation's (PyCryptodome's `AES.MODE_EAX` with a 16-byte
+//! nonce and tag), so a learner's Python peer can read our messages.
+//!
+//! What this layer does *not* yet stop: an attacker on the wire can replay an
+//! old sealed message, reorder messages, or reflect a client's message back to
+//! it, because nothing binds a message to its position in the conversation.
+//! TLS 1.3 fixes that with a per-record sequence number mixed into the nonce
+//! (RFC 8446, section 5.3).
+
+use crate::error::{Error, Result};
+use aes::Aes128;
+use eax::aead::{AeadInOut, KeyInit};
+use eax::{Eax, Nonce, Tag};
+use rand::CryptoRng;
+
+/// The session algorithm named in the EC packet (step 10.a.i).
+///
+/// Wire form: exactly `aes` or `caesar`, lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// AES-128 in EAX mode (an AEAD).
+    Aes,
+    /// A byte-wise Caesar shift: weak on purpose.
+    Caesar,
+}
+
+impl Algorithm {
+    /// The algorithm's name as written in the EC packet: `aes` or `caesar`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::Aes => "aes",
+            Algorithm::Caesar => "caesar",
+        }
+    }
+
+    /// Parse the EC packet's algorithm field (step 13.a.i).
+    ///
+    /// # Errors
+    /// [`Error::InvalidChoice`] for anything but exactly `aes` or `caesar`.
+    pub fn from_wire(field: &str) -> Result<Algorithm> {
+        match field {
+            "aes" => Ok(Algorithm::Aes),
+            "caesar" => Ok(Algorithm::Caesar),
+            other => Err(Error::InvalidChoice {
+                given: other.to_string(),
+                expected: "the algorithm aes or caesar",
+            }),
+        }
+    }
+}
+
+/// Length of an AES-128 session key, in bytes (step 10.a.ii.1.a).
+pub const AES_KEY_BYTES: usize = 16;
+/// Length of an EAX nonce on the wire, in bytes.
+pub const NONCE_BYTES: usize = 16;
+/// Length of an EAX authentication tag on the wire, in bytes.
+pub const TAG_BYTES: usize = 16;
+
+/// The secret the client chooses in step 10 and the server recovers in 13.
+///
+/// Its bytes are what RSA-OAEP encrypts: 16 bytes for AES, 1 byte for Caesar.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SessionSecret {
+    /// A 16-byte AES-128 key.
+    Aes([u8; AES_KEY_BYTES]),
+    /// A Caesar shift, 1-255 (0 would not change anything).
+    Caesar(u8),
+}
+
+impl std::fmt::Debug for SessionSecret {
+    /// Never print a secret by accident: `{:?}` shows only its kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionSecret::Aes(_) => f.write_str("SessionSecret::Aes(<16 secret bytes>)"),
+            SessionSecret::Caesar(_) => f.write_str("SessionSecret::Caesar(<secret shift>)"),
+        }
+    }
+}
+
+impl SessionSecret {
+    /// Which algorithm this secret is for.
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            SessionSecret::Aes(_) => Algorithm::Aes,
+            SessionSecret::Caesar(_) => Algorithm::Caesar,
+        }
+    }
+
+    /// The bytes RSA-OAEP encrypts in step 10.a.ii: the key or the shift.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            SessionSecret::Aes(key) => key,
+            SessionSecret::Caesar(shift) => std::slice::from_ref(shift),
+        }
+    }
+
+    /// Rebuild a secret from the bytes the server decrypted (step 13.a.ii).
+    ///
+    /// # Errors
+    /// [`Error::BadSecret`] when the length does not fit the algorithm
+    /// (16 bytes for `aes`, 1 byte for `caesar`) or the shift is 0.
+    pub fn from_bytes(algorithm: Algorithm, bytes: &[u8]) -> Result<SessionSecret> {
+        match algorithm {
+            Algorithm::Aes => {
+                let key: [u8; AES_KEY_BYTES] = bytes.try_into().map_err(|_| {
+                    Error::BadSecret(format!(
+                        "an aes session key is {AES_KEY_BYTES} bytes, this one is {}",
+                        bytes.len()
+                    ))
+                })?;
+                Ok(SessionSecret::Aes(key))
+            }
+            Algorithm::Caesar => match bytes {
+                [0] => Err(Error::BadSecret(
+                    "a caesar shift of 0 would send the plain text".into(),
+                )),
+                [shift] => Ok(SessionSecret::Caesar(*shift)),
+                _ => Err(Error::BadSecret(format!(
+                    "a caesar secret is 1 byte (the shift), this one is {}",
+                    bytes.len()
+                ))),
+            },
+        }
+    }
+}
+
+/// The cipher that seals and opens messages after the handshake.
+///
+/// Each connection owns its own `SessionCipher`: the seed's original kept the
+/// negotiated key in a global shared by every client thread, so the second
+/// client's handshake replaced the first one's key.
+#[derive(Clone)]
+pub enum SessionCipher {
+    /// Unsecured session: messages travel as plain bytes.
+    None,
+    /// Caesar: add `shift` to every byte, modulo 256. Broken on purpose.
+    Caesar {
+        /// The shift, 1-255.
+        shift: u8,
+    },
+    /// AES-128-EAX with the 16-byte session key.
+    Aes(Box<Eax<Aes128>>),
+}
+
+impl std::fmt::Debug for SessionCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl SessionCipher {
+    /// The cipher a session secret selects.
+    pub fn from_secret(secret: &SessionSecret) -> SessionCipher {
+        match secret {
+            SessionSecret::Aes(key) => SessionCipher::Aes(Box::new(Eax::<Aes128>::new(
+                &eax::Key::<Eax<Aes128>>::from(*key),
+            ))),
+            SessionSecret::Caesar(shift) => SessionCipher::Caesar { shift: *shift },
+        }
+    }
+
+    /// A short name for logs and the demo: `none`, `caesar` or `aes-128-eax`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SessionCipher::None => "none",
+            SessionCipher::Caesar { .. } => "caesar",
+            SessionCipher::Aes(_) => "aes-128-eax",
+        }
+    }
+
+    /// Seal a message: encrypt it (and, for AES, authenticate it).
+    ///
+    /// Returns the raw sealed bytes; [`crate::packets::dp_packet`] base64s
+    /// them for the wire. For AES the result is `nonce (16 bytes) ‖ tag
+    /// (16 bytes) ‖ ciphertext (same length as the message)`, the nonce
+    /// drawn from `rng`; for Caesar one byte per message byte; for none the
+    /// message itself.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] only if AES-EAX refuses the length (it accepts
+    /// up to 2^36 bytes, far beyond any packet).
+    pub fn seal<R: CryptoRng + ?Sized>(&self, message: &[u8], rng: &mut R) -> Result<Vec<u8>> {
+        match self {
+            SessionCipher::None => Ok(message.to_vec()),
+            SessionCipher::Caesar { shift } => {
+                Ok(message.iter().map(|b| b.wrapping_add(*shift)).collect())
+            }
+            SessionCipher::Aes(eax) => {
+                // A fresh random nonce for every message: never reuse one.
+                let mut nonce = [0u8; NONCE_BYTES];
+                rng.fill_bytes(&mut nonce);
+                let mut ciphertext = message.to_vec();
+                let tag = eax
+                    .encrypt_inout_detached(&Nonce::from(nonce), b"", ciphertext.as_mut_slice().into())
+                    .map_err(|_| Error::Malformed("message too long for AES-EAX".into()))?;
+                let mut sealed = Vec::with_capacity(NONCE_BYTES + TAG_BYTES + ciphertext.len());
+                sealed.extend_from_slice(&nonce);
+                sealed.extend_from_slice(&tag);
+                sealed.extend_from_slice(&ciphertext);
+                Ok(sealed)
+            }
+        }
+    }
+
+    /// Open a sealed message: check it (AES) and decrypt it.
+    ///
+    /// # Errors
+    /// - [`Error::Malformed`] when an AES message is shorter than the 32
+    ///   bytes of nonce and tag.
+    /// - [`Error::AuthenticationFailed`] when the AES tag does not match:
+    ///   the message was altered on the way or sealed under another key.
+    ///   Nothing of the message is returned in that case.
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            SessionCipher::None => Ok(sealed.to_vec()),
+            SessionCipher::Caesar { shift } => {
+                Ok(sealed.iter().map(|b| b.wrapping_sub(*shift)).collect())
+            }
+            SessionCipher::Aes(eax) => {
+                if sealed.len() < NONCE_BYTES + TAG_BYTES {
+                    return Err(Error::Malformed(format!(
+                        "an AES-EAX message is at least {} bytes (nonce and tag), this one is {}",
+                        NONCE_BYTES + TAG_BYTES,
+                        sealed.len()
+                    )));
+                }
+                let (nonce, rest) = sealed.split_at(NONCE_BYTES);
+                let (tag, ciphertext) = rest.split_at(TAG_BYTES);
+                let nonce = Nonce::try_from(nonce).map_err(|_| Error::AuthenticationFailed)?;
+                let tag = Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?;
+                let mut plaintext = ciphertext.to_vec();
+                eax.decrypt_inout_detached(&nonce, b"", plaintext.as_mut_slice().into(), &tag)
+                    .map_err(|_| Error::AuthenticationFailed)?;
+                Ok(plaintext)
+            }
+        }
+    }
+}
+
+/// An established session: a connection plus the cipher both sides agreed
+/// on. What [`crate::client::handshake`] and [`crate::server::handshake`]
+/// return, and what steps 16 and 17 use.
+#[derive(Debug)]
+pub struct Session<S> {
+    /// The framed connection to the peer.
+    pub connection: crate::framing::Connection<S>,
+    /// The session cipher from the handshake.
+    pub cipher: SessionCipher,
+}
+
+/// What [`Session::receive`] got from the peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A message, opened (step 16.b).
+    Message(Vec<u8>),
+    /// The peer sent `(End)` (step 17.a) and is closing the connection.
+    End,
+}
+
+impl<S: std::io::Read + std::io::Write> Session<S> {
+    /// Send one message in a DP packet (step 16.a, [`crate::packets::dp_packet`]).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the connection fails.
+    pub fn send<R: CryptoRng + ?Sized>(&mut self, message: &[u8], rng: &mut R) -> Result<()> {
+        let packet = crate::packets::dp_packet(&self.cipher, message, rng)?;
+        self.connection.write_packet(&packet)
+    }
+
+    /// Wait for the next packet: a message (step 16.b) or the end (17.a).
+    ///
+    /// # Errors
+    /// Those of [`crate::framing::Connection::read_packet`] and
+    /// [`crate::decryption::open_dp_packet`]: closed, timed out, malformed,
+    /// not a DP packet, or (AES) a message that fails authentication.
+    pub fn receive(&mut self) -> Result<Incoming> {
+        let packet = self
+            .connection
+            .read_packet("a DP or End packet (step 16.b)")?;
+        if packet.kind() == "End" {
+            return Ok(Incoming::End);
+        }
+        crate::decryption::open_dp_packet(packet, &self.cipher).map(Incoming::Message)
+    }
+
+    /// Send `(End)` (step 17.a); the caller then drops the session, which
+    /// closes the socket.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the connection fails.
+    pub fn close(&mut self) -> Result<()> {
+        self.connection
+            .write_packet(&crate::packets::end_packet())
+    }
+}
