@@ -82,7 +82,7 @@ pub fn is_secure(packet: &Packet) -> Result<bool> {
 pub fn check_cc_packet(packet: Packet, asked_secure: bool) -> Result<Option<String>> {
     let packet = packet.expect("CC", "a CC packet (step 8.a)")?;
     let key = match packet.fields.as_slice() {
-        [_] => None,                        // step 8.a.i: (CC), unencrypted
+        [_] => None,                       // step 8.a.i: (CC), unencrypted
         [_, pem] => Some(pem.to_string()), // step 8.a.ii: (CC,<key>), encrypted
         fields => {
             return Err(Error::Malformed(format!(
@@ -129,9 +129,9 @@ pub fn is_confirmed(packet: Packet, cipher: &SessionCipher) -> Result<()> {
         )),
         (_, [_, sealed]) => {
             let sealed = base64_decode("confirmation", sealed)?;
-            let opened = cipher.open(&sealed).map_err(|e| {
-                Error::NotConfirmed(format!("the confirmation does not open: {e}"))
-            })?;
+            let opened = cipher
+                .open(&sealed)
+                .map_err(|e| Error::NotConfirmed(format!("the confirmation does not open: {e}")))?;
             if opened == CONFIRMATION_TEXT.as_bytes() {
                 Ok(())
             } else {

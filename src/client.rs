@@ -60,7 +60,10 @@ impl Mode {
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the connection fails.
-pub fn send_start_packet<S: Read + Write>(conn: &mut Connection<S>, secure: bool) -> Result<String> {
+pub fn send_start_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    secure: bool,
+) -> Result<String> {
     let packet = start_packet(secure);
     conn.write_packet(&packet)?;
     Ok(packet)
@@ -101,7 +104,11 @@ pub fn build_ec_packet<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<(EncryptedSession, String)> {
     let session = algo_and_encrypted_session(algorithm, server_key, rng)?;
-    let packet = ec_packet(algorithm, &session.field, &public_key_to_pem(client_public_key)?);
+    let packet = ec_packet(
+        algorithm,
+        &session.field,
+        &public_key_to_pem(client_public_key)?,
+    );
     Ok((session, packet))
 }
 
@@ -152,7 +159,8 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
             },
             Some(server_key),
         ) => {
-            let (session, packet) = build_ec_packet(*algorithm, server_key, client_public_key, rng)?;
+            let (session, packet) =
+                build_ec_packet(*algorithm, server_key, client_public_key, rng)?;
             send_ec_packet(&mut conn, &packet)?;
             SessionCipher::from_secret(&session.secret)
         }

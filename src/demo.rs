@@ -9,7 +9,7 @@
 //! To narrate, the demo does not run [`crate::client::handshake`] and
 //! [`crate::server::handshake`] on two threads; it calls the *same step
 //! functions* they call, one at a time, alternating sides, and prints what
-//! each produced. Read [`run_session`] top to bottom: it is the flow
+//! each produced. Read `run_session` in `src/demo.rs` top to bottom: it is the flow
 //! write-up (`lessons/00-flow.md`) as code.
 //!
 //! For each step the demo prints the step number, the side that acts, the
@@ -125,47 +125,102 @@ fn run_session(
 
     // ---- Steps 1-2: the client starts -------------------------------------
     let answer = if choice == DemoCipher::None { "0" } else { "1" };
-    n.step("1.a", Side::Client, "choose encrypted (1) or not (0)", "packets::encryption_type")?;
+    n.step(
+        "1.a",
+        Side::Client,
+        "choose encrypted (1) or not (0)",
+        "packets::encryption_type",
+    )?;
     let secure = encryption_type(answer)?;
     n.detail(&format!("the user answers {answer:?}: secure = {secure}"))?;
 
-    n.step("1.b", Side::Client, "build the start packet", "packets::start_packet")?;
+    n.step(
+        "1.b",
+        Side::Client,
+        "build the start packet",
+        "packets::start_packet",
+    )?;
     let flag = if secure { "1" } else { "0" };
-    n.detail(&format!("fields: type SS, protocol RFMP, version v1.0, encrypted flag {flag}"))?;
-    n.step("1.c", Side::Client, "add parentheses and commas", "packets::packet_formatter")?;
+    n.detail(&format!(
+        "fields: type SS, protocol RFMP, version v1.0, encrypted flag {flag}"
+    ))?;
+    n.step(
+        "1.c",
+        Side::Client,
+        "add parentheses and commas",
+        "packets::packet_formatter",
+    )?;
     let formatted = packet_formatter(&["SS", "RFMP", "v1.0", flag]);
     debug_assert_eq!(formatted, start_packet(secure));
     n.detail(&formatted)?;
 
-    n.step("2.a", Side::Client, "send the SS packet", "client::send_start_packet")?;
+    n.step(
+        "2.a",
+        Side::Client,
+        "send the SS packet",
+        "client::send_start_packet",
+    )?;
     send_start_packet(&mut client, secure)?;
 
     // ---- Steps 3-7: the server answers ------------------------------------
-    n.step("3.a", Side::Server, "receive and decode the first packet", "server::receive_start_packet")?;
+    n.step(
+        "3.a",
+        Side::Server,
+        "receive and decode the first packet",
+        "server::receive_start_packet",
+    )?;
     let ss = receive_start_packet(&mut server)?;
-    tap.show(n, "the eavesdropper reads it all: RFMP v1.0 is starting, and whether it will be encrypted")?;
+    tap.show(
+        n,
+        "everything: RFMP v1.0 is starting, and whether it will be encrypted",
+    )?;
     n.detail(&format!("fields: {:?}", ss.fields))?;
 
-    n.step("4.a", Side::Server, "is it secure? (does SS end in 1?)", "checks::is_secure")?;
+    n.step(
+        "4.a",
+        Side::Server,
+        "is it secure? (does SS end in 1?)",
+        "checks::is_secure",
+    )?;
     let secure_asked = is_secure(&ss)?;
     n.detail(&format!("is_secure = {secure_asked}"))?;
 
-    n.step("5.a", Side::Server, "answer: with the key if secure", "server::answer_start_packet")?;
-    n.step("6.a", Side::Server, "build the CC packet", "packets::cc_packet")?;
+    n.step(
+        "5.a",
+        Side::Server,
+        "answer: with the key if secure",
+        "server::answer_start_packet",
+    )?;
+    n.step(
+        "6.a",
+        Side::Server,
+        "build the CC packet",
+        "packets::cc_packet",
+    )?;
     if secure_asked {
-        n.step("7.a", Side::Server, "send (CC,<server public key>)", "server::sending_secure_connection_packet")?;
+        n.step(
+            "7.a",
+            Side::Server,
+            "send (CC,<server public key>)",
+            "server::sending_secure_connection_packet",
+        )?;
     } else {
         n.step("7.b", Side::Server, "send (CC)", "server::na_secure_packet")?;
     }
     answer_start_packet(&mut server, secure_asked, server_key)?;
 
     // ---- Steps 8-11: the client builds the encryption packet --------------
-    n.step("8.a", Side::Client, "receive CC; count its fields", "checks::check_cc_packet")?;
+    n.step(
+        "8.a",
+        Side::Client,
+        "receive CC; count its fields",
+        "checks::check_cc_packet",
+    )?;
     let cc = client.read_packet("the CC packet (step 8.a)")?;
     if secure_asked {
-        tap.show(n, "the eavesdropper sees the server's public key; that is fine, it is public")?;
+        tap.show(n, "the server's public key; that is fine, it is public")?;
     } else {
-        tap.show(n, "the eavesdropper sees an unsecured session begin")?;
+        tap.show(n, "an unsecured session begin")?;
     }
     let fields = cc.fields.len();
     let server_pem = check_cc_packet(cc, secure)?;
@@ -173,12 +228,19 @@ fn run_session(
     // the server from the secret it decrypted.
     let (cipher_client, cipher_server) = match server_pem {
         None => {
-            n.detail(&format!("{fields} field: step 8.a.i, unencrypted; steps 9-13 are skipped"))?;
+            n.detail(&format!(
+                "{fields} field: step 8.a.i, unencrypted; steps 9-13 are skipped"
+            ))?;
             (SessionCipher::None, SessionCipher::None)
         }
         Some(pem) => {
             n.detail(&format!("{fields} fields: step 8.a.ii, encrypted"))?;
-            n.step("9.a", Side::Client, "convert the key from text to a key", "helpers::rsa_public_key_converter")?;
+            n.step(
+                "9.a",
+                Side::Client,
+                "convert the key from text to a key",
+                "helpers::rsa_public_key_converter",
+            )?;
             let server_public = rsa_public_key_converter(&pem)?;
             n.detail(&format!(
                 "RSA-{} key, fingerprint {}",
@@ -187,27 +249,68 @@ fn run_session(
             ))?;
             n.detail("nothing proves this key is the server's: compare the fingerprint above")?;
 
-            n.step("9.b", Side::Client, "pass it to algo_and_encrypted_session", "client::build_ec_packet")?;
-            let name = if choice == DemoCipher::Caesar { "caesar" } else { "aes" };
-            n.step("10.a.i", Side::Client, "choose aes or caesar", "packets::encryption_choice")?;
+            n.step(
+                "9.b",
+                Side::Client,
+                "pass it to algo_and_encrypted_session",
+                "client::build_ec_packet",
+            )?;
+            let name = if choice == DemoCipher::Caesar {
+                "caesar"
+            } else {
+                "aes"
+            };
+            n.step(
+                "10.a.i",
+                Side::Client,
+                "choose aes or caesar",
+                "packets::encryption_choice",
+            )?;
             let algorithm = encryption_choice(name)?;
             n.detail(&format!("the user answers {name:?}"))?;
 
-            n.step("10.a.ii", Side::Client, "make and encrypt the session secret", "packets::algo_and_encrypted_session")?;
+            n.step(
+                "10.a.ii",
+                Side::Client,
+                "make and encrypt the session secret",
+                "packets::algo_and_encrypted_session",
+            )?;
             let session = algo_and_encrypted_session(algorithm, &server_public, &mut rng)?;
             let (generate, generate_fn) = match algorithm {
                 Algorithm::Aes => ("10.a.ii.1.a", "packets::generate_session_key"),
                 Algorithm::Caesar => ("10.a.ii.2.a", "packets::generate_shift"),
             };
             n.step(generate, Side::Client, "generate the secret", generate_fn)?;
-            n.hex("secret (only the client knows it)", session.secret.as_bytes())?;
-            let sub = if algorithm == Algorithm::Aes { "1" } else { "2" };
-            n.step(&format!("10.a.ii.{sub}.b"), Side::Client, "encrypt it with RSA-OAEP-SHA256", "packets::encrypt_session_secret")?;
+            n.hex(
+                "secret (only the client knows it)",
+                session.secret.as_bytes(),
+            )?;
+            let sub = if algorithm == Algorithm::Aes {
+                "1"
+            } else {
+                "2"
+            };
+            n.step(
+                &format!("10.a.ii.{sub}.b"),
+                Side::Client,
+                "encrypt it with RSA-OAEP-SHA256",
+                "packets::encrypt_session_secret",
+            )?;
             n.hex("RSA-OAEP ciphertext", &session.ciphertext)?;
-            n.step(&format!("10.a.ii.{sub}.c"), Side::Client, "convert it to text: base64", "packets::algo_and_encrypted_session")?;
+            n.step(
+                &format!("10.a.ii.{sub}.c"),
+                Side::Client,
+                "convert it to text: base64",
+                "packets::algo_and_encrypted_session",
+            )?;
             n.detail(&format!("{} characters of base64", session.field.len()))?;
 
-            n.step("10.a.iii", Side::Client, "build the EC packet", "packets::ec_packet")?;
+            n.step(
+                "10.a.iii",
+                Side::Client,
+                "build the EC packet",
+                "packets::ec_packet",
+            )?;
             let packet = ec_packet(
                 algorithm,
                 &session.field,
@@ -215,18 +318,33 @@ fn run_session(
             );
             n.detail(&format!("{} bytes", packet.len()))?;
 
-            n.step("11.a", Side::Client, "send the EC packet", "client::send_ec_packet")?;
+            n.step(
+                "11.a",
+                Side::Client,
+                "send the EC packet",
+                "client::send_ec_packet",
+            )?;
             send_ec_packet(&mut client, &packet)?;
 
             // ---- Steps 12-13: the server recovers the secret ---------------
-            n.step("12.a", Side::Server, "wait for the EC packet", "server::receive_ec_packet")?;
+            n.step(
+                "12.a",
+                Side::Server,
+                "wait for the EC packet",
+                "server::receive_ec_packet",
+            )?;
             let ec = receive_ec_packet(&mut server)?;
             tap.show(
                 n,
-                "the eavesdropper learns the algorithm, but not the secret: \
-                 only the server's private key decrypts RSA-OAEP",
+                "the algorithm and the client's public key, but not the \
+                 secret: only the server's private key decrypts RSA-OAEP",
             )?;
-            n.step("13.a", Side::Server, "split the packet, decrypt the secret", "decryption::decrypt_ec_packet")?;
+            n.step(
+                "13.a",
+                Side::Server,
+                "split the packet, decrypt the secret",
+                "decryption::decrypt_ec_packet",
+            )?;
             let decrypted = decrypt_ec_packet(ec, server_key.private_key())?;
             n.detail("13.a.i: algorithm, encrypted secret, client key; 13.a.ii: RSA-OAEP decrypt")?;
             n.hex("secret the server decrypted", decrypted.secret.as_bytes())?;
@@ -240,31 +358,60 @@ fn run_session(
     };
 
     // ---- Steps 14-15: rfmp's confirmation ---------------------------------
-    n.step("14.a", Side::Server, "confirm: seal a known text", "server::send_confirmation")?;
-    n.detail(&format!("the server seals {CONFIRMATION_TEXT:?} with the session cipher"))?;
+    n.step(
+        "14.a",
+        Side::Server,
+        "confirm: seal a known text",
+        "server::send_confirmation",
+    )?;
+    n.detail(&format!(
+        "the server seals {CONFIRMATION_TEXT:?} with the session cipher"
+    ))?;
     send_confirmation(&mut server, &cipher_server, &mut rng)?;
-    n.step("15.a", Side::Client, "check the confirmation", "checks::is_confirmed")?;
+    n.step(
+        "15.a",
+        Side::Client,
+        "check the confirmation",
+        "checks::is_confirmed",
+    )?;
     let sc = client.read_packet("the SC packet (step 15.a)")?;
     let sc_text = sc.text.clone();
-    tap.show(n, match choice {
-        DemoCipher::None => "(SC) says the session is up, nothing secret in it",
-        DemoCipher::Caesar => "a Caesar-sealed known text: the shift leaks (see below)",
-        DemoCipher::Aes => "nonce, tag and ciphertext: meaningless without the key",
-    })?;
+    tap.show(
+        n,
+        match choice {
+            DemoCipher::None => "(SC) says the session is up, nothing secret in it",
+            DemoCipher::Caesar => "a Caesar-sealed known text: the shift leaks (see below)",
+            DemoCipher::Aes => "nonce, tag and ciphertext: meaningless without the key",
+        },
+    )?;
     is_confirmed(sc, &cipher_client)?;
-    n.detail("confirmed: the server holds the same session secret")?;
+    n.detail(match choice {
+        DemoCipher::None => "confirmed: the server is ready (there is no secret to prove)",
+        _ => "confirmed: the sealed text opens, so the server holds our secret",
+    })?;
 
     // ---- Step 16: messages -----------------------------------------------
     let mut last_payload = Vec::new();
     for message in DEMO_MESSAGES {
-        n.step("16.a", Side::Client, "seal a message into a DP packet", "packets::dp_packet")?;
+        n.step(
+            "16.a",
+            Side::Client,
+            "seal a message into a DP packet",
+            "packets::dp_packet",
+        )?;
         n.detail(&format!("message: {message:?}"))?;
         let packet = crate::packets::dp_packet(&cipher_client, message.as_bytes(), &mut rng)?;
         client.write_packet(&packet)?;
-        n.step("16.b", Side::Server, "open the DP packet", "decryption::open_dp_packet")?;
+        n.step(
+            "16.b",
+            Side::Server,
+            "open the DP packet",
+            "decryption::open_dp_packet",
+        )?;
         let dp = server.read_packet("a DP packet (step 16.b)")?;
         last_payload = payload_bytes(&dp)?;
-        tap.show(n, "the eavesdropper records the payload; see the attack below")?;
+        tap.show(n, "the payload; what it can do with it is shown below")?;
+        show_payload(n, &cipher_server, &last_payload)?;
         let opened = open_dp_packet(dp, &cipher_server)?;
         n.detail(&format!("opened: {:?}", String::from_utf8_lossy(&opened)))?;
     }
@@ -279,8 +426,14 @@ fn run_session(
         DemoCipher::Caesar => {
             let (shift, text) = crack_caesar(&last_payload);
             n.say("Brute force: try all 255 shifts, keep the one that reads like text.")?;
-            n.say(&format!("  shift {shift}: {:?}", String::from_utf8_lossy(&text)))?;
-            let sc_sealed = base64_decode("confirmation", sc_text.trim_start_matches("(SC,").trim_end_matches(')'))?;
+            n.say(&format!(
+                "  shift {shift}: {:?}",
+                String::from_utf8_lossy(&text)
+            ))?;
+            let sc_sealed = base64_decode(
+                "confirmation",
+                sc_text.trim_start_matches("(SC,").trim_end_matches(')'),
+            )?;
             let leaked = sc_sealed[0].wrapping_sub(CONFIRMATION_TEXT.as_bytes()[0]);
             n.say("Known plaintext: step 14's text is public, so one byte of the SC")?;
             n.say(&format!(
@@ -304,7 +457,12 @@ fn run_session(
     }
 
     // ---- Step 17: closing -------------------------------------------------
-    n.step("17.a", Side::Client, "close with (End)", "packets::end_packet")?;
+    n.step(
+        "17.a",
+        Side::Client,
+        "close with (End)",
+        "packets::end_packet",
+    )?;
     client.write_packet(&end_packet())?;
     let end = server.read_packet("the End packet (step 17.a)")?;
     tap.show(n, "the session is over")?;
@@ -332,7 +490,12 @@ pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
             .filter(|b| b.is_ascii_alphabetic() || **b == b' ')
             .count()
     };
-    let mut best = (1u8, SessionCipher::Caesar { shift: 1 }.open(sealed).unwrap_or_default());
+    let mut best = (
+        1u8,
+        SessionCipher::Caesar { shift: 1 }
+            .open(sealed)
+            .unwrap_or_default(),
+    );
     for shift in 2..=255u8 {
         let candidate = SessionCipher::Caesar { shift }
             .open(sealed)
@@ -342,6 +505,30 @@ pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
         }
     }
     best
+}
+
+/// Show a sealed payload's parts in hex: what the base64 on the wire hides.
+fn show_payload(n: &mut Narrator, cipher: &SessionCipher, sealed: &[u8]) -> Result<()> {
+    use crate::session::{NONCE_BYTES, TAG_BYTES};
+    match cipher {
+        SessionCipher::None => n.detail("the base64 decodes straight to the message"),
+        SessionCipher::Caesar { .. } => n.hex("decoded payload (shifted bytes)", sealed),
+        SessionCipher::Aes(_) if sealed.len() >= NONCE_BYTES + TAG_BYTES => {
+            n.hex(
+                "nonce (random, fresh for every message)",
+                &sealed[..NONCE_BYTES],
+            )?;
+            n.hex(
+                "tag (EAX's CMAC over nonce and ciphertext)",
+                &sealed[NONCE_BYTES..NONCE_BYTES + TAG_BYTES],
+            )?;
+            n.hex(
+                "ciphertext (as long as the message)",
+                &sealed[NONCE_BYTES + TAG_BYTES..],
+            )
+        }
+        SessionCipher::Aes(_) => n.hex("decoded payload", sealed),
+    }
 }
 
 /// The payload of a DP packet as bytes (what the eavesdropper has).
@@ -357,6 +544,9 @@ fn payload_bytes(dp: &Packet) -> Result<Vec<u8>> {
 // The eavesdropper: a TCP relay that records every byte.
 // ---------------------------------------------------------------------------
 
+/// What the eavesdropper records: which way the bytes went, and the bytes.
+type Capture = (Direction, Vec<u8>);
+
 /// Which way bytes were travelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -368,7 +558,7 @@ enum Direction {
 /// connection to `server`, sending a copy of every chunk to the returned
 /// receiver *before* forwarding it. So once a side has read some bytes, the
 /// eavesdropper's copy of them is already in the channel.
-fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Receiver<(Direction, Vec<u8>)>)> {
+fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Receiver<Capture>)> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let (tx, rx) = mpsc::channel();
@@ -390,7 +580,7 @@ fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Receiver<(Direc
 }
 
 /// Copy bytes from one socket to the other until the first one closes.
-fn relay(mut from: TcpStream, mut to: TcpStream, direction: Direction, tx: Sender<(Direction, Vec<u8>)>) {
+fn relay(mut from: TcpStream, mut to: TcpStream, direction: Direction, tx: Sender<Capture>) {
     let mut buffer = [0u8; 4096];
     loop {
         match from.read(&mut buffer) {
@@ -408,7 +598,7 @@ fn relay(mut from: TcpStream, mut to: TcpStream, direction: Direction, tx: Sende
 
 /// The demo's view of what the eavesdropper recorded.
 struct Tap {
-    wire: Receiver<(Direction, Vec<u8>)>,
+    wire: Receiver<Capture>,
     seen: Vec<u8>,
 }
 
@@ -426,7 +616,10 @@ impl Tap {
             Some(Direction::ServerToClient) => "server -> client",
             None => "nothing",
         };
-        n.wire(&format!("wire: {arrow}, {} bytes", self.seen.len()), &self.seen)?;
+        n.wire(
+            &format!("wire: {arrow}, {} bytes", self.seen.len()),
+            &self.seen,
+        )?;
         n.eavesdropper(reveals)
     }
 }
@@ -460,7 +653,9 @@ impl Narrator<'_> {
     }
 
     fn say(&mut self, text: &str) -> Result<()> {
-        writeln!(self.out, "{text}")?;
+        for line in textwrap::wrap(text, 78) {
+            writeln!(self.out, "{line}")?;
+        }
         Ok(())
     }
 
@@ -476,7 +671,7 @@ impl Narrator<'_> {
         let file = function.split("::").next().unwrap_or("");
         writeln!(
             self.out,
-            "\n{bold}Step {number:<9}{bold:#}{side_style}{label}{side_style:#}  {title}"
+            "\n{bold}Step {number:<12}{bold:#}{side_style}{label}{side_style:#}  {title}"
         )?;
         let dim = Style::new().dimmed();
         writeln!(self.out, "{INDENT}{dim}{function} (src/{file}.rs){dim:#}")?;
@@ -484,20 +679,25 @@ impl Narrator<'_> {
     }
 
     fn detail(&mut self, text: &str) -> Result<()> {
-        for line in wrap(text) {
+        for line in textwrap::wrap(text, 80 - INDENT.len()) {
             writeln!(self.out, "{INDENT}{line}")?;
         }
         Ok(())
     }
 
     fn hex(&mut self, label: &str, bytes: &[u8]) -> Result<()> {
-        writeln!(self.out, "{INDENT}{label}, {} bytes in hex:", bytes.len())?;
+        let unit = if bytes.len() == 1 { "byte" } else { "bytes" };
+        writeln!(self.out, "{INDENT}{label}, {} {unit} in hex:", bytes.len())?;
         const SHOWN: usize = 64;
         for chunk in bytes[..bytes.len().min(SHOWN)].chunks(16) {
             writeln!(self.out, "{INDENT}  {}", hex_spaced(chunk))?;
         }
         if bytes.len() > SHOWN {
-            writeln!(self.out, "{INDENT}  ... ({} more bytes)", bytes.len() - SHOWN)?;
+            writeln!(
+                self.out,
+                "{INDENT}  ... ({} more bytes)",
+                bytes.len() - SHOWN
+            )?;
         }
         Ok(())
     }
@@ -514,9 +714,9 @@ impl Narrator<'_> {
 
     fn eavesdropper(&mut self, text: &str) -> Result<()> {
         let style = Style::new().fg_color(Some(AnsiColor::Red.into()));
-        let mut lines = wrap(text).into_iter();
+        let mut lines = textwrap::wrap(text, 80 - INDENT.len() - 2).into_iter();
         if let Some(first) = lines.next() {
-            writeln!(self.out, "  {style}eve:{style:#}    {first}")?;
+            writeln!(self.out, "  {style}eve sees:{style:#} {first}")?;
         }
         for line in lines {
             writeln!(self.out, "{INDENT}{line}")?;

@@ -41,7 +41,7 @@ pub enum Error {
     },
 
     /// More bytes arrived than one packet may hold, with no closing `)`.
-    #[error("packet too large: no closing ')' within the first {limit} bytes")]
+    #[error("packet too large: no closing parenthesis within the first {limit} bytes")]
     PacketTooLarge {
         /// The cap on one packet, in bytes ([`crate::framing::MAX_PACKET_BYTES`]).
         limit: usize,
@@ -153,10 +153,9 @@ impl Error {
             | Error::NotConfirmed(_) => 422,
             Error::Unsupported(_) => 426,
             Error::ServerFull(_) => 503,
-            Error::Io(_)
-            | Error::Closed { .. }
-            | Error::BadPrivateKey(_)
-            | Error::Peer { .. } => 500,
+            Error::Io(_) | Error::Closed { .. } | Error::BadPrivateKey(_) | Error::Peer { .. } => {
+                500
+            }
         }
     }
 }

@@ -63,7 +63,7 @@ pub fn check_packet(buffer: &[u8], max: usize) -> Result<Option<(usize, usize)>>
     };
     if buffer[start] != b'(' {
         return Err(Error::Malformed(format!(
-            "a packet starts with '(', this one starts with {:?}",
+            "a packet starts with an opening parenthesis, this one starts with {:?}",
             char::from(buffer[start])
         )));
     }

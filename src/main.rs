@@ -232,8 +232,12 @@ fn client(
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut rng = os_rng();
-    let (mut session, server_key) = rfmp::client::handshake(Connection::new(stream), &mode, &mut rng)?;
-    eprintln!("connected to {addr}, session cipher {}", session.cipher.name());
+    let (mut session, server_key) =
+        rfmp::client::handshake(Connection::new(stream), &mode, &mut rng)?;
+    eprintln!(
+        "connected to {addr}, session cipher {}",
+        session.cipher.name()
+    );
     if let Some(server_key) = server_key {
         eprintln!(
             "server key fingerprint {} (compare it with the one the server prints)",
@@ -273,7 +277,10 @@ fn keygen(out: &Path) -> Result<()> {
     }
     let key = generate_key(&mut os_rng())?;
     std::fs::write(out, private_key_to_pem(&key)?)?;
-    std::fs::write(&public_path, public_key_to_pem(&key.to_public_key())? + "\n")?;
+    std::fs::write(
+        &public_path,
+        public_key_to_pem(&key.to_public_key())? + "\n",
+    )?;
     println!("private key: {}", out.display());
     println!("public key:  {}", public_path.display());
     println!("fingerprint: {}", fingerprint(&key.to_public_key())?);

@@ -81,15 +81,19 @@ impl Packet {
         let inner = text
             .strip_prefix('(')
             .and_then(|t| t.strip_suffix(')'))
-            .ok_or_else(|| Error::Malformed("a packet is '(' fields ')'".into()))?;
+            .ok_or_else(|| {
+                Error::Malformed("a packet is an opening parenthesis, fields, a closing one".into())
+            })?;
         if inner.contains(['(', ')']) {
             return Err(Error::Malformed(
-                "a field may not contain '(' or ')'".into(),
+                "a field may not contain a parenthesis".into(),
             ));
         }
         let fields: Vec<String> = inner.split(',').map(str::to_string).collect();
         if fields[0].is_empty() {
-            return Err(Error::Malformed("the packet type (first field) is empty".into()));
+            return Err(Error::Malformed(
+                "the packet type (first field) is empty".into(),
+            ));
         }
         Ok(Packet {
             text: text.to_string(),
@@ -311,8 +315,17 @@ pub fn algo_and_encrypted_session<R: CryptoRng + ?Sized>(
 /// The client's public key is sent as the seed's original did; rfmp's
 /// handshake does not use it yet (it would let the server encrypt to the
 /// client, e.g. for end-to-end messages between users).
-pub fn ec_packet(algorithm: Algorithm, encrypted_secret: &str, client_public_key_pem: &str) -> String {
-    packet_formatter(&["EC", algorithm.as_str(), encrypted_secret, client_public_key_pem])
+pub fn ec_packet(
+    algorithm: Algorithm,
+    encrypted_secret: &str,
+    client_public_key_pem: &str,
+) -> String {
+    packet_formatter(&[
+        "EC",
+        algorithm.as_str(),
+        encrypted_secret,
+        client_public_key_pem,
+    ])
 }
 
 /// Step 14.a: build the session confirmation packet (SC), sealed with the
@@ -361,21 +374,21 @@ pub fn end_packet() -> String {
 ///
 /// The course protocol's error packet, sent just before a side closes a
 /// connection because of `error` (see [`Error::code`] for the codes).
-/// Characters that would break the packet syntax are replaced: `,` by `;`,
-/// `(` and `)` by `[` and `]`.
+/// The description may contain commas (a reader joins the fields after the
+/// code back together), but a `(` or `)` would break the packet syntax, so
+/// they are replaced by `<` and `>`.
 ///
 /// ```
 /// let e = rfmp::Error::Malformed("x, y (z)".into());
-/// assert_eq!(rfmp::packets::ee_packet(&e), "(EE,400,malformed packet: x; y [z])");
+/// assert_eq!(rfmp::packets::ee_packet(&e), "(EE,400,malformed packet: x, y <z>)");
 /// ```
 pub fn ee_packet(error: &Error) -> String {
     let description: String = error
         .to_string()
         .chars()
         .map(|c| match c {
-            ',' => ';',
-            '(' => '[',
-            ')' => ']',
+            '(' => '<',
+            ')' => '>',
             other => other,
         })
         .collect();

@@ -227,7 +227,11 @@ impl SessionCipher {
                 rng.fill_bytes(&mut nonce);
                 let mut ciphertext = message.to_vec();
                 let tag = eax
-                    .encrypt_inout_detached(&Nonce::from(nonce), b"", ciphertext.as_mut_slice().into())
+                    .encrypt_inout_detached(
+                        &Nonce::from(nonce),
+                        b"",
+                        ciphertext.as_mut_slice().into(),
+                    )
                     .map_err(|_| Error::Malformed("message too long for AES-EAX".into()))?;
                 let mut sealed = Vec::with_capacity(NONCE_BYTES + TAG_BYTES + ciphertext.len());
                 sealed.extend_from_slice(&nonce);
@@ -325,7 +329,6 @@ impl<S: std::io::Read + std::io::Write> Session<S> {
     /// # Errors
     /// [`Error::Io`] if the connection fails.
     pub fn close(&mut self) -> Result<()> {
-        self.connection
-            .write_packet(&crate::packets::end_packet())
+        self.connection.write_packet(&crate::packets::end_packet())
     }
 }

@@ -1,0 +1,68 @@
+//! Shared set-up for the teaching tests: the committed TEST-ONLY keys and a
+//! real server on 127.0.0.1 with an OS-chosen port.
+//!
+//! The keys in `tests/keys/` are public and therefore worthless as secrets:
+//! they exist only so tests need not spend a second generating RSA keys.
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use rfmp::client::Mode;
+use rfmp::framing::Connection;
+use rfmp::helpers::{private_key_from_pem, rsa_public_key_converter};
+use rfmp::server::{Server, ServerConfig, ServerKey};
+use rfmp::session::Algorithm;
+use rsa::{PrivateKey, PublicKey};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// The TEST-ONLY server private key (RSA-2048, committed, never secret).
+pub fn test_server_key() -> PrivateKey {
+    private_key_from_pem(include_str!("../keys/TEST-ONLY-server-key.pem")).expect("test key parses")
+}
+
+/// The TEST-ONLY server public key as PEM text, as sent in the CC packet.
+pub fn test_server_public_pem() -> &'static str {
+    include_str!("../keys/TEST-ONLY-server-public.pem").trim_end()
+}
+
+/// The TEST-ONLY client private key.
+pub fn test_client_key() -> PrivateKey {
+    private_key_from_pem(include_str!("../keys/TEST-ONLY-client-key.pem")).expect("test key parses")
+}
+
+/// The TEST-ONLY client public key.
+pub fn test_client_public() -> PublicKey {
+    rsa_public_key_converter(include_str!("../keys/TEST-ONLY-client-public.pem")).expect("parses")
+}
+
+/// A secured client mode with the TEST-ONLY client key.
+pub fn secured(algorithm: Algorithm) -> Mode {
+    Mode::Secured {
+        algorithm,
+        client_public_key: test_client_public(),
+    }
+}
+
+/// Start a real server on 127.0.0.1:0 in a background thread; return its
+/// address. The thread lives until the test process ends.
+pub fn start_server(config: ServerConfig) -> SocketAddr {
+    let key = ServerKey::new(test_server_key()).expect("server key");
+    let server = Server::bind("127.0.0.1:0", key, config).expect("bind 127.0.0.1:0");
+    let addr = server.local_addr().expect("local addr");
+    std::thread::spawn(move || server.run());
+    addr
+}
+
+/// A server with the default limits.
+pub fn start_default_server() -> SocketAddr {
+    start_server(ServerConfig::default())
+}
+
+/// Connect to `addr`; reads time out after 10 s so a broken server fails
+/// the test instead of hanging it.
+pub fn connect(addr: SocketAddr) -> Connection<TcpStream> {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    Connection::new(stream)
+}

@@ -1,0 +1,375 @@
+//! Teaching tests for the handshake, named by step.
+//!
+//! Each test's doc line says what it teaches. Packets are compared byte for
+//! byte with the wire form of the seed's original implementation; the
+//! end-to-end tests use real sockets on 127.0.0.1, real RSA and real AES.
+
+mod common;
+
+use common::*;
+use rfmp::Error;
+use rfmp::checks::{check_cc_packet, is_confirmed, is_secure};
+use rfmp::client::{self, Mode};
+use rfmp::decryption::decrypt_ec_packet;
+use rfmp::framing::Connection;
+use rfmp::helpers::{base64_decode, os_rng, public_key_to_pem, rsa_public_key_converter};
+use rfmp::packets::*;
+use rfmp::server::ServerConfig;
+use rfmp::session::{Algorithm, Incoming, SessionCipher, SessionSecret};
+use std::io::{Cursor, Read, Write};
+use std::net::TcpStream;
+
+/// Step 1.b: the start packet is exactly `(SS,RFMP,v1.0,1)` or `(SS,RFMP,v1.0,0)`.
+#[test]
+fn step_01_start_packet_has_exact_wire_form() {
+    assert_eq!(start_packet(true).as_bytes(), b"(SS,RFMP,v1.0,1)");
+    assert_eq!(start_packet(false).as_bytes(), b"(SS,RFMP,v1.0,0)");
+}
+
+/// Step 1.a: only the answers 0 and 1 choose the encryption type.
+#[test]
+fn step_01_encryption_type_accepts_only_0_or_1() {
+    assert!(!encryption_type("0").unwrap());
+    assert!(encryption_type(" 1\n").unwrap());
+    assert!(matches!(
+        encryption_type("yes"),
+        Err(Error::InvalidChoice { .. })
+    ));
+}
+
+/// Step 1.c: the formatter adds parentheses and commas, nothing else.
+#[test]
+fn step_01_packet_formatter_joins_fields() {
+    assert_eq!(
+        packet_formatter(&["SS", "RFMP", "v1.0", "1"]),
+        "(SS,RFMP,v1.0,1)"
+    );
+    assert_eq!(packet_formatter(&["End"]), "(End)");
+}
+
+/// Step 4.a: is_secure reads the encrypted flag of a valid start packet.
+#[test]
+fn step_04_is_secure_reads_the_flag() {
+    let secure = Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
+    let plain = Packet::parse(b"(SS,RFMP,v1.0,0)").unwrap();
+    assert!(is_secure(&secure).unwrap());
+    assert!(!is_secure(&plain).unwrap());
+}
+
+/// Step 6.a: `(CC)` unsecured; `(CC,<PEM>)` is 455 bytes for an RSA-2048 key.
+#[test]
+fn step_06_cc_packet_is_455_bytes_for_rsa_2048() {
+    assert_eq!(cc_packet(None), "(CC)");
+    let pem = test_server_public_pem();
+    let cc = cc_packet(Some(pem));
+    assert_eq!(cc.len(), 455);
+    assert!(cc.starts_with("(CC,-----BEGIN PUBLIC KEY-----\nMIIBIjAN"));
+    assert!(cc.ends_with("\n-----END PUBLIC KEY-----)"));
+}
+
+/// Step 6.a: the key's PEM is SPKI with 64-character lines, LF, no trailing newline.
+#[test]
+fn step_06_public_key_pem_has_seed_form() {
+    let pem = public_key_to_pem(&test_server_key().to_public_key()).unwrap();
+    assert_eq!(pem, test_server_public_pem());
+    assert!(!pem.ends_with('\n'));
+    assert!(!pem.contains('\r'));
+    let lines: Vec<&str> = pem.lines().collect();
+    assert_eq!(lines.first(), Some(&"-----BEGIN PUBLIC KEY-----"));
+    assert_eq!(lines.last(), Some(&"-----END PUBLIC KEY-----"));
+    assert!(lines[1..lines.len() - 2].iter().all(|l| l.len() == 64));
+}
+
+/// Step 8.a: one field means unencrypted (8.a.i), two mean encrypted (8.a.ii).
+#[test]
+fn step_08_cc_field_count_decides_security() {
+    let plain = Packet::parse(b"(CC)").unwrap();
+    assert_eq!(check_cc_packet(plain, false).unwrap(), None);
+    let secured = Packet::parse(cc_packet(Some(test_server_public_pem())).as_bytes()).unwrap();
+    assert_eq!(
+        check_cc_packet(secured, true).unwrap().as_deref(),
+        Some(test_server_public_pem())
+    );
+}
+
+/// Step 8.a: a secured request answered with `(CC)` is a downgrade and is refused.
+#[test]
+fn step_08_refuses_downgrade_to_unsecured_cc() {
+    let plain = Packet::parse(b"(CC)").unwrap();
+    assert!(matches!(
+        check_cc_packet(plain, true),
+        Err(Error::SecurityMismatch(_))
+    ));
+}
+
+/// Step 9.a: the converter turns the CC packet's PEM back into the same key.
+#[test]
+fn step_09_public_key_converter_round_trips_pem() {
+    let key = rsa_public_key_converter(test_server_public_pem()).unwrap();
+    assert_eq!(key, test_server_key().to_public_key());
+    // A trailing newline, as many tools write, is accepted too.
+    let with_newline = format!("{}\n", test_server_public_pem());
+    assert_eq!(rsa_public_key_converter(&with_newline).unwrap(), key);
+}
+
+/// Step 10.a.ii: an AES secret is 16 bytes, a Caesar secret one byte of 1-255.
+#[test]
+fn step_10_secrets_have_the_right_size() {
+    let mut rng = os_rng();
+    assert!(matches!(generate_session_key(&mut rng), SessionSecret::Aes(k) if k.len() == 16));
+    for _ in 0..2000 {
+        match generate_shift(&mut rng) {
+            SessionSecret::Caesar(shift) => assert_ne!(shift, 0, "a shift of 0 is no cipher"),
+            other => panic!("expected a Caesar secret, got {other:?}"),
+        }
+    }
+}
+
+/// Step 10.a.iii: the EC packet is 804 bytes for aes and 807 for caesar (RSA-2048).
+#[test]
+fn step_10_ec_packet_is_804_bytes_for_aes_and_807_for_caesar() {
+    let server = test_server_key().to_public_key();
+    let client_pem = public_key_to_pem(&test_client_public()).unwrap();
+    let mut rng = os_rng();
+    for (algorithm, length, prefix) in [
+        (Algorithm::Aes, 804, "(EC,aes,"),
+        (Algorithm::Caesar, 807, "(EC,caesar,"),
+    ] {
+        let session = algo_and_encrypted_session(algorithm, &server, &mut rng).unwrap();
+        assert_eq!(session.ciphertext.len(), 256, "RSA-2048 ciphertext");
+        assert_eq!(session.field.len(), 344, "base64 of 256 bytes");
+        let ec = ec_packet(algorithm, &session.field, &client_pem);
+        assert_eq!(ec.len(), length);
+        assert!(ec.starts_with(prefix));
+        assert!(ec.ends_with("-----END PUBLIC KEY-----)"));
+    }
+}
+
+/// Step 10.a.ii.1.b: OAEP is randomised: the same secret never encrypts the same way twice.
+#[test]
+fn step_10_oaep_ciphertexts_differ_for_same_secret() {
+    let server = test_server_key().to_public_key();
+    let secret = SessionSecret::Caesar(7);
+    let mut rng = os_rng();
+    let a = encrypt_session_secret(&secret, &server, &mut rng).unwrap();
+    let b = encrypt_session_secret(&secret, &server, &mut rng).unwrap();
+    assert_ne!(a, b);
+}
+
+/// Step 13.a: the server recovers exactly the secret, algorithm and client key of step 10.
+#[test]
+fn step_13_decrypts_what_step_10_encrypted() {
+    let server_key = test_server_key();
+    let mut rng = os_rng();
+    for algorithm in [Algorithm::Aes, Algorithm::Caesar] {
+        let (session, packet) = client::build_ec_packet(
+            algorithm,
+            &server_key.to_public_key(),
+            &test_client_public(),
+            &mut rng,
+        )
+        .unwrap();
+        let decrypted =
+            decrypt_ec_packet(Packet::parse(packet.as_bytes()).unwrap(), &server_key).unwrap();
+        assert_eq!(decrypted.algorithm, algorithm);
+        assert_eq!(decrypted.secret, session.secret);
+        assert_eq!(decrypted.client_public_key, test_client_public());
+    }
+}
+
+/// Steps 14.a and 15.a: the confirmation opens under the same key and fails under another.
+#[test]
+fn step_15_confirmation_opens_only_under_the_same_key() {
+    let mut rng = os_rng();
+    let ours = SessionCipher::from_secret(&SessionSecret::Aes([1; 16]));
+    let other = SessionCipher::from_secret(&SessionSecret::Aes([2; 16]));
+    let sc = sc_packet(&ours, &mut rng).unwrap();
+    assert!(is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), &ours).is_ok());
+    assert!(matches!(
+        is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), &other),
+        Err(Error::NotConfirmed(_))
+    ));
+    assert_eq!(sc_packet(&SessionCipher::None, &mut rng).unwrap(), "(SC)");
+}
+
+/// Step 16.a: AES messages on the wire are nonce (16) + tag (16) + ciphertext, in base64.
+#[test]
+fn step_16_aes_message_wire_form_is_nonce_tag_ciphertext() {
+    let mut rng = os_rng();
+    let cipher = SessionCipher::from_secret(&SessionSecret::Aes([9; 16]));
+    let dp = dp_packet(&cipher, b"hello", &mut rng).unwrap();
+    let packet = Packet::parse(dp.as_bytes()).unwrap();
+    let sealed = base64_decode("message", &packet.fields[1]).unwrap();
+    assert_eq!(sealed.len(), 16 + 16 + 5);
+    assert_ne!(&sealed[32..], b"hello", "the message is encrypted");
+    // Two seals of one message use two nonces, so they differ entirely.
+    assert_ne!(dp, dp_packet(&cipher, b"hello", &mut rng).unwrap());
+}
+
+/// Step 16.a: an unsecured DP packet is just base64, and Caesar shifts each byte.
+#[test]
+fn step_16_none_and_caesar_wire_forms() {
+    let mut rng = os_rng();
+    assert_eq!(
+        dp_packet(&SessionCipher::None, b"hello", &mut rng).unwrap(),
+        "(DP,aGVsbG8=)"
+    );
+    // "hello" shifted by 1 is "ifmmp", whose base64 is aWZtbXA=.
+    let caesar = SessionCipher::Caesar { shift: 1 };
+    assert_eq!(
+        dp_packet(&caesar, b"hello", &mut rng).unwrap(),
+        "(DP,aWZtbXA=)"
+    );
+    // The shift wraps around modulo 256.
+    assert_eq!(
+        SessionCipher::Caesar { shift: 2 }
+            .seal(&[0xff], &mut rng)
+            .unwrap(),
+        [0x01]
+    );
+}
+
+/// A full handshake and echo over real sockets, in each of the three modes.
+#[test]
+fn full_handshake_over_tcp_in_all_three_modes() {
+    let addr = start_default_server();
+    let mut rng = os_rng();
+    let modes = [
+        (Mode::Unsecured, "none"),
+        (secured(Algorithm::Caesar), "caesar"),
+        (secured(Algorithm::Aes), "aes-128-eax"),
+    ];
+    for (mode, name) in modes {
+        let (mut session, server_key) = client::handshake(connect(addr), &mode, &mut rng).unwrap();
+        assert_eq!(session.cipher.name(), name);
+        assert_eq!(server_key.is_some(), mode.is_secure());
+        session
+            .send(b"ping, with a comma (and parentheses)", &mut rng)
+            .unwrap();
+        assert_eq!(
+            session.receive().unwrap(),
+            Incoming::Message(b"ping, with a comma (and parentheses)".to_vec())
+        );
+        session.close().unwrap();
+    }
+}
+
+/// The server's CC packet on the wire is byte-for-byte `(CC,<its PEM>)`.
+#[test]
+fn step_07_server_sends_exact_cc_bytes() {
+    let addr = start_default_server();
+    let mut conn = connect(addr);
+    conn.write_packet("(SS,RFMP,v1.0,1)").unwrap();
+    let cc = conn.read_packet("CC").unwrap();
+    assert_eq!(cc.text, format!("(CC,{})", test_server_public_pem()));
+    let mut plain = connect(addr);
+    plain.write_packet("(SS,RFMP,v1.0,0)").unwrap();
+    assert_eq!(plain.read_packet("CC").unwrap().text, "(CC)");
+    assert_eq!(plain.read_packet("SC").unwrap().text, "(SC)");
+}
+
+/// Framing: a packet that arrives one byte per read is still one packet.
+#[test]
+fn framing_reads_a_packet_split_byte_by_byte() {
+    /// A stream that returns at most one byte per read, like a slow network.
+    struct OneByteAtATime(Cursor<Vec<u8>>);
+    impl Read for OneByteAtATime {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(1);
+            self.0.read(&mut buf[..n])
+        }
+    }
+    impl Write for OneByteAtATime {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let cc = cc_packet(Some(test_server_public_pem()));
+    let mut conn = Connection::new(OneByteAtATime(Cursor::new(cc.clone().into_bytes())));
+    assert_eq!(conn.read_packet("CC").unwrap().text, cc);
+}
+
+/// Framing: two packets in one read come out as two packets, in order.
+#[test]
+fn framing_reads_two_packets_from_one_write() {
+    let mut conn = Connection::new(Cursor::new(b"(CC)(SC)\n(End)".to_vec()));
+    assert_eq!(conn.read_packet("1").unwrap().text, "(CC)");
+    assert_eq!(conn.read_packet("2").unwrap().text, "(SC)");
+    assert_eq!(conn.read_packet("3").unwrap().text, "(End)");
+    assert!(matches!(conn.read_packet("4"), Err(Error::Closed { .. })));
+}
+
+/// Framing over TCP: the real server reads a start packet written one byte per
+/// write, then a DP and an End packet sent together in one write.
+#[test]
+fn framing_server_accepts_start_packet_written_byte_by_byte() {
+    let addr = start_default_server();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    for byte in b"(SS,RFMP,v1.0,0)" {
+        stream.write_all(&[*byte]).unwrap();
+        stream.flush().unwrap();
+    }
+    // DP and End in one write: two packets in one TCP segment.
+    stream.write_all(b"(DP,aGk=)(End)").unwrap();
+    let mut conn = Connection::new(stream);
+    assert_eq!(conn.read_packet("CC").unwrap().text, "(CC)");
+    assert_eq!(conn.read_packet("SC").unwrap().text, "(SC)");
+    assert_eq!(conn.read_packet("echo").unwrap().text, "(DP,aGk=)");
+}
+
+/// Isolation: a client that sends garbage gets an EE packet; another client
+/// in the middle of its own session does not notice.
+#[test]
+fn server_one_bad_client_does_not_disturb_another() {
+    let addr = start_default_server();
+    let mut rng = os_rng();
+    let (mut good, _) =
+        client::handshake(connect(addr), &secured(Algorithm::Aes), &mut rng).unwrap();
+
+    let mut bad = connect(addr);
+    bad.write_packet("(SS,RFMP,v9.9,1)").unwrap();
+    let ee = bad.read_packet("EE").unwrap();
+    assert_eq!(ee.fields[0], "EE");
+    assert_eq!(ee.fields[1], "426");
+
+    good.send(b"still here", &mut rng).unwrap();
+    assert_eq!(
+        good.receive().unwrap(),
+        Incoming::Message(b"still here".to_vec())
+    );
+}
+
+/// Keys are per connection: two AES clients get two different session keys,
+/// and each one's messages open only under its own.
+#[test]
+fn server_keeps_session_keys_per_connection() {
+    let addr = start_default_server();
+    let mut rng = os_rng();
+    let (mut a, _) = client::handshake(connect(addr), &secured(Algorithm::Aes), &mut rng).unwrap();
+    let (mut b, _) = client::handshake(connect(addr), &secured(Algorithm::Aes), &mut rng).unwrap();
+    // The seed's original would now use b's key for a's replies.
+    a.send(b"from a", &mut rng).unwrap();
+    b.send(b"from b", &mut rng).unwrap();
+    assert_eq!(a.receive().unwrap(), Incoming::Message(b"from a".to_vec()));
+    assert_eq!(b.receive().unwrap(), Incoming::Message(b"from b".to_vec()));
+}
+
+/// The server caps its clients: one more than `max_clients` is refused with EE 503.
+#[test]
+fn server_refuses_clients_beyond_max_with_ee_503() {
+    let addr = start_server(ServerConfig {
+        max_clients: 1,
+        ..ServerConfig::default()
+    });
+    let mut rng = os_rng();
+    // The first client holds the only slot (its handshake is complete, so
+    // its thread is certainly running).
+    let (_first, _) = client::handshake(connect(addr), &Mode::Unsecured, &mut rng).unwrap();
+    let mut second = connect(addr);
+    let ee = second.read_packet("EE").unwrap();
+    assert_eq!(ee.fields[..2], ["EE", "503"]);
+    assert!(ee.text.contains("server full"));
+}

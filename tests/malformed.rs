@@ -1,0 +1,336 @@
+//! Teaching tests for bad input: every malformed packet is refused with a
+//! clear error, never a panic, and the server tells the client why with an
+//! `(EE,<code>,<description>)` packet before closing.
+
+mod common;
+
+use common::*;
+use rfmp::Error;
+use rfmp::checks::is_secure;
+use rfmp::decryption::{decrypt_ec_packet, open_dp_packet};
+use rfmp::framing::{Connection, MAX_PACKET_BYTES};
+use rfmp::helpers::{base64_encode, os_rng, rsa_public_key_converter};
+use rfmp::packets::{Packet, dp_packet, ec_packet, encrypt_session_secret};
+use rfmp::session::{SessionCipher, SessionSecret};
+use std::io::{Cursor, Write};
+use std::net::TcpStream;
+
+/// Build an EC packet by hand from its three fields.
+fn ec(algorithm: &str, secret: &str, key: &str) -> Packet {
+    Packet::parse(format!("(EC,{algorithm},{secret},{key})").as_bytes()).unwrap()
+}
+
+/// A valid base64 RSA-OAEP ciphertext of `secret` under the TEST-ONLY server key.
+fn encrypted(secret: &SessionSecret) -> String {
+    let ct =
+        encrypt_session_secret(secret, &test_server_key().to_public_key(), &mut os_rng()).unwrap();
+    base64_encode(&ct)
+}
+
+/// Step 4.a: another protocol version is refused as unsupported.
+#[test]
+fn step_04_rejects_other_version() {
+    let p = Packet::parse(b"(SS,RFMP,v2.0,1)").unwrap();
+    assert!(matches!(is_secure(&p), Err(Error::Unsupported(_))));
+}
+
+/// Step 4.a: a start packet with a missing field is malformed.
+#[test]
+fn step_04_rejects_start_packet_with_missing_field() {
+    let p = Packet::parse(b"(SS,RFMP,1)").unwrap();
+    assert!(matches!(is_secure(&p), Err(Error::Malformed(_))));
+}
+
+/// Step 4.a: the encrypted flag must be exactly 0 or 1 (the seed read only the last character).
+#[test]
+fn step_04_rejects_flag_other_than_0_or_1() {
+    let p = Packet::parse(b"(SS,RFMP,v1.0,11)").unwrap();
+    assert!(matches!(is_secure(&p), Err(Error::InvalidChoice { .. })));
+}
+
+/// Step 13.a.i: an algorithm other than aes or caesar is refused.
+#[test]
+fn step_13_rejects_ec_with_unknown_algorithm() {
+    let p = ec(
+        "des",
+        &encrypted(&SessionSecret::Caesar(3)),
+        test_server_public_pem(),
+    );
+    let err = decrypt_ec_packet(p, &test_server_key()).unwrap_err();
+    assert!(matches!(err, Error::InvalidChoice { .. }));
+    assert!(err.to_string().contains("aes or caesar"));
+}
+
+/// Step 13.a.i: an EC packet with a field missing is refused.
+#[test]
+fn step_13_rejects_ec_with_missing_fields() {
+    let p =
+        Packet::parse(format!("(EC,aes,{})", encrypted(&SessionSecret::Aes([0; 16]))).as_bytes())
+            .unwrap();
+    assert!(matches!(
+        decrypt_ec_packet(p, &test_server_key()),
+        Err(Error::Malformed(_))
+    ));
+}
+
+/// Step 13.a.i: a secret that is not base64 is refused, naming the field.
+#[test]
+fn step_13_rejects_bad_base64() {
+    let p = ec("aes", "not*base64!", test_server_public_pem());
+    let err = decrypt_ec_packet(p, &test_server_key()).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Base64 {
+            field: "encrypted session secret",
+            ..
+        }
+    ));
+}
+
+/// Step 13.a.i: a client key that is not a PEM RSA key is refused.
+#[test]
+fn step_13_rejects_bad_pem() {
+    let secret = encrypted(&SessionSecret::Aes([0; 16]));
+    let garbage = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
+    for key in ["hello", garbage] {
+        let err = decrypt_ec_packet(ec("aes", &secret, key), &test_server_key()).unwrap_err();
+        assert!(matches!(err, Error::BadPublicKey(_)), "{key}: {err}");
+    }
+}
+
+/// Step 9.a: a key that is too small is refused (1024 bits is breakable).
+#[test]
+fn step_09_rejects_small_rsa_key() {
+    let small = include_str!("keys/TEST-ONLY-rsa-1024-public.pem");
+    let err = rsa_public_key_converter(small).unwrap_err();
+    assert!(err.to_string().contains("1024-bit modulus"), "{err}");
+}
+
+/// Step 13.a.i: an RSA ciphertext of the wrong length is refused before decrypting.
+#[test]
+fn step_13_rejects_wrong_rsa_ciphertext_length() {
+    let p = ec("aes", &base64_encode(&[7u8; 100]), test_server_public_pem());
+    let err = decrypt_ec_packet(p, &test_server_key()).unwrap_err();
+    assert!(matches!(err, Error::Rsa(_)));
+    assert!(err.to_string().contains("exactly 256 bytes"), "{err}");
+}
+
+/// Step 13.a.ii: a secret encrypted to another key does not decrypt.
+#[test]
+fn step_13_rejects_secret_encrypted_to_another_key() {
+    let other = test_client_key().to_public_key();
+    let ct = encrypt_session_secret(&SessionSecret::Aes([5; 16]), &other, &mut os_rng()).unwrap();
+    let p = ec("aes", &base64_encode(&ct), test_server_public_pem());
+    assert!(matches!(
+        decrypt_ec_packet(p, &test_server_key()),
+        Err(Error::Rsa(_))
+    ));
+}
+
+/// Step 13.a.ii: an AES secret must be 16 bytes, and a Caesar shift must not be 0.
+#[test]
+fn step_13_rejects_secret_of_wrong_size_or_zero_shift() {
+    // A 1-byte secret announced as aes.
+    let p = ec(
+        "aes",
+        &encrypted(&SessionSecret::Caesar(9)),
+        test_server_public_pem(),
+    );
+    assert!(matches!(
+        decrypt_ec_packet(p, &test_server_key()),
+        Err(Error::BadSecret(_))
+    ));
+    // A 16-byte secret announced as caesar.
+    let p = ec(
+        "caesar",
+        &encrypted(&SessionSecret::Aes([1; 16])),
+        test_server_public_pem(),
+    );
+    assert!(matches!(
+        decrypt_ec_packet(p, &test_server_key()),
+        Err(Error::BadSecret(_))
+    ));
+    // A shift of 0, encrypted by hand.
+    let ct = test_server_key()
+        .to_public_key()
+        .oaep_encrypt::<rsa::sha2::Sha256>(&[0])
+        .unwrap();
+    let p = ec("caesar", &base64_encode(&ct), test_server_public_pem());
+    assert!(matches!(
+        decrypt_ec_packet(p, &test_server_key()),
+        Err(Error::BadSecret(_))
+    ));
+}
+
+/// Step 16.b: a single flipped bit in an AES message fails authentication.
+#[test]
+fn step_16_rejects_tampered_aes_message() {
+    let cipher = SessionCipher::from_secret(&SessionSecret::Aes([3; 16]));
+    let sealed = cipher.seal(b"transfer 10 coins", &mut os_rng()).unwrap();
+    for bit in [0, 8 * 16, 8 * 32 + 3] {
+        // in the nonce, in the tag, in the ciphertext
+        let mut altered = sealed.clone();
+        altered[bit / 8] ^= 1 << (bit % 8);
+        assert!(matches!(
+            cipher.open(&altered),
+            Err(Error::AuthenticationFailed)
+        ));
+    }
+    assert!(matches!(
+        cipher.open(&sealed[..20]),
+        Err(Error::Malformed(_))
+    ));
+}
+
+/// Step 16.b: a DP packet with a non-base64 payload or an extra field is refused.
+#[test]
+fn step_16_rejects_malformed_dp_packets() {
+    let none = SessionCipher::None;
+    let p = Packet::parse(b"(DP,***)").unwrap();
+    assert!(matches!(
+        open_dp_packet(p, &none),
+        Err(Error::Base64 { .. })
+    ));
+    let p = Packet::parse(b"(DP,aGk=,aGk=)").unwrap();
+    assert!(matches!(open_dp_packet(p, &none), Err(Error::Malformed(_))));
+    let dp = dp_packet(&none, b"x", &mut os_rng()).unwrap();
+    assert!(open_dp_packet(Packet::parse(dp.as_bytes()).unwrap(), &none).is_ok());
+}
+
+/// Framing: more than MAX_PACKET_BYTES without a `)` is refused, not buffered forever.
+#[test]
+fn framing_rejects_oversized_packet() {
+    let mut bytes = vec![b'('];
+    bytes.extend(std::iter::repeat_n(b'A', MAX_PACKET_BYTES + 10));
+    let mut conn = Connection::new(Cursor::new(bytes));
+    assert!(matches!(
+        conn.read_packet("test"),
+        Err(Error::PacketTooLarge {
+            limit: MAX_PACKET_BYTES
+        })
+    ));
+}
+
+/// Framing: bytes that are not UTF-8 are refused as such.
+#[test]
+fn framing_rejects_invalid_utf8() {
+    let mut conn = Connection::new(Cursor::new(b"(SS,\xff\xfe)".to_vec()));
+    assert!(matches!(conn.read_packet("test"), Err(Error::NotUtf8)));
+}
+
+/// Framing: a packet must start with `(`, and may not contain another `(`.
+#[test]
+fn framing_rejects_bad_syntax() {
+    let mut conn = Connection::new(Cursor::new(b"SS,RFMP)".to_vec()));
+    assert!(matches!(conn.read_packet("test"), Err(Error::Malformed(_))));
+    assert!(matches!(
+        Packet::parse(b"(SS,(x)"),
+        Err(Error::Malformed(_))
+    ));
+    assert!(matches!(Packet::parse(b"(,x)"), Err(Error::Malformed(_))));
+}
+
+/// Framing: a connection closed in the middle of a packet is reported as closed.
+#[test]
+fn framing_reports_connection_closed_mid_packet() {
+    let mut conn = Connection::new(Cursor::new(b"(CC,-----BEGIN".to_vec()));
+    let err = conn.read_packet("the CC packet (step 8.a)").unwrap_err();
+    assert!(
+        err.to_string().contains("the CC packet (step 8.a)"),
+        "{err}"
+    );
+}
+
+/// Send `bytes` to a fresh connection after a secured start, and return the EE packet.
+fn server_error_for_ec(bytes: &[u8]) -> Packet {
+    let addr = start_default_server();
+    let mut conn = connect(addr);
+    conn.write_packet("(SS,RFMP,v1.0,1)").unwrap();
+    conn.read_packet("CC").unwrap();
+    let mut stream = conn.get_ref().try_clone().unwrap();
+    stream.write_all(bytes).unwrap();
+    conn.read_packet("EE").unwrap()
+}
+
+/// Over the wire: each kind of bad EC packet gets an EE packet with a telling code.
+#[test]
+fn server_answers_bad_ec_packets_with_ee() {
+    let key = test_client_public_pem();
+    let good_secret = encrypted(&SessionSecret::Aes([4; 16]));
+    let cases: Vec<(Vec<u8>, &str, &str)> = vec![
+        (
+            ec_packet_text("des", &good_secret, key),
+            "400",
+            "aes or caesar",
+        ),
+        (b"(EC,aes,xyz)".to_vec(), "400", "4 fields"),
+        (ec_packet_text("aes", "%%%", key), "400", "base64"),
+        (
+            ec_packet_text("aes", &good_secret, "nope"),
+            "400",
+            "PUBLIC KEY",
+        ),
+        (
+            ec_packet_text("aes", &base64_encode(&[1; 10]), key),
+            "422",
+            "exactly 256 bytes",
+        ),
+        (b"(EC,\xff)".to_vec(), "400", "UTF-8"),
+        (b"EC,aes)".to_vec(), "400", "opening parenthesis"),
+        (b"(EC,aes,(x))".to_vec(), "400", "parenthesis"),
+        (
+            [b"(".as_slice(), &vec![b'A'; MAX_PACKET_BYTES + 1]].concat(),
+            "413",
+            "too large",
+        ),
+    ];
+    for (bytes, code, words) in cases {
+        let ee = server_error_for_ec(&bytes);
+        assert_eq!(ee.fields[0], "EE");
+        assert_eq!(ee.fields[1], code, "{}", ee.text);
+        assert!(
+            ee.text.contains(words),
+            "{:?} should mention {words:?}",
+            ee.text
+        );
+    }
+}
+
+/// The server's answer to a client that starts with garbage is an EE packet, then close.
+#[test]
+fn server_answers_garbage_start_with_ee_and_closes() {
+    let addr = start_default_server();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut conn = Connection::new(stream);
+    let ee = conn.read_packet("EE").unwrap();
+    assert_eq!(ee.fields[..2], ["EE", "400"]);
+    assert!(matches!(
+        conn.read_packet("close"),
+        Err(Error::Closed { .. })
+    ));
+}
+
+/// The text of an EC packet from raw fields (which may be invalid).
+fn ec_packet_text(algorithm: &str, secret: &str, key: &str) -> Vec<u8> {
+    format!("(EC,{algorithm},{secret},{key})").into_bytes()
+}
+
+/// The TEST-ONLY client public key as PEM text.
+fn test_client_public_pem() -> &'static str {
+    include_str!("keys/TEST-ONLY-client-public.pem").trim_end()
+}
+
+/// `ec_packet` is what a correct client sends; a correct packet is accepted.
+#[test]
+fn step_13_accepts_a_correct_ec_packet() {
+    let secret = SessionSecret::Aes([6; 16]);
+    let text = ec_packet(
+        rfmp::session::Algorithm::Aes,
+        &encrypted(&secret),
+        test_client_public_pem(),
+    );
+    let decrypted =
+        decrypt_ec_packet(Packet::parse(text.as_bytes()).unwrap(), &test_server_key()).unwrap();
+    assert_eq!(decrypted.secret, secret);
+}
