@@ -63,9 +63,10 @@ pub fn is_secure(packet: &Packet) -> Result<bool> {
 /// Step 8.a: check the CC packet: its length tells whether the session is
 /// secured.
 ///
-/// The seed's rule: one field, `(CC)`, is the unencrypted answer (step
-/// 8.a.i); more than one, `(CC,<key>)`, is the encrypted answer (step
-/// 8.a.ii). Returns `None` for `(CC)`, or `Some(pem)` with the server's
+/// The seed's rule (it counted the "length" of the response):
+/// - Step 8.a.i: one field, `(CC)`, is the unencrypted answer;
+/// - Step 8.a.ii: two fields, `(CC,<key>)`, is the encrypted answer.
+/// Returns `None` for `(CC)`, or `Some(pem)` with the server's
 /// public key text for `(CC,<pem>)`; step 9.a turns the text into a key.
 ///
 /// `asked_secure` is what the client's start packet asked for. An answer

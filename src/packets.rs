@@ -252,7 +252,7 @@ pub fn generate_shift<R: CryptoRng + ?Sized>(rng: &mut R) -> SessionSecret {
     }
 }
 
-/// Step 10.a.ii.1.b and step 10.a.ii.2.b: encrypt the session secret with
+/// Step 10.a.ii.1.b and Step 10.a.ii.2.b: encrypt the session secret with
 /// the server's RSA public key, using RSA-OAEP.
 ///
 /// OAEP (RFC 8017 section 7.1) with SHA-256 as the hash and in MGF1, and an
@@ -279,11 +279,13 @@ pub fn encrypt_session_secret<R: CryptoRng + ?Sized>(
 /// Step 10.a.ii: `algo_and_encrypted_session`: make the session secret for
 /// the chosen algorithm and encrypt it for the server.
 ///
-/// - AES: step 10.a.ii.1.a generates the key ([`generate_session_key`]),
-///   10.a.ii.1.b encrypts it ([`encrypt_session_secret`]), 10.a.ii.1.c
-///   converts the ciphertext to text (standard base64).
-/// - Caesar: step 10.a.ii.2.a generates the shift ([`generate_shift`]),
-///   10.a.ii.2.b encrypts it, 10.a.ii.2.c converts it to text.
+/// - AES: 10.a.ii.1.a generates the key ([`generate_session_key`]),
+///   10.a.ii.1.b encrypts it ([`encrypt_session_secret`]), and
+///   **Step 10.a.ii.1.c** converts the ciphertext to text (standard
+///   base64), here.
+/// - Caesar: 10.a.ii.2.a generates the shift ([`generate_shift`]),
+///   10.a.ii.2.b encrypts it, and **Step 10.a.ii.2.c** converts it to
+///   text, here.
 ///
 /// # Errors
 /// [`Error::Rsa`] from [`encrypt_session_secret`].
@@ -305,7 +307,7 @@ pub fn algo_and_encrypted_session<R: CryptoRng + ?Sized>(
     })
 }
 
-/// Step 10.a.iii.1: `ec_packet`: bring it all together into the encryption
+/// Step 10.a.iii: `ec_packet`: bring it all together into the encryption
 /// packet (EC).
 ///
 /// `(EC,<algorithm>,<encrypted session secret, base64>,<client public key, PEM>)`,

@@ -267,22 +267,32 @@ pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Re
             .get_ref()
             .set_read_timeout(Some(config.idle_timeout))?;
         loop {
-            match session.receive()? {
-                Incoming::Message(message) => {
+            match session.receive() {
+                Ok(Incoming::Message(message)) => {
                     log::info!("{peer}: message of {} bytes, echoed", message.len());
                     session.send(&message, &mut rng)?;
                 }
-                Incoming::End => {
+                Ok(Incoming::End) => {
                     log::info!("{peer}: client sent (End), closing");
                     return Ok(());
                 }
+                // Hanging up without (End) is rude but not an error.
+                Err(Error::Closed { .. }) => {
+                    log::info!("{peer}: client closed the connection without (End)");
+                    return Ok(());
+                }
+                Err(error) => return Err(error),
             }
         }
     })();
 
-    if let Err(error) = &result {
-        // Best effort: the peer may already be gone.
-        let _ = error_channel.write_all(ee_packet(error).as_bytes());
+    match &result {
+        // Nobody is listening any more: there is no one to tell.
+        Err(Error::Closed { .. } | Error::Io(_)) | Ok(()) => {}
+        // Best effort: tell the client why, before the socket closes.
+        Err(error) => {
+            let _ = error_channel.write_all(ee_packet(error).as_bytes());
+        }
     }
     result
 }
