@@ -129,6 +129,15 @@ impl<S: Read + Write> Connection<S> {
                 self.buffer.drain(..=end);
                 return packet;
             }
+            // Not yet. Whitespace before a packet is never needed again:
+            // drop it, so a peer sending endless blank lines cannot make
+            // the buffer grow past one packet plus one read.
+            let whitespace = self
+                .buffer
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            self.buffer.drain(..whitespace);
             let mut chunk = [0u8; READ_CHUNK_BYTES];
             let n = match self.stream.read(&mut chunk) {
                 Ok(n) => n,

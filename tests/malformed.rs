@@ -211,6 +211,15 @@ fn framing_rejects_oversized_packet() {
     ));
 }
 
+/// Framing: blank lines between packets are skipped, however many there are.
+#[test]
+fn framing_skips_whitespace_between_packets() {
+    let mut bytes = vec![b'\n'; 3 * MAX_PACKET_BYTES];
+    bytes.extend_from_slice(b"(SS,RFMP,v1.0,0)\r\n");
+    let mut conn = Connection::new(Cursor::new(bytes));
+    assert_eq!(conn.read_packet("test").unwrap().text, "(SS,RFMP,v1.0,0)");
+}
+
 /// Framing: bytes that are not UTF-8 are refused as such.
 #[test]
 fn framing_rejects_invalid_utf8() {
