@@ -66,6 +66,7 @@ pub fn is_secure(packet: &Packet) -> Result<bool> {
 /// The seed's rule (it counted the "length" of the response):
 /// - Step 8.a.i: one field, `(CC)`, is the unencrypted answer;
 /// - Step 8.a.ii: two fields, `(CC,<key>)`, is the encrypted answer.
+///
 /// Returns `None` for `(CC)`, or `Some(pem)` with the server's
 /// public key text for `(CC,<pem>)`; step 9.a turns the text into a key.
 ///
