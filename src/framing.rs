@@ -62,9 +62,14 @@ pub fn check_packet(buffer: &[u8], max: usize) -> Result<Option<(usize, usize)>>
         return Ok(None); // nothing but whitespace yet
     };
     if buffer[start] != b'(' {
+        let first = buffer[start];
+        let shown = if first.is_ascii_graphic() {
+            format!("{:?}", char::from(first))
+        } else {
+            format!("the byte 0x{first:02x}")
+        };
         return Err(Error::Malformed(format!(
-            "a packet starts with an opening parenthesis, this one starts with {:?}",
-            char::from(buffer[start])
+            "a packet starts with an opening parenthesis, this one starts with {shown}"
         )));
     }
     let candidate = &buffer[start..];

@@ -30,7 +30,7 @@
 //! | 6.a  | server | build `(CC)` or `(CC,<public key>)` | [`packets::cc_packet`] | packets |
 //! | 7.a  | server | send `(CC,<public key>)` | [`server::sending_secure_connection_packet`] | server |
 //! | 7.b  | server | send `(CC)` | [`server::na_secure_packet`] | server |
-//! | 8.a  | client | receive CC; one field: 8.a.i unencrypted, more: 8.a.ii encrypted | [`checks::check_cc_packet`], [`client::receive_cc_packet`] | checks, client |
+//! | 8.a  | client | receive CC; one field: 8.a.i unencrypted, two: 8.a.ii encrypted | [`checks::check_cc_packet`], [`client::receive_cc_packet`] | checks, client |
 //! | 9.a  | client | convert the key from text to a key | [`helpers::rsa_public_key_converter`] | helpers |
 //! | 9.b  | client | pass it to `algo_and_encrypted_session` | [`client::build_ec_packet`] | client |
 //! | 10.a.i | client | choose aes or caesar | [`packets::encryption_choice`] | packets |
@@ -46,7 +46,7 @@
 //! | 15.a | client | check the confirmation | [`checks::is_confirmed`], [`client::receive_confirmation`] | checks, client |
 //! | 16.a | either | seal a message into `(DP,<base64>)` | [`packets::dp_packet`] | packets |
 //! | 16.b | either | open a DP packet | [`decryption::open_dp_packet`] | decryption |
-//! | 17.a | either | close with `(End)` | [`packets::end_packet`] | packets |
+//! | 17.a | client | close with `(End)` | [`packets::end_packet`] | packets |
 //!
 //! ## The modules
 //! - [`packets`]: build every packet (steps 1, 6, 10, 14, 16, 17) and parse one.

@@ -13,8 +13,8 @@
 //! | 10.a.iii | EC encryption  | client | `(EC,aes,<base64 RSA-OAEP ciphertext>,-----BEGIN PUBLIC KEY-----\n...)` |
 //! | 14.a | SC session confirmed | server | `(SC)` or `(SC,<base64 sealed "RFMP v1.0 ready">)` |
 //! | 16.a | DP data            | either | `(DP,aGVsbG8=)` |
-//! | 17.a | End                | either | `(End)` |
-//! | -    | EE error           | either | `(EE,400,expected a CC packet...)` |
+//! | 17.a | End                | client | `(End)` |
+//! | -    | EE error           | server | `(EE,400,malformed packet: ...)` |
 //!
 //! SS, CC and EC are the seed's handshake (steps 1-13); SC, DP, EE and End
 //! come from the course protocol the seed's original went on to speak, and

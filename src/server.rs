@@ -99,14 +99,17 @@ impl ServerKey {
 pub struct ServerConfig {
     /// Most clients served at once; the next is refused with EE 503.
     pub max_clients: usize,
-    /// How long a client may take for each handshake packet.
+    /// How long a client may stay silent during the handshake (a socket
+    /// read timeout: it restarts whenever any byte arrives, so a client
+    /// that trickles bytes can take longer; the client cap bounds the
+    /// damage).
     pub handshake_timeout: Duration,
     /// How long a client may stay silent after the handshake.
     pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
-    /// 256 clients, 10 s per handshake packet, 5 minutes idle.
+    /// 256 clients, 10 s of silence in the handshake, 5 minutes idle after.
     fn default() -> ServerConfig {
         ServerConfig {
             max_clients: 256,
@@ -288,7 +291,9 @@ pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Re
 
     match &result {
         // Nobody is listening any more: there is no one to tell.
-        Err(Error::Closed { .. } | Error::Io(_)) | Ok(()) => {}
+        // The client already reported an error (EE): answering it with
+        // another EE would only start an argument.
+        Err(Error::Closed { .. } | Error::Io(_) | Error::Peer { .. }) | Ok(()) => {}
         // Best effort: tell the client why, before the socket closes.
         Err(error) => {
             let _ = error_channel.write_all(ee_packet(error).as_bytes());

@@ -15,6 +15,10 @@
 //! [`crate::packets::dp_packet`]), so it never contains the `,` and `)` that
 //! delimit packets.
 //!
+//! rfmp's Caesar shifts the *bytes* of the UTF-8 text. The seed's original
+//! shifted each *character code* modulo 256; for ASCII text the two are the
+//! same, for other text they differ (rfmp's form works for any bytes).
+//!
 //! # Caesar is broken on purpose
 //! A shift of one byte has 255 possible keys. An eavesdropper tries them all
 //! in microseconds and keeps the one that reads like text; `rfmp demo --cipher
@@ -318,6 +322,9 @@ impl<S: std::io::Read + std::io::Write> Session<S> {
             .connection
             .read_packet("a DP or End packet (step 16.b)")?;
         if packet.kind() == "End" {
+            if packet.fields.len() != 1 {
+                return Err(Error::Malformed("the End packet is exactly (End)".into()));
+            }
             return Ok(Incoming::End);
         }
         crate::decryption::open_dp_packet(packet, &self.cipher).map(Incoming::Message)

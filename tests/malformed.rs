@@ -343,3 +343,22 @@ fn step_13_accepts_a_correct_ec_packet() {
         decrypt_ec_packet(Packet::parse(text.as_bytes()).unwrap(), &test_server_key()).unwrap();
     assert_eq!(decrypted.secret, secret);
 }
+
+/// Step 17.a: the End packet is exactly `(End)`; extra fields are refused.
+#[test]
+fn step_17_rejects_end_with_extra_fields() {
+    let mut session = rfmp::session::Session {
+        connection: Connection::new(Cursor::new(b"(End,now)(End)".to_vec())),
+        cipher: SessionCipher::None,
+    };
+    assert!(matches!(session.receive(), Err(Error::Malformed(_))));
+    assert_eq!(session.receive().unwrap(), rfmp::session::Incoming::End);
+}
+
+/// Framing: a first byte that is not printable is shown as a byte, not a character.
+#[test]
+fn framing_names_a_binary_first_byte_in_hex() {
+    let mut conn = Connection::new(Cursor::new(b"\xff(SS)".to_vec()));
+    let err = conn.read_packet("test").unwrap_err();
+    assert!(err.to_string().contains("the byte 0xff"), "{err}");
+}
