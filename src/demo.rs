@@ -375,7 +375,7 @@ fn run_session(
         "checks::is_confirmed",
     )?;
     let sc = client.read_packet("the SC packet (step 15.a)")?;
-    let sc_text = sc.text.clone();
+    let sc_sealed = payload_bytes(&sc).unwrap_or_default();
     tap.show(
         n,
         match choice {
@@ -430,16 +430,14 @@ fn run_session(
                 "  shift {shift}: {:?}",
                 String::from_utf8_lossy(&text)
             ))?;
-            let sc_sealed = base64_decode(
-                "confirmation",
-                sc_text.trim_start_matches("(SC,").trim_end_matches(')'),
-            )?;
-            let leaked = sc_sealed[0].wrapping_sub(CONFIRMATION_TEXT.as_bytes()[0]);
-            n.say("Known plaintext: step 14's text is public, so one byte of the SC")?;
-            n.say(&format!(
-                "  packet gives the shift: {:#04x} - 'R' = {leaked} (mod 256)",
-                sc_sealed[0]
-            ))?;
+            // The sealed confirmation from step 15.a: its first byte leaks the shift.
+            if let Some(&first) = sc_sealed.first() {
+                let leaked = first.wrapping_sub(CONFIRMATION_TEXT.as_bytes()[0]);
+                n.say("Known plaintext: step 14's text is public, so one byte of the SC")?;
+                n.say(&format!(
+                    "  packet gives the shift: {first:#04x} - 'R' = {leaked} (mod 256)"
+                ))?;
+            }
         }
         DemoCipher::Aes => {
             n.say("Without the 16-byte key there are 2^128 keys to try: no brute force.")?;
@@ -531,7 +529,7 @@ fn show_payload(n: &mut Narrator, cipher: &SessionCipher, sealed: &[u8]) -> Resu
     }
 }
 
-/// The payload of a DP packet as bytes (what the eavesdropper has).
+/// The payload of a DP or SC packet as bytes (what the eavesdropper has).
 fn payload_bytes(dp: &Packet) -> Result<Vec<u8>> {
     let field = dp
         .fields

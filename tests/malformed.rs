@@ -17,7 +17,7 @@ use std::net::TcpStream;
 
 /// Build an EC packet by hand from its three fields.
 fn ec(algorithm: &str, secret: &str, key: &str) -> Packet {
-    Packet::parse(format!("(EC,{algorithm},{secret},{key})").as_bytes()).unwrap()
+    Packet::parse(&ec_packet_text(algorithm, secret, key)).unwrap()
 }
 
 /// A valid base64 RSA-OAEP ciphertext of `secret` under the TEST-ONLY server key.
