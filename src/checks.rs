@@ -132,7 +132,7 @@ pub fn is_confirmed(packet: Packet, cipher: &SessionCipher) -> Result<()> {
         (_, [_, sealed]) => {
             let sealed = base64_decode("confirmation", sealed)?;
             let opened = cipher
-                .open(&sealed)
+                .open(&sealed, b"")
                 .map_err(|e| Error::NotConfirmed(format!("the confirmation does not open: {e}")))?;
             if opened == CONFIRMATION_TEXT.as_bytes() {
                 Ok(())

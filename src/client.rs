@@ -7,8 +7,8 @@
 //!   | step 8-9   <--- (CC,<server public key>)     |  steps 5-7
 //!   | step 10-11 (EC,aes,<secret>,<client key>) ---> |  steps 12-13
 //!   | step 15    <--- (SC,<sealed confirmation>)   |  step 14
-//!   | step 16    (DP,<sealed message>)        <--> |  step 16
-//!   | step 17    (End)                        ---> |
+//!   | step 16    (DP,...), (AK,...), (NK,...) <--> |  step 16
+//!   | step 17    (End,...)                    <--> |  step 17
 //! ```
 //!
 //! [`handshake`] runs the client's steps in order; each step is also a

@@ -13,6 +13,7 @@
 //! OAEP).
 
 use crate::error::{Error, Result};
+use crate::frames::{Direction, Frame, associated_data};
 use crate::helpers::{base64_decode, rsa_public_key_converter};
 use crate::packets::Packet;
 use crate::session::{Algorithm, SessionCipher, SessionSecret};
@@ -92,25 +93,44 @@ pub fn decrypt_ec_packet(packet: Packet, server_key: &PrivateKey) -> Result<Decr
     })
 }
 
-/// Step 16.b: open a data packet (DP): decode its base64 and open it with
-/// the session cipher.
+/// Step 16.f: `open_dp_packet`: open the payload of a DP or End frame
+/// that arrived from `from` (the peer's direction).
 ///
-/// Returns the message bytes. `(DP,aGVsbG8=)` opens to `b"hello"` in an
-/// unsecured session.
+/// The payload is opened with the frame's associated data
+/// ([`associated_data`]): type, direction, sequence number, fragment index
+/// and count. With AES, a frame that was altered, replayed under another
+/// sequence number, moved to another position or reflected back to its
+/// sender fails here. An End frame must open to the empty message.
+///
+/// Returns the fragment's bytes (empty for End). Unsecured,
+/// `(DP,0,0,1,aGk=,...)` opens to `b"hi"`.
 ///
 /// # Errors
-/// - [`Error::Peer`] / [`Error::UnexpectedPacket`] if it is not a DP packet.
-/// - [`Error::Malformed`] if it does not have exactly 2 fields.
-/// - [`Error::Base64`] if the payload is not base64.
-/// - [`Error::AuthenticationFailed`] if an AES message was altered.
-pub fn open_dp_packet(packet: Packet, cipher: &SessionCipher) -> Result<Vec<u8>> {
-    let packet = packet.expect("DP", "a DP packet (step 16.b)")?;
-    let [_, payload] = packet.fields.as_slice() else {
-        return Err(Error::Malformed(format!(
-            "a DP packet has 2 fields (DP,payload), this one has {}",
-            packet.fields.len()
-        )));
-    };
-    let sealed = base64_decode("message", payload)?;
-    cipher.open(&sealed)
+/// - [`Error::AuthenticationFailed`] when the AES tag does not match.
+/// - [`Error::Malformed`] for an AES payload shorter than nonce and tag, an
+///   End frame whose payload is not empty once opened, or an AK/NK frame
+///   (they carry no payload).
+pub fn open_dp_packet(frame: &Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
+    match frame {
+        Frame::Data {
+            seq,
+            index,
+            count,
+            payload,
+        } => cipher.open(payload, &associated_data("DP", from, *seq, *index, *count)),
+        Frame::End { seq, payload } => {
+            let opened = cipher.open(payload, &associated_data("End", from, *seq, 0, 0))?;
+            if opened.is_empty() {
+                Ok(opened)
+            } else {
+                Err(Error::Malformed(
+                    "an End frame carries an empty message".into(),
+                ))
+            }
+        }
+        Frame::Ack { .. } | Frame::Nak { .. } => Err(Error::Malformed(format!(
+            "an {} frame has no payload to open",
+            frame.kind()
+        ))),
+    }
 }

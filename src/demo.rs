@@ -23,14 +23,20 @@ use crate::checks::{check_cc_packet, is_confirmed, is_secure};
 use crate::client::{send_ec_packet, send_start_packet};
 use crate::decryption::{decrypt_ec_packet, open_dp_packet};
 use crate::error::{Error, Result};
+use crate::frames::{
+    Direction, Frame, FrameReader, Received, ak_packet, associated_data, decode_frame, dp_packet,
+    end_packet, fragment_capacity,
+};
 use crate::framing::Connection;
 use crate::helpers::{
     base64_decode, fingerprint, generate_key, os_rng, public_key_to_pem, rsa_public_key_converter,
 };
+use crate::link::{Fault, Faults, Link, LinkConfig, Trace};
 use crate::packets::{
     CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, ec_packet, encryption_choice,
-    encryption_type, end_packet, packet_formatter, start_packet,
+    encryption_type, packet_formatter, start_packet,
 };
+use crate::reliable::Delivery;
 use crate::server::{
     ServerKey, answer_start_packet, receive_ec_packet, receive_start_packet, send_confirmation,
 };
@@ -70,8 +76,20 @@ pub const DEMO_MESSAGES: [&str; 3] = [
     "The door code is 4711, keep it secret.",
 ];
 
-/// Run the demo once for each cipher in `ciphers`, writing the narration to
-/// `out`.
+/// Damage the demo's fault section injects by default: 10% of frames
+/// damaged, 5% dropped, with a seed that damages and drops data frames in
+/// the first few frames, so both recoveries show.
+pub const DEMO_FAULTS: Faults = Faults {
+    corrupt_rate: 0.1,
+    drop_rate: 0.05,
+    seed: 3,
+};
+
+/// The large message of the fault section: long enough for 3 fragments.
+pub const DEMO_LARGE_MESSAGE_BYTES: usize = 1800;
+
+/// Run the demo once for each cipher in `ciphers`, then (when `faults` is
+/// active) the fault section over AES, writing the narration to `out`.
 ///
 /// The RSA keys are generated fresh from the OS random source, once per
 /// run (about a second). With `pause`, the demo waits for Enter on standard
@@ -79,7 +97,7 @@ pub const DEMO_MESSAGES: [&str; 3] = [
 ///
 /// # Errors
 /// Any socket or protocol error; none is expected on a healthy machine.
-pub fn run(ciphers: &[DemoCipher], pause: bool, out: &mut dyn Write) -> Result<()> {
+pub fn run(ciphers: &[DemoCipher], faults: Faults, pause: bool, out: &mut dyn Write) -> Result<()> {
     let mut n = Narrator { out, pause };
     n.banner("RFMP v1.0: the handshake, step by step")?;
     n.say("Generating two RSA-2048 key pairs from the OS random source...")?;
@@ -93,6 +111,9 @@ pub fn run(ciphers: &[DemoCipher], pause: bool, out: &mut dyn Write) -> Result<(
     ))?;
     for &cipher in ciphers {
         run_session(&mut n, cipher, &server_key, &client_key)?;
+    }
+    if faults.is_active() {
+        run_faults(&mut n, faults, &server_key, &client_key)?;
     }
     n.banner("Done")?;
     n.say("Read the flow in lessons/00-flow.md; run `rfmp server` and `rfmp client`")?;
@@ -390,31 +411,106 @@ fn run_session(
         _ => "confirmed: the sealed text opens, so the server holds our secret",
     })?;
 
-    // ---- Step 16: messages -----------------------------------------------
-    let mut last_payload = Vec::new();
-    for message in DEMO_MESSAGES {
+    // ---- Step 16: messages in frames --------------------------------------
+    // From here on both sides read frames (with CRC and sequence numbers).
+    let (client_stream, leftover) = client.into_parts();
+    let mut client = FrameSide::new(client_stream, leftover, Direction::ClientToServer)?;
+    let (server_stream, leftover) = server.into_parts();
+    let mut server = FrameSide::new(server_stream, leftover, Direction::ServerToClient)?;
+    let capacity = fragment_capacity(&cipher_client);
+    let mut last_frame = String::new();
+    for (seq, message) in (0u32..).zip(DEMO_MESSAGES) {
         n.step(
             "16.a",
             Side::Client,
-            "seal a message into a DP packet",
-            "packets::dp_packet",
+            "cut the message into fragments",
+            "reliable::fragment",
         )?;
-        n.detail(&format!("message: {message:?}"))?;
-        let packet = crate::packets::dp_packet(&cipher_client, message.as_bytes(), &mut rng)?;
-        client.write_packet(&packet)?;
+        n.detail(&format!(
+            "message: {message:?}, {} bytes; a frame carries up to {capacity} bytes \
+             with this cipher, so 1 fragment",
+            message.len()
+        ))?;
         n.step(
             "16.b",
+            Side::Client,
+            "seal the fragment into a DP frame",
+            "frames::dp_packet",
+        )?;
+        n.detail(&format!(
+            "sequence number {seq}, fragment 0 of 1; the AEAD's associated data \
+             binds them: RFMP/1.0, DP, C (client to server), {seq}, 0, 1"
+        ))?;
+        let frame = dp_packet(
+            &cipher_client,
+            Direction::ClientToServer,
+            seq,
+            0,
+            1,
+            message.as_bytes(),
+            &mut rng,
+        )?;
+        n.step(
+            "16.c",
+            Side::Client,
+            "end the frame with its CRC-32",
+            "frames::crc32_field",
+        )?;
+        let crc_at = frame.rfind(',').map_or(0, |i| i + 1);
+        n.detail(&format!(
+            "CRC-32 of the {} bytes before it: {}",
+            crc_at,
+            &frame[crc_at..frame.len() - 1]
+        ))?;
+        client.stream.write_all(frame.as_bytes())?;
+        n.step(
+            "16.e",
             Side::Server,
-            "open the DP packet",
+            "check the CRC, then parse the frame",
+            "frames::decode_frame",
+        )?;
+        let received = server.read()?;
+        tap.show(
+            n,
+            "the frame's numbers and the payload; what it can do with it is below",
+        )?;
+        let Frame::Data { payload, .. } = &received else {
+            return Err(Error::Malformed("the demo expected a DP frame".into()));
+        };
+        show_payload(n, &cipher_server, payload)?;
+        n.step(
+            "16.f",
+            Side::Server,
+            "open the payload",
             "decryption::open_dp_packet",
         )?;
-        let dp = server.read_packet("a DP packet (step 16.b)")?;
-        last_payload = payload_bytes(&dp)?;
-        tap.show(n, "the payload; what it can do with it is shown below")?;
-        show_payload(n, &cipher_server, &last_payload)?;
-        let opened = open_dp_packet(dp, &cipher_server)?;
+        let opened = open_dp_packet(&received, &cipher_server, Direction::ClientToServer)?;
         n.detail(&format!("opened: {:?}", String::from_utf8_lossy(&opened)))?;
+        n.step(
+            "16.g",
+            Side::Server,
+            "deliver in order, acknowledge",
+            "frames::ak_packet",
+        )?;
+        let ak = ak_packet(seq + 1);
+        server.stream.write_all(ak.as_bytes())?;
+        let Frame::Ack { next } = client.read()? else {
+            return Err(Error::Malformed("the demo expected an AK frame".into()));
+        };
+        tap.show(n, "that frames before this number arrived")?;
+        n.detail(&format!(
+            "(AK,{next}): \"I have every frame before {next}\"; the client may forget frame {seq}"
+        ))?;
+        last_frame = frame;
     }
+    let last_seq = DEMO_MESSAGES.len() as u32 - 1;
+    let Ok(Frame::Data {
+        payload: last_payload,
+        ..
+    }) = decode_frame(last_frame.as_bytes())
+    else {
+        return Err(Error::Malformed("the demo's own frame decodes".into()));
+    };
 
     // ---- The eavesdropper attacks ----------------------------------------
     n.banner("What the eavesdropper can do")?;
@@ -444,30 +540,216 @@ fn run_session(
             let mut altered = last_payload.clone();
             let last = altered.len() - 1;
             altered[last] ^= 0x01;
-            let verdict = match cipher_server.open(&altered) {
-                Err(Error::AuthenticationFailed) => "rejected: the EAX tag does not match",
-                Err(_) => "rejected",
-                Ok(_) => "accepted (this must never happen)",
-            };
+            let aad = associated_data("DP", Direction::ClientToServer, last_seq, 0, 1);
             n.say("Flip one bit of the captured ciphertext and hand it to the server,")?;
-            n.say(&format!("which holds the key: {verdict}."))?;
+            n.say(&format!(
+                "which holds the key: {}.",
+                verdict(cipher_server.open(&altered, &aad))
+            ))?;
+            // A replay: the untouched frame again, as the next sequence
+            // number, with a correct CRC (anyone can compute one).
+            let replay_seq = last_seq + 1;
+            let aad = associated_data("DP", Direction::ClientToServer, replay_seq, 0, 1);
+            n.say(&format!(
+                "Replay the last frame as frame {replay_seq}, with a correct new CRC: the \
+                 CRC passes, but the tag covers the sequence number: {}.",
+                verdict(cipher_server.open(&last_payload, &aad))
+            ))?;
         }
     }
 
     // ---- Step 17: closing -------------------------------------------------
+    let end_seq = last_seq + 1;
     n.step(
         "17.a",
         Side::Client,
-        "close with (End)",
-        "packets::end_packet",
+        "close with an End frame",
+        "frames::end_packet",
     )?;
-    client.write_packet(&end_packet())?;
-    let end = server.read_packet("the End packet (step 17.a)")?;
-    tap.show(n, "the session is over")?;
-    n.detail(&format!("server received {}: closing", end.text))?;
-    drop(client);
-    drop(server);
+    let end = end_packet(&cipher_client, Direction::ClientToServer, end_seq, &mut rng)?;
+    client.stream.write_all(end.as_bytes())?;
+    let end = server.read()?;
+    tap.show(
+        n,
+        "that the session is over (End takes a sequence number, like TCP's FIN)",
+    )?;
+    open_dp_packet(&end, &cipher_server, Direction::ClientToServer)?;
+    n.step(
+        "17.b",
+        Side::Server,
+        "acknowledge End and close too",
+        "link::Link::close",
+    )?;
+    let mut last_words = ak_packet(end_seq + 1);
+    last_words.push_str(&end_packet(
+        &cipher_server,
+        Direction::ServerToClient,
+        0,
+        &mut rng,
+    )?);
+    server.stream.write_all(last_words.as_bytes())?;
+    client.read()?;
+    client.read()?;
+    client.stream.write_all(ak_packet(1).as_bytes())?;
+    server.read()?;
+    tap.show(
+        n,
+        "the AK of the client's End, the server's own End, and its AK",
+    )?;
     Ok(())
+}
+
+/// The fault section: the real [`Link`] on both sides, over a link that
+/// damages and drops frames on purpose, with every frame and every reaction
+/// shown.
+fn run_faults(
+    n: &mut Narrator,
+    faults: Faults,
+    server_key: &ServerKey,
+    client_key: &PrivateKey,
+) -> Result<()> {
+    n.banner("A lossy link: damaged and dropped frames, recovered")?;
+    n.say(&format!(
+        "Both sides now run the real link (src/link.rs) over AES, and each side's \
+         writer damages {:.0}% of frames (one bit flipped) and drops {:.0}% \
+         (fault seed {}). The client sends a {DEMO_LARGE_MESSAGE_BYTES}-byte \
+         message (3 fragments) and two short ones; the server echoes them.",
+        faults.corrupt_rate * 100.0,
+        faults.drop_rate * 100.0,
+        faults.seed
+    ))?;
+    let (trace_tx, trace) = mpsc::channel();
+    let config = LinkConfig {
+        faults,
+        trace: Some(trace_tx),
+        ..LinkConfig::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let server_config = config.clone();
+    let server = thread::scope(|scope| -> Result<Vec<Vec<u8>>> {
+        let server = scope.spawn(move || -> Result<()> {
+            let (stream, _) = listener.accept()?;
+            let accepted =
+                crate::server::handshake(Connection::new(stream), server_key, &mut os_rng())?;
+            let link = Link::start(accepted.session, Direction::ServerToClient, server_config)?;
+            loop {
+                match link.receive()? {
+                    Delivery::Message(message) => link.try_send(message)?,
+                    Delivery::End => return link.close(),
+                }
+            }
+        });
+        let mode = crate::client::Mode::Secured {
+            algorithm: Algorithm::Aes,
+            client_public_key: client_key.to_public_key(),
+        };
+        let stream = TcpStream::connect(addr)?;
+        let (session, _) = crate::client::handshake(Connection::new(stream), &mode, &mut os_rng())?;
+        let link = Link::start(session, Direction::ClientToServer, config)?;
+        let large: Vec<u8> = (0..DEMO_LARGE_MESSAGE_BYTES)
+            .map(|i| b'a' + (i % 26) as u8)
+            .collect();
+        let sent = [large, b"second".to_vec(), b"third".to_vec()];
+        for message in &sent {
+            link.send(message.clone())?;
+        }
+        let mut echoes = Vec::new();
+        for _ in &sent {
+            match link.receive()? {
+                Delivery::Message(echo) => echoes.push(echo),
+                Delivery::End => break,
+            }
+        }
+        link.close()?;
+        server
+            .join()
+            .map_err(|_| Error::Malformed("the demo's server thread panicked".into()))??;
+        Ok(echoes)
+    });
+    let echoes = server?;
+    for (direction, event) in trace.try_iter() {
+        let side = match direction {
+            Direction::ClientToServer => "client",
+            Direction::ServerToClient => "server",
+        };
+        match event {
+            Trace::Wrote {
+                frame,
+                fault,
+                retransmission,
+            } => {
+                let again = if retransmission { " (again)" } else { "" };
+                n.detail(&format!("{side} wrote{again} {}", short_frame(&frame)))?;
+                match fault {
+                    Fault::None => {}
+                    Fault::Dropped => {
+                        n.eavesdropper("DROPPED on the way: the peer never sees it")?
+                    }
+                    Fault::Corrupted { byte, bit } => n.eavesdropper(&format!(
+                        "DAMAGED on the way: bit {bit} of byte {byte} flipped"
+                    ))?,
+                }
+            }
+            Trace::Damaged { reason } => n.detail(&format!(
+                "{side} got a damaged frame ({reason}): it asks again with NK"
+            ))?,
+            Trace::Delivered { bytes } => n.detail(&format!(
+                "{side} delivered a whole message of {bytes} bytes"
+            ))?,
+        }
+    }
+    let intact = echoes.len() == 3 && echoes[0].len() == DEMO_LARGE_MESSAGE_BYTES;
+    n.say(&format!(
+        "All {} echoes came back intact and in order: {intact}. The CRC caught every \
+         damaged frame and the sender resent it (on NK, or when its retransmission \
+         timer expired for a dropped frame).",
+        echoes.len()
+    ))?;
+    Ok(())
+}
+
+/// A frame shortened for the 80-column narration: long payloads elided.
+fn short_frame(frame: &str) -> String {
+    if frame.len() <= 60 {
+        return frame.to_string();
+    }
+    let crc_at = frame.rfind(',').unwrap_or(frame.len());
+    let head: String = frame.chars().take(36).collect();
+    format!("{head}...{}", &frame[crc_at..])
+}
+
+/// What the server says to a frame the eavesdropper tampered with.
+fn verdict(opened: Result<Vec<u8>>) -> &'static str {
+    match opened {
+        Err(Error::AuthenticationFailed) => "rejected, the EAX tag does not match",
+        Err(_) => "rejected",
+        Ok(_) => "accepted (this must never happen)",
+    }
+}
+
+/// One side of the demo's session after the handshake: its socket and a
+/// frame reader over it.
+struct FrameSide {
+    stream: TcpStream,
+    reader: FrameReader<TcpStream>,
+}
+
+impl FrameSide {
+    fn new(stream: TcpStream, leftover: Vec<u8>, _direction: Direction) -> Result<FrameSide> {
+        Ok(FrameSide {
+            reader: FrameReader::new(stream.try_clone()?, leftover),
+            stream,
+        })
+    }
+
+    /// The next frame; damage is not expected in this part of the demo.
+    fn read(&mut self) -> Result<Frame> {
+        match self.reader.read()? {
+            Received::Frame(frame) => Ok(frame),
+            Received::Damaged(why) => Err(Error::Damaged(why)),
+        }
+    }
 }
 
 /// Break a Caesar-sealed message by trying every shift (the eavesdropper's
@@ -491,12 +773,12 @@ pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
     let mut best = (
         1u8,
         SessionCipher::Caesar { shift: 1 }
-            .open(sealed)
+            .open(sealed, b"")
             .unwrap_or_default(),
     );
     for shift in 2..=255u8 {
         let candidate = SessionCipher::Caesar { shift }
-            .open(sealed)
+            .open(sealed, b"")
             .unwrap_or_default();
         if score(&candidate) > score(&best.1) {
             best = (shift, candidate);
@@ -543,11 +825,11 @@ fn payload_bytes(dp: &Packet) -> Result<Vec<u8>> {
 // ---------------------------------------------------------------------------
 
 /// What the eavesdropper records: which way the bytes went, and the bytes.
-type Capture = (Direction, Vec<u8>);
+type Capture = (Flow, Vec<u8>);
 
-/// Which way bytes were travelling.
+/// Which way bytes were travelling through the relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
+enum Flow {
     ClientToServer,
     ServerToClient,
 }
@@ -569,8 +851,8 @@ fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Receiver<Captur
             let tx2 = tx.clone();
             let upstream = thread::Builder::new()
                 .name("eavesdropper-up".into())
-                .spawn(move || relay(from_client, to_server, Direction::ClientToServer, tx))?;
-            relay(s2, c2, Direction::ServerToClient, tx2);
+                .spawn(move || relay(from_client, to_server, Flow::ClientToServer, tx))?;
+            relay(s2, c2, Flow::ServerToClient, tx2);
             let _ = upstream.join();
             Ok(())
         })?;
@@ -578,7 +860,7 @@ fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Receiver<Captur
 }
 
 /// Copy bytes from one socket to the other until the first one closes.
-fn relay(mut from: TcpStream, mut to: TcpStream, direction: Direction, tx: Sender<Capture>) {
+fn relay(mut from: TcpStream, mut to: TcpStream, direction: Flow, tx: Sender<Capture>) {
     let mut buffer = [0u8; 4096];
     loop {
         match from.read(&mut buffer) {
@@ -601,23 +883,28 @@ struct Tap {
 }
 
 impl Tap {
-    /// Print the bytes recorded since the last call, then what they reveal.
+    /// Print the bytes recorded since the last call (one block per
+    /// direction, in the order they crossed), then what they reveal.
     fn show(&mut self, n: &mut Narrator, reveals: &str) -> Result<()> {
-        let mut direction = None;
-        self.seen.clear();
-        while let Ok((d, bytes)) = self.wire.try_recv() {
-            direction = Some(d);
-            self.seen.extend_from_slice(&bytes);
+        let mut blocks: Vec<(Flow, Vec<u8>)> = Vec::new();
+        while let Ok((flow, bytes)) = self.wire.try_recv() {
+            match blocks.last_mut() {
+                Some((last, block)) if *last == flow => block.extend_from_slice(&bytes),
+                _ => blocks.push((flow, bytes)),
+            }
         }
-        let arrow = match direction {
-            Some(Direction::ClientToServer) => "client -> server",
-            Some(Direction::ServerToClient) => "server -> client",
-            None => "nothing",
-        };
-        n.wire(
-            &format!("wire: {arrow}, {} bytes", self.seen.len()),
-            &self.seen,
-        )?;
+        self.seen.clear();
+        if blocks.is_empty() {
+            n.wire("wire: nothing", b"")?;
+        }
+        for (flow, bytes) in &blocks {
+            let arrow = match flow {
+                Flow::ClientToServer => "client -> server",
+                Flow::ServerToClient => "server -> client",
+            };
+            n.wire(&format!("wire: {arrow}, {} bytes", bytes.len()), bytes)?;
+            self.seen.extend_from_slice(bytes);
+        }
         n.eavesdropper(reveals)
     }
 }

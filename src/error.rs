@@ -124,6 +124,29 @@ pub enum Error {
         description: String,
     },
 
+    /// A frame arrived damaged (its CRC does not match). Never sent in an
+    /// EE packet: the receiver answers with an NK frame instead.
+    #[error("damaged frame: {0}")]
+    Damaged(String),
+
+    /// A message is larger than the receiver accepts.
+    #[error("message too large: {0}")]
+    MessageTooLarge(String),
+
+    /// The peer stopped acknowledging frames: retransmission gave up.
+    #[error("the peer stopped answering: {0}")]
+    GaveUp(String),
+
+    /// A peer's outgoing queue is full because it does not read what it is
+    /// sent; it is disconnected so that it cannot hold memory hostage.
+    #[error("outgoing queue full: {0}")]
+    QueueFull(String),
+
+    /// The session has ended (End sent or received, or the link failed)
+    /// and cannot carry more messages.
+    #[error("the session has ended: {0}")]
+    SessionEnded(String),
+
     /// The server has as many clients as it allows.
     #[error("server full: {0}")]
     ServerFull(String),
@@ -144,18 +167,21 @@ impl Error {
             | Error::InvalidChoice { .. }
             | Error::Base64 { .. }
             | Error::BadPublicKey(_)
-            | Error::SecurityMismatch(_) => 400,
-            Error::TimedOut { .. } => 408,
-            Error::PacketTooLarge { .. } => 413,
+            | Error::SecurityMismatch(_)
+            | Error::Damaged(_) => 400,
+            Error::TimedOut { .. } | Error::GaveUp(_) => 408,
+            Error::PacketTooLarge { .. } | Error::MessageTooLarge(_) => 413,
             Error::Rsa(_)
             | Error::BadSecret(_)
             | Error::AuthenticationFailed
             | Error::NotConfirmed(_) => 422,
             Error::Unsupported(_) => 426,
-            Error::ServerFull(_) => 503,
-            Error::Io(_) | Error::Closed { .. } | Error::BadPrivateKey(_) | Error::Peer { .. } => {
-                500
-            }
+            Error::ServerFull(_) | Error::QueueFull(_) => 503,
+            Error::Io(_)
+            | Error::Closed { .. }
+            | Error::BadPrivateKey(_)
+            | Error::Peer { .. }
+            | Error::SessionEnded(_) => 500,
         }
     }
 }

@@ -108,6 +108,13 @@ impl<S: Read + Write> Connection<S> {
         &self.stream
     }
 
+    /// Take the stream back, with the bytes already read past the last
+    /// packet (the start of what comes next), e.g. to hand both to
+    /// [`crate::frames::FrameReader`] after the handshake.
+    pub fn into_parts(self) -> (S, Vec<u8>) {
+        (self.stream, self.buffer)
+    }
+
     /// Read the next whole packet, however the bytes were split by TCP.
     ///
     /// `waiting_for` names what the caller expects, e.g. `"the EC packet

@@ -10,8 +10,8 @@
 //! with SHA-256, AES-128-EAX, keys from the OS random source), but the
 //! protocol itself has weaknesses on purpose, each named where it lives:
 //! the Caesar cipher ([`session`]), a server key nobody vouches for
-//! ([`helpers`]), and no protection yet against replayed messages
-//! ([`session`]). Do not protect real secrets with it.
+//! ([`helpers`]), and acknowledgement frames without a tag ([`frames`]).
+//! Do not protect real secrets with it.
 //!
 //! ## The flow
 //! The steps are numbered exactly as in the flow write-up the project
@@ -44,19 +44,34 @@
 //! | 13.a | server | split it (13.a.i), decrypt the secret (13.a.ii) | [`decryption::decrypt_ec_packet`] | decryption |
 //! | 14.a | server | confirm with `(SC,<sealed confirmation>)` | [`packets::sc_packet`], [`server::send_confirmation`] | packets, server |
 //! | 15.a | client | check the confirmation | [`checks::is_confirmed`], [`client::receive_confirmation`] | checks, client |
-//! | 16.a | either | seal a message into `(DP,<base64>)` | [`packets::dp_packet`] | packets |
-//! | 16.b | either | open a DP packet | [`decryption::open_dp_packet`] | decryption |
-//! | 17.a | client | close with `(End)` | [`packets::end_packet`] | packets |
+//! | 16.a | sender | cut a message into fragments | [`reliable::fragment`] | reliable |
+//! | 16.b | sender | seal a fragment into `(DP,<seq>,<index>,<count>,<payload>,<crc>)` | [`frames::dp_packet`] | frames |
+//! | 16.c | sender | the CRC-32 field | [`frames::crc32_field`] | frames |
+//! | 16.d | sender | keep the frame until acknowledged | [`reliable::SendWindow::sent`] | reliable |
+//! | 16.e | receiver | check the CRC, parse; NK a damaged frame | [`frames::decode_frame`], [`frames::nk_packet`] | frames |
+//! | 16.f | receiver | open the payload with its associated data | [`decryption::open_dp_packet`] | decryption |
+//! | 16.g | receiver | in order, exactly once; `(AK,<next>)` | [`reliable::ReceiveWindow::accept`], [`frames::ak_packet`] | reliable, frames |
+//! | 16.h | receiver | reassemble, with limits | [`reliable::Reassembly`] | reliable |
+//! | 16.i | sender | resend on NK, duplicate AKs, timeout | [`reliable::SendWindow::on_ack`], [`reliable::SendWindow::on_tick`] | reliable |
+//! | 17.a | either | send `(End,<seq>,<payload>,<crc>)` | [`frames::end_packet`] | frames |
+//! | 17.b | either | close: End both ways | [`link::Link::close`] | link |
 //!
 //! ## The modules
-//! - [`packets`]: build every packet (steps 1, 6, 10, 14, 16, 17) and parse one.
+//! - [`packets`]: build every handshake packet (steps 1, 6, 10, 14) and parse one.
 //! - [`framing`]: cut whole packets out of the TCP byte stream.
+//! - [`frames`]: the frames after the handshake: DP, AK, NK, End (steps 16, 17).
+//! - [`reliable`]: fragments, sequence numbers, windows, retransmission (step 16).
+//! - [`link`]: a reliable message link with reader and writer threads (16, 17).
+//! - [`messages`]: the JSON envelope around every application message.
+//! - [`transfer`]: sending and receiving files.
 //! - [`checks`]: decide what a received packet means (steps 4, 8, 15).
 //! - [`helpers`]: keys to and from PEM text, base64, randomness (step 9).
-//! - [`decryption`]: the server recovers the session secret (step 13).
+//! - [`decryption`]: the server recovers the session secret (step 13) and
+//!   opens frames (16.f).
 //! - [`session`]: the session ciphers none, Caesar and AES-128-EAX.
 //! - [`client`]: the client's side of the handshake (steps 2, 8, 11, 15).
-//! - [`server`]: the thread-per-client server (steps 3, 5, 7, 12, 14).
+//! - [`server`]: the thread-per-client server (steps 3, 5, 7, 12, 14) and its
+//!   answers to messages.
 //! - [`demo`]: the narrated step-by-step demo (`rfmp demo`).
 //! - [`error`]: one error type, with a code for `EE` packets.
 
@@ -68,10 +83,15 @@ pub mod client;
 pub mod decryption;
 pub mod demo;
 pub mod error;
+pub mod frames;
 pub mod framing;
 pub mod helpers;
+pub mod link;
+pub mod messages;
 pub mod packets;
+pub mod reliable;
 pub mod server;
 pub mod session;
+pub mod transfer;
 
 pub use error::{Error, Result};

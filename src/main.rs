@@ -4,21 +4,28 @@
 
 #![forbid(unsafe_code)]
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use rfmp::client::Mode;
-use rfmp::demo::DemoCipher;
+use rfmp::demo::{DEMO_FAULTS, DemoCipher};
+use rfmp::frames::Direction;
 use rfmp::framing::Connection;
 use rfmp::helpers::{
     fingerprint, generate_key, os_rng, private_key_from_pem, private_key_to_pem, public_key_to_pem,
 };
+use rfmp::link::{Faults, Link, LinkConfig};
+use rfmp::messages::{Envelope, decode, encode};
 use rfmp::packets::{encryption_choice, encryption_type};
+use rfmp::reliable::Delivery;
 use rfmp::server::{DEFAULT_ADDR, Server, ServerConfig, ServerKey};
-use rfmp::session::{Algorithm, Incoming};
+use rfmp::session::Algorithm;
+use rfmp::transfer::{DEFAULT_MAX_FILE_BYTES, FileInfo, send_file as send_file_on};
 use rfmp::{Error, Result};
 use rsa::PrivateKey;
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::Duration;
 
 /// rfmp: the reference implementation of RFMP v1.0, a small secure chat
@@ -33,7 +40,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a client and a server in this process and narrate every step,
-    /// with the bytes on the wire and what an eavesdropper sees.
+    /// with the bytes on the wire and what an eavesdropper sees; then show
+    /// damaged and dropped frames being recovered.
     Demo {
         /// Which session to show.
         #[arg(long, value_enum, default_value = "aes")]
@@ -41,8 +49,13 @@ enum Command {
         /// Do not wait for Enter between steps (it waits only on a terminal).
         #[arg(long)]
         no_pause: bool,
+        /// Faults for the last section (default: 10% damaged, 5% dropped,
+        /// seed 3; --corrupt-rate 0 --drop-rate 0 skips the section).
+        #[command(flatten)]
+        faults: FaultArgs,
     },
-    /// Run the thread-per-client server (it echoes every message).
+    /// Run the thread-per-client server: it echoes every message and saves
+    /// the files clients send.
     Server {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
@@ -57,28 +70,36 @@ enum Command {
         /// Most clients served at once; the next is refused with EE 503.
         #[arg(long, default_value_t = 256)]
         max_clients: usize,
+        /// Where files from clients are saved (never overwriting a file).
+        #[arg(long, default_value = "rfmp-received")]
+        receive_dir: PathBuf,
+        /// Largest file accepted, in bytes.
+        #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+        #[command(flatten)]
+        faults: FaultArgs,
     },
     /// Connect to a server, complete the handshake, then send each line of
-    /// standard input as an encrypted message and print the replies.
+    /// standard input as a message and print what comes back. `/send PATH`
+    /// sends a file; `/qqq`, `/quit` or end of input leave.
     Client {
-        /// Server address.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Server port.
-        #[arg(long, default_value_t = 25565)]
-        port: u16,
-        /// 1: encrypted session, 0: unencrypted (step 1.a). Asked on a
-        /// terminal when not given; 1 otherwise.
-        #[arg(long)]
-        secure: Option<String>,
-        /// aes or caesar (step 10.a.i). Asked on a terminal when not given;
-        /// aes otherwise.
-        #[arg(long)]
-        cipher: Option<String>,
-        /// The client's RSA private key (PKCS#8 PEM); without it a fresh
-        /// RSA-2048 key is generated.
-        #[arg(long)]
-        key: Option<PathBuf>,
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+    /// Send one file to a server and check that it arrived intact (same
+    /// size and SHA-256), with a progress bar on a terminal.
+    SendFile {
+        /// The file to send.
+        path: PathBuf,
+        /// Largest file this client sends, in bytes.
+        #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        faults: FaultArgs,
     },
     /// Create an RSA-2048 key pair: FILE (private, PKCS#8 PEM) and FILE.pub
     /// (public, SPKI PEM, as sent on the wire).
@@ -86,6 +107,65 @@ enum Command {
         /// Where to write the private key; the public key goes to FILE.pub.
         out: PathBuf,
     },
+}
+
+/// Where to connect and how to secure the session.
+#[derive(Args)]
+struct ConnectArgs {
+    /// Server address.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Server port.
+    #[arg(long, default_value_t = 25565)]
+    port: u16,
+    /// 1: encrypted session, 0: unencrypted (step 1.a). Asked on a
+    /// terminal when not given; 1 otherwise.
+    #[arg(long)]
+    secure: Option<String>,
+    /// aes or caesar (step 10.a.i). Asked on a terminal when not given;
+    /// aes otherwise.
+    #[arg(long)]
+    cipher: Option<String>,
+    /// The client's RSA private key (PKCS#8 PEM); without it a fresh
+    /// RSA-2048 key is generated.
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+/// Deliberate damage to the frames this side writes, for teaching.
+#[derive(Args)]
+struct FaultArgs {
+    /// Probability (0 to 1) that a frame is damaged (one bit flipped).
+    #[arg(long, value_parser = probability)]
+    corrupt_rate: Option<f64>,
+    /// Probability (0 to 1) that a frame is dropped.
+    #[arg(long, value_parser = probability)]
+    drop_rate: Option<f64>,
+    /// Seed for the damage, so a run can be repeated exactly.
+    #[arg(long)]
+    fault_seed: Option<u64>,
+}
+
+impl FaultArgs {
+    /// The faults asked for, or `default` when no fault flag was given.
+    fn or(&self, default: Faults) -> Faults {
+        if self.corrupt_rate.is_none() && self.drop_rate.is_none() && self.fault_seed.is_none() {
+            return default;
+        }
+        Faults {
+            corrupt_rate: self.corrupt_rate.unwrap_or(0.0),
+            drop_rate: self.drop_rate.unwrap_or(0.0),
+            seed: self.fault_seed.unwrap_or(0),
+        }
+    }
+}
+
+/// Parse a probability from 0 to 1.
+fn probability(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a probability from 0 to 1")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,20 +192,36 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { cipher, no_pause } => demo(cipher, no_pause),
+        Command::Demo {
+            cipher,
+            no_pause,
+            faults,
+        } => demo(cipher, no_pause, faults.or(DEMO_FAULTS)),
         Command::Server {
             host,
             port,
             key,
             max_clients,
-        } => server(&host, port, key.as_deref(), max_clients),
-        Command::Client {
-            host,
-            port,
-            secure,
-            cipher,
-            key,
-        } => client(&host, port, secure, cipher, key.as_deref()),
+            receive_dir,
+            max_file_bytes,
+            faults,
+        } => {
+            let mut config = ServerConfig {
+                max_clients,
+                receive_dir,
+                max_file_bytes,
+                ..ServerConfig::default()
+            };
+            config.link.faults = faults.or(Faults::NONE);
+            server(&host, port, key.as_deref(), config)
+        }
+        Command::Client { connect, faults } => client(&connect, faults.or(Faults::NONE)),
+        Command::SendFile {
+            path,
+            max_file_bytes,
+            connect,
+            faults,
+        } => send_file(&connect, faults.or(Faults::NONE), &path, max_file_bytes),
         Command::Keygen { out } => keygen(&out),
     };
     if let Err(error) = result {
@@ -134,7 +230,7 @@ fn main() {
     }
 }
 
-fn demo(choice: DemoChoice, no_pause: bool) -> Result<()> {
+fn demo(choice: DemoChoice, no_pause: bool, faults: Faults) -> Result<()> {
     let ciphers: &[DemoCipher] = match choice {
         DemoChoice::None => &[DemoCipher::None],
         DemoChoice::Caesar => &[DemoCipher::Caesar],
@@ -144,7 +240,7 @@ fn demo(choice: DemoChoice, no_pause: bool) -> Result<()> {
     let pause = !no_pause && std::io::stdin().is_terminal();
     // anstream strips the colours when stdout is not a terminal.
     let mut out = anstream::stdout();
-    rfmp::demo::run(ciphers, pause, &mut out)
+    rfmp::demo::run(ciphers, faults, pause, &mut out)
 }
 
 /// Read a private key file, or generate a fresh key.
@@ -155,15 +251,11 @@ fn load_or_generate(path: Option<&Path>) -> Result<PrivateKey> {
     }
 }
 
-fn server(host: &str, port: u16, key: Option<&Path>, max_clients: usize) -> Result<()> {
+fn server(host: &str, port: u16, key: Option<&Path>, config: ServerConfig) -> Result<()> {
     if key.is_none() {
         log::info!("generating the server's RSA-2048 key...");
     }
     let key = ServerKey::new(load_or_generate(key)?)?;
-    let config = ServerConfig {
-        max_clients,
-        ..ServerConfig::default()
-    };
     let server = Server::bind((host, port), key, config)?;
     log::info!(
         "rfmp server listening on {} (default {DEFAULT_ADDR})",
@@ -192,17 +284,13 @@ fn ask<T>(question: &str, parse: impl Fn(&str) -> Result<T>) -> Result<T> {
     }
 }
 
-fn client(
-    host: &str,
-    port: u16,
-    secure: Option<String>,
-    cipher: Option<String>,
-    key: Option<&Path>,
-) -> Result<()> {
+/// Steps 1.a and 10.a.i (asked on a terminal, or from flags), the
+/// handshake, and the link.
+fn connect(args: &ConnectArgs, faults: Faults) -> Result<Link> {
     let interactive = std::io::stdin().is_terminal();
     // Step 1.a: encrypted or not.
-    let secure = match secure {
-        Some(answer) => encryption_type(&answer)?,
+    let secure = match &args.secure {
+        Some(answer) => encryption_type(answer)?,
         None if interactive => ask(
             "Encrypted session? 1 = encrypted, 0 = unencrypted:",
             encryption_type,
@@ -211,12 +299,12 @@ fn client(
     };
     let mode = if secure {
         // Step 10.a.i: which algorithm (asked now, before connecting).
-        let algorithm = match cipher {
-            Some(answer) => encryption_choice(&answer)?,
+        let algorithm = match &args.cipher {
+            Some(answer) => encryption_choice(answer)?,
             None if interactive => ask("Algorithm? aes or caesar:", encryption_choice)?,
             None => Algorithm::Aes,
         };
-        let client_key = load_or_generate(key)?;
+        let client_key = load_or_generate(args.key.as_deref())?;
         Mode::Secured {
             algorithm,
             client_public_key: client_key.to_public_key(),
@@ -225,15 +313,15 @@ fn client(
         Mode::Unsecured
     };
 
-    let addr = (host, port)
+    let host = args.host.as_str();
+    let addr = (host, args.port)
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| Error::Malformed(format!("no address for {host}")))?;
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut rng = os_rng();
-    let (mut session, server_key) =
-        rfmp::client::handshake(Connection::new(stream), &mode, &mut rng)?;
+    let (session, server_key) =
+        rfmp::client::handshake(Connection::new(stream), &mode, &mut os_rng())?;
     eprintln!(
         "connected to {addr}, session cipher {}",
         session.cipher.name()
@@ -244,25 +332,135 @@ fn client(
             fingerprint(&server_key)?
         );
     }
-    if interactive {
-        eprintln!("type a message and press Enter; /qqq or Ctrl-D to leave");
-    }
+    let config = LinkConfig {
+        faults,
+        ..LinkConfig::default()
+    };
+    Link::start(session, Direction::ClientToServer, config)
+}
 
-    for line in std::io::stdin().lock().lines() {
-        let line = line?;
-        if line == "/qqq" || line == "/quit" {
-            break;
+/// How an answer from the server is shown: `[10:15:00] server: hello`.
+fn show(envelope: &Envelope) -> String {
+    let time = envelope.local_time();
+    match envelope.action.as_str() {
+        "message" => format!("[{time}] server: {}", envelope.text().unwrap_or_default()),
+        "file-saved" => match serde_json::from_value::<FileInfo>(envelope.data.clone()) {
+            Ok(info) => format!(
+                "[{time}] file saved as {:?}: {} bytes, SHA-256 {}",
+                info.name, info.size, info.sha256
+            ),
+            Err(_) => format!("[{time}] file saved"),
+        },
+        "error" => format!("[{time}] error: {}", envelope.text().unwrap_or_default()),
+        other => format!("[{time}] {other}: {}", envelope.data),
+    }
+}
+
+/// A progress bar for `size` bytes on standard error (drawn only on a
+/// terminal).
+fn progress_bar(size: u64) -> ProgressBar {
+    let bar = ProgressBar::new(size);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
+    let link = connect(args, faults)?;
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!(
+            "type a message and press Enter; /send PATH sends a file; /qqq or Ctrl-D to leave"
+        );
+    }
+    // Every message and every file gets exactly one answer; count them, so
+    // that at the end of piped input we wait for all of them.
+    let (answered, answers) = mpsc::channel::<()>();
+    std::thread::scope(|scope| -> Result<()> {
+        let link = &link;
+        // The printer: answers appear while the user types.
+        scope.spawn(move || {
+            loop {
+                match link.receive() {
+                    Ok(Delivery::Message(bytes)) => {
+                        match decode(&bytes) {
+                            Ok((envelope, _)) => println!("{}", show(&envelope)),
+                            Err(error) => eprintln!("unreadable answer: {error}"),
+                        }
+                        let _ = answered.send(());
+                    }
+                    Ok(Delivery::End) => {
+                        eprintln!("the server closed the session");
+                        return;
+                    }
+                    Err(Error::SessionEnded(_)) => return,
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return;
+                    }
+                }
+            }
+        });
+        let mut requests = 0usize;
+        for line in std::io::stdin().lock().lines() {
+            let line = line?;
+            if line == "/qqq" || line == "/quit" {
+                break;
+            }
+            if let Some(path) = line.strip_prefix("/send ") {
+                let path = Path::new(path.trim());
+                let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                let bar = progress_bar(size);
+                match send_file_on(link, path, DEFAULT_MAX_FILE_BYTES, &mut |n| {
+                    bar.set_position(n)
+                }) {
+                    Ok(_) => requests += 1,
+                    Err(error) => eprintln!("not sent: {error}"),
+                }
+                bar.finish_and_clear();
+                continue;
+            }
+            let message = Envelope::new("message", line.into());
+            link.send(encode(&message, b""))?;
+            requests += 1;
         }
-        session.send(line.as_bytes(), &mut rng)?;
-        match session.receive()? {
-            Incoming::Message(reply) => println!("server: {}", String::from_utf8_lossy(&reply)),
-            Incoming::End => {
-                eprintln!("the server closed the session");
-                return Ok(());
+        // Wait for the answers still on their way (at most 30 s each).
+        for _ in 0..requests {
+            if answers.recv_timeout(Duration::from_secs(30)).is_err() {
+                break;
             }
         }
+        link.close()
+    })
+}
+
+fn send_file(args: &ConnectArgs, faults: Faults, path: &Path, max_bytes: u64) -> Result<()> {
+    let link = connect(args, faults)?;
+    let bar = progress_bar(std::fs::metadata(path)?.len());
+    let sent = send_file_on(&link, path, max_bytes, &mut |n| bar.set_position(n))?;
+    link.flush()?;
+    bar.finish_and_clear();
+    let answer = match link.receive()? {
+        Delivery::Message(bytes) => decode(&bytes)?.0,
+        Delivery::End => {
+            return Err(Error::SessionEnded("the server ended the session".into()));
+        }
+    };
+    println!("{}", show(&answer));
+    link.close()?;
+    let saved: FileInfo = serde_json::from_value(answer.data)
+        .map_err(|_| Error::Malformed(format!("the server did not save {}", path.display())))?;
+    if saved.size != sent.size || saved.sha256 != sent.sha256 {
+        return Err(Error::NotConfirmed(format!(
+            "sent {} bytes with SHA-256 {}, the server saved {} bytes with SHA-256 {}",
+            sent.size, sent.sha256, saved.size, saved.sha256
+        )));
     }
-    session.close()
+    eprintln!("{} arrived intact ({} bytes)", path.display(), sent.size);
+    Ok(())
 }
 
 fn keygen(out: &Path) -> Result<()> {

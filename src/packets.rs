@@ -1,5 +1,6 @@
-//! Packets (steps 1, 6, 10, and rfmp's 14, 16, 17): building every packet,
-//! and reading a packet's fields.
+//! Packets (steps 1, 6, 10, and rfmp's 14): building every handshake packet,
+//! and reading a packet's fields. The frames after the handshake (steps 16
+//! and 17) are in [`crate::frames`].
 //!
 //! # The wire form
 //! Every RFMP packet is UTF-8 text: `(`, the fields joined by `,`, `)`.
@@ -12,13 +13,12 @@
 //! | 6.a  | CC confirmation    | server | `(CC)` or `(CC,-----BEGIN PUBLIC KEY-----\n...)` |
 //! | 10.a.iii | EC encryption  | client | `(EC,aes,<base64 RSA-OAEP ciphertext>,-----BEGIN PUBLIC KEY-----\n...)` |
 //! | 14.a | SC session confirmed | server | `(SC)` or `(SC,<base64 sealed "RFMP v1.0 ready">)` |
-//! | 16.a | DP data            | either | `(DP,aGVsbG8=)` |
-//! | 17.a | End                | client | `(End)` |
-//! | -    | EE error           | server | `(EE,400,malformed packet: ...)` |
+//! | -    | EE error           | either | `(EE,400,malformed packet: ...)` |
 //!
-//! SS, CC and EC are the seed's handshake (steps 1-13); SC, DP, EE and End
-//! come from the course protocol the seed's original went on to speak, and
-//! rfmp numbers them as steps 14-17 (see `lessons/00-flow.md`).
+//! SS, CC and EC are the seed's handshake (steps 1-13); SC, EE (and the DP
+//! and End frames of [`crate::frames`]) come from the course protocol the
+//! seed's original went on to speak, and rfmp numbers them as steps 14-17
+//! (see `lessons/00-flow.md`).
 //!
 //! For RSA-2048 keys the CC packet is 455 bytes and the EC packet 804 bytes
 //! (aes) or 807 bytes (caesar): 256 bytes of RSA ciphertext become 344
@@ -345,31 +345,8 @@ pub fn sc_packet<R: CryptoRng + ?Sized>(cipher: &SessionCipher, rng: &mut R) -> 
     if let SessionCipher::None = cipher {
         return Ok(packet_formatter(&["SC"]));
     }
-    let sealed = cipher.seal(CONFIRMATION_TEXT.as_bytes(), rng)?;
+    let sealed = cipher.seal(CONFIRMATION_TEXT.as_bytes(), b"", rng)?;
     Ok(packet_formatter(&["SC", &base64_encode(&sealed)]))
-}
-
-/// Step 16.a: build a data packet (DP) carrying one sealed message.
-///
-/// `(DP,<base64 of the sealed message>)`. For `message = b"hello"`:
-/// `(DP,aGVsbG8=)` unsecured, 5 shifted bytes with Caesar, and 16 + 16 + 5
-/// bytes (nonce, tag, ciphertext) with AES, which base64 makes 52 characters.
-///
-/// # Errors
-/// As [`SessionCipher::seal`].
-pub fn dp_packet<R: CryptoRng + ?Sized>(
-    cipher: &SessionCipher,
-    message: &[u8],
-    rng: &mut R,
-) -> Result<String> {
-    let sealed = cipher.seal(message, rng)?;
-    Ok(packet_formatter(&["DP", &base64_encode(&sealed)]))
-}
-
-/// Step 17.a: build the closing packet, `(End)`, after which the sender
-/// closes the connection.
-pub fn end_packet() -> String {
-    packet_formatter(&["End"])
 }
 
 /// Build an error packet: `(EE,<code>,<description>)`.

@@ -32,14 +32,20 @@
 use crate::checks::is_secure;
 use crate::decryption::decrypt_ec_packet;
 use crate::error::{Error, Result};
+use crate::frames::Direction;
 use crate::framing::Connection;
 use crate::helpers::{fingerprint, os_rng, public_key_to_pem};
+use crate::link::{Link, LinkConfig};
+use crate::messages::{Envelope, decode, encode};
 use crate::packets::{Packet, cc_packet, ee_packet, sc_packet};
-use crate::session::{Incoming, Session, SessionCipher};
+use crate::reliable::Delivery;
+use crate::session::{Session, SessionCipher};
+use crate::transfer::{DEFAULT_MAX_FILE_BYTES, FileInfo, FileReceiver};
 use rand::CryptoRng;
 use rsa::{PrivateKey, PublicKey};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -97,6 +103,14 @@ impl ServerKey {
 /// The server's limits.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// The link's settings for every client (window, queue, faults...).
+    /// The server always uses [`LinkConfig::idle_timeout`] =
+    /// [`ServerConfig::idle_timeout`].
+    pub link: LinkConfig,
+    /// Where received files are saved. Default `./rfmp-received`.
+    pub receive_dir: PathBuf,
+    /// Largest file accepted, in bytes. Default 64 MiB.
+    pub max_file_bytes: u64,
     /// Most clients served at once; the next is refused with EE 503.
     pub max_clients: usize,
     /// How long a client may stay silent during the handshake (a socket
@@ -109,9 +123,13 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// 256 clients, 10 s of silence in the handshake, 5 minutes idle after.
+    /// 256 clients, 10 s of silence in the handshake, 5 minutes idle after,
+    /// files up to 64 MiB into `./rfmp-received`, the link's defaults.
     fn default() -> ServerConfig {
         ServerConfig {
+            link: LinkConfig::default(),
+            receive_dir: PathBuf::from("rfmp-received"),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_clients: 256,
             handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
@@ -242,64 +260,127 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// that client's own thread.
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
-/// the rest of the [`handshake`], then echoes every message back sealed
-/// anew (step 16) until the client sends `(End)` (step 17.a). On any error
-/// it sends the client an `(EE,<code>,<description>)` packet (when the
-/// socket still works) and returns the error for the caller to log.
+/// the rest of the [`handshake`], starts the reliable [`Link`] (steps 16
+/// and 17), and answers every message with [`answer`] until the client
+/// sends End. If the handshake fails it sends the client an
+/// `(EE,<code>,<description>)` packet (when the socket still works); after
+/// the handshake the link does the same for the errors it detects.
+///
+/// A client whose replies pile up because it does not read them is
+/// disconnected with `(EE,503,...)` when its queue is full
+/// ([`LinkConfig::queue_bytes`]): the server never waits for one client.
 ///
 /// # Errors
-/// Whatever ended the conversation, other than a clean `(End)`.
+/// Whatever ended the conversation, other than a clean End or the client
+/// hanging up.
 pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Result<()> {
     let peer = stream.peer_addr()?;
     stream.set_read_timeout(Some(config.handshake_timeout))?;
     stream.set_write_timeout(Some(config.handshake_timeout))?;
-    // A second handle on the same socket, to report errors after `conn` was
-    // moved into the handshake.
+    // A second handle on the same socket, to report errors after `stream`
+    // was moved into the handshake.
     let mut error_channel = stream.try_clone()?;
     let mut rng = os_rng();
 
-    let result = (|| {
-        let accepted = handshake(Connection::new(stream), key, &mut rng)?;
-        let mut session = accepted.session;
-        log::info!(
-            "{peer}: handshake complete, session cipher {}",
-            session.cipher.name()
-        );
-        session
-            .connection
-            .get_ref()
-            .set_read_timeout(Some(config.idle_timeout))?;
-        loop {
-            match session.receive() {
-                Ok(Incoming::Message(message)) => {
-                    log::info!("{peer}: message of {} bytes, echoed", message.len());
-                    session.send(&message, &mut rng)?;
-                }
-                Ok(Incoming::End) => {
-                    log::info!("{peer}: client sent (End), closing");
-                    return Ok(());
-                }
-                // Hanging up without (End) is rude but not an error.
-                Err(Error::Closed { .. }) => {
-                    log::info!("{peer}: client closed the connection without (End)");
-                    return Ok(());
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    })();
-
-    match &result {
-        // Nobody is listening any more: there is no one to tell.
-        // The client already reported an error (EE): answering it with
-        // another EE would only start an argument.
-        Err(Error::Closed { .. } | Error::Io(_) | Error::Peer { .. }) | Ok(()) => {}
-        // Best effort: tell the client why, before the socket closes.
+    let accepted = match handshake(Connection::new(stream), key, &mut rng) {
+        Ok(accepted) => accepted,
         Err(error) => {
-            let _ = error_channel.write_all(ee_packet(error).as_bytes());
+            // Nobody is listening any more (Closed, Io), or the client
+            // already reported an error (Peer): answering would only start
+            // an argument. Otherwise tell the client why, best effort.
+            if !matches!(
+                error,
+                Error::Closed { .. } | Error::Io(_) | Error::Peer { .. }
+            ) {
+                let _ = error_channel.write_all(ee_packet(&error).as_bytes());
+            }
+            return Err(error);
+        }
+    };
+    let cipher = accepted.session.cipher.name();
+    log::info!("{peer}: handshake complete, session cipher {cipher}");
+    let mut link_config = config.link.clone();
+    link_config.idle_timeout = Some(config.idle_timeout);
+    let link = Link::start(accepted.session, Direction::ServerToClient, link_config)?;
+    let mut files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
+    loop {
+        match link.receive() {
+            Ok(Delivery::Message(message)) => {
+                let Some(reply) = answer(&message, &mut files) else {
+                    continue;
+                };
+                log::info!("{peer}: {} -> {}", preview_action(&message), reply.action);
+                if let Err(error) = link.try_send(encode(&reply, b"")) {
+                    // The queue is full: this client does not read.
+                    log::warn!("{peer}: {error}; disconnecting it");
+                    link.abort(error);
+                }
+            }
+            Ok(Delivery::End) => {
+                log::info!("{peer}: client sent End, closing");
+                return link.close();
+            }
+            // Hanging up without End is rude but not an error.
+            Err(Error::Closed { .. }) => {
+                log::info!("{peer}: client closed the connection without End");
+                return Ok(());
+            }
+            Err(error) => return Err(error),
         }
     }
-    result
+}
+
+/// The action of a message, for the log (never its content).
+fn preview_action(message: &[u8]) -> String {
+    decode(message)
+        .map(|(envelope, _)| envelope.action)
+        .unwrap_or_else(|_| "(not an envelope)".into())
+}
+
+/// The server's application: the answer to one message from a client, or
+/// `None` when it needs none (a file chunk that does not end the file).
+///
+/// - `message`: echoed back, with the server's time.
+/// - `file-start` / `file-chunk`: stored by `files`; the last chunk is
+///   answered with `file-saved` (name as saved, size, SHA-256).
+/// - anything else, or bytes that are not an envelope: an `error` answer.
+///   A bad message never ends the session: the client may correct itself.
+pub fn answer(message: &[u8], files: &mut FileReceiver) -> Option<Envelope> {
+    let error = |e: Error| Some(Envelope::new("error", e.to_string().into()));
+    let saved = |info: FileInfo| {
+        Some(Envelope::new(
+            "file-saved",
+            serde_json::to_value(info).unwrap_or_default(),
+        ))
+    };
+    let (envelope, attachment) = match decode(message) {
+        Ok(decoded) => decoded,
+        Err(e) => return error(e),
+    };
+    match envelope.action.as_str() {
+        "message" => Some(Envelope::new("message", envelope.data)),
+        "file-start" => match serde_json::from_value::<FileInfo>(envelope.data) {
+            Ok(info) => match files.start(info) {
+                Ok(Some(info)) => saved(info),
+                Ok(None) => None,
+                Err(e) => error(e),
+            },
+            Err(e) => error(Error::Malformed(format!(
+                "file-start data is {{\"name\",\"size\",\"sha256\"}}: {e}"
+            ))),
+        },
+        "file-chunk" => match files.chunk(attachment) {
+            Ok(Some(info)) => saved(info),
+            Ok(None) => None,
+            Err(e) => error(e),
+        },
+        other => {
+            let shown: String = other.chars().take(32).collect();
+            error(Error::Malformed(format!(
+                "unknown action {shown:?}; this server answers message, file-start and file-chunk"
+            )))
+        }
+    }
 }
 
 /// A listening RFMP server.

@@ -12,7 +12,7 @@
 //! | aes    | 16 random bytes (AES-128 key) | `nonce (16) ‖ tag (16) ‖ ciphertext`, AES-128-EAX |
 //!
 //! On the wire a sealed message is always standard base64 (see
-//! [`crate::packets::dp_packet`]), so it never contains the `,` and `)` that
+//! [`crate::frames::dp_packet`]), so it never contains the `,` and `)` that
 //! delimit packets.
 //!
 //! rfmp's Caesar shifts the *bytes* of the UTF-8 text. The seed's original
@@ -41,11 +41,12 @@
 //! Python implementation's (PyCryptodome's `AES.MODE_EAX` with a 16-byte
 //! nonce and tag), so a learner's Python peer can read our messages.
 //!
-//! What this layer does *not* yet stop: an attacker on the wire can replay an
-//! old sealed message, reorder messages, or reflect a client's message back to
-//! it, because nothing binds a message to its position in the conversation.
-//! TLS 1.3 fixes that with a per-record sequence number mixed into the nonce
-//! (RFC 8446, section 5.3).
+//! A sealed message alone could be replayed, moved to another place in the
+//! conversation, or reflected back to its sender. The frame layer prevents
+//! that by passing *associated data* to [`SessionCipher::seal`]: the frame's
+//! type, direction, sequence number and fragment numbers, which the tag
+//! covers (see [`crate::frames::associated_data`]). TLS 1.3 binds its
+//! records to their sequence number the same way (RFC 8446, section 5.3).
 
 use crate::error::{Error, Result};
 use aes::Aes128;
@@ -208,9 +209,26 @@ impl SessionCipher {
         }
     }
 
-    /// Seal a message: encrypt it (and, for AES, authenticate it).
+    /// How many bytes sealing adds to a message: 32 for AES (nonce and
+    /// tag), 0 for Caesar and none.
+    pub fn overhead(&self) -> usize {
+        match self {
+            SessionCipher::Aes(_) => NONCE_BYTES + TAG_BYTES,
+            SessionCipher::None | SessionCipher::Caesar { .. } => 0,
+        }
+    }
+
+    /// Seal a message: encrypt it (and, for AES, authenticate it together
+    /// with `associated_data`).
     ///
-    /// Returns the raw sealed bytes; [`crate::packets::dp_packet`] base64s
+    /// The associated data is authenticated but neither encrypted nor sent:
+    /// the receiver must supply the same bytes to [`SessionCipher::open`].
+    /// Frames use it to bind each fragment to its type, direction, sequence
+    /// number and position ([`crate::frames::associated_data`]); the
+    /// confirmation of step 14 uses none (an empty slice). Caesar and none
+    /// ignore it: they have nothing to authenticate with.
+    ///
+    /// Returns the raw sealed bytes; [`crate::frames::dp_packet`] base64s
     /// them for the wire. For AES the result is `nonce (16 bytes) ‖ tag
     /// (16 bytes) ‖ ciphertext (same length as the message)`, the nonce
     /// drawn from `rng`; for Caesar one byte per message byte; for none the
@@ -219,7 +237,12 @@ impl SessionCipher {
     /// # Errors
     /// [`Error::Malformed`] only if AES-EAX refuses the length (it accepts
     /// up to 2^36 bytes, far beyond any packet).
-    pub fn seal<R: CryptoRng + ?Sized>(&self, message: &[u8], rng: &mut R) -> Result<Vec<u8>> {
+    pub fn seal<R: CryptoRng + ?Sized>(
+        &self,
+        message: &[u8],
+        associated_data: &[u8],
+        rng: &mut R,
+    ) -> Result<Vec<u8>> {
         match self {
             SessionCipher::None => Ok(message.to_vec()),
             SessionCipher::Caesar { shift } => {
@@ -233,7 +256,7 @@ impl SessionCipher {
                 let tag = eax
                     .encrypt_inout_detached(
                         &Nonce::from(nonce),
-                        b"",
+                        associated_data,
                         ciphertext.as_mut_slice().into(),
                     )
                     .map_err(|_| Error::Malformed("message too long for AES-EAX".into()))?;
@@ -246,15 +269,17 @@ impl SessionCipher {
         }
     }
 
-    /// Open a sealed message: check it (AES) and decrypt it.
+    /// Open a sealed message: check it (AES, together with the same
+    /// `associated_data` it was sealed with) and decrypt it.
     ///
     /// # Errors
     /// - [`Error::Malformed`] when an AES message is shorter than the 32
     ///   bytes of nonce and tag.
     /// - [`Error::AuthenticationFailed`] when the AES tag does not match:
-    ///   the message was altered on the way or sealed under another key.
+    ///   the message was altered on the way, sealed under another key, or
+    ///   sealed with other associated data (replayed, moved or reflected).
     ///   Nothing of the message is returned in that case.
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+    pub fn open(&self, sealed: &[u8], associated_data: &[u8]) -> Result<Vec<u8>> {
         match self {
             SessionCipher::None => Ok(sealed.to_vec()),
             SessionCipher::Caesar { shift } => {
@@ -273,8 +298,13 @@ impl SessionCipher {
                 let nonce = Nonce::try_from(nonce).map_err(|_| Error::AuthenticationFailed)?;
                 let tag = Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?;
                 let mut plaintext = ciphertext.to_vec();
-                eax.decrypt_inout_detached(&nonce, b"", plaintext.as_mut_slice().into(), &tag)
-                    .map_err(|_| Error::AuthenticationFailed)?;
+                eax.decrypt_inout_detached(
+                    &nonce,
+                    associated_data,
+                    plaintext.as_mut_slice().into(),
+                    &tag,
+                )
+                .map_err(|_| Error::AuthenticationFailed)?;
                 Ok(plaintext)
             }
         }
@@ -283,59 +313,12 @@ impl SessionCipher {
 
 /// An established session: a connection plus the cipher both sides agreed
 /// on. What [`crate::client::handshake`] and [`crate::server::handshake`]
-/// return, and what steps 16 and 17 use.
+/// return; [`crate::link::Link::start`] turns it into a reliable link for
+/// steps 16 and 17.
 #[derive(Debug)]
 pub struct Session<S> {
     /// The framed connection to the peer.
     pub connection: crate::framing::Connection<S>,
     /// The session cipher from the handshake.
     pub cipher: SessionCipher,
-}
-
-/// What [`Session::receive`] got from the peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
-    /// A message, opened (step 16.b).
-    Message(Vec<u8>),
-    /// The peer sent `(End)` (step 17.a) and is closing the connection.
-    End,
-}
-
-impl<S: std::io::Read + std::io::Write> Session<S> {
-    /// Send one message in a DP packet (step 16.a, [`crate::packets::dp_packet`]).
-    ///
-    /// # Errors
-    /// [`Error::Io`] if the connection fails.
-    pub fn send<R: CryptoRng + ?Sized>(&mut self, message: &[u8], rng: &mut R) -> Result<()> {
-        let packet = crate::packets::dp_packet(&self.cipher, message, rng)?;
-        self.connection.write_packet(&packet)
-    }
-
-    /// Wait for the next packet: a message (step 16.b) or the end (17.a).
-    ///
-    /// # Errors
-    /// Those of [`crate::framing::Connection::read_packet`] and
-    /// [`crate::decryption::open_dp_packet`]: closed, timed out, malformed,
-    /// not a DP packet, or (AES) a message that fails authentication.
-    pub fn receive(&mut self) -> Result<Incoming> {
-        let packet = self
-            .connection
-            .read_packet("a DP or End packet (step 16.b)")?;
-        if packet.kind() == "End" {
-            if packet.fields.len() != 1 {
-                return Err(Error::Malformed("the End packet is exactly (End)".into()));
-            }
-            return Ok(Incoming::End);
-        }
-        crate::decryption::open_dp_packet(packet, &self.cipher).map(Incoming::Message)
-    }
-
-    /// Send `(End)` (step 17.a); the caller then drops the session, which
-    /// closes the socket.
-    ///
-    /// # Errors
-    /// [`Error::Io`] if the connection fails.
-    pub fn close(&mut self) -> Result<()> {
-        self.connection.write_packet(&crate::packets::end_packet())
-    }
 }

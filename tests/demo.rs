@@ -1,6 +1,6 @@
 //! The step-by-step demo, run for real: both sides, the eavesdropper, all ciphers.
 
-use rfmp::demo::{DEMO_MESSAGES, DemoCipher, crack_caesar};
+use rfmp::demo::{DEMO_FAULTS, DEMO_MESSAGES, DemoCipher, crack_caesar};
 use std::collections::BTreeSet;
 
 /// Run the demo for all three ciphers and return its text (without colour).
@@ -8,6 +8,7 @@ fn demo_output() -> String {
     let mut out = anstream::StripStream::new(Vec::new());
     rfmp::demo::run(
         &[DemoCipher::None, DemoCipher::Caesar, DemoCipher::Aes],
+        DEMO_FAULTS,
         false,
         &mut out,
     )
@@ -52,7 +53,7 @@ fn demo_narrates_every_step_with_real_bytes() {
     );
     assert!(out.contains("same as the client's: true"));
     assert!(!out.contains("same as the client's: false"));
-    assert_eq!(out.matches("server received (End): closing").count(), 3);
+    assert_eq!(out.matches("Step 17.b ").count(), 3);
 }
 
 /// The eavesdropper reads unsecured messages, breaks Caesar, and fails against AES.
@@ -63,7 +64,8 @@ fn demo_eavesdropper_breaks_none_and_caesar_but_not_aes() {
     // Decoded from base64 in the unsecured session, cracked in the Caesar one.
     assert!(out.contains(&format!("  \"{secret}\"")));
     assert!(out.contains(&format!(": \"{secret}\"")), "Caesar cracked");
-    assert!(out.contains("rejected: the EAX tag does not match"));
+    assert!(out.contains("which holds the key: rejected, the EAX tag does not match."));
+    assert!(out.contains("covers the sequence number: rejected, the EAX tag does not match."));
 }
 
 /// Every `module::function (src/module.rs)` the demo names is a real function there.
@@ -75,7 +77,7 @@ fn demo_names_only_functions_that_exist() {
         .filter_map(|line| {
             let line = line.trim();
             let (path, file) = line.split_once(" (src/")?;
-            let (_, function) = path.split_once("::")?;
+            let (_, function) = path.rsplit_once("::")?;
             Some((
                 format!("src/{}", file.trim_end_matches(')')),
                 function.to_string(),

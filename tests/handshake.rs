@@ -11,11 +11,15 @@ use rfmp::Error;
 use rfmp::checks::{check_cc_packet, is_confirmed, is_secure};
 use rfmp::client::{self, Mode};
 use rfmp::decryption::decrypt_ec_packet;
+use rfmp::decryption::open_dp_packet;
+use rfmp::frames::{Direction, Frame, FrameReader, Received, decode_frame, dp_packet, end_packet};
 use rfmp::framing::Connection;
-use rfmp::helpers::{base64_decode, os_rng, public_key_to_pem, rsa_public_key_converter};
+use rfmp::helpers::{os_rng, public_key_to_pem, rsa_public_key_converter};
+use rfmp::link::{Link, LinkConfig};
+use rfmp::messages::{Envelope, decode, encode};
 use rfmp::packets::*;
 use rfmp::server::ServerConfig;
-use rfmp::session::{Algorithm, Incoming, SessionCipher, SessionSecret};
+use rfmp::session::{Algorithm, SessionCipher, SessionSecret};
 use std::io::{Cursor, Read, Write};
 use std::net::TcpStream;
 
@@ -192,38 +196,71 @@ fn step_15_confirmation_opens_only_under_the_same_key() {
     assert_eq!(sc_packet(&SessionCipher::None, &mut rng).unwrap(), "(SC)");
 }
 
-/// Step 16.a: AES messages on the wire are nonce (16) + tag (16) + ciphertext, in base64.
+/// Step 16.b: an AES data frame's payload is nonce (16) + tag (16) + ciphertext, in base64.
 #[test]
-fn step_16_aes_message_wire_form_is_nonce_tag_ciphertext() {
+fn step_16_aes_frame_payload_is_nonce_tag_ciphertext() {
     let mut rng = os_rng();
     let cipher = SessionCipher::from_secret(&SessionSecret::Aes([9; 16]));
-    let dp = dp_packet(&cipher, b"hello", &mut rng).unwrap();
-    let packet = Packet::parse(dp.as_bytes()).unwrap();
-    let sealed = base64_decode("message", &packet.fields[1]).unwrap();
-    assert_eq!(sealed.len(), 16 + 16 + 5);
-    assert_ne!(&sealed[32..], b"hello", "the message is encrypted");
+    let dp = dp_packet(
+        &cipher,
+        Direction::ClientToServer,
+        0,
+        0,
+        1,
+        b"hello",
+        &mut rng,
+    )
+    .unwrap();
+    let Frame::Data { payload, .. } = decode_frame(dp.as_bytes()).unwrap() else {
+        panic!("a data frame");
+    };
+    assert_eq!(payload.len(), 16 + 16 + 5);
+    assert_ne!(&payload[32..], b"hello", "the message is encrypted");
     // Two seals of one message use two nonces, so they differ entirely.
-    assert_ne!(dp, dp_packet(&cipher, b"hello", &mut rng).unwrap());
+    let again = dp_packet(
+        &cipher,
+        Direction::ClientToServer,
+        0,
+        0,
+        1,
+        b"hello",
+        &mut rng,
+    );
+    assert_ne!(dp, again.unwrap());
 }
 
-/// Step 16.a: an unsecured DP packet is just base64, and Caesar shifts each byte.
+/// Step 16.b: an unsecured data frame is just base64 and a CRC; Caesar shifts each byte.
 #[test]
-fn step_16_none_and_caesar_wire_forms() {
+fn step_16_none_and_caesar_frame_wire_forms() {
     let mut rng = os_rng();
-    assert_eq!(
-        dp_packet(&SessionCipher::None, b"hello", &mut rng).unwrap(),
-        "(DP,aGVsbG8=)"
+    let none = dp_packet(
+        &SessionCipher::None,
+        Direction::ClientToServer,
+        0,
+        0,
+        1,
+        b"hello",
+        &mut rng,
     );
+    let crc = format!("{:08x}", crc32fast::hash(b"(DP,0,0,1,aGVsbG8=,"));
+    assert_eq!(none.unwrap(), format!("(DP,0,0,1,aGVsbG8=,{crc})"));
     // "hello" shifted by 1 is "ifmmp", whose base64 is aWZtbXA=.
     let caesar = SessionCipher::Caesar { shift: 1 };
-    assert_eq!(
-        dp_packet(&caesar, b"hello", &mut rng).unwrap(),
-        "(DP,aWZtbXA=)"
-    );
+    let frame = dp_packet(
+        &caesar,
+        Direction::ClientToServer,
+        7,
+        0,
+        1,
+        b"hello",
+        &mut rng,
+    )
+    .unwrap();
+    assert!(frame.starts_with("(DP,7,0,1,aWZtbXA=,"), "{frame}");
     // The shift wraps around modulo 256.
     assert_eq!(
         SessionCipher::Caesar { shift: 2 }
-            .seal(&[0xff], &mut rng)
+            .seal(&[0xff], b"", &mut rng)
             .unwrap(),
         [0x01]
     );
@@ -240,17 +277,13 @@ fn full_handshake_over_tcp_in_all_three_modes() {
         (secured(Algorithm::Aes), "aes-128-eax"),
     ];
     for (mode, name) in modes {
-        let (mut session, server_key) = client::handshake(connect(addr), &mode, &mut rng).unwrap();
+        let (session, server_key) = client::handshake(connect(addr), &mode, &mut rng).unwrap();
         assert_eq!(session.cipher.name(), name);
         assert_eq!(server_key.is_some(), mode.is_secure());
-        session
-            .send(b"ping, with a comma (and parentheses)", &mut rng)
-            .unwrap();
-        assert_eq!(
-            session.receive().unwrap(),
-            Incoming::Message(b"ping, with a comma (and parentheses)".to_vec())
-        );
-        session.close().unwrap();
+        let link = Link::start(session, Direction::ClientToServer, LinkConfig::default()).unwrap();
+        say(&link, "ping, with a comma (and parentheses)");
+        expect_echo(&link, "ping, with a comma (and parentheses)");
+        link.close().unwrap();
     }
 }
 
@@ -303,21 +336,38 @@ fn framing_reads_two_packets_from_one_write() {
 }
 
 /// Framing over TCP: the real server reads a start packet written one byte per
-/// write, then a DP and an End packet sent together in one write.
+/// write, then a data frame and an AK sent together in one write.
 #[test]
 fn framing_server_accepts_start_packet_written_byte_by_byte() {
     let addr = start_default_server();
     let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
     for byte in b"(SS,RFMP,v1.0,0)" {
         stream.write_all(&[*byte]).unwrap();
         stream.flush().unwrap();
     }
-    // DP and End in one write: two packets in one TCP segment.
-    stream.write_all(b"(DP,aGk=)(End)").unwrap();
-    let mut conn = Connection::new(stream);
+    let mut conn = Connection::new(stream.try_clone().unwrap());
     assert_eq!(conn.read_packet("CC").unwrap().text, "(CC)");
     assert_eq!(conn.read_packet("SC").unwrap().text, "(SC)");
-    assert_eq!(conn.read_packet("echo").unwrap().text, "(DP,aGk=)");
+    // A message and an End in one write: two frames in one TCP segment.
+    let hi = encode(&Envelope::new("message", "hi".into()), b"");
+    let mut rng = os_rng();
+    let none = SessionCipher::None;
+    let mut both = dp_packet(&none, Direction::ClientToServer, 0, 0, 1, &hi, &mut rng).unwrap();
+    both.push_str(&end_packet(&none, Direction::ClientToServer, 1, &mut rng).unwrap());
+    stream.write_all(both.as_bytes()).unwrap();
+    let (_, leftover) = conn.into_parts();
+    let mut frames = FrameReader::new(stream, leftover);
+    let mut echo = None;
+    while echo.is_none() {
+        if let Received::Frame(frame @ Frame::Data { .. }) = frames.read().unwrap() {
+            echo = Some(open_dp_packet(&frame, &none, Direction::ServerToClient).unwrap());
+        }
+    }
+    let (envelope, _) = decode(&echo.unwrap()).unwrap();
+    assert_eq!(envelope.text(), Some("hi"));
 }
 
 /// Isolation: a client that sends garbage gets an EE packet; another client
@@ -325,9 +375,8 @@ fn framing_server_accepts_start_packet_written_byte_by_byte() {
 #[test]
 fn server_one_bad_client_does_not_disturb_another() {
     let addr = start_default_server();
-    let mut rng = os_rng();
-    let (mut good, _) =
-        client::handshake(connect(addr), &secured(Algorithm::Aes), &mut rng).unwrap();
+
+    let good = open_link(addr, &secured(Algorithm::Aes));
 
     let mut bad = connect(addr);
     bad.write_packet("(SS,RFMP,v9.9,1)").unwrap();
@@ -335,11 +384,8 @@ fn server_one_bad_client_does_not_disturb_another() {
     assert_eq!(ee.fields[0], "EE");
     assert_eq!(ee.fields[1], "426");
 
-    good.send(b"still here", &mut rng).unwrap();
-    assert_eq!(
-        good.receive().unwrap(),
-        Incoming::Message(b"still here".to_vec())
-    );
+    say(&good, "still here");
+    expect_echo(&good, "still here");
 }
 
 /// Keys are per connection: two AES clients get two different session keys,
@@ -347,14 +393,13 @@ fn server_one_bad_client_does_not_disturb_another() {
 #[test]
 fn server_keeps_session_keys_per_connection() {
     let addr = start_default_server();
-    let mut rng = os_rng();
-    let (mut a, _) = client::handshake(connect(addr), &secured(Algorithm::Aes), &mut rng).unwrap();
-    let (mut b, _) = client::handshake(connect(addr), &secured(Algorithm::Aes), &mut rng).unwrap();
+    let a = open_link(addr, &secured(Algorithm::Aes));
+    let b = open_link(addr, &secured(Algorithm::Aes));
     // The seed's original would now use b's key for a's replies.
-    a.send(b"from a", &mut rng).unwrap();
-    b.send(b"from b", &mut rng).unwrap();
-    assert_eq!(a.receive().unwrap(), Incoming::Message(b"from a".to_vec()));
-    assert_eq!(b.receive().unwrap(), Incoming::Message(b"from b".to_vec()));
+    say(&a, "from a");
+    say(&b, "from b");
+    expect_echo(&a, "from a");
+    expect_echo(&b, "from b");
 }
 
 /// The server caps its clients: one more than `max_clients` is refused with EE 503.

@@ -6,8 +6,12 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use rfmp::client::Mode;
+use rfmp::frames::Direction;
 use rfmp::framing::Connection;
 use rfmp::helpers::{private_key_from_pem, rsa_public_key_converter};
+use rfmp::link::{Link, LinkConfig};
+use rfmp::messages::{Envelope, decode, encode};
+use rfmp::reliable::Delivery;
 use rfmp::server::{Server, ServerConfig, ServerKey};
 use rfmp::session::Algorithm;
 use rsa::{PrivateKey, PublicKey};
@@ -65,4 +69,45 @@ pub fn connect(addr: SocketAddr) -> Connection<TcpStream> {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     Connection::new(stream)
+}
+
+/// Complete a handshake with the server at `addr` in `mode` and start the
+/// reliable link over it (steps 1-15, then 16 and 17 run over the link).
+pub fn open_link(addr: SocketAddr, mode: &Mode) -> Link {
+    open_link_with(addr, mode, LinkConfig::default())
+}
+
+/// As [`open_link`], with the link's settings (faults, window...).
+pub fn open_link_with(addr: SocketAddr, mode: &Mode, config: LinkConfig) -> Link {
+    let (session, _) = rfmp::client::handshake(connect(addr), mode, &mut rfmp::helpers::os_rng())
+        .expect("handshake");
+    Link::start(session, Direction::ClientToServer, config).expect("link starts")
+}
+
+/// Send `text` as a `message` envelope.
+pub fn say(link: &Link, text: &str) {
+    let envelope = Envelope::new("message", text.into());
+    link.send(encode(&envelope, b"")).expect("queued");
+}
+
+/// The next envelope from the server (10 s at most), with its attachment.
+pub fn next_envelope(link: &Link) -> (Envelope, Vec<u8>) {
+    match link
+        .receive_timeout(Some(Duration::from_secs(10)))
+        .expect("the link works")
+        .expect("an answer within 10 s")
+    {
+        Delivery::Message(bytes) => {
+            let (envelope, attachment) = decode(&bytes).expect("an envelope");
+            (envelope, attachment.to_vec())
+        }
+        Delivery::End => panic!("the server ended the session"),
+    }
+}
+
+/// The next answer must be the echo of `text`.
+pub fn expect_echo(link: &Link, text: &str) {
+    let (envelope, _) = next_envelope(link);
+    assert_eq!(envelope.action, "message", "{envelope:?}");
+    assert_eq!(envelope.text(), Some(text));
 }

@@ -1,0 +1,606 @@
+//! Frames: the packets of a session, after the handshake (steps 16 and 17).
+//!
+//! Once the handshake has given both sides a session cipher, everything
+//! they say travels in *frames*. A frame is still an RFMP packet, printable
+//! and in the same `(TYPE,field,...)` syntax as the handshake, so a packet
+//! capture stays readable; it adds what a chat needs to survive a real
+//! network: a sequence number, fragment numbers and a checksum.
+//!
+//! # The four frames
+//! | frame | wire form | meaning |
+//! |-------|-----------|---------|
+//! | data  | `(DP,<seq>,<index>,<count>,<payload>,<crc>)` | fragment `index` (from 0) of a message cut into `count` fragments |
+//! | ack   | `(AK,<next>,<crc>)` | "I have every frame before sequence number `next`" (cumulative) |
+//! | nak   | `(NK,<seq>,<crc>)` | "frame `seq` is missing or arrived damaged: send it again" |
+//! | end   | `(End,<seq>,<payload>,<crc>)` | "I have nothing more to say" (step 17.a) |
+//!
+//! - `seq`, `index`, `count` and `next` are decimal numbers from 0 to
+//!   4294967295 (`u32`), written without sign or leading `+`.
+//! - `payload` is standard base64 of the *sealed* bytes (see
+//!   [`crate::session`]): plain bytes when unsecured, shifted bytes with
+//!   Caesar, `nonce (16) ‖ tag (16) ‖ ciphertext` with AES. An empty
+//!   payload is an empty field.
+//! - `crc` is the CRC-32 (the IEEE 802.3 / zlib polynomial, as computed by
+//!   the `crc32fast` crate and Python's `zlib.crc32`) of every byte of the
+//!   frame *before* it, from the `(` up to and including the last comma,
+//!   written as exactly 8 lower-case hex digits.
+//!
+//! An unsecured frame carrying the 2-byte message `hi` (a test checks these
+//! exact bytes):
+//!
+//! ```text
+//! (DP,0,0,1,aGk=,e18162db)
+//!  │  │ │ │ │    └ CRC-32 of "(DP,0,0,1,aGk=," in hex
+//!  │  │ │ │ └ base64 of the 2 bytes "hi"
+//!  │  │ │ └ count: the message has 1 fragment
+//!  │  │ └ index: this is fragment 0
+//!  │  └ sequence number 0: the sender's first frame
+//!  └ type: data
+//! ```
+//!
+//! # Size: 1025 bytes at most
+//! No frame is longer than [`MAX_FRAME_BYTES`] = 1025 bytes (the figure in
+//! the chat write-up). The largest data frame has 10-digit numbers, so its
+//! fixed part is `(DP,` + 3 × (10 digits + `,`) + `,` + 8 hex digits + `)` =
+//! 47 bytes, which leaves 978 characters for base64: 976 usable (base64
+//! comes in groups of 4), which carry [`MAX_SEALED_FRAGMENT_BYTES`] = 732
+//! sealed bytes. The largest possible frame is therefore 47 + 976 = 1023
+//! bytes. With AES, 32 of the 732 are nonce and tag, so one fragment
+//! carries 700 bytes of message; see [`fragment_capacity`].
+//!
+//! # What the CRC does, and what it does not
+//! A CRC-32 detects accidents: every single-bit error, every burst of up to
+//! 32 flipped bits, and all but one in four billion random damages. The
+//! receiver checks it first; a frame that fails is thrown away and answered
+//! with an NK frame, so the sender sends it again.
+//!
+//! A CRC stops no attacker: anyone who changes a frame simply computes the
+//! new CRC (it has no key). That is the job of the AEAD (AES-EAX), whose
+//! tag only the holder of the session key can compute. The AEAD also
+//! authenticates *where the frame belongs*: its associated data (see
+//! [`associated_data`]) holds the frame's type, direction, sequence number
+//! and fragment numbers, so an attacker who replays an old frame, moves a
+//! frame to another position, or reflects a client's frame back to the
+//! client makes the tag check fail. TLS 1.3 binds its records to their
+//! position the same way (RFC 8446, section 5.3). With Caesar or no cipher
+//! there is no tag, and nothing but the CRC; those modes protect nothing.
+//!
+//! AK and NK frames carry no payload and no tag. An attacker can forge
+//! them (as one can forge TCP's acknowledgements under TLS): a forged NK
+//! costs a retransmission, a forged AK makes the sender forget frames the
+//! receiver never got. The receiver then sees a gap it cannot fill and the
+//! connection ends with an error, so the loss is detected, never silent,
+//! except for the very last frames, which the application learns about by
+//! its replies (every chat request is answered).
+//!
+//! # Reading frames: resynchronising after damage
+//! Damage can hit the delimiters too: a flipped bit can turn the closing
+//! `)` into another byte, or another byte into `(`. [`FrameReader`]
+//! therefore cuts the stream by one rule: *a frame runs from a `(` to the
+//! next `)`; if another `(` comes first, the bytes before it were a damaged
+//! frame*. Bytes between frames that are not whitespace are damage too.
+//! Every damaged piece is reported as [`Received::Damaged`] and costs one
+//! NK; the reader then carries on at the next `(`.
+
+use crate::error::{Error, Result};
+use crate::helpers::{base64_decode, base64_encode};
+use crate::packets::Packet;
+use crate::session::SessionCipher;
+use rand::CryptoRng;
+use std::io::{ErrorKind, Read};
+
+/// The largest frame on the wire, in bytes, `(` and `)` included (the chat
+/// write-up's maximum packet size).
+pub const MAX_FRAME_BYTES: usize = 1025;
+
+/// The most sealed bytes one data frame carries (see the module docs for
+/// the arithmetic): 732, which base64 turns into 976 characters.
+pub const MAX_SEALED_FRAGMENT_BYTES: usize = 732;
+
+/// Length of the CRC field: 8 hex digits.
+pub const CRC_HEX_DIGITS: usize = 8;
+
+/// Which way a frame travels. Part of the AEAD's associated data, so a frame
+/// reflected back to its sender fails authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client to the server; written as the byte `C`.
+    ClientToServer,
+    /// From the server to the client; written as the byte `S`.
+    ServerToClient,
+}
+
+impl Direction {
+    /// The other direction: what this side receives.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::ClientToServer => Direction::ServerToClient,
+            Direction::ServerToClient => Direction::ClientToServer,
+        }
+    }
+
+    /// The byte that stands for the direction in the associated data.
+    pub fn as_byte(self) -> u8 {
+        match self {
+            Direction::ClientToServer => b'C',
+            Direction::ServerToClient => b'S',
+        }
+    }
+}
+
+/// One frame, decoded (see the module docs for the wire forms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// `(DP,<seq>,<index>,<count>,<payload>,<crc>)`: one fragment of a message.
+    Data {
+        /// Sequence number.
+        seq: u32,
+        /// Which fragment of the message this is, from 0.
+        index: u32,
+        /// How many fragments the message has, at least 1.
+        count: u32,
+        /// The sealed fragment (base64-decoded, not yet opened).
+        payload: Vec<u8>,
+    },
+    /// `(AK,<next>,<crc>)`: every frame before `next` has arrived.
+    Ack {
+        /// The sequence number the receiver expects next.
+        next: u32,
+    },
+    /// `(NK,<seq>,<crc>)`: please send frame `seq` again.
+    Nak {
+        /// The missing or damaged frame's sequence number.
+        seq: u32,
+    },
+    /// `(End,<seq>,<payload>,<crc>)`: the sender is done (step 17.a).
+    End {
+        /// Sequence number: End takes one, like TCP's FIN, so it cannot
+        /// overtake data and is retransmitted if lost.
+        seq: u32,
+        /// The sealed empty message (with AES, 32 bytes of nonce and tag),
+        /// so that only the peer can end the session.
+        payload: Vec<u8>,
+    },
+}
+
+impl Frame {
+    /// The frame's type as written on the wire: `DP`, `AK`, `NK` or `End`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Frame::Data { .. } => "DP",
+            Frame::Ack { .. } => "AK",
+            Frame::Nak { .. } => "NK",
+            Frame::End { .. } => "End",
+        }
+    }
+
+    /// The sequence number of a sequenced frame (data or End).
+    pub fn seq(&self) -> Option<u32> {
+        match self {
+            Frame::Data { seq, .. } | Frame::End { seq, .. } => Some(*seq),
+            Frame::Ack { .. } | Frame::Nak { .. } => None,
+        }
+    }
+}
+
+/// The AEAD associated data of a sequenced frame: authenticated, not sent.
+///
+/// `RFMP/1.0 ‖ type ‖ direction ‖ seq ‖ index ‖ count`: the 8 ASCII bytes
+/// `RFMP/1.0`, the type padded to 3 bytes (`DP ` or `End`), the direction
+/// byte (`C` or `S`), then the three numbers as 4-byte big-endian integers:
+/// 24 bytes in all. An End frame has index 0 and count 0.
+///
+/// ```
+/// use rfmp::frames::{associated_data, Direction};
+/// let aad = associated_data("DP", Direction::ClientToServer, 1, 0, 1);
+/// assert_eq!(&aad[..12], b"RFMP/1.0DP C");
+/// assert_eq!(&aad[12..], &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+/// ```
+pub fn associated_data(
+    kind: &str,
+    direction: Direction,
+    seq: u32,
+    index: u32,
+    count: u32,
+) -> [u8; 24] {
+    let mut aad = [0u8; 24];
+    aad[..8].copy_from_slice(b"RFMP/1.0");
+    let kind = kind.as_bytes();
+    aad[8..11].copy_from_slice(b"   ");
+    aad[8..8 + kind.len().min(3)].copy_from_slice(&kind[..kind.len().min(3)]);
+    aad[11] = direction.as_byte();
+    aad[12..16].copy_from_slice(&seq.to_be_bytes());
+    aad[16..20].copy_from_slice(&index.to_be_bytes());
+    aad[20..24].copy_from_slice(&count.to_be_bytes());
+    aad
+}
+
+/// How many message bytes one data frame carries under `cipher`: 732
+/// unsecured or with Caesar, 700 with AES (32 bytes go to nonce and tag).
+pub fn fragment_capacity(cipher: &SessionCipher) -> usize {
+    MAX_SEALED_FRAGMENT_BYTES - cipher.overhead()
+}
+
+/// Step 16.c: the CRC field: CRC-32 of `bytes` as 8 lower-case hex digits.
+///
+/// `bytes` is everything before the CRC field, from `(` to the last comma.
+///
+/// ```
+/// assert_eq!(rfmp::frames::crc32_field(b"(AK,1,"), format!("{:08x}", crc32fast::hash(b"(AK,1,")));
+/// ```
+pub fn crc32_field(bytes: &[u8]) -> String {
+    format!("{:08x}", crc32fast::hash(bytes))
+}
+
+/// Add the CRC field and the closing `)` to a frame's first fields.
+fn finish(mut text: String) -> String {
+    let crc = crc32_field(text.as_bytes());
+    text.push_str(&crc);
+    text.push(')');
+    text
+}
+
+/// Step 16.b: `dp_packet`: seal one fragment and build its data frame,
+/// `(DP,<seq>,<index>,<count>,<payload>,<crc>)`.
+///
+/// The fragment is sealed with [`associated_data`] for this frame (type,
+/// `direction`, `seq`, `index`, `count`), so the frame cannot be moved,
+/// replayed or reflected without failing authentication (AES only).
+/// `(DP,0,0,1,aGk=,e18162db)` is fragment 0 of 1 of the unsecured message
+/// `hi`, sent as frame 0.
+///
+/// # Errors
+/// [`Error::Malformed`] when the fragment is longer than one frame can
+/// carry ([`fragment_capacity`]) or `index >= count`: the caller cut the
+/// message wrongly.
+pub fn dp_packet<R: CryptoRng + ?Sized>(
+    cipher: &SessionCipher,
+    direction: Direction,
+    seq: u32,
+    index: u32,
+    count: u32,
+    fragment: &[u8],
+    rng: &mut R,
+) -> Result<String> {
+    if fragment.len() > fragment_capacity(cipher) || index >= count {
+        return Err(Error::Malformed(format!(
+            "fragment {index} of {count} with {} bytes does not fit one data frame \
+             (at most {} bytes)",
+            fragment.len(),
+            fragment_capacity(cipher)
+        )));
+    }
+    let aad = associated_data("DP", direction, seq, index, count);
+    let sealed = cipher.seal(fragment, &aad, rng)?;
+    Ok(finish(format!(
+        "(DP,{seq},{index},{count},{},",
+        base64_encode(&sealed)
+    )))
+}
+
+/// Step 16.g: build an acknowledgement, `(AK,<next>,<crc>)`: every frame
+/// before sequence number `next` has arrived and been accepted.
+///
+/// ```
+/// let ak = rfmp::frames::ak_packet(5);
+/// assert!(ak.starts_with("(AK,5,") && ak.len() == 15);
+/// ```
+pub fn ak_packet(next: u32) -> String {
+    finish(format!("(AK,{next},"))
+}
+
+/// Step 16.e: build a negative acknowledgement, `(NK,<seq>,<crc>)`: frame
+/// `seq` is missing (a gap) or arrived damaged (a CRC mismatch).
+pub fn nk_packet(seq: u32) -> String {
+    finish(format!("(NK,{seq},"))
+}
+
+/// Step 17.a: `end_packet`: build the closing frame, `(End,<seq>,<payload>,<crc>)`.
+///
+/// The payload is an empty message sealed with the associated data of an
+/// End frame (index 0, count 0): empty unsecured or with Caesar, 32 bytes
+/// of nonce and tag with AES, so nobody without the key can end the session
+/// early (a truncation attack; TLS 1.3 seals its `close_notify` alert for
+/// the same reason).
+///
+/// # Errors
+/// As [`SessionCipher::seal`].
+pub fn end_packet<R: CryptoRng + ?Sized>(
+    cipher: &SessionCipher,
+    direction: Direction,
+    seq: u32,
+    rng: &mut R,
+) -> Result<String> {
+    let aad = associated_data("End", direction, seq, 0, 0);
+    let sealed = cipher.seal(b"", &aad, rng)?;
+    Ok(finish(format!("(End,{seq},{},", base64_encode(&sealed))))
+}
+
+/// Parse a decimal `u32` field: digits only, at most 10 of them.
+fn number(name: &'static str, field: &str) -> Result<u32> {
+    if field.is_empty() || field.len() > 10 || !field.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Malformed(format!(
+            "the {name} field is a decimal number from 0 to 4294967295, got {field:?}"
+        )));
+    }
+    field.parse().map_err(|_| {
+        Error::Malformed(format!(
+            "the {name} field is a decimal number from 0 to 4294967295, got {field:?}"
+        ))
+    })
+}
+
+/// Step 16.e: `decode_frame`: check a frame's CRC, then parse it.
+///
+/// `bytes` is one frame from `(` to `)` inclusive, as cut by
+/// [`FrameReader`]. The CRC is checked *first*, on the raw bytes: a frame
+/// that fails it was damaged on the way, and nothing in it can be trusted,
+/// not even its sequence number.
+///
+/// ```
+/// use rfmp::frames::{ak_packet, decode_frame, Frame};
+/// assert_eq!(decode_frame(ak_packet(7).as_bytes()).unwrap(), Frame::Ack { next: 7 });
+/// // One flipped bit in the number: the CRC no longer matches.
+/// let damaged = ak_packet(7).replace("AK,7", "AK,6");
+/// assert!(matches!(decode_frame(damaged.as_bytes()), Err(rfmp::Error::Damaged(_))));
+/// ```
+///
+/// # Errors
+/// - [`Error::Damaged`] when the frame has no well-formed CRC field or the
+///   CRC does not match: answer with an NK frame, this is an accident.
+/// - [`Error::Malformed`] when the CRC matches but the content breaks the
+///   format (unknown type, wrong number of fields, a number that is not a
+///   decimal `u32`, count 0, index not below count, not UTF-8): the peer
+///   sent it like that, so it is a bug or an attack, and the session ends.
+/// - [`Error::Base64`] when the payload is not standard base64.
+/// - [`Error::Peer`] for the peer's `(EE,<code>,<description>)` packet.
+pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
+    let damaged = |why: &str| Err(Error::Damaged(why.to_string()));
+    if bytes.starts_with(b"(EE,") {
+        // The course protocol's error packet, which has no CRC: the peer
+        // explains why it is closing the connection.
+        return Err(match Packet::parse(bytes) {
+            Ok(packet) => Error::Peer {
+                code: packet.fields.get(1).cloned().unwrap_or_default(),
+                description: packet.fields.get(2..).unwrap_or_default().join(","),
+            },
+            Err(error) => error,
+        });
+    }
+    if bytes.len() < 2 || bytes[0] != b'(' || bytes[bytes.len() - 1] != b')' {
+        return damaged("a frame runs from ( to )");
+    }
+    let Some(last_comma) = bytes.iter().rposition(|&b| b == b',') else {
+        return damaged("no CRC field");
+    };
+    let crc_field = &bytes[last_comma + 1..bytes.len() - 1];
+    if crc_field.len() != CRC_HEX_DIGITS
+        || !crc_field
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    {
+        return damaged("the CRC field is not 8 lower-case hex digits");
+    }
+    let covered = &bytes[..=last_comma];
+    if crc32_field(covered).as_bytes() != crc_field {
+        return damaged("CRC mismatch");
+    }
+
+    // The CRC matches: these are the bytes the peer meant to send.
+    let text = std::str::from_utf8(&bytes[1..last_comma])
+        .map_err(|_| Error::Malformed("a frame is ASCII text".into()))?;
+    let fields: Vec<&str> = text.split(',').collect();
+    let frame = match fields.as_slice() {
+        ["DP", seq, index, count, payload] => {
+            let (seq, index, count) = (
+                number("sequence number", seq)?,
+                number("fragment index", index)?,
+                number("fragment count", count)?,
+            );
+            if count == 0 || index >= count {
+                return Err(Error::Malformed(format!(
+                    "fragment index {index} is not below the fragment count {count}"
+                )));
+            }
+            Frame::Data {
+                seq,
+                index,
+                count,
+                payload: base64_decode("fragment payload", payload)?,
+            }
+        }
+        ["AK", next] => Frame::Ack {
+            next: number("next sequence number", next)?,
+        },
+        ["NK", seq] => Frame::Nak {
+            seq: number("sequence number", seq)?,
+        },
+        ["End", seq, payload] => Frame::End {
+            seq: number("sequence number", seq)?,
+            payload: base64_decode("End payload", payload)?,
+        },
+        [kind @ ("DP" | "AK" | "NK" | "End"), ..] => {
+            return Err(Error::Malformed(format!(
+                "a {kind} frame has {} fields before the CRC, this one has {}",
+                match *kind {
+                    "DP" => 5,
+                    "End" => 3,
+                    _ => 2,
+                },
+                fields.len()
+            )));
+        }
+        [kind, ..] => {
+            let shown: String = kind.chars().take(16).collect();
+            return Err(Error::Malformed(format!(
+                "unknown frame type {shown:?}: after the handshake a peer sends DP, AK, NK or End"
+            )));
+        }
+        [] => unreachable!("split always yields at least one field"),
+    };
+    Ok(frame)
+}
+
+/// What [`FrameReader::read`] cut out of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// A frame whose CRC matched, decoded.
+    Frame(Frame),
+    /// Bytes that are not a valid frame: a CRC mismatch, a frame cut short
+    /// by a damaged delimiter, or stray bytes between frames. The reason
+    /// says which; the receiver answers with an NK frame.
+    Damaged(String),
+}
+
+/// How many bytes one `read` asks the socket for: a large read takes many
+/// frames in one system call.
+const READ_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Cuts frames out of a byte stream, resynchronising after damage (see the
+/// module docs). Memory is bounded: one read chunk plus one frame.
+#[derive(Debug)]
+pub struct FrameReader<R> {
+    stream: R,
+    buffer: Vec<u8>,
+    /// Where the unread bytes start in `buffer` (cheaper than removing
+    /// every frame from the front of the vector).
+    start: usize,
+}
+
+/// One piece cut from the buffer.
+enum Cut {
+    /// `unread[first..=end]` is a frame candidate: `Frame(first, end)`.
+    Frame(usize, usize),
+    /// `buffer[start..end]` is damage.
+    Damage(usize, &'static str),
+}
+
+impl<R: Read> FrameReader<R> {
+    /// Read frames from `stream`, starting with `leftover`: bytes the
+    /// handshake already read past its last packet.
+    pub fn new(stream: R, leftover: Vec<u8>) -> FrameReader<R> {
+        FrameReader {
+            stream,
+            buffer: leftover,
+            start: 0,
+        }
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &R {
+        &self.stream
+    }
+
+    /// Is a whole frame (or damage) already buffered, so that [`read`]
+    /// returns without touching the socket? The receiver sends its AK when
+    /// this turns false: one AK per burst of frames instead of one per frame.
+    ///
+    /// [`read`]: FrameReader::read
+    pub fn has_buffered(&self) -> bool {
+        matches!(self.cut(), Ok(Some(_)) | Err(_))
+    }
+
+    /// Look at the unread bytes and find the next piece, if it is complete.
+    fn cut(&self) -> Result<Option<Cut>> {
+        let unread = &self.buffer[self.start..];
+        let Some(first) = unread.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return Ok(None);
+        };
+        if unread[first] != b'(' {
+            // Stray bytes: damage up to the next `(` (or all we have).
+            let end = unread[first..]
+                .iter()
+                .position(|&b| b == b'(')
+                .map_or(unread.len(), |offset| first + offset);
+            return Ok(Some(Cut::Damage(end, "stray bytes between frames")));
+        }
+        for (offset, &byte) in unread[first..].iter().enumerate().skip(1) {
+            if offset >= MAX_FRAME_BYTES {
+                break;
+            }
+            match byte {
+                b')' => return Ok(Some(Cut::Frame(first, first + offset))),
+                b'(' => {
+                    return Ok(Some(Cut::Damage(
+                        first + offset,
+                        "a frame cut short (a new frame began before its closing parenthesis)",
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if unread.len() - first >= MAX_FRAME_BYTES {
+            return Err(Error::PacketTooLarge {
+                limit: MAX_FRAME_BYTES,
+            });
+        }
+        Ok(None)
+    }
+
+    /// Read the next frame, or the next piece of damage.
+    ///
+    /// # Errors
+    /// - [`Error::Closed`] when the peer closes the connection.
+    /// - [`Error::TimedOut`] when the stream's read timeout expires (the
+    ///   caller decides whether that is an error or a tick of its clock).
+    /// - [`Error::PacketTooLarge`] when [`MAX_FRAME_BYTES`] bytes follow a
+    ///   `(` with neither `(` nor `)` among them: no damage to one frame
+    ///   does that, so the peer broke the size rule.
+    /// - [`Error::Malformed`], [`Error::Base64`] from [`decode_frame`] for a
+    ///   frame whose CRC matches but whose content is invalid.
+    /// - [`Error::Io`] for other socket errors.
+    pub fn read(&mut self) -> Result<Received> {
+        loop {
+            if let Some(cut) = self.cut()? {
+                let unread_start = self.start;
+                return Ok(match cut {
+                    Cut::Frame(first, end) => {
+                        self.start = unread_start + end + 1;
+                        match decode_frame(&self.buffer[unread_start + first..self.start]) {
+                            Ok(frame) => Received::Frame(frame),
+                            Err(Error::Damaged(why)) => Received::Damaged(why),
+                            Err(other) => return Err(other),
+                        }
+                    }
+                    Cut::Damage(end, why) => {
+                        self.start = unread_start + end;
+                        Received::Damaged(why.to_string())
+                    }
+                });
+            }
+            self.fill()?;
+        }
+    }
+
+    /// Read more bytes from the stream into the buffer.
+    fn fill(&mut self) -> Result<()> {
+        const WAITING_FOR: &str = "the next frame";
+        // Move the unread bytes to the front before reading more, dropping
+        // whitespace before a frame: endless blank lines must not make the
+        // buffer grow.
+        let whitespace = self.buffer[self.start..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+        self.buffer.drain(..self.start + whitespace);
+        self.start = 0;
+        let old_len = self.buffer.len();
+        self.buffer.resize(old_len + READ_CHUNK_BYTES, 0);
+        let result = self.stream.read(&mut self.buffer[old_len..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        self.buffer.truncate(old_len + n);
+        match result {
+            Ok(0) => Err(Error::Closed {
+                waiting_for: WAITING_FOR,
+            }),
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                Err(Error::TimedOut {
+                    waiting_for: WAITING_FOR,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Application messages: what the link's messages contain.
+//!
+//! The link ([`crate::link`]) carries messages of bytes. The application
+//! gives those bytes a shape, as the chat write-ups ask: a JSON
+//! *envelope* with an action, its data and the time it was sent, optionally
+//! followed by a newline and raw bytes (an *attachment*, used for pieces of
+//! a file, so a file is not blown up by base64 inside JSON):
+//!
+//! ```text
+//! {"action":"message","data":"hello","time":"2026-11-23T10:15:00.123Z"}
+//! {"action":"file-chunk","time":"2026-11-23T10:15:01.000Z"}\n<up to 64 KiB of raw file bytes>
+//! ```
+//!
+//! JSON never contains a raw newline (the encoder escapes newlines inside
+//! strings as `\n`), so the first newline byte always ends the envelope.
+//! The time is RFC 3339 in UTC on the wire, and shown as local `HH:MM:SS`
+//! to people, as in the chat write-up.
+//!
+//! # Actions
+//! | action | from | data | attachment | answer |
+//! |--------|------|------|------------|--------|
+//! | `message` | client | the text | none | the server echoes it back |
+//! | `file-start` | client | `{"name","size","sha256"}` | none | none yet |
+//! | `file-chunk` | client | none | the next bytes of the file | none |
+//! | `file-saved` | server | `{"name","size","sha256"}` as saved | none | — |
+//! | `error` | server | what went wrong | none | — |
+//!
+//! Every `message` and every `file-start` gets exactly one answer, so a
+//! client knows when everything it sent has been dealt with.
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Local, SecondsFormat, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The envelope around every application message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// What the message is for, e.g. `message` or `file-start`.
+    pub action: String,
+    /// The action's data; omitted from the JSON when null.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub data: Value,
+    /// When the sender made the message: RFC 3339 in UTC, milliseconds.
+    #[serde(with = "rfc3339_millis")]
+    pub time: DateTime<Utc>,
+}
+
+/// Write the time as `2026-11-23T10:15:00.123Z`, read any RFC 3339 time.
+mod rfc3339_millis {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Envelope {
+    /// An envelope for `action` with `data`, stamped with the current time.
+    pub fn new(action: &str, data: Value) -> Envelope {
+        Envelope {
+            action: action.to_string(),
+            data,
+            // Milliseconds, as on the wire, so an envelope survives a
+            // round trip unchanged.
+            time: Utc::now().trunc_subsecs(3),
+        }
+    }
+
+    /// The time as people see it: local `HH:MM:SS`.
+    pub fn local_time(&self) -> String {
+        self.time
+            .with_timezone(&Local)
+            .format("%H:%M:%S")
+            .to_string()
+    }
+
+    /// The data as text, when it is a JSON string.
+    pub fn text(&self) -> Option<&str> {
+        self.data.as_str()
+    }
+
+    /// The wire time, for logs: `2026-11-23T10:15:00.123Z`.
+    pub fn wire_time(&self) -> String {
+        self.time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+/// Encode an envelope and its attachment into one message's bytes:
+/// the JSON, then (only if `attachment` is not empty) `\n` and the bytes.
+///
+/// ```
+/// use rfmp::messages::{encode, decode, Envelope};
+/// let hello = Envelope::new("message", "hi".into());
+/// let bytes = encode(&hello, b"");
+/// assert!(bytes.starts_with(br#"{"action":"message","data":"hi","time":""#));
+/// assert_eq!(decode(&bytes).unwrap(), (hello, &b""[..]));
+/// ```
+pub fn encode(envelope: &Envelope, attachment: &[u8]) -> Vec<u8> {
+    // Serialising a struct of strings and JSON values cannot fail.
+    let mut bytes = serde_json::to_vec(envelope).unwrap_or_default();
+    if !attachment.is_empty() {
+        bytes.push(b'\n');
+        bytes.extend_from_slice(attachment);
+    }
+    bytes
+}
+
+/// Split a message into its envelope and attachment.
+///
+/// # Errors
+/// [`Error::Malformed`] when the part before the first newline is not a
+/// JSON envelope with an `action` string and an RFC 3339 `time`.
+pub fn decode(message: &[u8]) -> Result<(Envelope, &[u8])> {
+    let (json, attachment) = match message.iter().position(|&b| b == b'\n') {
+        Some(newline) => (&message[..newline], &message[newline + 1..]),
+        None => (message, &message[message.len()..]),
+    };
+    let envelope = serde_json::from_slice(json)
+        .map_err(|e| Error::Malformed(format!("not a JSON envelope: {e}")))?;
+    Ok((envelope, attachment))
+}

@@ -1,0 +1,389 @@
+//! Sending a file: a large message, cut into chunks, checked end to end.
+//!
+//! A file travels as one `file-start` message (name, size, SHA-256), then
+//! `file-chunk` messages of at most [`CHUNK_BYTES`] raw bytes each (see
+//! [`crate::messages`]). Each chunk is one link message, which the link cuts
+//! into about 94 frames of 700 bytes (with AES) and the receiver
+//! reassembles; the receiver writes chunks to disk as they come, so memory
+//! stays at one chunk however large the file is.
+//!
+//! Three checks protect the receiver:
+//! - **Size**: a file larger than the receiver's cap is refused from its
+//!   `file-start`, before any byte is stored, and bytes beyond the announced
+//!   size are an error.
+//! - **Integrity**: the SHA-256 of all bytes received must equal the one
+//!   announced. The frames are already checked (CRC, and AES-EAX tags), so
+//!   this catches bugs above the link: a lost, repeated or reordered chunk.
+//! - **Names**: the sender's file name is only a suggestion.
+//!   [`safe_file_name`] keeps its last component and plain characters, so
+//!   `../../etc/passwd` becomes `passwd` inside the receive directory, and an
+//!   existing file is never overwritten: the new one gets ` (1)`, ` (2)`...
+//!   The file appears under its final name only when complete and checked.
+
+use crate::error::{Error, Result};
+use crate::link::Link;
+use crate::messages::{Envelope, encode};
+use rand::RngExt;
+use rsa::sha2::{Digest, Sha256};
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The most file bytes in one `file-chunk` message: 64 KiB.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// The default cap on a file's size: 64 MiB.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The longest file name kept, in bytes.
+pub const MAX_NAME_BYTES: usize = 100;
+
+/// What `file-start` announces and `file-saved` confirms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// The file name (as suggested by the sender, or as saved).
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// SHA-256 of its bytes, 64 lower-case hex digits.
+    pub sha256: String,
+}
+
+/// Make a sender's file name safe to create in the receive directory.
+///
+/// Keeps the last path component (after `/` or `\`), replaces every
+/// character but ASCII letters, digits, `.`, `-`, `_` and space with `_`,
+/// drops leading dots and spaces (no hidden files, no `..`), and cuts it to
+/// [`MAX_NAME_BYTES`]. An empty result becomes `file`.
+///
+/// ```
+/// use rfmp::transfer::safe_file_name;
+/// assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+/// assert_eq!(safe_file_name("C:\\Users\\me\\notes.txt"), "notes.txt");
+/// assert_eq!(safe_file_name("..."), "file");
+/// assert_eq!(safe_file_name("résumé;rm -rf.pdf"), "r_sum__rm -rf.pdf");
+/// ```
+pub fn safe_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let trimmed = cleaned.trim_start_matches(['.', ' ']).trim_end();
+    // Only ASCII is left, so cutting at a byte count is cutting at a char.
+    let short = &trimmed[..trimmed.len().min(MAX_NAME_BYTES)];
+    if short.is_empty() {
+        "file".to_string()
+    } else {
+        short.to_string()
+    }
+}
+
+/// The size and SHA-256 (hex) of the file at `path`, read in chunks.
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read.
+pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK_BYTES];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// Queue the file at `path` on `link`: `file-start`, then its chunks.
+///
+/// `progress` is called with the number of bytes queued so far after each
+/// chunk (the link's queue is bounded, so queued is at most a few MiB ahead
+/// of sent). The answer (`file-saved` or `error`) arrives later as a message.
+///
+/// # Errors
+/// - [`Error::MessageTooLarge`] when the file is larger than `max_bytes`.
+/// - [`Error::Io`] when the file cannot be read, or changes while it is
+///   sent (its size no longer matches).
+/// - The link's errors.
+pub fn send_file(
+    link: &Link,
+    path: &Path,
+    max_bytes: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<FileInfo> {
+    let (size, sha256) = sha256_file(path)?;
+    if size > max_bytes {
+        return Err(Error::MessageTooLarge(format!(
+            "{} is {size} bytes; files are limited to {max_bytes} bytes",
+            path.display()
+        )));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let info = FileInfo { name, size, sha256 };
+    let start = Envelope::new(
+        "file-start",
+        serde_json::to_value(&info).unwrap_or_default(),
+    );
+    link.send(encode(&start, b""))?;
+    let mut file = File::open(path)?;
+    let mut buffer = vec![0u8; CHUNK_BYTES];
+    let mut sent = 0u64;
+    while sent < size {
+        let want = CHUNK_BYTES.min((size - sent) as usize);
+        file.read_exact(&mut buffer[..want])?;
+        let chunk = Envelope::new("file-chunk", serde_json::Value::Null);
+        link.send(encode(&chunk, &buffer[..want]))?;
+        sent += want as u64;
+        progress(sent);
+    }
+    Ok(info)
+}
+
+/// The receiving side of file transfers on one connection: one file at a
+/// time, written to a temporary file and moved to its final name when
+/// complete and checked.
+#[derive(Debug)]
+pub struct FileReceiver {
+    dir: PathBuf,
+    max_bytes: u64,
+    current: Option<Receiving>,
+}
+
+#[derive(Debug)]
+enum Receiving {
+    /// Storing a file.
+    File {
+        info: FileInfo,
+        received: u64,
+        hasher: Sha256,
+        temp_path: PathBuf,
+        temp: File,
+    },
+    /// Refused: swallow this many more bytes of chunks without storing them.
+    Discarding { remaining: u64 },
+}
+
+impl FileReceiver {
+    /// Receive files into `dir` (created when the first file arrives), each
+    /// at most `max_bytes`.
+    pub fn new(dir: impl Into<PathBuf>, max_bytes: u64) -> FileReceiver {
+        FileReceiver {
+            dir: dir.into(),
+            max_bytes,
+            current: None,
+        }
+    }
+
+    /// A `file-start` arrived: check it and open a temporary file. Returns
+    /// the saved file's info at once for an empty file (no chunk follows).
+    ///
+    /// # Errors
+    /// [`Error::MessageTooLarge`] over the cap; [`Error::Malformed`] for a
+    /// transfer already in progress or a SHA-256 that is not 64 hex digits;
+    /// [`Error::Io`] when the directory or file cannot be created. After an
+    /// error, the announced number of bytes is swallowed without storing it.
+    pub fn start(&mut self, info: FileInfo) -> Result<Option<FileInfo>> {
+        if self.current.is_some() {
+            self.abort();
+            return Err(Error::Malformed(
+                "a file-start arrived before the previous file was complete".into(),
+            ));
+        }
+        let refuse = |receiver: &mut FileReceiver, error: Error| {
+            receiver.current = Some(Receiving::Discarding {
+                remaining: info.size,
+            });
+            Err(error)
+        };
+        if info.size > self.max_bytes {
+            let error = Error::MessageTooLarge(format!(
+                "{} is {} bytes; this server accepts files up to {} bytes",
+                info.name, info.size, self.max_bytes
+            ));
+            return refuse(self, error);
+        }
+        if info.sha256.len() != 64 || !info.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let error = Error::Malformed("sha256 is 64 hex digits".into());
+            return refuse(self, error);
+        }
+        let opened = std::fs::create_dir_all(&self.dir).and_then(|()| {
+            let temp_path = self.dir.join(format!(
+                ".{}.part-{:016x}",
+                safe_file_name(&info.name),
+                rand::rng().random::<u64>()
+            ));
+            let temp = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp_path)?;
+            Ok((temp_path, temp))
+        });
+        match opened {
+            Ok((temp_path, temp)) => {
+                let size = info.size;
+                self.current = Some(Receiving::File {
+                    info,
+                    received: 0,
+                    hasher: Sha256::new(),
+                    temp_path,
+                    temp,
+                });
+                if size == 0 {
+                    self.finish().map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => refuse(self, e.into()),
+        }
+    }
+
+    /// A `file-chunk` arrived with `bytes`. Returns the saved file's info
+    /// when this completed it, `None` when more is expected (or the chunk
+    /// was swallowed after an error).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] for a chunk with no file started, or more bytes
+    /// than announced; [`Error::NotConfirmed`] when the SHA-256 does not
+    /// match; [`Error::Io`] when writing fails. The partial file is
+    /// deleted in every case.
+    pub fn chunk(&mut self, bytes: &[u8]) -> Result<Option<FileInfo>> {
+        match &mut self.current {
+            None => Err(Error::Malformed(
+                "a file-chunk arrived with no file-start before it".into(),
+            )),
+            Some(Receiving::Discarding { remaining }) => {
+                *remaining = remaining.saturating_sub(bytes.len() as u64);
+                if *remaining == 0 {
+                    self.current = None;
+                }
+                Ok(None)
+            }
+            Some(Receiving::File {
+                info,
+                received,
+                hasher,
+                temp,
+                ..
+            }) => {
+                if *received + bytes.len() as u64 > info.size {
+                    let error = Error::Malformed(format!(
+                        "more bytes than the {} announced for {}",
+                        info.size, info.name
+                    ));
+                    self.abort();
+                    return Err(error);
+                }
+                if let Err(e) = temp.write_all(bytes) {
+                    self.abort();
+                    return Err(e.into());
+                }
+                hasher.update(bytes);
+                *received += bytes.len() as u64;
+                if *received == info.size {
+                    self.finish().map(Some)
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// The last byte arrived: check the hash and move the file into place.
+    ///
+    /// # Errors
+    /// As [`FileReceiver::chunk`].
+    pub fn finish(&mut self) -> Result<FileInfo> {
+        let Some(Receiving::File {
+            info,
+            hasher,
+            temp_path,
+            temp,
+            ..
+        }) = self.current.take()
+        else {
+            return Err(Error::Malformed("no file to finish".into()));
+        };
+        let result = (|| {
+            temp.sync_all()?;
+            drop(temp);
+            let actual = hex::encode(hasher.finalize());
+            if !actual.eq_ignore_ascii_case(&info.sha256) {
+                return Err(Error::NotConfirmed(format!(
+                    "{}: SHA-256 of the bytes received is {actual}, the sender announced {}",
+                    info.name, info.sha256
+                )));
+            }
+            let name = place(&self.dir, &safe_file_name(&info.name), &temp_path)?;
+            Ok(FileInfo {
+                name,
+                size: info.size,
+                sha256: actual,
+            })
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp_path);
+        }
+        result
+    }
+
+    /// Give up the file in progress, deleting what was written.
+    pub fn abort(&mut self) {
+        if let Some(Receiving::File { temp_path, .. }) = self.current.take() {
+            let _ = std::fs::remove_file(temp_path);
+        }
+    }
+}
+
+impl Drop for FileReceiver {
+    /// A connection that ends mid-file leaves no partial file behind.
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// Move `temp` to `dir/name`, or `dir/name (1)`, `(2)`... whichever does not
+/// exist yet; returns the name used. The name is claimed with `create_new`
+/// (which fails if the file exists, atomically) before the rename, so an
+/// existing file is never replaced.
+fn place(dir: &Path, name: &str, temp: &Path) -> Result<String> {
+    let (stem, extension) = match name.rfind('.') {
+        Some(dot) if dot > 0 => (&name[..dot], &name[dot..]),
+        _ => (name, ""),
+    };
+    for n in 0..1000 {
+        let candidate = if n == 0 {
+            name.to_string()
+        } else {
+            format!("{stem} ({n}){extension}")
+        };
+        let path = dir.join(&candidate);
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => {
+                std::fs::rename(temp, &path)?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Io(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!("{name} and 999 numbered copies already exist"),
+    )))
+}

@@ -1,0 +1,331 @@
+//! Teaching tests for the link over real sockets: damaged and dropped
+//! frames recovered, files sent intact, and peers that misbehave
+//! disconnected with a clear error while others carry on.
+
+mod common;
+
+use common::*;
+use rfmp::client::{self, Mode};
+use rfmp::decryption::open_dp_packet;
+use rfmp::frames::{Direction, Frame, FrameReader, Received, ak_packet, decode_frame, dp_packet};
+use rfmp::helpers::os_rng;
+use rfmp::link::{Faults, LinkConfig};
+use rfmp::messages::{Envelope, decode, encode};
+use rfmp::reliable::ReliableConfig;
+use rfmp::server::ServerConfig;
+use rfmp::session::{Algorithm, SessionCipher};
+use rfmp::transfer::{FileInfo, FileReceiver, send_file, sha256_file};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+/// A server whose received files go to a fresh temporary directory.
+fn server_with(dir: &tempfile::TempDir, change: impl FnOnce(&mut ServerConfig)) -> SocketAddr {
+    let mut config = ServerConfig {
+        receive_dir: dir.path().to_path_buf(),
+        ..ServerConfig::default()
+    };
+    change(&mut config);
+    start_server(config)
+}
+
+/// `len` bytes that are not all alike, the same on every run.
+fn test_bytes(len: usize) -> Vec<u8> {
+    let mut x: u32 = 2463534242;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// With 10% of frames damaged and 5% dropped in both directions, a 5 MiB
+/// file and 1,000 messages arrive intact, exactly once and in order.
+#[test]
+fn lossy_link_delivers_a_5_mib_file_and_1000_messages_intact_in_order() {
+    let faults = |seed| Faults {
+        corrupt_rate: 0.10,
+        drop_rate: 0.05,
+        seed,
+    };
+    let received = tempfile::tempdir().unwrap();
+    let addr = server_with(&received, |c| c.link.faults = faults(11));
+    let link = open_link_with(
+        addr,
+        &secured(Algorithm::Aes),
+        LinkConfig {
+            faults: faults(12),
+            ..LinkConfig::default()
+        },
+    );
+    let source = tempfile::tempdir().unwrap();
+    let path = source.path().join("five-mebibytes.bin");
+    let original = test_bytes(5 * 1024 * 1024);
+    std::fs::write(&path, &original).unwrap();
+
+    let sent = send_file(&link, &path, u64::MAX, &mut |_| {}).unwrap();
+    for i in 0..1000 {
+        say(&link, &format!("message {i}"));
+    }
+
+    let (saved, _) = next_envelope(&link);
+    assert_eq!(saved.action, "file-saved", "{saved:?}");
+    let saved: FileInfo = serde_json::from_value(saved.data).unwrap();
+    assert_eq!((saved.size, &saved.sha256), (sent.size, &sent.sha256));
+    assert_eq!(
+        std::fs::read(received.path().join(&saved.name)).unwrap(),
+        original
+    );
+    for i in 0..1000 {
+        expect_echo(&link, &format!("message {i}"));
+    }
+    let stats = link.stats();
+    link.close().unwrap();
+    // The faults really happened, and were really recovered from.
+    assert!(stats.corrupted_by_faults > 100, "{stats:?}");
+    assert!(stats.dropped_by_faults > 50, "{stats:?}");
+    assert!(stats.retransmissions > 100, "{stats:?}");
+    assert!(stats.damaged_received > 0, "{stats:?}");
+}
+
+/// Handshake by hand, then speak frames over the raw socket: a test peer
+/// that can misbehave.
+fn raw_session(
+    addr: SocketAddr,
+    mode: &Mode,
+) -> (TcpStream, FrameReader<TcpStream>, SessionCipher) {
+    let (session, _) = client::handshake(connect(addr), mode, &mut os_rng()).unwrap();
+    let (stream, leftover) = session.connection.into_parts();
+    let reader = FrameReader::new(stream.try_clone().unwrap(), leftover);
+    (stream, reader, session.cipher)
+}
+
+/// Everything the peer sends until it closes the connection (10 s at most).
+fn read_to_close(mut stream: TcpStream) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A message frame from the client with sequence number `seq`.
+fn message_frame(cipher: &SessionCipher, seq: u32, text: &str) -> String {
+    let message = encode(&Envelope::new("message", text.into()), b"");
+    dp_packet(
+        cipher,
+        Direction::ClientToServer,
+        seq,
+        0,
+        1,
+        &message,
+        &mut os_rng(),
+    )
+    .unwrap()
+}
+
+/// A client that sends but never reads fills only its own queue, and is
+/// disconnected with EE 503; another client is served throughout.
+#[test]
+fn server_disconnects_a_client_that_does_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = server_with(&dir, |c| c.link.queue_bytes = 4096);
+    let (mut stream, _reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    let frames: String = (0..400)
+        .map(|seq| message_frame(&cipher, seq, "x"))
+        .collect();
+    stream.write_all(frames.as_bytes()).unwrap();
+
+    let good = open_link(addr, &secured(Algorithm::Aes));
+    say(&good, "still served");
+    expect_echo(&good, "still served");
+
+    let everything = read_to_close(stream);
+    assert!(
+        everything.contains("(EE,503,outgoing queue full"),
+        "{}",
+        &everything[everything.len().saturating_sub(300)..]
+    );
+    say(&good, "and after");
+    expect_echo(&good, "and after");
+}
+
+/// A client that never acknowledges gets each answer a few times, with
+/// backoff, and then EE 408: the server gives up instead of waiting forever.
+#[test]
+fn server_gives_up_on_a_client_that_never_acknowledges() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = server_with(&dir, |c| {
+        c.link.reliable = ReliableConfig {
+            initial_rto: Duration::from_millis(20),
+            max_transmissions: 3,
+            ..ReliableConfig::default()
+        }
+    });
+    let (mut stream, _reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    stream
+        .write_all(message_frame(&cipher, 0, "hello?").as_bytes())
+        .unwrap();
+    let everything = read_to_close(stream);
+    assert_eq!(everything.matches("(DP,0,0,1,").count(), 3, "{everything}");
+    assert!(everything.contains("(EE,408,"), "{everything}");
+}
+
+/// A replayed AES frame, re-numbered with a correct CRC, fails the AEAD:
+/// the server ends that session with EE 422.
+#[test]
+fn server_rejects_a_replayed_aes_frame_with_ee_422() {
+    let addr = start_default_server();
+    let (mut stream, mut reader, cipher) = raw_session(addr, &secured(Algorithm::Aes));
+    let original = message_frame(&cipher, 0, "transfer 10 coins");
+    stream.write_all(original.as_bytes()).unwrap();
+    // The echo arrives: the original was accepted.
+    loop {
+        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
+            let echo = open_dp_packet(&frame, &cipher, Direction::ServerToClient).unwrap();
+            assert_eq!(decode(&echo).unwrap().0.text(), Some("transfer 10 coins"));
+            stream.write_all(ak_packet(1).as_bytes()).unwrap();
+            break;
+        }
+    }
+    // Eve replays it as frame 1, with a CRC she computed herself.
+    let Frame::Data { payload, .. } = decode_frame(original.as_bytes()).unwrap() else {
+        unreachable!()
+    };
+    let body = format!("(DP,1,0,1,{},", rfmp::helpers::base64_encode(&payload));
+    let replay = format!("{body}{:08x})", crc32fast::hash(body.as_bytes()));
+    stream.write_all(replay.as_bytes()).unwrap();
+    let everything = read_to_close(stream);
+    assert!(
+        everything.contains("(EE,422,authentication failed"),
+        "{everything}"
+    );
+}
+
+/// A damaged frame is answered with NK; bytes that are not an envelope get
+/// an error answer, and the session goes on.
+#[test]
+fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
+    let addr = start_default_server();
+    let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    let good = dp_packet(
+        &cipher,
+        Direction::ClientToServer,
+        0,
+        0,
+        1,
+        b"not json",
+        &mut os_rng(),
+    )
+    .unwrap();
+    let mut damaged = good.clone().into_bytes();
+    damaged[12] ^= 0x04;
+    stream.write_all(&damaged).unwrap();
+    assert_eq!(
+        reader.read().unwrap(),
+        Received::Frame(Frame::Nak { seq: 0 })
+    );
+    stream.write_all(good.as_bytes()).unwrap();
+    let answer = loop {
+        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
+            break open_dp_packet(&frame, &cipher, Direction::ServerToClient).unwrap();
+        }
+    };
+    let (envelope, _) = decode(&answer).unwrap();
+    assert_eq!(envelope.action, "error");
+    assert!(
+        envelope.text().unwrap().contains("not a JSON envelope"),
+        "{envelope:?}"
+    );
+    stream.write_all(ak_packet(1).as_bytes()).unwrap();
+    stream
+        .write_all(message_frame(&cipher, 1, "still fine").as_bytes())
+        .unwrap();
+    let echo = loop {
+        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
+            break open_dp_packet(&frame, &cipher, Direction::ServerToClient).unwrap();
+        }
+    };
+    assert_eq!(decode(&echo).unwrap().0.text(), Some("still fine"));
+}
+
+/// A frame of an unknown type (with a correct CRC) ends that session with EE 400.
+#[test]
+fn server_answers_an_unknown_frame_type_with_ee_400() {
+    let addr = start_default_server();
+    let (mut stream, _reader, _) = raw_session(addr, &Mode::Unsecured);
+    let body = "(ZZ,0,";
+    let frame = format!("{body}{:08x})", crc32fast::hash(body.as_bytes()));
+    stream.write_all(frame.as_bytes()).unwrap();
+    let everything = read_to_close(stream);
+    assert!(
+        everything.contains("(EE,400,malformed packet: unknown frame type"),
+        "{everything}"
+    );
+}
+
+/// Files: an unsafe name is cut down to its last part, nothing is
+/// overwritten, and a wrong SHA-256 or an oversized file leaves no file.
+#[test]
+fn received_files_get_safe_names_and_never_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = FileReceiver::new(dir.path(), 1000);
+    let hello = FileInfo {
+        name: "../../etc/passwd".into(),
+        size: 5,
+        sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
+    };
+    assert!(files.start(hello.clone()).unwrap().is_none());
+    assert_eq!(files.chunk(b"hello").unwrap().unwrap().name, "passwd");
+    files.start(hello.clone()).unwrap();
+    assert_eq!(files.chunk(b"hello").unwrap().unwrap().name, "passwd (1)");
+    assert_eq!(std::fs::read(dir.path().join("passwd")).unwrap(), b"hello");
+
+    // Wrong bytes for the announced SHA-256: refused, nothing left behind.
+    files.start(hello.clone()).unwrap();
+    assert!(matches!(
+        files.chunk(b"jello"),
+        Err(rfmp::Error::NotConfirmed(_))
+    ));
+    // Too large: refused before any byte is stored; its chunks are swallowed.
+    let big = FileInfo {
+        size: 5000,
+        ..hello
+    };
+    assert!(matches!(
+        files.start(big),
+        Err(rfmp::Error::MessageTooLarge(_))
+    ));
+    assert!(files.chunk(&[0; 5000]).unwrap().is_none());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["passwd", "passwd (1)"]);
+}
+
+/// An empty file is a file too: it is saved, with the SHA-256 of nothing.
+#[test]
+fn an_empty_file_arrives() {
+    let received = tempfile::tempdir().unwrap();
+    let addr = server_with(&received, |_| {});
+    let link = open_link(addr, &Mode::Unsecured);
+    let source = tempfile::tempdir().unwrap();
+    let path = source.path().join("empty.txt");
+    std::fs::write(&path, b"").unwrap();
+    let sent = send_file(&link, &path, 10, &mut |_| {}).unwrap();
+    assert_eq!(sha256_file(&path).unwrap(), (0, sent.sha256.clone()));
+    let (saved, _) = next_envelope(&link);
+    let saved: FileInfo = serde_json::from_value(saved.data).unwrap();
+    assert_eq!(saved.name, "empty.txt");
+    assert_eq!(
+        std::fs::read(received.path().join("empty.txt")).unwrap(),
+        b""
+    );
+    link.close().unwrap();
+}
