@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interoperability check: a Python peer written from the seed's wire facts
-# (seed_peer.py) completes the RFMP v1.0 handshake with the rfmp binary in
-# both directions, for each session cipher none, caesar and aes.
+# (seed_peer.py) completes the RFMP v1.0 handshake, exchanges a message in
+# frames and closes with End, with the rfmp binary in both directions, for
+# each session cipher none, caesar and aes.
 #
 #   (a) rfmp server      <-  seed_peer.py client
 #   (b) seed_peer.py server  <-  rfmp client
@@ -134,7 +135,7 @@ check_rust_client() {
         sed 's/^/    seed_peer.py server: /' "$peer_log"
         return 1
     fi
-    # The client sent (End), so the peer must now finish on its own.
+    # The client sent its End frame, so the peer must now finish on its own.
     local peer_rc=0
     wait "$pid" || peer_rc=$?
     echo "    $(cat "$peer_log")"

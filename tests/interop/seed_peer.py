@@ -3,38 +3,72 @@
 
 This script speaks the handshake the way the seed's original Python
 client/server did (steps 1-13 of the flow), plus rfmp's steps 14-17
-(SC confirmation, DP data, End). It exists to prove that a peer written
-independently from the wire facts can talk to the Rust `rfmp` binary.
+(SC confirmation, data frames with acknowledgements, End in both
+directions). It exists to prove that a peer written independently from the
+wire facts can talk to the Rust `rfmp` binary.
 
 Two roles:
 
     seed_peer.py client --port P --cipher none|caesar|aes [--message TEXT]
     seed_peer.py server --port-file F --cipher-expected none|caesar|aes
 
-The wire, in one picture:
+The wire, in one picture (the client's frames and the server's frames are
+numbered separately, each from 0):
 
-    client                                             server
-      | 1.b-2.a   (SS,RFMP,v1.0,1)               --->  |  3.a-4.a
-      | 8.a-9.a   <--- (CC,<server public key PEM>)    |  5.a-7.a
-      | 10.a-11.a (EC,aes,<secret>,<client key>) --->  |  12.a-13.a
-      | 15.a      <--- (SC,<sealed "RFMP v1.0 ready">) |  14.a
-      | 16.a      (DP,<sealed message>)          <-->  |  16.a (echo)
-      | 17.a      (End)                          --->  |
+    client                                               server
+      | 1.b-2.a   (SS,RFMP,v1.0,1)                 --->  |  3.a-4.a
+      | 8.a-9.a   <--- (CC,<server public key PEM>)      |  5.a-7.a
+      | 10.a-11.a (EC,aes,<secret>,<client key>)   --->  |  12.a-13.a
+      | 15.a      <--- (SC,<sealed "RFMP v1.0 ready">)   |  14.a
+      | 16.a-d    (DP,0,0,1,<sealed message>,<crc>) -->  |  16.e-h
+      |           <--- (AK,1,<crc>)                      |  16.g
+      | 16.e-h    <--- (DP,0,0,1,<sealed echo>,<crc>)    |  16.a-d (echo)
+      | 16.g      (AK,1,<crc>)                     --->  |
+      | 17.a      (End,1,<sealed empty>,<crc>)     --->  |
+      |           <--- (AK,2,<crc>)                      |  16.g
+      |           <--- (End,1,<sealed empty>,<crc>)      |  17.a
+      | 16.g      (AK,2,<crc>)                     --->  |  17.b: both close
 
 Every packet is UTF-8 text: "(" + fields joined by "," + ")". There is no
 length prefix, so a reader collects bytes until the first ")". The seed's
 original assumed one recv() returns exactly one packet; that is wrong for
-TCP (a byte stream), so this peer buffers properly (see PacketReader).
+TCP (a byte stream), so this peer buffers properly (see PacketReader):
+several frames may arrive in one recv(), and one frame may be split over
+several.
+
+After the handshake every packet is a *frame* (at most 1025 bytes):
+
+    (DP,<seq>,<index>,<count>,<payload>,<crc>)  fragment index of count
+    (AK,<next>,<crc>)                           every frame before next arrived
+    (NK,<seq>,<crc>)                            please send frame seq again
+    (End,<seq>,<payload>,<crc>)                 nothing more to say
+
+- payload: standard base64 of the sealed bytes (an End seals the empty
+  message). AES seals with 24 bytes of associated data (see
+  associated_data), so a frame cannot be replayed, moved or reflected.
+- crc: '%08x' % zlib.crc32(every byte from "(" through the last comma).
+
+This peer is deliberately simple: it sends its frames and keeps each until
+a cumulative AK covers it, sends a frame again when an NK asks for it
+(TCP loses nothing, so it has no retransmission timer), acknowledges every
+DP and End frame it receives at once, and fails with a clear message on
+anything unexpected, a CRC mismatch included (the loopback damages
+nothing, so a mismatch is a bug).
 
 Needs Python 3.11 and pycryptodome (`python3 -m pip install pycryptodome`).
 """
 
 import argparse
 import base64
+import json
 import os
 import secrets
 import socket
+import struct
 import sys
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from Crypto.Cipher import AES, PKCS1_OAEP
 from Crypto.Hash import SHA256
@@ -53,6 +87,16 @@ AES_KEY_BYTES = 16                      # AES-128 session key
 NONCE_BYTES = 16                        # EAX nonce on the wire
 TAG_BYTES = 16                          # EAX tag on the wire
 TIMEOUT_SECONDS = 20                    # never wait forever for the peer
+CLOSE_TIMEOUT_SECONDS = 5               # 17.b: how long to wait for the AK of our End
+
+# Frames (steps 16 and 17).
+MAX_FRAME_BYTES = 1025                  # no frame is longer, "(" to ")" inclusive
+MAX_SEALED_FRAGMENT_BYTES = 732         # sealed bytes one DP frame carries (976 base64 chars)
+MAX_MESSAGE_BYTES = 1024 * 1024         # largest message a receiver reassembles
+CRC_HEX_DIGITS = 8                      # the CRC field: 8 lower-case hex digits
+AAD_PREFIX = b"RFMP/1.0"                # first 8 bytes of the associated data
+CLIENT_TO_SERVER = b"C"                 # direction byte of the client's frames
+SERVER_TO_CLIENT = b"S"                 # direction byte of the server's frames
 
 # Packet sizes the seed states for RSA-2048 keys.
 CC_SECURE_BYTES = 455
@@ -91,26 +135,29 @@ class PacketReader:
     """Cut whole packets out of a TCP byte stream.
 
     One recv() may return part of a packet, exactly one packet, or one
-    packet and the start of the next. So we keep a buffer: bytes after the
-    first ")" stay there for the next call.
+    packet and the start of the next (or several whole frames). So we keep
+    a buffer: bytes after the first ")" stay there for the next call. The
+    same buffer carries on from the handshake into the frames: the server's
+    first frame may arrive in the same recv() as its SC packet.
     """
 
     def __init__(self, sock):
         self.sock = sock
         self.buffer = b""
 
-    def read_packet(self, waiting_for):
+    def read_raw(self, waiting_for, limit=MAX_PACKET_BYTES):
+        """The next packet's bytes, "(" to ")" inclusive, at most `limit` of them."""
         while True:
             # Is a whole packet buffered yet? Look for ")" in the first
-            # MAX_PACKET_BYTES bytes only.
-            end = self.buffer.find(b")", 0, MAX_PACKET_BYTES)
+            # `limit` bytes only.
+            end = self.buffer.find(b")", 0, limit)
             if end != -1:
                 raw = self.buffer[:end + 1]
                 self.buffer = self.buffer[end + 1:]
-                return parse_packet(raw)
-            if len(self.buffer) >= MAX_PACKET_BYTES:
+                return raw
+            if len(self.buffer) >= limit:
                 raise ProtocolError(
-                    f"no ')' in the first {MAX_PACKET_BYTES} bytes while waiting for {waiting_for}")
+                    f"no ')' in the first {limit} bytes while waiting for {waiting_for}")
             try:
                 chunk = self.sock.recv(RECV_BYTES)
             except socket.timeout:
@@ -118,6 +165,9 @@ class PacketReader:
             if not chunk:
                 raise ProtocolError(f"connection closed while waiting for {waiting_for}")
             self.buffer += chunk
+
+    def read_packet(self, waiting_for):
+        return parse_packet(self.read_raw(waiting_for))
 
 
 def send_packet(sock, packet):
@@ -188,13 +238,21 @@ class SessionCipher:
     caesar: every byte + shift, modulo 256
     aes:    nonce (16) || tag (16) || ciphertext, AES-128 in EAX mode
     On the wire a sealed message is always standard base64.
+
+    `aad` is the associated data: authenticated by the AES tag, never sent.
+    Frames pass associated_data(...); the SC confirmation (step 14) passes
+    none (b""). Caesar and none ignore it: they have no tag.
     """
 
     def __init__(self, name, secret=b""):
         self.name = name
         self.secret = secret
 
-    def seal(self, message):
+    def overhead(self):
+        """Bytes sealing adds: 32 with AES (nonce and tag), else 0."""
+        return NONCE_BYTES + TAG_BYTES if self.name == "aes" else 0
+
+    def seal(self, message, aad=b""):
         if self.name == "none":
             return message
         if self.name == "caesar":
@@ -203,10 +261,11 @@ class SessionCipher:
         # aes: a fresh random nonce for every message, never reuse one.
         nonce = get_random_bytes(NONCE_BYTES)
         cipher = AES.new(self.secret, AES.MODE_EAX, nonce=nonce, mac_len=TAG_BYTES)
+        cipher.update(aad)
         ciphertext, tag = cipher.encrypt_and_digest(message)
         return nonce + tag + ciphertext
 
-    def open(self, sealed):
+    def open(self, sealed, aad=b""):
         if self.name == "none":
             return sealed
         if self.name == "caesar":
@@ -219,10 +278,13 @@ class SessionCipher:
         tag = sealed[NONCE_BYTES:NONCE_BYTES + TAG_BYTES]
         ciphertext = sealed[NONCE_BYTES + TAG_BYTES:]
         cipher = AES.new(self.secret, AES.MODE_EAX, nonce=nonce, mac_len=TAG_BYTES)
+        cipher.update(aad)
         try:
             return cipher.decrypt_and_verify(ciphertext, tag)
         except ValueError:
-            raise ProtocolError("the AES-EAX tag does not verify (wrong key or altered message)")
+            raise ProtocolError(
+                "the AES-EAX tag does not verify (wrong key, altered message, "
+                "or sealed with other associated data: replayed, moved or reflected)")
 
 
 def b64encode(data):
@@ -239,23 +301,305 @@ def b64decode(text, what):
 
 
 def sc_packet(cipher):
-    """Step 14.a: (SC) unsecured, or (SC,<base64 of the sealed confirmation>)."""
+    """Step 14.a: (SC) unsecured, or (SC,<base64 of the sealed confirmation>).
+
+    The confirmation is sealed with empty associated data (it is not a frame).
+    """
     if cipher.name == "none":
         return packet_formatter("SC")
     return packet_formatter("SC", b64encode(cipher.seal(CONFIRMATION_TEXT)))
 
 
-def dp_packet(cipher, message):
-    """Step 16.a: (DP,<base64 of the sealed message>)."""
-    return packet_formatter("DP", b64encode(cipher.seal(message)))
+# --- Frames (steps 16 and 17): building and checking ----------------------
+
+def associated_data(kind, direction, seq, index=0, count=0):
+    """Step 16.b: the 24 bytes of associated data of a DP or End frame.
+
+    RFMP/1.0 (8 bytes) || type padded to 3 bytes ("DP " or "End") ||
+    direction (b"C" client to server, b"S" server to client) ||
+    seq, index, count as 4-byte big-endian numbers (End: index 0, count 0).
+    """
+    aad = AAD_PREFIX + kind.encode("ascii").ljust(3, b" ") + direction + struct.pack(">III", seq, index, count)
+    assert len(aad) == 24
+    return aad
 
 
-def open_dp_packet(fields, cipher):
-    """Step 16.b: check a DP packet and open its message."""
-    expect(fields, "DP", "16.b")
-    if len(fields) != 2:
-        raise ProtocolError(f"a DP packet has 2 fields, this one has {len(fields)}")
-    return cipher.open(b64decode(fields[1], "the DP payload"))
+def crc_field(covered):
+    """Step 16.c: CRC-32 (zlib's) of the bytes from "(" through the last comma, 8 hex digits."""
+    return "%08x" % zlib.crc32(covered)
+
+
+def finish_frame(start):
+    """Step 16.c: add the CRC field and the ")" to a frame's text up to its last comma."""
+    return start + crc_field(start.encode("ascii")) + ")"
+
+
+def dp_frame(cipher, direction, seq, index, count, fragment):
+    """Step 16.b-c: seal one fragment with its associated data and build its DP frame."""
+    sealed = cipher.seal(fragment, associated_data("DP", direction, seq, index, count))
+    frame = finish_frame(f"(DP,{seq},{index},{count},{b64encode(sealed)},")
+    assert len(frame) <= MAX_FRAME_BYTES, "a fragment too large for one frame"
+    return frame
+
+
+def end_frame(cipher, direction, seq):
+    """Step 17.a: (End,<seq>,<the empty message, sealed>,<crc>)."""
+    sealed = cipher.seal(b"", associated_data("End", direction, seq))
+    return finish_frame(f"(End,{seq},{b64encode(sealed)},")
+
+
+def ak_frame(next_seq):
+    """Step 16.g: (AK,<next>,<crc>): every frame before `next_seq` has arrived."""
+    return finish_frame(f"(AK,{next_seq},")
+
+
+@dataclass
+class Frame:
+    """One frame whose CRC matched, its fields parsed (payload still sealed)."""
+    kind: str              # "DP", "AK", "NK" or "End"
+    seq: int = 0           # DP, NK, End: the sequence number; AK: `next`
+    index: int = 0         # DP only
+    count: int = 0         # DP only
+    payload: bytes = b""   # DP and End: the sealed bytes
+
+
+def frame_number(field, name):
+    """A decimal u32: digits only, 1 to 10 of them, at most 4294967295."""
+    if not (field.isascii() and field.isdigit() and 1 <= len(field) <= 10) or int(field) > 0xFFFFFFFF:
+        raise ProtocolError(f"the {name} field is a decimal number from 0 to 4294967295, got {field[:20]!r}")
+    return int(field)
+
+
+def decode_frame(raw):
+    """Step 16.e: check a frame's CRC first, then parse it.
+
+    `raw` is one frame, "(" to ")" inclusive. On the loopback nothing is
+    damaged, so a CRC mismatch means one side computes it wrongly: fail.
+    """
+    if raw.startswith(b"(EE,"):
+        # The course protocol's error packet (no CRC): the peer gives up.
+        fields = parse_packet(raw)
+        raise ProtocolError("step 16.e: the peer sent an error: " + ",".join(fields[1:]))
+    shown = raw[:60].decode("ascii", "replace")
+    if not (raw.startswith(b"(") and raw.endswith(b")")):
+        raise ProtocolError(f"step 16.e: a frame runs from '(' to ')', got {shown!r}")
+    last_comma = raw.rfind(b",")
+    if last_comma == -1:
+        raise ProtocolError(f"step 16.e: a frame ends with a CRC field, got {shown!r}")
+    crc = raw[last_comma + 1:-1].decode("ascii", "replace")
+    if len(crc) != CRC_HEX_DIGITS or any(c not in "0123456789abcdef" for c in crc):
+        raise ProtocolError(f"step 16.e: the CRC field is 8 lower-case hex digits, got {crc[:20]!r} in {shown!r}")
+    expected_crc = crc_field(raw[:last_comma + 1])
+    if crc != expected_crc:
+        raise ProtocolError(
+            f"step 16.e: CRC mismatch: the frame says {crc}, its bytes give {expected_crc}: {shown!r}")
+
+    try:
+        text = raw[1:last_comma].decode("ascii")
+    except UnicodeDecodeError:
+        raise ProtocolError(f"step 16.e: a frame is ASCII text, got {shown!r}")
+    fields = text.split(",")
+    kind = fields[0]
+    expected_fields = {"DP": 5, "AK": 2, "NK": 2, "End": 3}
+    if kind not in expected_fields:
+        raise ProtocolError(
+            f"step 16.e: unknown frame type {kind[:16]!r}: after the handshake a peer sends DP, AK, NK or End")
+    if len(fields) != expected_fields[kind]:
+        raise ProtocolError(
+            f"step 16.e: a {kind} frame has {expected_fields[kind]} fields before the CRC, "
+            f"this one has {len(fields)}: {shown!r}")
+    if kind == "DP":
+        seq = frame_number(fields[1], "sequence number")
+        index = frame_number(fields[2], "fragment index")
+        count = frame_number(fields[3], "fragment count")
+        if count == 0 or index >= count:
+            raise ProtocolError(f"step 16.e: fragment index {index} is not below the fragment count {count}")
+        return Frame("DP", seq, index, count, b64decode(fields[4], "the DP payload"))
+    if kind == "End":
+        return Frame("End", frame_number(fields[1], "sequence number"),
+                     payload=b64decode(fields[2], "the End payload"))
+    return Frame(kind, frame_number(fields[1], "next sequence number" if kind == "AK" else "sequence number"))
+
+
+def fragments(message, capacity):
+    """Step 16.a: cut a message into pieces of at most `capacity` bytes (an empty one is one empty piece)."""
+    if not message:
+        return [b""]
+    return [message[i:i + capacity] for i in range(0, len(message), capacity)]
+
+
+class FrameLink:
+    """Steps 16 and 17 over one connection: a minimal, correct reliable link.
+
+    Sender (16.d, 16.i): every DP and End frame we send is numbered (from 0,
+    our own numbers) and kept until the peer's cumulative AK covers it;
+    an NK for a frame we keep sends it again.
+    Receiver (16.e-h): every frame's CRC is checked; DP and End frames must
+    come in order (TCP keeps order, and nothing is lost on the loopback), are
+    opened with their associated data, acknowledged at once with a
+    cumulative AK, and DP fragments are put back together into messages.
+    """
+
+    def __init__(self, sock, reader, cipher, ours, theirs):
+        self.sock = sock
+        self.reader = reader
+        self.cipher = cipher
+        self.ours = ours                # direction byte of the frames we send
+        self.theirs = theirs            # direction byte of the frames we receive
+        self.next_seq = 0               # our next DP/End sequence number
+        self.in_flight = {}             # seq -> frame text, until an AK covers it
+        self.expected = 0               # the peer's next sequence number (our AK value)
+        self.parts = []                 # fragments of the message being reassembled
+        self.parts_count = 0
+        self.parts_sealed = []          # their sealed payloads (for the nonce check)
+        self.inbox = []                 # ("message", bytes, [sealed payloads]) or ("end", b"", [])
+        self.peer_ended = False
+        self.frames_received = 0
+
+    # -- sending (16.a-d, 17.a) --
+
+    def _send_sequenced(self, frame):
+        send_packet(self.sock, frame)
+        self.in_flight[self.next_seq] = frame
+        self.next_seq += 1
+
+    def send_message(self, message):
+        """Steps 16.a-d: fragment, seal each fragment into a DP frame, send, keep it."""
+        if len(message) > MAX_MESSAGE_BYTES:
+            raise ProtocolError(f"a message is at most {MAX_MESSAGE_BYTES} bytes, this one is {len(message)}")
+        pieces = fragments(message, MAX_SEALED_FRAGMENT_BYTES - self.cipher.overhead())
+        frames = []
+        for index, piece in enumerate(pieces):
+            frame = dp_frame(self.cipher, self.ours, self.next_seq, index, len(pieces), piece)
+            self._send_sequenced(frame)
+            frames.append(frame)
+        return frames
+
+    def send_end(self):
+        """Step 17.a: send our End frame; it takes the next sequence number."""
+        frame = end_frame(self.cipher, self.ours, self.next_seq)
+        self._send_sequenced(frame)
+        return frame
+
+    # -- receiving (16.e-i) --
+
+    def _pump(self, waiting_for):
+        """Read and handle one frame; deliveries go to self.inbox."""
+        frame = decode_frame(self.reader.read_raw(waiting_for, MAX_FRAME_BYTES))
+        self.frames_received += 1
+        if frame.kind == "AK":
+            self._on_ack(frame.seq)
+        elif frame.kind == "NK":
+            self._on_nak(frame.seq)
+        else:
+            self._on_sequenced(frame)
+
+    def _on_ack(self, next_seq):
+        """Step 16.i: a cumulative AK: forget every frame of ours before `next_seq`."""
+        if next_seq > self.next_seq:
+            raise ProtocolError(
+                f"step 16.i: (AK,{next_seq}) acknowledges frames up to {next_seq - 1}, "
+                f"but we sent only frames before {self.next_seq}")
+        for seq in [s for s in self.in_flight if s < next_seq]:
+            del self.in_flight[seq]
+
+    def _on_nak(self, seq):
+        """Step 16.i: the peer asks for frame `seq` again."""
+        if seq in self.in_flight:
+            send_packet(self.sock, self.in_flight[seq])
+        elif seq < self.next_seq:
+            raise ProtocolError(f"step 16.i: (NK,{seq}) asks again for a frame the peer already acknowledged")
+        # else: a frame not sent yet (the peer saw damage and names what it expects next).
+
+    def _on_sequenced(self, frame):
+        """Steps 16.f-h and 17: a DP or End frame from the peer."""
+        if frame.seq < self.expected:
+            # A duplicate (the peer resent it before our AK arrived): acknowledge again.
+            send_packet(self.sock, ak_frame(self.expected))
+            return
+        if frame.seq > self.expected:
+            raise ProtocolError(
+                f"step 16.g: frame {frame.seq} arrived, but frame {self.expected} was expected next "
+                f"(TCP keeps order and the loopback loses nothing: the peer skipped a number)")
+        if self.peer_ended:
+            raise ProtocolError(f"step 17.a: {frame.kind} frame {frame.seq} arrived after the peer's End")
+        # Step 16.f: open the payload with the associated data the sender used.
+        aad = associated_data(frame.kind, self.theirs, frame.seq, frame.index, frame.count)
+        opened = self.cipher.open(frame.payload, aad)
+        if frame.kind == "End":
+            if opened:
+                raise ProtocolError(f"step 17.a: an End frame seals the empty message, this one {len(opened)} bytes")
+            if self.parts:
+                raise ProtocolError("step 17.a: End arrived in the middle of a fragmented message")
+            self.peer_ended = True
+            self.inbox.append(("end", b"", [frame.payload]))
+        else:
+            self._reassemble(frame, opened)
+        # Step 16.g: in order: acknowledge it (and everything before it) at once.
+        self.expected += 1
+        send_packet(self.sock, ak_frame(self.expected))
+
+    def _reassemble(self, frame, opened):
+        """Step 16.h: fragments 0..count-1 of one message arrive one after the other."""
+        if frame.index != len(self.parts):
+            raise ProtocolError(
+                f"step 16.h: fragment {frame.index} of {frame.count} arrived, expected fragment {len(self.parts)}")
+        if frame.index == 0:
+            capacity = MAX_SEALED_FRAGMENT_BYTES - self.cipher.overhead()
+            if frame.count > max(1, -(-MAX_MESSAGE_BYTES // capacity)):
+                raise ProtocolError(f"step 16.h: {frame.count} fragments make a message over {MAX_MESSAGE_BYTES} bytes")
+            self.parts_count = frame.count
+        elif frame.count != self.parts_count:
+            raise ProtocolError(
+                f"step 16.h: fragment {frame.index} says the message has {frame.count} fragments, "
+                f"fragment 0 said {self.parts_count}")
+        self.parts.append(opened)
+        self.parts_sealed.append(frame.payload)
+        if len(self.parts) == frame.count:
+            self.inbox.append(("message", b"".join(self.parts), self.parts_sealed))
+            self.parts, self.parts_sealed, self.parts_count = [], [], 0
+
+    def receive(self, waiting_for):
+        """The next delivery from the peer: ("message", bytes, sealed payloads) or ("end", b"", ...)."""
+        while not self.inbox:
+            self._pump(waiting_for)
+        return self.inbox.pop(0)
+
+    def wait_acknowledged(self, waiting_for):
+        """Step 16.i: read frames until the peer's AKs cover every frame we sent."""
+        while self.in_flight:
+            self._pump(waiting_for)
+
+
+def message_envelope(data):
+    """An application message: {"action":"message","data":...,"time":"<now, UTC>"}."""
+    return json.dumps({"action": "message", "data": data, "time": wire_time()},
+                      separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def wire_time():
+    """Now as RFC 3339 in UTC with milliseconds: 2026-11-23T10:15:00.123Z."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def decode_envelope(message, step):
+    """Split a message into its JSON envelope (up to the first newline) and attachment."""
+    json_part, _, attachment = message.partition(b"\n")
+    try:
+        envelope = json.loads(json_part.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ProtocolError(f"step {step}: the message is not a JSON envelope: {e}: {message[:60]!r}")
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("action"), str):
+        raise ProtocolError(f"step {step}: an envelope is a JSON object with an \"action\" string: {message[:60]!r}")
+    time = envelope.get("time")
+    try:
+        if not isinstance(time, str):
+            raise ValueError("missing")
+        datetime.fromisoformat(time)
+    except ValueError:
+        raise ProtocolError(f"step {step}: the envelope's \"time\" is not an RFC 3339 time: {time!r}")
+    return envelope, attachment
 
 
 # --- Client role: steps 1-2, 8-11, 15, 16, 17 -----------------------------
@@ -317,24 +661,40 @@ def run_client(port, cipher_name, message):
             if opened != CONFIRMATION_TEXT:
                 raise ProtocolError(f"step 15.a: the confirmation opens to {opened!r}, not {CONFIRMATION_TEXT!r}")
 
-        # 16.a: send one message; the server echoes it back sealed anew.
-        sent = dp_packet(cipher, message.encode("utf-8"))
-        send_packet(sock, sent)
-        echo_fields = reader.read_packet("the echoed DP packet (step 16.b)")
-        echoed = open_dp_packet(echo_fields, cipher)
-        if echoed != message.encode("utf-8"):
-            raise ProtocolError(f"step 16.b: the echo is {echoed!r}, not {message!r}")
-        if cipher.name == "aes":
-            sent_nonce = b64decode(parse_packet(sent.encode())[1], "our DP")[:NONCE_BYTES]
-            echo_nonce = b64decode(echo_fields[1], "the echo")[:NONCE_BYTES]
-            if sent_nonce == echo_nonce:
-                raise ProtocolError("step 16.a: the echo reuses our nonce; every message needs a fresh one")
+        # 16.a-d: send one message envelope in our DP frame(s), from seq 0.
+        link = FrameLink(sock, reader, cipher, ours=CLIENT_TO_SERVER, theirs=SERVER_TO_CLIENT)
+        sent_frames = link.send_message(message_envelope(message))
 
-        # 17.a: say goodbye and close.
-        send_packet(sock, packet_formatter("End"))
+        # 16.e-h: the server echoes it back, sealed anew (AKs are handled on the way).
+        kind, echo, echo_sealed = link.receive("the echoed message (step 16.e)")
+        if kind != "message":
+            raise ProtocolError("step 16.e: the server sent End instead of echoing our message")
+        envelope, _ = decode_envelope(echo, "16.h")
+        if envelope["action"] == "error":
+            raise ProtocolError(f"step 16.h: the server answered with an error: {envelope.get('data')!r}")
+        if envelope["action"] != "message":
+            raise ProtocolError(f"step 16.h: the echo's action is {envelope['action']!r}, not 'message'")
+        if envelope.get("data") != message:
+            raise ProtocolError(f"step 16.h: the echo's data is {envelope.get('data')!r}, not {message!r}")
+        if cipher.name == "aes":
+            sent_nonce = decode_frame(sent_frames[0].encode("ascii")).payload[:NONCE_BYTES]
+            echo_nonce = echo_sealed[0][:NONCE_BYTES]
+            if sent_nonce == echo_nonce:
+                raise ProtocolError("step 16.b: the echo reuses our nonce; every message needs a fresh one")
+
+        # 17.a: say goodbye (End takes our next sequence number), and
+        # 17.b: wait for its AK and for the server's own End, which we AK.
+        link.send_end()
+        sock.settimeout(CLOSE_TIMEOUT_SECONDS)
+        link.wait_acknowledged("the AK of our End frame (step 17.b)")
+        if not link.peer_ended:
+            kind, _, _ = link.receive("the server's End frame (step 17.b)")
+            if kind != "end":
+                raise ProtocolError("step 17.b: the server sent a message after our End instead of its own End")
     steps = "SS/CC/EC/SC" if secure else "SS/CC/SC"
     print(f"ok: client, cipher {cipher_name}: handshake {steps} done, "
-          f"confirmation verified, message {message!r} echoed back intact")
+          f"confirmation verified, message {message!r} echoed back intact, "
+          f"End sent and acknowledged both ways ({link.frames_received} frames received)")
 
 
 # --- Server role: steps 3-7, 12-14, 16, 17 --------------------------------
@@ -376,7 +736,7 @@ def run_server(port_file, cipher_expected):
             raise
     steps = "SS/CC/SC" if cipher_expected == "none" else "SS/CC/EC/SC"
     print(f"ok: server, cipher {cipher_expected}: handshake {steps} done, "
-          f"{echoed} message(s) echoed, (End) received")
+          f"{echoed} message(s) echoed, End received and acknowledged, our End acknowledged")
 
 
 def serve_one(sock, reader, cipher_expected):
@@ -429,15 +789,27 @@ def serve_one(sock, reader, cipher_expected):
     # 14.a: confirm the session, sealed with the new cipher.
     send_packet(sock, sc_packet(cipher))
 
-    # 16: echo every message, re-sealed with a fresh nonce, until 17.a (End).
+    # 16: echo every message envelope (re-sealed, fresh nonce, our own
+    # sequence numbers) until the client's End (17.a).
+    link = FrameLink(sock, reader, cipher, ours=SERVER_TO_CLIENT, theirs=CLIENT_TO_SERVER)
     echoed = 0
     while True:
-        fields = reader.read_packet("a DP or End packet (step 16.b)")
-        if fields == ["End"]:
-            return echoed
-        message = open_dp_packet(fields, cipher)
-        send_packet(sock, dp_packet(cipher, message))
+        kind, message, _ = link.receive("a DP or End frame (step 16.e)")
+        if kind == "end":
+            break
+        envelope, _ = decode_envelope(message, "16.h")
+        if envelope["action"] != "message":
+            raise ProtocolError(
+                f"step 16.h: this peer answers only \"message\" envelopes, got action {envelope['action'][:32]!r}")
+        link.send_message(message_envelope(envelope.get("data")))
         echoed += 1
+
+    # 17.a: the client's End is acknowledged (FrameLink did it); send ours,
+    # 17.b: and wait, briefly, until the client's AK covers it (and our echoes).
+    link.send_end()
+    sock.settimeout(CLOSE_TIMEOUT_SECONDS)
+    link.wait_acknowledged("the AK of our End frame (step 17.b)")
+    return echoed
 
 
 # --- Command line ----------------------------------------------------------
