@@ -1,5 +1,5 @@
-//! Decryption (step 13 and rfmp's 16.b): the server recovers the session
-//! secret; either side opens a data packet.
+//! Decryption (step 13 and rfmp's 16.f): the server recovers the session
+//! secret; either side opens the payload of a data or End frame.
 //!
 //! Step 13 is the only step that needs the server's *private* key, and the
 //! one expensive step of the handshake: an RSA-2048 private-key operation

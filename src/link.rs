@@ -772,11 +772,15 @@ impl ReaderTask<'_> {
             }
             Frame::Data { seq, .. } | Frame::End { seq, .. } => {
                 self.ack_due = true;
-                self.shared.lock().window.peer_heard(now);
+                let inbox_full = {
+                    let mut state = self.shared.lock();
+                    state.window.peer_heard(now);
+                    state.inbox_bytes >= self.config.inbox_bytes
+                };
                 let Position::InWindow(_) = self.window.position(seq) else {
                     return Ok(()); // a duplicate (acknowledged again) or beyond the window
                 };
-                if self.shared.lock().inbox_bytes >= self.config.inbox_bytes {
+                if inbox_full {
                     // The application is behind: take no more for now. Not
                     // acknowledged, so the peer sends it again later.
                     return Ok(());

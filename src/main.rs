@@ -25,6 +25,7 @@ use rsa::PrivateKey;
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -379,8 +380,12 @@ fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
     // Every message and every file gets exactly one answer; count them, so
     // that at the end of piped input we wait for all of them.
     let (answered, answers) = mpsc::channel::<()>();
+    // Set when this side starts closing, so the peer's End that answers
+    // ours is not reported as the server leaving.
+    let leaving = AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<()> {
         let link = &link;
+        let leaving = &leaving;
         // The printer: answers appear while the user types.
         scope.spawn(move || {
             loop {
@@ -393,7 +398,9 @@ fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
                         let _ = answered.send(());
                     }
                     Ok(Delivery::End) => {
-                        eprintln!("the server closed the session");
+                        if !leaving.load(Ordering::SeqCst) {
+                            eprintln!("the server closed the session");
+                        }
                         return;
                     }
                     Err(Error::SessionEnded(_)) => return,
@@ -433,6 +440,7 @@ fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
                 break;
             }
         }
+        leaving.store(true, Ordering::SeqCst);
         link.close()
     })
 }
