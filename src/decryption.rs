@@ -111,15 +111,24 @@ pub fn decrypt_ec_packet(packet: Packet, server_key: &PrivateKey) -> Result<Decr
 ///   End frame whose payload is not empty once opened, or an AK/NK frame
 ///   (they carry no payload).
 pub fn open_dp_packet(frame: &Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
+    open_dp_frame(frame.clone(), cipher, from)
+}
+
+/// Step 16.f, taking the frame by value: [`open_dp_packet`] without copying
+/// the payload (the link's reader opens every frame this way).
+///
+/// # Errors
+/// As [`open_dp_packet`].
+pub fn open_dp_frame(frame: Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
     match frame {
         Frame::Data {
             seq,
             index,
             count,
             payload,
-        } => cipher.open(payload, &associated_data("DP", from, *seq, *index, *count)),
+        } => cipher.open_owned(payload, &associated_data("DP", from, seq, index, count)),
         Frame::End { seq, payload } => {
-            let opened = cipher.open(payload, &associated_data("End", from, *seq, 0, 0))?;
+            let opened = cipher.open_owned(payload, &associated_data("End", from, seq, 0, 0))?;
             if opened.is_empty() {
                 Ok(opened)
             } else {

@@ -83,10 +83,13 @@
 //! NK; the reader then carries on at the next `(`.
 
 use crate::error::{Error, Result};
-use crate::helpers::{base64_decode, base64_encode};
+use crate::helpers::base64_decode;
 use crate::packets::Packet;
 use crate::session::SessionCipher;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use rand::CryptoRng;
+use std::fmt::Write as _;
 use std::io::{ErrorKind, Read};
 
 /// The largest frame on the wire, in bytes, `(` and `)` included (the chat
@@ -234,9 +237,19 @@ pub fn crc32_field(bytes: &[u8]) -> String {
 
 /// Add the CRC field and the closing `)` to a frame's first fields.
 fn finish(mut text: String) -> String {
-    let crc = crc32_field(text.as_bytes());
-    text.push_str(&crc);
-    text.push(')');
+    let crc = crc32fast::hash(text.as_bytes());
+    // Writing into a String cannot fail.
+    let _ = write!(text, "{crc:08x})");
+    text
+}
+
+/// Start a frame: `(<kind>,<numbers...>,<base64 of payload>,` in one
+/// buffer sized for the whole frame.
+fn start_with_payload(head: std::fmt::Arguments<'_>, payload: &[u8]) -> String {
+    let mut text = String::with_capacity(64 + payload.len().div_ceil(3) * 4);
+    let _ = text.write_fmt(head);
+    STANDARD.encode_string(payload, &mut text);
+    text.push(',');
     text
 }
 
@@ -272,9 +285,9 @@ pub fn dp_packet<R: CryptoRng + ?Sized>(
     }
     let aad = associated_data("DP", direction, seq, index, count);
     let sealed = cipher.seal(fragment, &aad, rng)?;
-    Ok(finish(format!(
-        "(DP,{seq},{index},{count},{},",
-        base64_encode(&sealed)
+    Ok(finish(start_with_payload(
+        format_args!("(DP,{seq},{index},{count},"),
+        &sealed,
     )))
 }
 
@@ -313,7 +326,10 @@ pub fn end_packet<R: CryptoRng + ?Sized>(
 ) -> Result<String> {
     let aad = associated_data("End", direction, seq, 0, 0);
     let sealed = cipher.seal(b"", &aad, rng)?;
-    Ok(finish(format!("(End,{seq},{},", base64_encode(&sealed))))
+    Ok(finish(start_with_payload(
+        format_args!("(End,{seq},"),
+        &sealed,
+    )))
 }
 
 /// Parse a decimal `u32` field: digits only, at most 10 of them.
@@ -491,13 +507,15 @@ impl<R: Read> FrameReader<R> {
         &self.stream
     }
 
-    /// Is a whole frame (or damage) already buffered, so that [`read`]
+    /// Is (most likely) a whole frame already buffered, so that [`read`]
     /// returns without touching the socket? The receiver sends its AK when
     /// this turns false: one AK per burst of frames instead of one per frame.
+    /// It only looks for a `)` among the unread bytes (a fast scan): a good
+    /// enough guess to decide when to acknowledge.
     ///
     /// [`read`]: FrameReader::read
     pub fn has_buffered(&self) -> bool {
-        matches!(self.cut(), Ok(Some(_)) | Err(_))
+        self.buffer[self.start..].contains(&b')')
     }
 
     /// Look at the unread bytes and find the next piece, if it is complete.
@@ -508,26 +526,23 @@ impl<R: Read> FrameReader<R> {
         };
         if unread[first] != b'(' {
             // Stray bytes: damage up to the next `(` (or all we have).
-            let end = unread[first..]
-                .iter()
-                .position(|&b| b == b'(')
+            let end = memchr::memchr(b'(', &unread[first..])
                 .map_or(unread.len(), |offset| first + offset);
             return Ok(Some(Cut::Damage(end, "stray bytes between frames")));
         }
-        for (offset, &byte) in unread[first..].iter().enumerate().skip(1) {
-            if offset >= MAX_FRAME_BYTES {
-                break;
-            }
-            match byte {
-                b')' => return Ok(Some(Cut::Frame(first, first + offset))),
-                b'(' => {
-                    return Ok(Some(Cut::Damage(
-                        first + offset,
-                        "a frame cut short (a new frame began before its closing parenthesis)",
-                    )));
-                }
-                _ => {}
-            }
+        // Look for the first `(` or `)` after the opening one, within the
+        // largest frame (memchr2 scans many bytes at a time).
+        let limit = unread.len().min(first + MAX_FRAME_BYTES);
+        if let Some(offset) = memchr::memchr2(b'(', b')', &unread[first + 1..limit]) {
+            let at = first + 1 + offset;
+            return Ok(Some(if unread[at] == b')' {
+                Cut::Frame(first, at)
+            } else {
+                Cut::Damage(
+                    at,
+                    "a frame cut short (a new frame began before its closing parenthesis)",
+                )
+            }));
         }
         if unread.len() - first >= MAX_FRAME_BYTES {
             return Err(Error::PacketTooLarge {

@@ -57,7 +57,7 @@
 //! run. (AK and NK frames draw from a seeded stream in the order they are
 //! written; how many there are depends on timing.)
 
-use crate::decryption::open_dp_packet;
+use crate::decryption::open_dp_frame;
 use crate::error::{Error, Result};
 use crate::frames::{
     Direction, Frame, FrameReader, Received, ak_packet, dp_packet, end_packet, fragment_capacity,
@@ -69,8 +69,8 @@ use crate::reliable::{
     Delivery, Position, ReceiveWindow, ReliableConfig, Resend, SendWindow, Sequenced,
 };
 use crate::session::{Session, SessionCipher};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{RngExt, SeedableRng};
+use rand::rngs::{StdRng, Xoshiro256PlusPlus};
+use rand::{Rng, RngExt, SeedableRng};
 use std::collections::VecDeque;
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
@@ -81,6 +81,9 @@ use std::time::{Duration, Instant};
 
 /// Frames that are damaged in a row before the link is declared broken.
 pub const MAX_DAMAGED_IN_A_ROW: u32 = 64;
+
+/// The receiver acknowledges at least every this many data frames.
+const ACK_EVERY: u32 = 32;
 
 /// How many bytes of frames the writer gathers before one `write` call.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
@@ -387,6 +390,7 @@ impl Link {
                         last_heard: Instant::now(),
                         damaged_in_a_row: 0,
                         ack_due: false,
+                        unacked: 0,
                     };
                     if let Err(error) = task.run() {
                         shared.fail(error);
@@ -685,6 +689,8 @@ struct ReaderTask<'a> {
     last_heard: Instant,
     damaged_in_a_row: u32,
     ack_due: bool,
+    /// Data frames received since the last AK was queued.
+    unacked: u32,
 }
 
 impl ReaderTask<'_> {
@@ -697,9 +703,6 @@ impl ReaderTask<'_> {
     /// Read and handle frames until the link ends.
     fn run(&mut self) -> Result<()> {
         loop {
-            if self.shared.lock().stopping {
-                return Ok(());
-            }
             match self.reader.read() {
                 Ok(Received::Frame(frame)) => {
                     self.last_heard = Instant::now();
@@ -710,7 +713,13 @@ impl ReaderTask<'_> {
                     self.last_heard = Instant::now();
                     self.damaged(reason)?;
                 }
-                Err(Error::TimedOut { .. }) => {}
+                // The socket's read timeout is the reader's clock tick:
+                // time to see whether the link is being torn down.
+                Err(Error::TimedOut { .. }) => {
+                    if self.shared.lock().stopping {
+                        return Ok(());
+                    }
+                }
                 Err(error) => return Err(error),
             }
             let now = Instant::now();
@@ -722,9 +731,12 @@ impl ReaderTask<'_> {
                     waiting_for: "any frame from the peer (idle timeout)",
                 });
             }
-            // One AK per burst: when no whole frame is left in the buffer.
-            if self.ack_due && !self.reader.has_buffered() {
+            // One AK per burst (when no whole frame is left in the buffer),
+            // and at least one every ACK_EVERY frames, so a long burst
+            // does not leave the sender waiting with a full window.
+            if self.ack_due && (self.unacked >= ACK_EVERY || !self.reader.has_buffered()) {
                 self.ack_due = false;
+                self.unacked = 0;
                 self.queue_control(Control::Ack(self.window.expected()));
             }
         }
@@ -772,6 +784,7 @@ impl ReaderTask<'_> {
             }
             Frame::Data { seq, .. } | Frame::End { seq, .. } => {
                 self.ack_due = true;
+                self.unacked += 1;
                 let inbox_full = {
                     let mut state = self.shared.lock();
                     state.window.peer_heard(now);
@@ -786,14 +799,18 @@ impl ReaderTask<'_> {
                     return Ok(());
                 }
                 // Step 16.f: open the payload (AES: check the tag).
-                let bytes = open_dp_packet(&frame, &self.cipher, self.from)?;
-                let sequenced = match frame {
-                    Frame::Data { index, count, .. } => Sequenced::Fragment {
+                let position = match &frame {
+                    Frame::Data { index, count, .. } => Some((*index, *count)),
+                    _ => None,
+                };
+                let bytes = open_dp_frame(frame, &self.cipher, self.from)?;
+                let sequenced = match position {
+                    Some((index, count)) => Sequenced::Fragment {
                         index,
                         count,
                         bytes,
                     },
-                    _ => Sequenced::End,
+                    None => Sequenced::End,
                 };
                 let outcome = self.window.accept(seq, sequenced, now)?;
                 for seq in outcome.naks {
@@ -848,7 +865,7 @@ impl ReaderTask<'_> {
 
 /// One frame the writer is about to write.
 struct ToWrite {
-    text: String,
+    text: Arc<str>,
     /// For data and End frames: (seq, transmission number).
     sequenced: Option<(u32, u32)>,
 }
@@ -867,7 +884,11 @@ struct WriterTask<'a> {
 
 impl WriterTask<'_> {
     fn run(&mut self) {
-        let mut rng = os_rng();
+        // Nonces come from a ChaCha12 generator seeded once from the OS
+        // random source: as unpredictable, without a system call per frame.
+        let mut seed = [0u8; 32];
+        os_rng().fill_bytes(&mut seed);
+        let mut rng = StdRng::from_seed(seed);
         loop {
             // On an error, carry on: the next call sees `stopping` and
             // writes the last words (the EE packet) before it returns None.
@@ -900,7 +921,8 @@ impl WriterTask<'_> {
                         Control::Ack(next) => ak_packet(next),
                         Control::Nak(seq) => nk_packet(seq),
                     })
-                    .collect();
+                    .collect::<Vec<String>>()
+                    .concat();
                 if let Some(ee) = state.last_words.take() {
                     last.push_str(&ee);
                 }
@@ -920,7 +942,7 @@ impl WriterTask<'_> {
                 };
                 bytes += text.len();
                 batch.push(ToWrite {
-                    text,
+                    text: text.into(),
                     sequenced: None,
                 });
             }
@@ -937,45 +959,60 @@ impl WriterTask<'_> {
                     sequenced: Some((resend.seq, resend.transmission)),
                 });
             }
-            // 4. New data frames, while the window has room.
-            while bytes < WRITE_BATCH_BYTES && state.window.has_room() {
-                let Some((index, count, fragment)) = self.next_fragment(&mut state) else {
+            // 4. New data frames, while the window has room. The fragments
+            // are taken now, under the lock, and sealed below without it, so
+            // the reader can hand in AKs meanwhile. Only this thread sends
+            // new frames, so their sequence numbers stay reserved.
+            let mut fresh = Vec::new();
+            let room = state.window.room();
+            while bytes < WRITE_BATCH_BYTES && fresh.len() < room {
+                let Some(fragment) = self.next_fragment(&mut state) else {
                     break;
                 };
-                let seq = state.window.next_seq();
-                let text = dp_packet(
-                    &self.cipher,
-                    self.direction,
-                    seq,
-                    index,
-                    count,
-                    &fragment,
-                    rng,
-                )?;
-                state.window.sent(text.clone(), now);
-                bytes += text.len();
-                batch.push(ToWrite {
-                    text,
-                    sequenced: Some((seq, 1)),
-                });
+                bytes += fragment.2.len();
+                fresh.push(fragment);
             }
             // 5. End, once everything before it is on its way.
-            if state.end == EndState::Requested
+            let send_end = state.end == EndState::Requested
                 && state.queue.is_empty()
                 && state.current.is_none()
-                && state.window.has_room()
-            {
-                let seq = state.window.next_seq();
-                let text = end_packet(&self.cipher, self.direction, seq, rng)?;
-                state.window.sent(text.clone(), now);
+                && fresh.len() < room;
+            if send_end {
                 state.end = EndState::Sent;
-                batch.push(ToWrite {
-                    text,
-                    sequenced: Some((seq, 1)),
-                });
             }
-            if !batch.is_empty() {
+            if !batch.is_empty() || !fresh.is_empty() || send_end {
+                let first_seq = state.window.next_seq();
+                drop(state);
+                let mut sealed = Vec::with_capacity(fresh.len() + 1);
+                for (i, (index, count, fragment)) in fresh.into_iter().enumerate() {
+                    let seq = first_seq.wrapping_add(i as u32);
+                    let text = dp_packet(
+                        &self.cipher,
+                        self.direction,
+                        seq,
+                        index,
+                        count,
+                        &fragment,
+                        rng,
+                    )?;
+                    sealed.push((seq, text));
+                }
+                if send_end {
+                    let seq = first_seq.wrapping_add(sealed.len() as u32);
+                    sealed.push((seq, end_packet(&self.cipher, self.direction, seq, rng)?));
+                }
+                let mut state = self.shared.lock();
+                let now = Instant::now();
+                for (seq, text) in sealed {
+                    let text: Arc<str> = text.into();
+                    state.window.sent(Arc::clone(&text), now);
+                    batch.push(ToWrite {
+                        text,
+                        sequenced: Some((seq, 1)),
+                    });
+                }
                 state.stats.frames_written += batch.len() as u64;
+                drop(state);
                 // Queue space may have opened up for a waiting sender.
                 self.shared.app.notify_all();
                 return Ok(Some(batch));
@@ -1056,7 +1093,7 @@ impl WriterTask<'_> {
                 let _ = trace.send((
                     self.direction,
                     Trace::Wrote {
-                        frame: frame.text.clone(),
+                        frame: frame.text.to_string(),
                         fault,
                         retransmission: frame.sequenced.is_some_and(|(_, n)| n > 1),
                     },

@@ -63,6 +63,7 @@
 
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The tunable limits of the reliable layer, the same on both sides.
@@ -163,8 +164,9 @@ pub fn fragment_count(len: usize, capacity: usize) -> usize {
 pub struct InFlight {
     /// Its sequence number.
     pub seq: u32,
-    /// Its exact text, sent again unchanged on retransmission.
-    pub frame: String,
+    /// Its exact text, sent again unchanged on retransmission (shared, not
+    /// copied, with the batch that writes it).
+    pub frame: Arc<str>,
     /// How many times it has been sent.
     pub transmissions: u32,
     /// When it was last sent.
@@ -189,7 +191,7 @@ pub struct Resend {
     /// Which transmission this is (2 for the first retransmission).
     pub transmission: u32,
     /// Its exact text, unchanged since the first transmission.
-    pub frame: String,
+    pub frame: Arc<str>,
 }
 
 /// The sender's side of step 16: sequence numbers, the window, and
@@ -231,6 +233,11 @@ impl SendWindow {
     /// May another new frame be sent now?
     pub fn has_room(&self) -> bool {
         self.in_flight.len() < self.config.window
+    }
+
+    /// How many more frames may be sent now.
+    pub fn room(&self) -> usize {
+        self.config.window.saturating_sub(self.in_flight.len())
     }
 
     /// Are all sent frames acknowledged?
@@ -287,7 +294,7 @@ impl SendWindow {
     /// [`has_room`]: SendWindow::has_room
     ///
     /// [`next_seq`]: SendWindow::next_seq
-    pub fn sent(&mut self, frame: String, now: Instant) -> u32 {
+    pub fn sent(&mut self, frame: Arc<str>, now: Instant) -> u32 {
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
         let deadline = now + self.rto(1);
@@ -437,7 +444,7 @@ impl SendWindow {
         Ok(Resend {
             seq: frame.seq,
             transmission: frame.transmissions,
-            frame: frame.frame.clone(),
+            frame: Arc::clone(&frame.frame),
         })
     }
 }

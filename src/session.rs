@@ -250,20 +250,18 @@ impl SessionCipher {
             }
             SessionCipher::Aes(eax) => {
                 // A fresh random nonce for every message: never reuse one.
-                let mut nonce = [0u8; NONCE_BYTES];
-                rng.fill_bytes(&mut nonce);
-                let mut ciphertext = message.to_vec();
+                // Build nonce ‖ tag ‖ message in one buffer, encrypt the
+                // message part in place, then fill in the tag.
+                let mut sealed = vec![0u8; NONCE_BYTES + TAG_BYTES + message.len()];
+                rng.fill_bytes(&mut sealed[..NONCE_BYTES]);
+                sealed[NONCE_BYTES + TAG_BYTES..].copy_from_slice(message);
+                let (head, ciphertext) = sealed.split_at_mut(NONCE_BYTES + TAG_BYTES);
+                let nonce = Nonce::try_from(&head[..NONCE_BYTES])
+                    .map_err(|_| Error::Malformed("nonce length".into()))?;
                 let tag = eax
-                    .encrypt_inout_detached(
-                        &Nonce::from(nonce),
-                        associated_data,
-                        ciphertext.as_mut_slice().into(),
-                    )
+                    .encrypt_inout_detached(&nonce, associated_data, ciphertext.into())
                     .map_err(|_| Error::Malformed("message too long for AES-EAX".into()))?;
-                let mut sealed = Vec::with_capacity(NONCE_BYTES + TAG_BYTES + ciphertext.len());
-                sealed.extend_from_slice(&nonce);
-                sealed.extend_from_slice(&tag);
-                sealed.extend_from_slice(&ciphertext);
+                head[NONCE_BYTES..].copy_from_slice(&tag);
                 Ok(sealed)
             }
         }
@@ -280,10 +278,22 @@ impl SessionCipher {
     ///   sealed with other associated data (replayed, moved or reflected).
     ///   Nothing of the message is returned in that case.
     pub fn open(&self, sealed: &[u8], associated_data: &[u8]) -> Result<Vec<u8>> {
+        self.open_owned(sealed.to_vec(), associated_data)
+    }
+
+    /// [`SessionCipher::open`], decrypting in the buffer it is given
+    /// instead of a copy: what the link's reader does with every frame.
+    ///
+    /// # Errors
+    /// As [`SessionCipher::open`].
+    pub fn open_owned(&self, mut sealed: Vec<u8>, associated_data: &[u8]) -> Result<Vec<u8>> {
         match self {
-            SessionCipher::None => Ok(sealed.to_vec()),
+            SessionCipher::None => Ok(sealed),
             SessionCipher::Caesar { shift } => {
-                Ok(sealed.iter().map(|b| b.wrapping_sub(*shift)).collect())
+                for byte in &mut sealed {
+                    *byte = byte.wrapping_sub(*shift);
+                }
+                Ok(sealed)
             }
             SessionCipher::Aes(eax) => {
                 if sealed.len() < NONCE_BYTES + TAG_BYTES {
@@ -293,19 +303,15 @@ impl SessionCipher {
                         sealed.len()
                     )));
                 }
-                let (nonce, rest) = sealed.split_at(NONCE_BYTES);
-                let (tag, ciphertext) = rest.split_at(TAG_BYTES);
-                let nonce = Nonce::try_from(nonce).map_err(|_| Error::AuthenticationFailed)?;
+                let (head, ciphertext) = sealed.split_at_mut(NONCE_BYTES + TAG_BYTES);
+                let (nonce, tag) = head.split_at(NONCE_BYTES);
+                let nonce = Nonce::try_from(&*nonce).map_err(|_| Error::AuthenticationFailed)?;
                 let tag = Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?;
-                let mut plaintext = ciphertext.to_vec();
-                eax.decrypt_inout_detached(
-                    &nonce,
-                    associated_data,
-                    plaintext.as_mut_slice().into(),
-                    &tag,
-                )
-                .map_err(|_| Error::AuthenticationFailed)?;
-                Ok(plaintext)
+                eax.decrypt_inout_detached(&nonce, associated_data, ciphertext.into(), &tag)
+                    .map_err(|_| Error::AuthenticationFailed)?;
+                // Keep only the plaintext: drop nonce and tag from the front.
+                sealed.drain(..NONCE_BYTES + TAG_BYTES);
+                Ok(sealed)
             }
         }
     }

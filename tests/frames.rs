@@ -306,7 +306,7 @@ fn step_16_sender_retransmits_with_backoff_then_gives_up() {
     // NK 1: frame 1 again, now.
     let resend = window.on_nak(1, t0).unwrap().unwrap();
     assert_eq!(
-        (resend.seq, resend.transmission, resend.frame.as_str()),
+        (resend.seq, resend.transmission, &*resend.frame),
         (1, 2, "(frame 1)")
     );
     // Nothing is due before the timeout; frame 0 is due after it.
