@@ -305,7 +305,7 @@ impl SessionCipher {
                 }
                 let (head, ciphertext) = sealed.split_at_mut(NONCE_BYTES + TAG_BYTES);
                 let (nonce, tag) = head.split_at(NONCE_BYTES);
-                let nonce = Nonce::try_from(&*nonce).map_err(|_| Error::AuthenticationFailed)?;
+                let nonce = Nonce::try_from(nonce).map_err(|_| Error::AuthenticationFailed)?;
                 let tag = Tag::try_from(tag).map_err(|_| Error::AuthenticationFailed)?;
                 eax.decrypt_inout_detached(&nonce, associated_data, ciphertext.into(), &tag)
                     .map_err(|_| Error::AuthenticationFailed)?;
