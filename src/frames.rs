@@ -67,7 +67,9 @@
 //!
 //! AK and NK frames carry no payload and no tag. An attacker can forge
 //! them (as one can forge TCP's acknowledgements under TLS): a forged NK
-//! costs a retransmission, a forged AK makes the sender forget frames the
+//! costs a retransmission, or ends the session (EE 400) if it names a frame
+//! already acknowledged; a forged AK for a frame never sent ends it too; a
+//! forged AK for frames in flight makes the sender forget frames the
 //! receiver never got. The receiver then sees a gap it cannot fill and the
 //! connection ends with an error, so the loss is detected, never silent,
 //! except for the very last frames, which the application learns about by

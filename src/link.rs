@@ -17,8 +17,10 @@
 //! Why two helpers? The sender must keep reading AKs while the application
 //! is busy, or a full window would wait for an AK nobody reads: a
 //! deadlock. The reader never waits for the application; when the inbox is
-//! full it simply stops acknowledging new data (the peer retransmits later),
-//! as TCP's receive window does.
+//! full it simply stops taking and acknowledging new data (the peer
+//! retransmits later, with backoff). TCP does better: its AKs carry a
+//! receive window, so a sender learns how much room is left without
+//! guessing.
 //!
 //! ```text
 //!  application thread        writer thread                 reader thread
@@ -33,8 +35,11 @@
 //!   that stops reading fills its own queue, and [`Link::try_send`] then
 //!   fails with [`Error::QueueFull`], which the server answers by
 //!   disconnecting that peer. Nothing else waits.
-//! - The inbox holds at most [`LinkConfig::inbox_bytes`] of delivered but
-//!   unread messages.
+//! - The inbox holds about [`LinkConfig::inbox_bytes`] of delivered but
+//!   unread messages (checked before each frame is taken, so it can go over
+//!   by one message). While it is full the reader takes no new data frames
+//!   and sends no AK for them: the peer hears nothing, backs off, and sends
+//!   them again later, or gives up if this side's application never reads.
 //! - A peer that sends nothing at all for [`LinkConfig::idle_timeout`] is
 //!   disconnected; one that stops acknowledging is given up on after
 //!   [`ReliableConfig::max_transmissions`].
@@ -136,6 +141,18 @@ impl Faults {
             Fault::None
         }
     }
+}
+
+/// Mix numbers into one seed (SplitMix64's finaliser after each), so
+/// nearby inputs (seed 1 and seed 2, frame 7 and frame 8) give unrelated
+/// faults.
+fn mix(parts: &[u64]) -> u64 {
+    parts.iter().fold(0x9e37_79b9_7f4a_7c15, |state, &part| {
+        let mut z = (state ^ part).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    })
 }
 
 /// What the fault injector did to one frame.
@@ -412,9 +429,10 @@ impl Link {
                         direction,
                         capacity,
                         faults,
-                        control_rng: Xoshiro256PlusPlus::seed_from_u64(
-                            faults.seed ^ u64::from(direction.as_byte()),
-                        ),
+                        control_rng: Xoshiro256PlusPlus::seed_from_u64(mix(&[
+                            faults.seed,
+                            u64::from(direction.as_byte()),
+                        ])),
                         trace,
                     };
                     task.run();
@@ -783,21 +801,30 @@ impl ReaderTask<'_> {
                 }
             }
             Frame::Data { seq, .. } | Frame::End { seq, .. } => {
-                self.ack_due = true;
-                self.unacked += 1;
                 let inbox_full = {
                     let mut state = self.shared.lock();
                     state.window.peer_heard(now);
                     state.inbox_bytes >= self.config.inbox_bytes
                 };
-                let Position::InWindow(_) = self.window.position(seq) else {
-                    return Ok(()); // a duplicate (acknowledged again) or beyond the window
-                };
+                match self.window.position(seq) {
+                    // Already have it: its AK was lost, acknowledge again.
+                    Position::Duplicate => {
+                        self.ack_due = true;
+                        return Ok(());
+                    }
+                    // A sender that keeps to the window never sends it.
+                    Position::BeyondWindow => return Ok(()),
+                    Position::InWindow(_) => {}
+                }
                 if inbox_full {
-                    // The application is behind: take no more for now. Not
-                    // acknowledged, so the peer sends it again later.
+                    // The application is behind: take no more for now, and
+                    // say nothing, so the peer backs off and sends it again
+                    // later (or, if the application never reads again,
+                    // gives up).
                     return Ok(());
                 }
+                self.ack_due = true;
+                self.unacked += 1;
                 // Step 16.f: open the payload (AES: check the tag).
                 let position = match &frame {
                     Frame::Data { index, count, .. } => Some((*index, *count)),
@@ -1066,12 +1093,12 @@ impl WriterTask<'_> {
             let fault = if self.faults.is_active() {
                 match frame.sequenced {
                     Some((seq, transmission)) => {
-                        let mut rng = Xoshiro256PlusPlus::seed_from_u64(
-                            self.faults.seed
-                                ^ (u64::from(seq) << 24)
-                                ^ (u64::from(transmission) << 8)
-                                ^ u64::from(self.direction.as_byte()),
-                        );
+                        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(&[
+                            self.faults.seed,
+                            u64::from(self.direction.as_byte()),
+                            u64::from(seq),
+                            u64::from(transmission),
+                        ]));
                         self.faults.decide(frame.text.len(), &mut rng)
                     }
                     None => self.faults.decide(frame.text.len(), &mut self.control_rng),

@@ -51,7 +51,8 @@ enum Command {
         #[arg(long)]
         no_pause: bool,
         /// Faults for the last section (default: 10% damaged, 5% dropped,
-        /// seed 3; --corrupt-rate 0 --drop-rate 0 skips the section).
+        /// the seed in rfmp::demo::DEMO_FAULTS; --corrupt-rate 0
+        /// --drop-rate 0 skips the section).
         #[command(flatten)]
         faults: FaultArgs,
     },
@@ -133,7 +134,9 @@ struct ConnectArgs {
     key: Option<PathBuf>,
 }
 
-/// Deliberate damage to the frames this side writes, for teaching.
+/// Deliberate damage to the frames this side writes, for teaching. On the
+/// server and the clients a rate not given is 0; in the demo it is the
+/// demo's default.
 #[derive(Args)]
 struct FaultArgs {
     /// Probability (0 to 1) that a frame is damaged (one bit flipped).
@@ -148,15 +151,12 @@ struct FaultArgs {
 }
 
 impl FaultArgs {
-    /// The faults asked for, or `default` when no fault flag was given.
+    /// The faults asked for, each one not given taken from `default`.
     fn or(&self, default: Faults) -> Faults {
-        if self.corrupt_rate.is_none() && self.drop_rate.is_none() && self.fault_seed.is_none() {
-            return default;
-        }
         Faults {
-            corrupt_rate: self.corrupt_rate.unwrap_or(0.0),
-            drop_rate: self.drop_rate.unwrap_or(0.0),
-            seed: self.fault_seed.unwrap_or(0),
+            corrupt_rate: self.corrupt_rate.unwrap_or(default.corrupt_rate),
+            drop_rate: self.drop_rate.unwrap_or(default.drop_rate),
+            seed: self.fault_seed.unwrap_or(default.seed),
         }
     }
 }

@@ -20,13 +20,14 @@
 //! | action | from | data | attachment | answer |
 //! |--------|------|------|------------|--------|
 //! | `message` | client | the text | none | the server echoes it back |
-//! | `file-start` | client | `{"name","size","sha256"}` | none | none yet |
+//! | `file-start` | client | `{"name","size","sha256"}` | none | none yet (`error` at once if refused) |
 //! | `file-chunk` | client | none | the next bytes of the file | none |
 //! | `file-saved` | server | `{"name","size","sha256"}` as saved | none | — |
 //! | `error` | server | what went wrong | none | — |
 //!
-//! Every `message` and every `file-start` gets exactly one answer, so a
-//! client knows when everything it sent has been dealt with.
+//! Every `message` and every `file-start` gets exactly one answer (for a
+//! file: `file-saved` after its last chunk, or one `error`), so a client
+//! knows when everything it sent has been dealt with.
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Local, SecondsFormat, SubsecRound, Utc};

@@ -105,3 +105,38 @@ fn crack_caesar_finds_every_shift() {
         assert_eq!((found, text.as_slice()), (shift, &message[..]));
     }
 }
+
+/// The lossy-link section really damages and drops data frames, and every
+/// message still comes back intact.
+#[test]
+fn demo_lossy_link_recovers_a_damaged_and_a_dropped_frame() {
+    let out = demo_output();
+    let lossy = out
+        .split("A lossy link")
+        .nth(1)
+        .expect("the demo has a lossy-link section");
+    // The frame a fault line is about: the line just before it.
+    let lines: Vec<&str> = lossy.lines().collect();
+    let after = |marker: &str| {
+        let at = lines
+            .iter()
+            .position(|line| line.contains(marker))
+            .unwrap_or_else(|| panic!("{marker} in\n{lossy}"));
+        lines[at.saturating_sub(1)].to_string()
+    };
+    // The default seed damages the client's frame 1 and drops the server's frame 2.
+    assert!(
+        after("eve sees: DAMAGED").contains("client wrote (DP,1,"),
+        "{lossy}"
+    );
+    assert!(
+        after("eve sees: DROPPED").contains("server wrote (DP,2,"),
+        "{lossy}"
+    );
+    assert!(lossy.contains("client wrote (again) (DP,1,"), "{lossy}");
+    assert!(lossy.contains("server wrote (again) (DP,2,"), "{lossy}");
+    assert!(
+        lossy.contains("came back intact and in order: true"),
+        "{lossy}"
+    );
+}
