@@ -9,6 +9,7 @@
 //! ```text
 //! {"action":"message","data":"hello","time":"2026-11-23T10:15:00.123Z"}
 //! {"action":"file-chunk","time":"2026-11-23T10:15:01.000Z"}\n<up to 64 KiB of raw file bytes>
+//! {"action":"file-end","data":{"sha256":"6013d5..."},"time":"2026-11-23T10:15:02.000Z"}
 //! ```
 //!
 //! JSON never contains a raw newline (the encoder escapes newlines inside
@@ -20,14 +21,16 @@
 //! | action | from | data | attachment | answer |
 //! |--------|------|------|------------|--------|
 //! | `message` | client | the text | none | the server echoes it back |
-//! | `file-start` | client | `{"name","size","sha256"}` | none | none yet (`error` at once if refused) |
-//! | `file-chunk` | client | none | the next bytes of the file | none |
+//! | `file-start` | client | `{"name","size"}` | none | none yet (`error` at once if refused) |
+//! | `file-chunk` | client | none | the next bytes of the file | none (`error` if it fails) |
+//! | `file-end` | client | `{"sha256"}` of all the bytes | none | `file-saved`, or `error` |
 //! | `file-saved` | server | `{"name","size","sha256"}` as saved | none | — |
 //! | `error` | server | what went wrong | none | — |
 //!
-//! Every `message` and every `file-start` gets exactly one answer (for a
-//! file: `file-saved` after its last chunk, or one `error`), so a client
-//! knows when everything it sent has been dealt with.
+//! Every `message` and every file gets exactly one answer (for a file:
+//! `file-saved` after its `file-end`, or one `error` as soon as something
+//! goes wrong), so a client knows when everything it sent has been dealt
+//! with.
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Local, SecondsFormat, SubsecRound, Utc};

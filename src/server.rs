@@ -40,7 +40,7 @@ use crate::messages::{Envelope, decode, encode};
 use crate::packets::{Packet, cc_packet, ee_packet, sc_packet};
 use crate::reliable::Delivery;
 use crate::session::{Session, SessionCipher};
-use crate::transfer::{DEFAULT_MAX_FILE_BYTES, FileInfo, FileReceiver};
+use crate::transfer::{DEFAULT_MAX_FILE_BYTES, FileEnd, FileInfo, FileOffer, FileReceiver};
 use rand::CryptoRng;
 use rsa::{PrivateKey, PublicKey};
 use std::io::{Read, Write};
@@ -341,8 +341,9 @@ fn preview_action(message: &[u8]) -> String {
 /// `None` when it needs none (a file chunk that does not end the file).
 ///
 /// - `message`: echoed back, with the server's time.
-/// - `file-start` / `file-chunk`: stored by `files`; the last chunk is
-///   answered with `file-saved` (name as saved, size, SHA-256).
+/// - `file-start` / `file-chunk` / `file-end`: stored by `files`; the
+///   `file-end` is answered with `file-saved` (name as saved, size,
+///   SHA-256), a refused or failed file with one `error`.
 /// - anything else, or bytes that are not an envelope: an `error` answer.
 ///   A bad message never ends the session: the client may correct itself.
 pub fn answer(message: &[u8], files: &mut FileReceiver) -> Option<Envelope> {
@@ -359,25 +360,30 @@ pub fn answer(message: &[u8], files: &mut FileReceiver) -> Option<Envelope> {
     };
     match envelope.action.as_str() {
         "message" => Some(Envelope::new("message", envelope.data)),
-        "file-start" => match serde_json::from_value::<FileInfo>(envelope.data) {
-            Ok(info) => match files.start(info) {
+        "file-start" => match serde_json::from_value::<FileOffer>(envelope.data) {
+            Ok(offer) => files.start(offer).err().and_then(error),
+            Err(e) => error(Error::Malformed(format!(
+                "file-start data is {{\"name\",\"size\"}}: {e}"
+            ))),
+        },
+        "file-chunk" => files.chunk(attachment).err().and_then(error),
+        "file-end" => match serde_json::from_value::<FileEnd>(envelope.data) {
+            Ok(end) => match files.end(end) {
                 Ok(Some(info)) => saved(info),
                 Ok(None) => None,
                 Err(e) => error(e),
             },
-            Err(e) => error(Error::Malformed(format!(
-                "file-start data is {{\"name\",\"size\",\"sha256\"}}: {e}"
-            ))),
-        },
-        "file-chunk" => match files.chunk(attachment) {
-            Ok(Some(info)) => saved(info),
-            Ok(None) => None,
-            Err(e) => error(e),
+            Err(e) => {
+                files.abort();
+                error(Error::Malformed(format!(
+                    "file-end data is {{\"sha256\"}}: {e}"
+                )))
+            }
         },
         other => {
             let shown: String = other.chars().take(32).collect();
             error(Error::Malformed(format!(
-                "unknown action {shown:?}; this server answers message, file-start and file-chunk"
+                "unknown action {shown:?}; this server answers message, file-start, file-chunk and file-end"
             )))
         }
     }

@@ -1,8 +1,11 @@
 //! Sending a file: a large message, cut into chunks, checked end to end.
 //!
-//! A file travels as one `file-start` message (name, size, SHA-256), then
-//! `file-chunk` messages of at most [`CHUNK_BYTES`] raw bytes each (see
-//! [`crate::messages`]). Each chunk is one link message, which the link cuts
+//! A file travels as one `file-start` message (name, size), then
+//! `file-chunk` messages of at most [`CHUNK_BYTES`] raw bytes each, then one
+//! `file-end` message with the SHA-256 of all the bytes (see
+//! [`crate::messages`]). The sender computes the hash while it sends, so it
+//! reads the file once and the first byte leaves at once; like HTTP's
+//! trailers, the check comes after the data it checks. Each chunk is one link message, which the link cuts
 //! into about 94 frames of 700 bytes (with AES) and the receiver
 //! reassembles; the receiver writes chunks to disk as they come, so memory
 //! stays at one chunk however large the file is.
@@ -11,8 +14,8 @@
 //! - **Size**: a file larger than the receiver's cap is refused from its
 //!   `file-start`, before any byte is stored, and bytes beyond the announced
 //!   size are an error.
-//! - **Integrity**: the SHA-256 of all bytes received must equal the one
-//!   announced. The frames are already checked (CRC, and AES-EAX tags), so
+//! - **Integrity**: the SHA-256 of all bytes received must equal the one in
+//!   `file-end`. The frames are already checked (CRC, and AES-EAX tags), so
 //!   this catches bugs above the link: a lost, repeated or reordered chunk.
 //! - **Names**: the sender's file name is only a suggestion.
 //!   [`safe_file_name`] keeps its last component and plain characters, so
@@ -39,7 +42,23 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// The longest file name kept, in bytes.
 pub const MAX_NAME_BYTES: usize = 100;
 
-/// What `file-start` announces and `file-saved` confirms.
+/// What `file-start` announces: `{"name":"notes.txt","size":1036}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileOffer {
+    /// The file name the sender suggests.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// What `file-end` carries: `{"sha256":"<64 hex digits>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEnd {
+    /// SHA-256 of all the file's bytes, 64 lower-case hex digits.
+    pub sha256: String,
+}
+
+/// What `file-saved` confirms, and what [`send_file`] returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {
     /// The file name (as suggested by the sender, or as saved).
@@ -106,7 +125,8 @@ pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-/// Queue the file at `path` on `link`: `file-start`, then its chunks.
+/// Queue the file at `path` on `link`: `file-start`, its chunks, and
+/// `file-end` with the SHA-256, computed on the way.
 ///
 /// `progress` is called with the number of bytes queued so far after each
 /// chunk (the link's queue is bounded, so queued is at most a few MiB ahead
@@ -114,8 +134,8 @@ pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
 ///
 /// # Errors
 /// - [`Error::MessageTooLarge`] when the file is larger than `max_bytes`.
-/// - [`Error::Io`] when the file cannot be read, or changes while it is
-///   sent (its size no longer matches).
+/// - [`Error::Io`] when the file cannot be read, or gets shorter while it is
+///   sent.
 /// - The link's errors.
 pub fn send_file(
     link: &Link,
@@ -123,7 +143,8 @@ pub fn send_file(
     max_bytes: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<FileInfo> {
-    let (size, sha256) = sha256_file(path)?;
+    let mut file = File::open(path)?;
+    let size = file.metadata()?.len();
     if size > max_bytes {
         return Err(Error::MessageTooLarge(format!(
             "{} is {size} bytes; files are limited to {max_bytes} bytes",
@@ -134,24 +155,34 @@ pub fn send_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    let info = FileInfo { name, size, sha256 };
+    let offer = FileOffer {
+        name: name.clone(),
+        size,
+    };
     let start = Envelope::new(
         "file-start",
-        serde_json::to_value(&info).unwrap_or_default(),
+        serde_json::to_value(&offer).unwrap_or_default(),
     );
     link.send(encode(&start, b""))?;
-    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK_BYTES];
     let mut sent = 0u64;
     while sent < size {
         let want = CHUNK_BYTES.min((size - sent) as usize);
         file.read_exact(&mut buffer[..want])?;
+        hasher.update(&buffer[..want]);
         let chunk = Envelope::new("file-chunk", serde_json::Value::Null);
         link.send(encode(&chunk, &buffer[..want]))?;
         sent += want as u64;
         progress(sent);
     }
-    Ok(info)
+    let sha256 = hex::encode(hasher.finalize());
+    let end = FileEnd {
+        sha256: sha256.clone(),
+    };
+    let end = Envelope::new("file-end", serde_json::to_value(&end).unwrap_or_default());
+    link.send(encode(&end, b""))?;
+    Ok(FileInfo { name, size, sha256 })
 }
 
 /// The receiving side of file transfers on one connection: one file at a
@@ -168,14 +199,15 @@ pub struct FileReceiver {
 enum Receiving {
     /// Storing a file.
     File {
-        info: FileInfo,
+        offer: FileOffer,
         received: u64,
         hasher: Sha256,
         temp_path: PathBuf,
         temp: File,
     },
-    /// Refused: swallow this many more bytes of chunks without storing them.
-    Discarding { remaining: u64 },
+    /// Refused or failed (the error was already reported): swallow its
+    /// chunks until its `file-end`.
+    Refused,
 }
 
 impl FileReceiver {
@@ -189,42 +221,31 @@ impl FileReceiver {
         }
     }
 
-    /// A `file-start` arrived: check it and open a temporary file. Returns
-    /// the saved file's info at once for an empty file (no chunk follows).
+    /// A `file-start` arrived: check it and open a temporary file.
     ///
     /// # Errors
     /// [`Error::MessageTooLarge`] over the cap; [`Error::Malformed`] for a
-    /// transfer already in progress or a SHA-256 that is not 64 hex digits;
-    /// [`Error::Io`] when the directory or file cannot be created. After an
-    /// error, the announced number of bytes is swallowed without storing it.
-    pub fn start(&mut self, info: FileInfo) -> Result<Option<FileInfo>> {
+    /// transfer already in progress; [`Error::Io`] when the directory or
+    /// file cannot be created. After an error the transfer's chunks are
+    /// swallowed until its `file-end`, which gets no second answer.
+    pub fn start(&mut self, offer: FileOffer) -> Result<()> {
         if self.current.is_some() {
-            self.abort();
+            self.fail();
             return Err(Error::Malformed(
-                "a file-start arrived before the previous file was complete".into(),
+                "a file-start arrived before the previous file-end".into(),
             ));
         }
-        let refuse = |receiver: &mut FileReceiver, error: Error| {
-            receiver.current = Some(Receiving::Discarding {
-                remaining: info.size,
-            });
-            Err(error)
-        };
-        if info.size > self.max_bytes {
-            let error = Error::MessageTooLarge(format!(
+        if offer.size > self.max_bytes {
+            self.current = Some(Receiving::Refused);
+            return Err(Error::MessageTooLarge(format!(
                 "{} is {} bytes; this server accepts files up to {} bytes",
-                info.name, info.size, self.max_bytes
-            ));
-            return refuse(self, error);
-        }
-        if info.sha256.len() != 64 || !info.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let error = Error::Malformed("sha256 is 64 hex digits".into());
-            return refuse(self, error);
+                offer.name, offer.size, self.max_bytes
+            )));
         }
         let opened = std::fs::create_dir_all(&self.dir).and_then(|()| {
             let temp_path = self.dir.join(format!(
                 ".{}.part-{:016x}",
-                safe_file_name(&info.name),
+                safe_file_name(&offer.name),
                 rand::rng().random::<u64>()
             ));
             let temp = OpenOptions::new()
@@ -235,111 +256,121 @@ impl FileReceiver {
         });
         match opened {
             Ok((temp_path, temp)) => {
-                let size = info.size;
                 self.current = Some(Receiving::File {
-                    info,
+                    offer,
                     received: 0,
                     hasher: Sha256::new(),
                     temp_path,
                     temp,
                 });
-                if size == 0 {
-                    self.finish().map(Some)
-                } else {
-                    Ok(None)
-                }
+                Ok(())
             }
-            Err(e) => refuse(self, e.into()),
+            Err(e) => {
+                self.current = Some(Receiving::Refused);
+                Err(e.into())
+            }
         }
     }
 
-    /// A `file-chunk` arrived with `bytes`. Returns the saved file's info
-    /// when this completed it, `None` when more is expected (or the chunk
-    /// was swallowed after an error).
+    /// A `file-chunk` arrived with `bytes`: write them and hash them.
     ///
     /// # Errors
     /// [`Error::Malformed`] for a chunk with no file started, or more bytes
-    /// than announced; [`Error::NotConfirmed`] when the SHA-256 does not
-    /// match; [`Error::Io`] when writing fails. The partial file is
-    /// deleted in every case.
-    pub fn chunk(&mut self, bytes: &[u8]) -> Result<Option<FileInfo>> {
-        match &mut self.current {
-            None => Err(Error::Malformed(
-                "a file-chunk arrived with no file-start before it".into(),
-            )),
-            Some(Receiving::Discarding { remaining }) => {
-                *remaining = remaining.saturating_sub(bytes.len() as u64);
-                if *remaining == 0 {
-                    self.current = None;
-                }
-                Ok(None)
-            }
-            Some(Receiving::File {
-                info,
-                received,
-                hasher,
-                temp,
-                ..
-            }) => {
-                if *received + bytes.len() as u64 > info.size {
-                    let error = Error::Malformed(format!(
-                        "more bytes than the {} announced for {}",
-                        info.size, info.name
-                    ));
-                    self.abort();
-                    return Err(error);
-                }
-                if let Err(e) = temp.write_all(bytes) {
-                    self.abort();
-                    return Err(e.into());
-                }
-                hasher.update(bytes);
-                *received += bytes.len() as u64;
-                if *received == info.size {
-                    self.finish().map(Some)
-                } else {
-                    Ok(None)
-                }
-            }
-        }
-    }
-
-    /// The last byte arrived: check the hash and move the file into place.
-    ///
-    /// # Errors
-    /// As [`FileReceiver::chunk`].
-    pub fn finish(&mut self) -> Result<FileInfo> {
+    /// than announced; [`Error::Io`] when writing fails. The partial file is
+    /// deleted, and the rest of the transfer swallowed.
+    pub fn chunk(&mut self, bytes: &[u8]) -> Result<()> {
         let Some(Receiving::File {
-            info,
+            offer,
+            received,
             hasher,
-            temp_path,
             temp,
             ..
-        }) = self.current.take()
+        }) = &mut self.current
         else {
-            return Err(Error::Malformed("no file to finish".into()));
+            return match self.current {
+                Some(Receiving::Refused) => Ok(()),
+                _ => Err(Error::Malformed(
+                    "a file-chunk arrived with no file-start before it".into(),
+                )),
+            };
+        };
+        if *received + bytes.len() as u64 > offer.size {
+            let error = Error::Malformed(format!(
+                "more bytes than the {} announced for {}",
+                offer.size, offer.name
+            ));
+            self.fail();
+            return Err(error);
+        }
+        if let Err(e) = temp.write_all(bytes) {
+            self.fail();
+            return Err(e.into());
+        }
+        hasher.update(bytes);
+        *received += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// The `file-end` arrived: check the size and the SHA-256, and move the
+    /// file into place under a safe name that does not exist yet. Returns
+    /// `None` for a transfer that had already failed (its error was
+    /// reported then).
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] with no file started, or fewer bytes than
+    /// announced; [`Error::NotConfirmed`] when the SHA-256 does not match;
+    /// [`Error::Io`] when the file cannot be moved. The partial file is
+    /// deleted in every case.
+    pub fn end(&mut self, end: FileEnd) -> Result<Option<FileInfo>> {
+        let (offer, received, hasher, temp_path, temp) = match self.current.take() {
+            Some(Receiving::File {
+                offer,
+                received,
+                hasher,
+                temp_path,
+                temp,
+            }) => (offer, received, hasher, temp_path, temp),
+            Some(Receiving::Refused) => return Ok(None),
+            None => {
+                return Err(Error::Malformed(
+                    "a file-end arrived with no file-start before it".into(),
+                ));
+            }
         };
         let result = (|| {
+            if received != offer.size {
+                return Err(Error::Malformed(format!(
+                    "{}: {received} bytes arrived, {} were announced",
+                    offer.name, offer.size
+                )));
+            }
             temp.sync_all()?;
             drop(temp);
             let actual = hex::encode(hasher.finalize());
-            if !actual.eq_ignore_ascii_case(&info.sha256) {
+            if !actual.eq_ignore_ascii_case(&end.sha256) {
                 return Err(Error::NotConfirmed(format!(
-                    "{}: SHA-256 of the bytes received is {actual}, the sender announced {}",
-                    info.name, info.sha256
+                    "{}: SHA-256 of the bytes received is {actual}, the sender's is {}",
+                    offer.name, end.sha256
                 )));
             }
-            let name = place(&self.dir, &safe_file_name(&info.name), &temp_path)?;
-            Ok(FileInfo {
+            let name = place(&self.dir, &safe_file_name(&offer.name), &temp_path)?;
+            Ok(Some(FileInfo {
                 name,
-                size: info.size,
+                size: offer.size,
                 sha256: actual,
-            })
+            }))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&temp_path);
         }
         result
+    }
+
+    /// Give up the file in progress: delete what was written, and swallow
+    /// the rest of its transfer.
+    fn fail(&mut self) {
+        self.abort();
+        self.current = Some(Receiving::Refused);
     }
 
     /// Give up the file in progress, deleting what was written.

@@ -14,7 +14,7 @@ use rfmp::messages::{Envelope, decode, encode};
 use rfmp::reliable::ReliableConfig;
 use rfmp::server::ServerConfig;
 use rfmp::session::{Algorithm, SessionCipher};
-use rfmp::transfer::{FileInfo, FileReceiver, send_file, sha256_file};
+use rfmp::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver, send_file, sha256_file};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -269,38 +269,60 @@ fn server_answers_an_unknown_frame_type_with_ee_400() {
 }
 
 /// Files: an unsafe name is cut down to its last part, nothing is
-/// overwritten, and a wrong SHA-256 or an oversized file leaves no file.
+/// overwritten, and a wrong SHA-256, a short file or an oversized one leaves
+/// no file.
 #[test]
 fn received_files_get_safe_names_and_never_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = FileReceiver::new(dir.path(), 1000);
-    let hello = FileInfo {
+    let offer = FileOffer {
         name: "../../etc/passwd".into(),
         size: 5,
+    };
+    let hello = || FileEnd {
         sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
     };
-    assert!(files.start(hello.clone()).unwrap().is_none());
-    assert_eq!(files.chunk(b"hello").unwrap().unwrap().name, "passwd");
-    files.start(hello.clone()).unwrap();
-    assert_eq!(files.chunk(b"hello").unwrap().unwrap().name, "passwd (1)");
+    let save = |files: &mut FileReceiver, bytes: &[u8]| {
+        files.start(offer.clone()).unwrap();
+        files.chunk(bytes)?;
+        files.end(hello())
+    };
+    assert_eq!(save(&mut files, b"hello").unwrap().unwrap().name, "passwd");
+    assert_eq!(
+        save(&mut files, b"hello").unwrap().unwrap().name,
+        "passwd (1)"
+    );
     assert_eq!(std::fs::read(dir.path().join("passwd")).unwrap(), b"hello");
 
-    // Wrong bytes for the announced SHA-256: refused, nothing left behind.
-    files.start(hello.clone()).unwrap();
+    // Wrong bytes for the SHA-256 in file-end: refused, nothing left behind.
     assert!(matches!(
-        files.chunk(b"jello"),
+        save(&mut files, b"jello"),
         Err(rfmp::Error::NotConfirmed(_))
     ));
-    // Too large: refused before any byte is stored; its chunks are swallowed.
-    let big = FileInfo {
+    // Fewer bytes than announced: refused at file-end.
+    files.start(offer.clone()).unwrap();
+    files.chunk(b"hell").unwrap();
+    assert!(matches!(files.end(hello()), Err(rfmp::Error::Malformed(_))));
+    // More bytes than announced: refused at once, the rest swallowed, and
+    // its file-end gets no second answer.
+    files.start(offer.clone()).unwrap();
+    assert!(matches!(
+        files.chunk(b"hello!"),
+        Err(rfmp::Error::Malformed(_))
+    ));
+    assert!(files.chunk(b"more").is_ok());
+    assert_eq!(files.end(hello()).unwrap(), None);
+    // Too large: refused before any byte is stored.
+    let big = FileOffer {
         size: 5000,
-        ..hello
+        ..offer
     };
     assert!(matches!(
         files.start(big),
         Err(rfmp::Error::MessageTooLarge(_))
     ));
-    assert!(files.chunk(&[0; 5000]).unwrap().is_none());
+    assert!(files.chunk(&[0; 1000]).is_ok());
+    assert_eq!(files.end(hello()).unwrap(), None);
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
