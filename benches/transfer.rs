@@ -1,7 +1,9 @@
 //! How fast does a file travel over the link, with and without faults?
 //!
-//! `cargo bench --bench transfer` sends a 64 MiB file from a client to the
-//! real thread-per-client server over loopback, in an AES session, and
+//! `cargo bench --bench transfer` first times the link alone (64 MiB in
+//! 64 KiB messages between two links in one process, AES, no files), then
+//! sends a 64 MiB file from a client to the real thread-per-client server
+//! over loopback, in an AES session, and
 //! prints the throughput (file bytes per second, from the first byte queued
 //! to the server's `file-saved` answer), then does the same with 10% of
 //! frames damaged and 5% dropped in both directions (32 MiB, fault seed
@@ -86,6 +88,59 @@ fn mean_us(runs: u32, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / f64::from(runs)
 }
 
+/// The link alone, without files or disks: a client link sends `mib` MiB
+/// in 64 KiB messages to a server link in the same process, over loopback
+/// and AES; returns the seconds until the last message is received.
+fn link_only(mib: usize) -> f64 {
+    let key = ServerKey::new(
+        private_key_from_pem(include_str!("../tests/keys/TEST-ONLY-server-key.pem"))
+            .expect("test key"),
+    )
+    .expect("key");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let receiver = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let accepted =
+            rfmp::server::handshake(Connection::new(stream), &key, &mut os_rng()).expect("handshake");
+        let link = Link::start(accepted.session, Direction::ServerToClient, LinkConfig::default())
+            .expect("link");
+        let mut bytes = 0;
+        while bytes < mib * MIB {
+            match link.receive().expect("receive") {
+                Delivery::Message(message) => bytes += message.len(),
+                Delivery::End => break,
+            }
+        }
+        let done = Instant::now();
+        link.receive().expect("the End");
+        link.close().expect("close");
+        done
+    });
+    let mode = Mode::Secured {
+        algorithm: Algorithm::Aes,
+        client_public_key: rsa_public_key_converter(include_str!(
+            "../tests/keys/TEST-ONLY-client-public.pem"
+        ))
+        .expect("test key"),
+    };
+    let (session, _) = client::handshake(
+        Connection::new(TcpStream::connect(addr).expect("connect")),
+        &mode,
+        &mut os_rng(),
+    )
+    .expect("handshake");
+    let link = Link::start(session, Direction::ClientToServer, LinkConfig::default()).expect("link");
+    let message = vec![0x42; 64 * 1024];
+    let start = Instant::now();
+    for _ in 0..mib * MIB / message.len() {
+        link.send(message.clone()).expect("send");
+    }
+    link.close().expect("close");
+    let done = receiver.join().expect("receiver");
+    done.duration_since(start).as_secs_f64()
+}
+
 fn main() {
     // Where a frame's time goes, on one thread: build a full AES data frame
     // (seal 700 bytes, base64, CRC), and take it apart again (CRC, base64,
@@ -123,6 +178,14 @@ fn main() {
     });
     println!("build one full AES data frame (700 bytes):     {build:>6.2} us");
     println!("check and open one full AES data frame:        {take_apart:>6.2} us");
+
+    let best = (0..3)
+        .map(|_| link_only(64))
+        .fold(f64::INFINITY, f64::min);
+    println!(
+        "aes link only (64 KiB messages, no files)     64 MiB in {best:>6.3} s = {:>6.1} MB/s",
+        (64 * MIB) as f64 / best / 1e6
+    );
 
     let dir = tempfile::tempdir().expect("temporary directory");
     for (label, mib, faults) in [
