@@ -101,10 +101,14 @@ fn link_only(mib: usize) -> f64 {
     let addr = listener.local_addr().expect("addr");
     let receiver = std::thread::spawn(move || {
         let (stream, _) = listener.accept().expect("accept");
-        let accepted =
-            rfmp::server::handshake(Connection::new(stream), &key, &mut os_rng()).expect("handshake");
-        let link = Link::start(accepted.session, Direction::ServerToClient, LinkConfig::default())
-            .expect("link");
+        let accepted = rfmp::server::handshake(Connection::new(stream), &key, &mut os_rng())
+            .expect("handshake");
+        let link = Link::start(
+            accepted.session,
+            Direction::ServerToClient,
+            LinkConfig::default(),
+        )
+        .expect("link");
         let mut bytes = 0;
         while bytes < mib * MIB {
             match link.receive().expect("receive") {
@@ -130,7 +134,8 @@ fn link_only(mib: usize) -> f64 {
         &mut os_rng(),
     )
     .expect("handshake");
-    let link = Link::start(session, Direction::ClientToServer, LinkConfig::default()).expect("link");
+    let link =
+        Link::start(session, Direction::ClientToServer, LinkConfig::default()).expect("link");
     let message = vec![0x42; 64 * 1024];
     let start = Instant::now();
     for _ in 0..mib * MIB / message.len() {
@@ -179,9 +184,7 @@ fn main() {
     println!("build one full AES data frame (700 bytes):     {build:>6.2} us");
     println!("check and open one full AES data frame:        {take_apart:>6.2} us");
 
-    let best = (0..3)
-        .map(|_| link_only(64))
-        .fold(f64::INFINITY, f64::min);
+    let best = (0..3).map(|_| link_only(64)).fold(f64::INFINITY, f64::min);
     println!(
         "aes link only (64 KiB messages, no files)     64 MiB in {best:>6.3} s = {:>6.1} MB/s",
         (64 * MIB) as f64 / best / 1e6
