@@ -33,8 +33,9 @@ pub enum Error {
         waiting_for: &'static str,
     },
 
-    /// The peer sent nothing for too long (idle peers are disconnected).
-    #[error("timed out waiting for {waiting_for}: the peer was silent too long")]
+    /// The peer sent nothing for too long, or took too long over the whole
+    /// handshake (idle and slow peers are disconnected).
+    #[error("timed out waiting for {waiting_for}: the peer was silent, or too slow")]
     TimedOut {
         /// What we were waiting for.
         waiting_for: &'static str,

@@ -103,6 +103,16 @@ impl<S: Read + Write> Connection<S> {
         }
     }
 
+    /// Rebuild a connection from a stream and the bytes already read from
+    /// it (the inverse of [`Connection::into_parts`]).
+    pub fn from_parts(stream: S, buffer: Vec<u8>) -> Connection<S> {
+        Connection {
+            stream,
+            buffer,
+            max_packet: MAX_PACKET_BYTES,
+        }
+    }
+
     /// The underlying stream, e.g. to set a socket timeout.
     pub fn get_ref(&self) -> &S {
         &self.stream

@@ -48,7 +48,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The default address, from the seed's socket library: 127.0.0.1:25565.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:25565";
@@ -114,16 +114,19 @@ pub struct ServerConfig {
     /// Most clients served at once; the next is refused with EE 503.
     pub max_clients: usize,
     /// How long a client may stay silent during the handshake (a socket
-    /// read timeout: it restarts whenever any byte arrives, so a client
-    /// that trickles bytes can take longer; the client cap bounds the
-    /// damage).
+    /// read timeout: it restarts whenever any byte arrives).
     pub handshake_timeout: Duration,
+    /// How long the whole handshake may take, however the client spreads
+    /// its bytes: a client that trickles one byte every few seconds (a
+    /// "slowloris") is cut off here with EE 408.
+    pub handshake_deadline: Duration,
     /// How long a client may stay silent after the handshake.
     pub idle_timeout: Duration,
 }
 
 impl Default for ServerConfig {
-    /// 256 clients, 10 s of silence in the handshake, 5 minutes idle after,
+    /// 256 clients, 10 s of silence in the handshake and 30 s for all of
+    /// it, 5 minutes idle after,
     /// files up to 64 MiB into `./rfmp-received`, the link's defaults.
     fn default() -> ServerConfig {
         ServerConfig {
@@ -132,6 +135,7 @@ impl Default for ServerConfig {
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_clients: 256,
             handshake_timeout: Duration::from_secs(10),
+            handshake_deadline: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
         }
     }
@@ -275,13 +279,17 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// hanging up.
 pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Result<()> {
     let peer = stream.peer_addr()?;
-    stream.set_read_timeout(Some(config.handshake_timeout))?;
     stream.set_write_timeout(Some(config.handshake_timeout))?;
     // A second handle on the same socket, to report errors after `stream`
     // was moved into the handshake.
     let mut error_channel = stream.try_clone()?;
     let mut rng = os_rng();
 
+    let stream = HandshakeStream {
+        stream,
+        deadline: Instant::now() + config.handshake_deadline,
+        per_read: config.handshake_timeout,
+    };
     let accepted = match handshake(Connection::new(stream), key, &mut rng) {
         Ok(accepted) => accepted,
         Err(error) => {
@@ -301,7 +309,8 @@ pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Re
     log::info!("{peer}: handshake complete, session cipher {cipher}");
     let mut link_config = config.link.clone();
     link_config.idle_timeout = Some(config.idle_timeout);
-    let link = Link::start(accepted.session, Direction::ServerToClient, link_config)?;
+    let session = accepted.session.map_stream(|s| s.stream);
+    let link = Link::start(session, Direction::ServerToClient, link_config)?;
     let mut files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
     loop {
         match link.receive() {
@@ -327,6 +336,42 @@ pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Re
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// The client's socket during the handshake: every read waits at most
+/// `per_read` (silence) and never past `deadline` (the whole handshake), so
+/// a client that sends one byte just before each timeout cannot keep its
+/// thread forever.
+#[derive(Debug)]
+struct HandshakeStream {
+    stream: TcpStream,
+    deadline: Instant,
+    per_read: Duration,
+}
+
+impl Read for HandshakeStream {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the handshake took too long",
+            ));
+        }
+        self.stream
+            .set_read_timeout(Some(left.min(self.per_read)))?;
+        self.stream.read(buffer)
+    }
+}
+
+impl Write for HandshakeStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.stream.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
     }
 }
 

@@ -328,3 +328,19 @@ pub struct Session<S> {
     /// The session cipher from the handshake.
     pub cipher: SessionCipher,
 }
+
+impl<S: std::io::Read + std::io::Write> Session<S> {
+    /// The same session over another stream type, e.g. the bare
+    /// `TcpStream` inside a wrapper used during the handshake; bytes
+    /// already read past the handshake are kept.
+    pub fn map_stream<T: std::io::Read + std::io::Write>(
+        self,
+        f: impl FnOnce(S) -> T,
+    ) -> Session<T> {
+        let (stream, buffer) = self.connection.into_parts();
+        Session {
+            connection: crate::framing::Connection::from_parts(f(stream), buffer),
+            cipher: self.cipher,
+        }
+    }
+}

@@ -11,6 +11,7 @@ use rfmp::decryption::decrypt_ec_packet;
 use rfmp::framing::{Connection, MAX_PACKET_BYTES};
 use rfmp::helpers::{base64_encode, os_rng, rsa_public_key_converter};
 use rfmp::packets::{Packet, ec_packet, encrypt_session_secret};
+use rfmp::server::ServerConfig;
 use rfmp::session::{SessionCipher, SessionSecret};
 use std::io::{Cursor, Write};
 use std::net::TcpStream;
@@ -337,4 +338,65 @@ fn framing_names_a_binary_first_byte_in_hex() {
     let mut conn = Connection::new(Cursor::new(b"\xff(SS)".to_vec()));
     let err = conn.read_packet("test").unwrap_err();
     assert!(err.to_string().contains("the byte 0xff"), "{err}");
+}
+
+/// Everything the server sends until it closes the connection (10 s at most).
+fn read_until_closed(mut stream: TcpStream) -> String {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Step 3.a: a client that says nothing during the handshake gets EE 408.
+#[test]
+fn step_03_silent_client_gets_ee_408() {
+    let addr = start_server(ServerConfig {
+        handshake_timeout: std::time::Duration::from_millis(300),
+        ..ServerConfig::default()
+    });
+    let stream = TcpStream::connect(addr).unwrap();
+    let answer = read_until_closed(stream);
+    assert!(
+        answer.starts_with("(EE,408,timed out waiting for the start packet"),
+        "{answer}"
+    );
+}
+
+/// Step 3.a: a client that trickles its start packet a byte at a time, each
+/// just in time to beat the silence timeout, is still cut off by the
+/// deadline for the whole handshake (a "slowloris").
+#[test]
+fn step_03_slowloris_is_cut_off_by_the_handshake_deadline() {
+    use std::time::{Duration, Instant};
+    let addr = start_server(ServerConfig {
+        handshake_timeout: Duration::from_millis(500),
+        handshake_deadline: Duration::from_millis(900),
+        ..ServerConfig::default()
+    });
+    let stream = TcpStream::connect(addr).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let started = Instant::now();
+    // The slow client: one byte every 150 ms, well inside the 500 ms
+    // silence timeout; the whole 16-byte packet would take 2.4 s. (The
+    // pauses are the behaviour under test, not a way to wait for it.)
+    let trickle = std::thread::spawn(move || {
+        for byte in b"(SS,RFMP,v1.0,1)" {
+            if writer.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    });
+    let answer = read_until_closed(stream);
+    let took = started.elapsed();
+    assert!(answer.starts_with("(EE,408,"), "{answer}");
+    assert!(
+        took < Duration::from_millis(2000),
+        "cut off after {took:?}, before the packet could finish"
+    );
+    let _ = trickle.join();
 }
