@@ -95,3 +95,14 @@ pub mod session;
 pub mod transfer;
 
 pub use error::{Error, Result};
+
+/// The lessons, compiled as doctests (only under `cargo test`): every Rust
+/// snippet in `lessons/` is compiled and run, so a lesson's code cannot
+/// drift away from the crate's.
+#[cfg(doctest)]
+pub mod lessons {
+    #[doc = include_str!("../lessons/00-flow.md")]
+    pub struct Flow;
+    #[doc = include_str!("../lessons/01-frames.md")]
+    pub struct Frames;
+}
