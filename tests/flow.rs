@@ -112,3 +112,74 @@ fn flow_every_step_in_the_code_is_written_up() {
         "steps named in code but not in lessons/00-flow.md: {unknown:?}"
     );
 }
+
+/// The text of the lessons, the diagrams and the README: what a reader reads.
+fn teaching_texts() -> Vec<(String, String)> {
+    let mut texts = Vec::new();
+    for dir in ["lessons", "diagrams"] {
+        for entry in fs::read_dir(dir).expect("directory") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "md") {
+                texts.push((
+                    path.display().to_string(),
+                    fs::read_to_string(&path).expect("readable"),
+                ));
+            }
+        }
+    }
+    texts.push((
+        "README.md".into(),
+        fs::read_to_string("README.md").expect("README.md"),
+    ));
+    texts
+}
+
+/// Every `` `module::item` `` a lesson names is an item of `src/module.rs`
+/// (a function, type, constant or field), and every test it names exists.
+#[test]
+fn lessons_name_only_functions_and_tests_that_exist() {
+    let tests: String = fs::read_dir("tests")
+        .expect("tests/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| fs::read_to_string(p).expect("readable"))
+        .collect();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for (file, text) in teaching_texts() {
+        for quoted in text.split('`').skip(1).step_by(2) {
+            let is_path = quoted.contains("::")
+                && quoted
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+            if is_path {
+                let module = quoted.split("::").next().unwrap_or_default();
+                let item = quoted.rsplit("::").next().unwrap_or_default();
+                let Ok(source) = fs::read_to_string(format!("src/{module}.rs")) else {
+                    continue; // not one of our modules (e.g. std::net)
+                };
+                let defined = ["fn ", "struct ", "enum ", "const ", "type ", "mod "]
+                    .iter()
+                    .any(|kind| {
+                        source.contains(&format!("{kind}{item}("))
+                            || source.contains(&format!("{kind}{item}<"))
+                            || source.contains(&format!("{kind}{item} "))
+                            || source.contains(&format!("{kind}{item}:"))
+                            || source.contains(&format!("{kind}{item};"))
+                    })
+                    || source.contains(&format!("pub {item}:"));
+                checked += 1;
+                if !defined {
+                    wrong.push(format!("{file}: {quoted}"));
+                }
+            } else if quoted.starts_with("step_") || quoted.starts_with("prop_") {
+                checked += 1;
+                if !tests.contains(&format!("fn {quoted}(")) {
+                    wrong.push(format!("{file}: test {quoted}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "expected many names, checked {checked}");
+    assert!(wrong.is_empty(), "named but not found: {wrong:#?}");
+}
