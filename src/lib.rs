@@ -64,6 +64,7 @@
 //! - [`link`]: a reliable message link with reader and writer threads (16, 17).
 //! - [`messages`]: the JSON envelope around every application message.
 //! - [`transfer`]: sending and receiving files.
+//! - [`transcript`]: one session byte by byte, in an insecure teaching mode.
 //! - [`checks`]: decide what a received packet means (steps 4, 8, 15).
 //! - [`helpers`]: keys to and from PEM text, base64, randomness (step 9).
 //! - [`decryption`]: the server recovers the session secret (step 13) and
@@ -92,6 +93,7 @@ pub mod packets;
 pub mod reliable;
 pub mod server;
 pub mod session;
+pub mod transcript;
 pub mod transfer;
 
 pub use error::{Error, Result};

@@ -1,0 +1,354 @@
+//! The byte-annotated transcript: one secured session, every packet split
+//! into labelled fields, in an **insecure, deterministic teaching mode**.
+//!
+//! `rfmp transcript` prints `lessons/02-transcript.md`, and
+//! `tests/transcript.rs` regenerates it and compares it with the committed
+//! copy, so the bytes in the lesson are always the bytes the code makes.
+//!
+//! # Why it is insecure, on purpose
+//! To be byte-identical on every machine, the transcript uses:
+//! - the committed TEST-ONLY RSA keys of `tests/keys/` (public, so worthless),
+//! - [`teaching_rng`]: a ChaCha20 generator with a fixed, published seed for
+//!   the session key, the RSA-OAEP padding and every nonce, so every
+//!   "random" value is predictable by anyone,
+//! - a fixed clock for the messages' time stamps.
+//!
+//! Each of these alone would break the protocol's security. Nothing but
+//! this module uses them: the demo, the server and the client draw from the
+//! operating system's random source.
+//!
+//! The packets are made by the same step functions the client and server
+//! call, and each is checked by the receiving side's functions (the server
+//! decrypts the secret, the frames are decoded and opened), so the
+//! transcript cannot show bytes the protocol would not accept.
+
+use crate::checks::is_confirmed;
+use crate::decryption::{decrypt_ec_packet, open_dp_packet};
+use crate::error::{Error, Result};
+use crate::frames::{
+    Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
+};
+use crate::helpers::{
+    base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
+};
+use crate::messages::{Envelope, encode};
+use crate::packets::{
+    CONFIRMATION_TEXT, Packet, cc_packet, ec_packet, encrypt_session_secret, generate_session_key,
+    sc_packet, start_packet,
+};
+use crate::reliable::fragment;
+use crate::session::{Algorithm, NONCE_BYTES, SessionCipher, TAG_BYTES};
+use rand::SeedableRng;
+use rand::rngs::ChaCha20Rng;
+use std::fmt::Write as _;
+
+/// The published seed of the teaching mode. Anyone can predict every value
+/// drawn from it: that is the point, and why it must never protect anything.
+pub const INSECURE_TEACHING_SEED: u64 = 2026;
+
+/// The fixed time stamp of every message in the transcript.
+pub const TEACHING_TIME: &str = "2026-01-01T00:00:00.000Z";
+
+/// The generator of the teaching mode: ChaCha20 seeded with
+/// [`INSECURE_TEACHING_SEED`]. Cryptographically strong as an algorithm,
+/// worthless as a secret, because its seed is public.
+pub fn teaching_rng() -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(INSECURE_TEACHING_SEED)
+}
+
+/// The TEST-ONLY server key (committed, public).
+const SERVER_KEY_PEM: &str = include_str!("../tests/keys/TEST-ONLY-server-key.pem");
+/// The TEST-ONLY client public key (committed).
+const CLIENT_PUBLIC_PEM: &str = include_str!("../tests/keys/TEST-ONLY-client-public.pem");
+
+/// The messages of the transcript's session: a short one, and one long
+/// enough for two fragments.
+const MESSAGES: [&str; 2] = ["Hello, server!", "Meet me in the lobby at ten."];
+
+/// Bytes as lower-case hex, 32 bytes (64 digits) per line, each line
+/// indented by `indent`.
+fn hex_lines(bytes: &[u8], indent: &str) -> String {
+    bytes
+        .chunks(32)
+        .map(|chunk| format!("{indent}{}\n", hex::encode(chunk)))
+        .collect()
+}
+
+/// A packet's text, cut into lines of at most 72 characters.
+fn wrapped(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.split('\n') {
+        let chars: Vec<char> = line.chars().collect();
+        if chars.is_empty() {
+            out.push('\n');
+        }
+        for piece in chars.chunks(72) {
+            out.push_str(&piece.iter().collect::<String>());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// One packet's section: heading, the packet as sent, then its fields.
+fn section(out: &mut String, heading: &str, packet: &str, fields: &str) {
+    let _ = writeln!(out, "## {heading}\n");
+    let _ = writeln!(out, "```text\n{}```\n", wrapped(packet));
+    let _ = writeln!(out, "```text\n{fields}```\n");
+}
+
+/// The fields of a sealed AES payload, and how to check them.
+fn aes_fields(sealed: &[u8], aad: &[u8], plaintext: &[u8]) -> String {
+    let mut out = String::new();
+    let (nonce, rest) = sealed.split_at(NONCE_BYTES);
+    let (tag, ciphertext) = rest.split_at(TAG_BYTES);
+    let _ = writeln!(out, "  nonce, 16 bytes (fresh for every message):");
+    out.push_str(&hex_lines(nonce, "    "));
+    let _ = writeln!(
+        out,
+        "  tag, 16 bytes (EAX: CMAC over nonce, associated data, ciphertext):"
+    );
+    out.push_str(&hex_lines(tag, "    "));
+    let _ = writeln!(out, "  ciphertext, {} bytes:", ciphertext.len());
+    out.push_str(&hex_lines(ciphertext, "    "));
+    if aad.is_empty() {
+        let _ = writeln!(out, "  associated data: none");
+    } else {
+        let _ = writeln!(out, "  associated data, {} bytes (not sent):", aad.len());
+        out.push_str(&hex_lines(aad, "    "));
+    }
+    let _ = writeln!(
+        out,
+        "  opens to, {} bytes: {:?}",
+        plaintext.len(),
+        String::from_utf8_lossy(plaintext)
+    );
+    out.push_str(
+        "  recompute (pycryptodome; the key is the session key of 11.a):\n    python3 -c \"from Crypto.Cipher import AES; c = AES.new(bytes.fromhex('<key>'), \\\n      AES.MODE_EAX, nonce=bytes.fromhex('<nonce>')); c.update(bytes.fromhex('<associated data>')); \\\n      print(c.decrypt_and_verify(bytes.fromhex('<ciphertext>'), bytes.fromhex('<tag>')))\"\n",
+    );
+    out
+}
+
+/// The CRC field of a frame and the command that recomputes it.
+fn crc_fields(frame: &str) -> String {
+    let comma = frame.rfind(',').unwrap_or(0);
+    let covered = &frame[..=comma];
+    let shown = if covered.len() > 40 {
+        format!("{}...{}", &covered[..20], &covered[covered.len() - 12..])
+    } else {
+        covered.to_string()
+    };
+    format!(
+        "  crc        {}   CRC-32 of the {} bytes \"{shown}\"\n  recompute: python3 -c \"import zlib; print('%08x' % zlib.crc32(b'<those bytes>'))\"\n",
+        &frame[comma + 1..frame.len() - 1],
+        covered.len()
+    )
+}
+
+/// Render the whole transcript as Markdown.
+///
+/// # Errors
+/// Only if the committed keys or the step functions fail, which the tests
+/// rule out.
+pub fn render() -> Result<String> {
+    let mut rng = teaching_rng();
+    let server_key = private_key_from_pem(SERVER_KEY_PEM)?;
+    let server_public = server_key.to_public_key();
+    let client_public = rsa_public_key_converter(CLIENT_PUBLIC_PEM)?;
+    let mut out = String::new();
+    out.push_str(HEADER);
+
+    // 1-2: the start packet.
+    let ss = start_packet(true);
+    section(
+        &mut out,
+        &format!("2.a SS: client to server, {} bytes", ss.len()),
+        &ss,
+        "  type       SS     the start packet (1.b)\n  protocol   RFMP\n  version    v1.0\n  secure     1      an encrypted session, please (1.a)\n",
+    );
+
+    // 6-7: the server's key.
+    let pem = public_key_to_pem(&server_public)?;
+    let cc = cc_packet(Some(&pem));
+    section(
+        &mut out,
+        &format!("7.a CC: server to client, {} bytes", cc.len()),
+        &cc,
+        &format!(
+            "  type       CC\n  key        {} bytes of PEM: the server's RSA-2048 public key as\n             SubjectPublicKeyInfo (SPKI), LF line ends, no newline at the end\n  fingerprint {}   (SHA-256 of the key's DER bytes)\n  recompute: openssl pkey -pubin -in tests/keys/TEST-ONLY-server-public.pem -outform DER \\\n             | openssl dgst -sha256 -binary | base64 | tr -d =\n",
+            pem.len(),
+            fingerprint(&server_public)?
+        ),
+    );
+
+    // 10-11: the encryption packet.
+    let secret = generate_session_key(&mut rng);
+    let encrypted = encrypt_session_secret(&secret, &server_public, &mut rng)?;
+    let field = crate::helpers::base64_encode(&encrypted);
+    let ec = ec_packet(Algorithm::Aes, &field, &public_key_to_pem(&client_public)?);
+    let mut fields = String::from("  type       EC\n  algorithm  aes    (10.a.i)\n");
+    let _ = writeln!(
+        fields,
+        "  session key, 16 bytes (10.a.ii.1.a), the secret itself:"
+    );
+    fields.push_str(&hex_lines(secret.as_bytes(), "    "));
+    let _ = writeln!(
+        fields,
+        "  encrypted key: {} base64 characters of a {}-byte RSA-OAEP ciphertext\n  (SHA-256, MGF1-SHA-256, empty label; 10.a.ii.1.b and 1.c):",
+        field.len(),
+        encrypted.len()
+    );
+    fields.push_str(&hex_lines(&encrypted, "    "));
+    fields.push_str("  recompute (decrypt it with the TEST-ONLY server key):\n    echo '<the base64 field>' | base64 -d | openssl pkeyutl -decrypt \\\n      -inkey tests/keys/TEST-ONLY-server-key.pem -pkeyopt rsa_padding_mode:oaep \\\n      -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 | xxd -p\n");
+    let _ = writeln!(
+        fields,
+        "  client key {} bytes of PEM (SPKI), as in CC",
+        public_key_to_pem(&client_public)?.len()
+    );
+    section(
+        &mut out,
+        &format!("11.a EC: client to server, {} bytes", ec.len()),
+        &ec,
+        &fields,
+    );
+
+    // 13: the server decrypts; the transcript checks it got the same key.
+    let decrypted = decrypt_ec_packet(Packet::parse(ec.as_bytes())?, &server_key)?;
+    if decrypted.secret != secret {
+        return Err(Error::BadSecret(
+            "the teaching server decrypted another key".into(),
+        ));
+    }
+    let cipher = SessionCipher::from_secret(&secret);
+
+    // 14-15: the confirmation.
+    let sc = sc_packet(&cipher, &mut rng)?;
+    let sealed = base64_decode("SC", Packet::parse(sc.as_bytes())?.fields[1].as_str())?;
+    let opened = cipher.open(&sealed, b"")?;
+    is_confirmed(Packet::parse(sc.as_bytes())?, &cipher)?;
+    section(
+        &mut out,
+        &format!("14.a SC: server to client, {} bytes", sc.len()),
+        &sc,
+        &format!(
+            "  type       SC\n  confirmation: {CONFIRMATION_TEXT:?} sealed with AES-128-EAX\n{}",
+            aes_fields(&sealed, b"", &opened)
+        ),
+    );
+
+    // 16: messages in frames, each acknowledged.
+    let mut seq = 0u32;
+    for text in MESSAGES {
+        let envelope = Envelope {
+            action: "message".into(),
+            data: text.into(),
+            time: chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
+                .map_err(|e| Error::Malformed(e.to_string()))?
+                .to_utc(),
+        };
+        let message = encode(&envelope, b"");
+        // A small capacity makes the second message two fragments.
+        let capacity = if seq == 0 { 700 } else { 64 };
+        let pieces: Vec<&[u8]> = fragment(&message, capacity).collect();
+        let count = pieces.len() as u32;
+        for (index, piece) in pieces.into_iter().enumerate() {
+            let index = index as u32;
+            let frame = dp_packet(
+                &cipher,
+                Direction::ClientToServer,
+                seq,
+                index,
+                count,
+                piece,
+                &mut rng,
+            )?;
+            let decoded = decode_frame(frame.as_bytes())?;
+            let opened = open_dp_packet(&decoded, &cipher, Direction::ClientToServer)?;
+            let Frame::Data { payload, .. } = &decoded else {
+                return Err(Error::Malformed("not a data frame".into()));
+            };
+            let aad = associated_data("DP", Direction::ClientToServer, seq, index, count);
+            let mut fields = format!(
+                "  type       DP\n  seq        {seq}\n  index      {index}      fragment {} of {count}\n  count      {count}\n  payload    {} base64 characters of {} sealed bytes:\n",
+                index + 1,
+                frame.split(',').nth(4).map_or(0, str::len),
+                payload.len()
+            );
+            fields.push_str(&aes_fields(payload, &aad, &opened));
+            fields.push_str(&crc_fields(&frame));
+            section(
+                &mut out,
+                &format!("16.b DP {seq}: client to server, {} bytes", frame.len()),
+                &frame,
+                &fields,
+            );
+            seq += 1;
+        }
+        let ak = ak_packet(seq);
+        section(
+            &mut out,
+            &format!("16.g AK {seq}: server to client, {} bytes", ak.len()),
+            &ak,
+            &format!(
+                "  type       AK\n  next       {seq}      every frame before {seq} arrived\n{}",
+                crc_fields(&ak)
+            ),
+        );
+    }
+
+    // 17: End, acknowledged.
+    let end = end_packet(&cipher, Direction::ClientToServer, seq, &mut rng)?;
+    let decoded = decode_frame(end.as_bytes())?;
+    open_dp_packet(&decoded, &cipher, Direction::ClientToServer)?;
+    let Frame::End { payload, .. } = &decoded else {
+        return Err(Error::Malformed("not an End frame".into()));
+    };
+    let aad = associated_data("End", Direction::ClientToServer, seq, 0, 0);
+    section(
+        &mut out,
+        &format!("17.a End {seq}: client to server, {} bytes", end.len()),
+        &end,
+        &format!(
+            "  type       End\n  seq        {seq}      End takes a sequence number, like TCP's FIN\n  payload    the empty message, sealed:\n{}{}",
+            aes_fields(payload, &aad, b""),
+            crc_fields(&end)
+        ),
+    );
+    let ak = ak_packet(seq + 1);
+    section(
+        &mut out,
+        &format!("17.b AK {}: server to client, {} bytes", seq + 1, ak.len()),
+        &ak,
+        &format!(
+            "  type       AK\n  next       {}      the End arrived; the server sends its own End the same way\n{}",
+            seq + 1,
+            crc_fields(&ak)
+        ),
+    );
+    Ok(out)
+}
+
+/// The transcript's opening words.
+const HEADER: &str = "# A secured session, byte by byte
+
+<!-- Generated by `cargo run -q -- transcript > lessons/02-transcript.md`. Do not edit:
+`tests/transcript.rs` regenerates this file and fails if it differs. -->
+
+Every packet of one AES session, as the client and the server send it,
+split into its fields. Numbers in headings are the flow's stages
+(`00-flow.md`); frames are explained in `01-frames.md`.
+
+**Insecure teaching mode.** To make these bytes the same on every machine,
+this session uses the committed TEST-ONLY keys of `tests/keys/`, a random
+generator with a published seed (`transcript::INSECURE_TEACHING_SEED`) for
+the session key, the RSA-OAEP padding and every nonce, and a fixed clock.
+Anyone can predict every secret below. Real sessions (`rfmp demo`,
+`rfmp server`, `rfmp client`) draw from the operating system's random
+source.
+
+Each value comes with a way to check it yourself: the commands need only
+`openssl`, `python3` and the files of this repository. The second message is
+cut into 64-byte fragments (instead of 700) so that a fragmented message fits
+on the page.
+
+";

@@ -1,0 +1,26 @@
+//! The byte-annotated transcript in `lessons/02-transcript.md` is exactly
+//! what the code produces in the teaching mode: regenerated and compared.
+
+/// `lessons/02-transcript.md` is byte for byte the output of `rfmp transcript`.
+#[test]
+fn transcript_lesson_matches_the_code() {
+    let committed = std::fs::read_to_string("lessons/02-transcript.md").expect("the lesson");
+    let generated = rfmp::transcript::render().expect("the transcript renders");
+    assert!(
+        committed == generated,
+        "lessons/02-transcript.md is out of date: regenerate it with\n\
+         cargo run -q -- transcript > lessons/02-transcript.md"
+    );
+}
+
+/// The teaching mode is deterministic: two renderings are identical, and
+/// they really depend on the seed (a test that cannot fail is no test).
+#[test]
+fn transcript_is_deterministic_and_seeded() {
+    let first = rfmp::transcript::render().unwrap();
+    assert_eq!(first, rfmp::transcript::render().unwrap());
+    // The session key printed in 11.a is the first 16 bytes of the seeded generator.
+    let mut rng = rfmp::transcript::teaching_rng();
+    let key = rfmp::packets::generate_session_key(&mut rng);
+    assert!(first.contains(&hex::encode(key.as_bytes())));
+}
