@@ -106,7 +106,12 @@ enum Command {
     /// Print the byte-annotated transcript of one secured session, made in
     /// an INSECURE deterministic teaching mode (TEST-ONLY keys, a published
     /// random seed, a fixed clock): lessons/02-transcript.md is its output.
-    Transcript,
+    Transcript {
+        /// Print the session as a Mermaid sequence diagram instead
+        /// (diagrams/transcript.md).
+        #[arg(long)]
+        diagram: bool,
+    },
     /// Create an RSA-2048 key pair: FILE (private, PKCS#8 PEM) and FILE.pub
     /// (public, SPKI PEM, as sent on the wire).
     Keygen {
@@ -227,7 +232,12 @@ fn main() {
             connect,
             faults,
         } => send_file(&connect, faults.or(Faults::NONE), &path, max_file_bytes),
-        Command::Transcript => rfmp::transcript::render().map(|text| print!("{text}")),
+        Command::Transcript { diagram } => if diagram {
+            rfmp::transcript::diagram()
+        } else {
+            rfmp::transcript::render()
+        }
+        .map(|text| print!("{text}")),
         Command::Keygen { out } => keygen(&out),
     };
     if let Err(error) = result {

@@ -24,3 +24,16 @@ fn transcript_is_deterministic_and_seeded() {
     let key = rfmp::packets::generate_session_key(&mut rng);
     assert!(first.contains(&hex::encode(key.as_bytes())));
 }
+
+/// `diagrams/transcript.md` is byte for byte `rfmp transcript --diagram`.
+#[test]
+fn transcript_diagram_matches_the_code() {
+    let committed = std::fs::read_to_string("diagrams/transcript.md").expect("the diagram");
+    let generated = rfmp::transcript::diagram().expect("the diagram renders");
+    assert!(
+        committed == generated,
+        "diagrams/transcript.md is out of date: regenerate it with\n\
+         cargo run -q -- transcript --diagram > diagrams/transcript.md"
+    );
+    assert!(generated.contains("C->>S: 11.a EC, 804 B"), "{generated}");
+}
