@@ -800,7 +800,7 @@ fn show_payload(n: &mut Narrator, cipher: &SessionCipher, sealed: &[u8]) -> Resu
                 &sealed[..NONCE_BYTES],
             )?;
             n.hex(
-                "tag (EAX's CMAC over nonce and ciphertext)",
+                "tag (EAX's CMAC over nonce, associated data, ciphertext)",
                 &sealed[NONCE_BYTES..NONCE_BYTES + TAG_BYTES],
             )?;
             n.hex(

@@ -61,16 +61,22 @@
 //! [`associated_data`]) holds the frame's type, direction, sequence number
 //! and fragment numbers, so an attacker who replays an old frame, moves a
 //! frame to another position, or reflects a client's frame back to the
-//! client makes the tag check fail. TLS 1.3 binds its records to their
-//! position the same way (RFC 8446, section 5.3). With Caesar or no cipher
-//! there is no tag, and nothing but the CRC; those modes protect nothing.
+//! client makes the tag check fail. That holds within one cycle of the
+//! sequence numbers, which is why a session ends before they wrap (2^32
+//! frames; [`crate::reliable::SendWindow::exhausted`]). TLS 1.3 binds its
+//! records to their position too, differently: it mixes the sequence number
+//! into the nonce and uses a separate key for each direction (RFC 8446,
+//! section 5.3). With Caesar or no cipher there is no tag, and nothing but
+//! the CRC; those modes protect nothing.
 //!
 //! AK and NK frames carry no payload and no tag. An attacker can forge
 //! them (as one can forge TCP's acknowledgements under TLS): a forged NK
-//! costs a retransmission, or ends the session (EE 400) if it names a frame
-//! already acknowledged; a forged AK for a frame never sent ends it too; a
-//! forged AK for frames in flight makes the sender forget frames the
-//! receiver never got. The receiver then sees a gap it cannot fill and the
+//! costs a retransmission (enough of them use up a frame's transmissions,
+//! EE 408), or ends the session (EE 400) if it names a frame already
+//! acknowledged; a forged AK for a frame never sent ends it too; a forged
+//! AK for frames in flight makes the sender forget frames the receiver
+//! never got. The EE packet has no tag either, so a forged one ends a
+//! session. The receiver then sees a gap it cannot fill and the
 //! connection ends with an error, so the loss is detected, never silent,
 //! except for the very last frames, which the application learns about by
 //! its replies (every chat request is answered).

@@ -37,7 +37,8 @@
 //!   disconnecting that peer. Nothing else waits.
 //! - The inbox holds about [`LinkConfig::inbox_bytes`] of delivered but
 //!   unread messages (checked before each frame is taken, so it can go over
-//!   by one message). While it is full the reader takes no new data frames
+//!   by what one frame releases: at most a window of frames, or one
+//!   largest message). While it is full the reader takes no new data frames
 //!   and sends no AK for them: the peer hears nothing, backs off, and sends
 //!   them again later, or gives up if this side's application never reads.
 //! - A peer that sends nothing at all for [`LinkConfig::idle_timeout`] is
@@ -607,17 +608,14 @@ impl Link {
             self.shared.writer.notify_all();
             // Wait for End to be acknowledged.
             loop {
+                if state.end == EndState::Sent && state.window.is_empty() {
+                    break; // everything we sent, End included, was acknowledged
+                }
                 if let Some(why) = state.ended.clone() {
-                    if state.peer_ended {
-                        // The peer had already said End and has hung up:
-                        // nothing was lost.
-                        break;
-                    }
+                    // The link ended before all we sent was acknowledged
+                    // (even if the peer said End first): report it.
                     let error = state.error.take();
                     return Err(error.unwrap_or(Error::SessionEnded(why)));
-                }
-                if state.end == EndState::Sent && state.window.is_empty() {
-                    break;
                 }
                 state = self
                     .shared
@@ -801,11 +799,7 @@ impl ReaderTask<'_> {
                 }
             }
             Frame::Data { seq, .. } | Frame::End { seq, .. } => {
-                let inbox_full = {
-                    let mut state = self.shared.lock();
-                    state.window.peer_heard(now);
-                    state.inbox_bytes >= self.config.inbox_bytes
-                };
+                let inbox_full = self.shared.lock().inbox_bytes >= self.config.inbox_bytes;
                 match self.window.position(seq) {
                     // Already have it: its AK was lost, acknowledge again.
                     Position::Duplicate => {
@@ -990,6 +984,13 @@ impl WriterTask<'_> {
             // are taken now, under the lock, and sealed below without it, so
             // the reader can hand in AKs meanwhile. Only this thread sends
             // new frames, so their sequence numbers stay reserved.
+            if state.window.exhausted() {
+                return Err(Error::SessionEnded(
+                    "2^32 frames were sent under one session key; sequence numbers would \
+                     repeat, so the session ends here (start a new one)"
+                        .into(),
+                ));
+            }
             let mut fresh = Vec::new();
             let room = state.window.room();
             while bytes < WRITE_BATCH_BYTES && fresh.len() < room {

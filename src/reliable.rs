@@ -29,10 +29,14 @@
 //! `srtt` and a mean deviation `rttvar`, and waits `srtt + 4 × rttvar`,
 //! kept between [`ReliableConfig::min_rto`] and [`ReliableConfig::max_rto`].
 //! Before the first measurement it waits [`ReliableConfig::initial_rto`].
-//! When the peer has said nothing at all since a frame was last sent, each
-//! further transmission of that frame doubles its wait (exponential
-//! backoff), so a dead peer is not flooded; a peer that is still sending
-//! AKs and NKs is alive, and the wait stays one RTO.
+//! When the peer has not answered any of our frames (no AK, no NK) since a
+//! frame was last sent, each further transmission of that frame doubles its
+//! wait (exponential backoff), so a dead or stuck peer is not flooded; while
+//! AKs and NKs keep coming, the peer is taking our frames, the loss was just
+//! a loss, and the wait stays one RTO. Only answers to our frames count: a
+//! peer that keeps sending its own data but takes none of ours (its
+//! application has stopped reading, see [`crate::link`]) is backed off from
+//! like a silent one.
 //!
 //! One more trigger comes from TCP (fast retransmit, RFC 5681, section
 //! 3.2): the receiver sends an AK after every burst of frames, so a run of
@@ -203,8 +207,11 @@ pub struct SendWindow {
     rtt: Option<RttEstimate>,
     /// AKs in a row that acknowledged nothing new.
     duplicate_acks: u32,
-    /// When the peer last sent any frame.
-    heard_at: Option<Instant>,
+    /// When the peer last answered our frames (an AK or an NK).
+    answered_at: Option<Instant>,
+    /// Frames sent with a new sequence number in this session (see
+    /// [`SendWindow::exhausted`]).
+    sent_total: u64,
     config: ReliableConfig,
 }
 
@@ -220,7 +227,8 @@ impl SendWindow {
             in_flight: VecDeque::new(),
             rtt: None,
             duplicate_acks: 0,
-            heard_at: None,
+            answered_at: None,
+            sent_total: 0,
             config,
         }
     }
@@ -297,6 +305,7 @@ impl SendWindow {
     pub fn sent(&mut self, frame: Arc<str>, now: Instant) -> u32 {
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
+        self.sent_total += 1;
         let deadline = now + self.rto(1);
         self.in_flight.push_back(InFlight {
             seq,
@@ -308,10 +317,13 @@ impl SendWindow {
         seq
     }
 
-    /// The peer sent a frame (any frame) at `now`: it is alive, so waiting
-    /// frames are not backed off.
-    pub fn peer_heard(&mut self, now: Instant) {
-        self.heard_at = Some(now);
+    /// Has this session sent 2^32 frames, so that the next one would reuse a
+    /// sequence number already used under the same key? Then a frame from
+    /// the previous cycle would authenticate again (a replay), so the
+    /// session must end first; TLS 1.3 rekeys or closes for the same reason
+    /// (RFC 8446, section 5.5). At 700 bytes a frame that is about 3 TB.
+    pub fn exhausted(&self) -> bool {
+        self.sent_total >= 1 << 32
     }
 
     /// Step 16.i: an AK arrived at `now`: forget every frame before `next`,
@@ -324,7 +336,7 @@ impl SendWindow {
     /// - [`Error::GaveUp`] when the frame to retransmit was already sent
     ///   [`ReliableConfig::max_transmissions`] times.
     pub fn on_ack(&mut self, next: u32, now: Instant) -> Result<Option<Resend>> {
-        self.peer_heard(now);
+        self.answered_at = Some(now);
         if seq_before(self.next_seq, next) {
             return Err(Error::Malformed(format!(
                 "(AK,{next}) acknowledges frames up to {}, but only frames before {} were sent",
@@ -379,7 +391,7 @@ impl SendWindow {
     /// - [`Error::GaveUp`] when the frame was already sent
     ///   [`ReliableConfig::max_transmissions`] times.
     pub fn on_nak(&mut self, seq: u32, now: Instant) -> Result<Option<Resend>> {
-        self.peer_heard(now);
+        self.answered_at = Some(now);
         if !seq_before(seq, self.next_seq) {
             return Ok(None);
         }
@@ -391,6 +403,14 @@ impl SendWindow {
             )));
         }
         let offset = seq.wrapping_sub(oldest) as usize;
+        // A copy sent again less than a round trip ago may still be on its
+        // way: a second NK for it says nothing new. (The first NK, about the
+        // original transmission, is always answered.)
+        let frame = &self.in_flight[offset];
+        let round_trip = self.srtt().unwrap_or(self.config.initial_rto);
+        if frame.transmissions > 1 && now.saturating_duration_since(frame.sent_at) < round_trip {
+            return Ok(None);
+        }
         self.retransmit(offset, now).map(Some)
     }
 
@@ -429,9 +449,9 @@ impl SendWindow {
                 "frame {seq} was sent {transmissions} times and never acknowledged"
             )));
         }
-        // Back off only if the peer has said nothing since the last send.
+        // Back off only if the peer has not answered since the last send.
         let sent_at = self.in_flight[offset].sent_at;
-        let silent = self.heard_at.is_none_or(|heard| heard <= sent_at);
+        let silent = self.answered_at.is_none_or(|answered| answered <= sent_at);
         let rto = if silent {
             self.rto(transmissions + 1)
         } else {

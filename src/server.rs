@@ -407,9 +407,12 @@ pub fn answer(message: &[u8], files: &mut FileReceiver) -> Option<Envelope> {
         "message" => Some(Envelope::new("message", envelope.data)),
         "file-start" => match serde_json::from_value::<FileOffer>(envelope.data) {
             Ok(offer) => files.start(offer).err().and_then(error),
-            Err(e) => error(Error::Malformed(format!(
-                "file-start data is {{\"name\",\"size\"}}: {e}"
-            ))),
+            Err(e) => {
+                files.refuse();
+                error(Error::Malformed(format!(
+                    "file-start data is {{\"name\",\"size\"}}: {e}"
+                )))
+            }
         },
         "file-chunk" => files.chunk(attachment).err().and_then(error),
         "file-end" => match serde_json::from_value::<FileEnd>(envelope.data) {

@@ -46,7 +46,9 @@
 //! that by passing *associated data* to [`SessionCipher::seal`]: the frame's
 //! type, direction, sequence number and fragment numbers, which the tag
 //! covers (see [`crate::frames::associated_data`]). TLS 1.3 binds its
-//! records to their sequence number the same way (RFC 8446, section 5.3).
+//! records to their sequence number too, differently: it mixes the number
+//! into the nonce, with a separate key for each direction (RFC 8446,
+//! section 5.3).
 
 use crate::error::{Error, Result};
 use aes::Aes128;

@@ -366,6 +366,13 @@ impl FileReceiver {
         result
     }
 
+    /// Refuse the transfer that is starting (its `file-start` could not be
+    /// read): its chunks and its `file-end` are swallowed, so the sender
+    /// gets one `error` for the whole file, not one per chunk.
+    pub fn refuse(&mut self) {
+        self.fail();
+    }
+
     /// Give up the file in progress: delete what was written, and swallow
     /// the rest of its transfer.
     fn fail(&mut self) {

@@ -496,3 +496,55 @@ proptest! {
         prop_assert!(!seq_before(a, a));
     }
 }
+
+/// Step 16.i: a second NK for a frame sent again less than a round trip ago
+/// is ignored (that copy may still be on its way), so losses do not
+/// multiply into retransmissions.
+#[test]
+fn step_16_repeated_nk_within_a_round_trip_is_ignored() {
+    let config = ReliableConfig {
+        initial_rto: Duration::from_millis(100),
+        ..ReliableConfig::default()
+    };
+    let mut window = SendWindow::new(0, config);
+    let t0 = Instant::now();
+    window.sent("(frame 0)".into(), t0);
+    assert_eq!(window.on_nak(0, t0).unwrap().unwrap().transmission, 2);
+    let soon = t0 + Duration::from_millis(50);
+    assert!(
+        window.on_nak(0, soon).unwrap().is_none(),
+        "the copy may still be on its way"
+    );
+    let later = t0 + Duration::from_millis(100);
+    assert_eq!(window.on_nak(0, later).unwrap().unwrap().transmission, 3);
+}
+
+/// Step 16.i: timeouts back off only while the peer answers none of our
+/// frames; an AK or NK in between keeps the wait at one RTO.
+#[test]
+fn step_16_backoff_only_while_the_peer_is_silent() {
+    let config = ReliableConfig {
+        initial_rto: Duration::from_millis(100),
+        ..ReliableConfig::default()
+    };
+    let mut window = SendWindow::new(0, config);
+    let t0 = Instant::now();
+    window.sent("(frame 0)".into(), t0);
+    window.sent("(frame 1)".into(), t0);
+    // Silent peer: the second wait for frame 0 is twice the first.
+    let t1 = t0 + Duration::from_millis(100);
+    window.on_tick(t1).unwrap().unwrap();
+    assert_eq!(
+        window.next_deadline(),
+        Some(t1 + Duration::from_millis(200))
+    );
+    // A duplicate AK shows the peer is taking our frames: no more doubling.
+    let t2 = t1 + Duration::from_millis(150);
+    assert!(window.on_ack(0, t2).unwrap().is_none());
+    let t3 = t1 + Duration::from_millis(200);
+    window.on_tick(t3).unwrap().unwrap();
+    assert_eq!(
+        window.next_deadline(),
+        Some(t3 + Duration::from_millis(100))
+    );
+}
