@@ -415,9 +415,9 @@ fn run_session(
     // ---- Step 16: messages in frames --------------------------------------
     // From here on both sides read frames (with CRC and sequence numbers).
     let (client_stream, leftover) = client.into_parts();
-    let mut client = FrameSide::new(client_stream, leftover, Direction::ClientToServer)?;
+    let mut client = FrameSide::new(client_stream, leftover)?;
     let (server_stream, leftover) = server.into_parts();
-    let mut server = FrameSide::new(server_stream, leftover, Direction::ServerToClient)?;
+    let mut server = FrameSide::new(server_stream, leftover)?;
     let capacity = fragment_capacity(&cipher_client);
     let mut last_frame = String::new();
     for (seq, message) in (0u32..).zip(DEMO_MESSAGES) {
@@ -737,7 +737,7 @@ struct FrameSide {
 }
 
 impl FrameSide {
-    fn new(stream: TcpStream, leftover: Vec<u8>, _direction: Direction) -> Result<FrameSide> {
+    fn new(stream: TcpStream, leftover: Vec<u8>) -> Result<FrameSide> {
         Ok(FrameSide {
             reader: FrameReader::new(stream.try_clone()?, leftover),
             stream,

@@ -33,7 +33,8 @@
 //! nonce, the associated data and the ciphertext. Decryption checks the tag
 //! first; a single flipped bit anywhere makes [`SessionCipher::open`] return
 //! [`Error::AuthenticationFailed`] instead of garbage. Each message gets a
-//! fresh 16-byte nonce from the operating system's random source; with 2^128
+//! fresh 16-byte random nonce (the link draws them from a ChaCha12
+//! generator seeded once from the operating system's random source); with 2^128
 //! possible nonces a repeat is, for practical purposes, impossible (a nonce
 //! reused under one key would reveal the XOR of two plaintexts).
 //!

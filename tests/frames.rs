@@ -4,6 +4,9 @@
 //! The property tests (proptest) try many random cases; a failing case is
 //! shrunk to the smallest one that still fails and printed.
 
+mod common;
+
+use common::with_crc;
 use proptest::prelude::*;
 use rfmp::Error;
 use rfmp::decryption::open_dp_packet;
@@ -12,13 +15,6 @@ use rfmp::reliable::*;
 use rfmp::session::{SessionCipher, SessionSecret};
 use std::io::Cursor;
 use std::time::{Duration, Instant};
-
-/// A frame body (everything up to and including the last comma) finished
-/// with its correct CRC: how a peer with a bug, not a damaged link, would
-/// send it.
-fn with_crc(body: &str) -> String {
-    format!("{body}{:08x})", crc32fast::hash(body.as_bytes()))
-}
 
 fn aes() -> SessionCipher {
     SessionCipher::from_secret(&SessionSecret::Aes([7; 16]))

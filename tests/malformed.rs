@@ -340,17 +340,6 @@ fn framing_names_a_binary_first_byte_in_hex() {
     assert!(err.to_string().contains("the byte 0xff"), "{err}");
 }
 
-/// Everything the server sends until it closes the connection (10 s at most).
-fn read_until_closed(mut stream: TcpStream) -> String {
-    use std::io::Read;
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let mut bytes = Vec::new();
-    let _ = stream.read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 /// Step 3.a: a client that says nothing during the handshake gets EE 408.
 #[test]
 fn step_03_silent_client_gets_ee_408() {
@@ -359,7 +348,7 @@ fn step_03_silent_client_gets_ee_408() {
         ..ServerConfig::default()
     });
     let stream = TcpStream::connect(addr).unwrap();
-    let answer = read_until_closed(stream);
+    let answer = read_to_close(stream);
     assert!(
         answer.starts_with("(EE,408,timed out waiting for the start packet"),
         "{answer}"
@@ -391,7 +380,7 @@ fn step_03_slowloris_is_cut_off_by_the_handshake_deadline() {
             std::thread::sleep(Duration::from_millis(150));
         }
     });
-    let answer = read_until_closed(stream);
+    let answer = read_to_close(stream);
     let took = started.elapsed();
     assert!(answer.starts_with("(EE,408,"), "{answer}");
     assert!(

@@ -15,7 +15,7 @@ use rfmp::reliable::ReliableConfig;
 use rfmp::server::ServerConfig;
 use rfmp::session::{Algorithm, SessionCipher};
 use rfmp::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver, send_file, sha256_file};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
@@ -103,14 +103,13 @@ fn raw_session(
     (stream, reader, session.cipher)
 }
 
-/// Everything the peer sends until it closes the connection (10 s at most).
-fn read_to_close(mut stream: TcpStream) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut bytes = Vec::new();
-    let _ = stream.read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes).into_owned()
+/// Read frames until a data frame arrives, and open it (server to client).
+fn next_data(reader: &mut FrameReader<TcpStream>, cipher: &SessionCipher) -> Vec<u8> {
+    loop {
+        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
+            return open_dp_packet(&frame, cipher, Direction::ServerToClient).unwrap();
+        }
+    }
 }
 
 /// A message frame from the client with sequence number `seq`.
@@ -184,20 +183,17 @@ fn server_rejects_a_replayed_aes_frame_with_ee_422() {
     let original = message_frame(&cipher, 0, "transfer 10 coins");
     stream.write_all(original.as_bytes()).unwrap();
     // The echo arrives: the original was accepted.
-    loop {
-        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
-            let echo = open_dp_packet(&frame, &cipher, Direction::ServerToClient).unwrap();
-            assert_eq!(decode(&echo).unwrap().0.text(), Some("transfer 10 coins"));
-            stream.write_all(ak_packet(1).as_bytes()).unwrap();
-            break;
-        }
-    }
+    let echo = next_data(&mut reader, &cipher);
+    assert_eq!(decode(&echo).unwrap().0.text(), Some("transfer 10 coins"));
+    stream.write_all(ak_packet(1).as_bytes()).unwrap();
     // Eve replays it as frame 1, with a CRC she computed herself.
     let Frame::Data { payload, .. } = decode_frame(original.as_bytes()).unwrap() else {
         unreachable!()
     };
-    let body = format!("(DP,1,0,1,{},", rfmp::helpers::base64_encode(&payload));
-    let replay = format!("{body}{:08x})", crc32fast::hash(body.as_bytes()));
+    let replay = with_crc(&format!(
+        "(DP,1,0,1,{},",
+        rfmp::helpers::base64_encode(&payload)
+    ));
     stream.write_all(replay.as_bytes()).unwrap();
     let everything = read_to_close(stream);
     assert!(
@@ -230,11 +226,7 @@ fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
         Received::Frame(Frame::Nak { seq: 0 })
     );
     stream.write_all(good.as_bytes()).unwrap();
-    let answer = loop {
-        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
-            break open_dp_packet(&frame, &cipher, Direction::ServerToClient).unwrap();
-        }
-    };
+    let answer = next_data(&mut reader, &cipher);
     let (envelope, _) = decode(&answer).unwrap();
     assert_eq!(envelope.action, "error");
     assert!(
@@ -245,11 +237,7 @@ fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
     stream
         .write_all(message_frame(&cipher, 1, "still fine").as_bytes())
         .unwrap();
-    let echo = loop {
-        if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
-            break open_dp_packet(&frame, &cipher, Direction::ServerToClient).unwrap();
-        }
-    };
+    let echo = next_data(&mut reader, &cipher);
     assert_eq!(decode(&echo).unwrap().0.text(), Some("still fine"));
 }
 
@@ -258,8 +246,7 @@ fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
 fn server_answers_an_unknown_frame_type_with_ee_400() {
     let addr = start_default_server();
     let (mut stream, _reader, _) = raw_session(addr, &Mode::Unsecured);
-    let body = "(ZZ,0,";
-    let frame = format!("{body}{:08x})", crc32fast::hash(body.as_bytes()));
+    let frame = with_crc("(ZZ,0,");
     stream.write_all(frame.as_bytes()).unwrap();
     let everything = read_to_close(stream);
     assert!(

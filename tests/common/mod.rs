@@ -111,3 +111,21 @@ pub fn expect_echo(link: &Link, text: &str) {
     assert_eq!(envelope.action, "message", "{envelope:?}");
     assert_eq!(envelope.text(), Some(text));
 }
+
+/// Everything the peer sends until it closes the connection (10 s at most).
+pub fn read_to_close(mut stream: TcpStream) -> String {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut bytes = Vec::new();
+    let _ = stream.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A frame body (everything up to and including the last comma) finished
+/// with its correct CRC, computed here independently of rfmp: how a peer
+/// with a bug (or an attacker), not a damaged link, would send it.
+pub fn with_crc(body: &str) -> String {
+    format!("{body}{:08x})", crc32fast::hash(body.as_bytes()))
+}
