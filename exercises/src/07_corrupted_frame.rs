@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! (DP,0,0,1,aGk=,e18162db)
-//! └─── covered ──┘└ CRC-32 of "(DP,0,0,1,aGk=," in hex
+//! └── covered ──┘└ CRC-32 of "(DP,0,0,1,aGk=," in hex
 //! ```
 //!
 //! The receiver recomputes the CRC over the covered bytes and compares. A
