@@ -4,6 +4,8 @@
 //! `rfmp transcript` prints `lessons/08-transcript.md`, and
 //! `tests/transcript.rs` regenerates it and compares it with the committed
 //! copy, so the bytes in the lesson are always the bytes the code makes.
+//! The same mode makes the marked blocks of the other lessons
+//! ([`lesson_block`]), which `tests/lessons.rs` checks.
 //!
 //! # Why it is insecure, on purpose
 //! To be byte-identical on every machine, the transcript uses:
@@ -33,11 +35,11 @@ use crate::helpers::{
 };
 use crate::messages::{Envelope, encode};
 use crate::packets::{
-    CONFIRMATION_TEXT, Packet, cc_packet, ec_packet, encrypt_session_secret, generate_session_key,
-    sc_packet, start_packet,
+    CONFIRMATION_TEXT, Packet, cc_packet, ec_packet, ee_packet, encrypt_session_secret,
+    generate_session_key, generate_shift, packet_formatter, sc_packet, start_packet,
 };
 use crate::reliable::fragment;
-use crate::session::{Algorithm, NONCE_BYTES, SessionCipher, TAG_BYTES};
+use crate::session::{Algorithm, NONCE_BYTES, SessionCipher, SessionSecret, TAG_BYTES};
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
 use std::fmt::Write as _;
@@ -395,3 +397,223 @@ cut into 64-byte fragments (instead of 700) so that a fragmented message fits
 on the page.
 
 ";
+
+// ---------------------------------------------------------------------------
+// Generated blocks for the lessons and the diagrams.
+//
+// The lessons show packets and output between two markers,
+// `<!-- generated: NAME -->` and `<!-- end generated -->`; `tests/lessons.rs`
+// fills every marked block with `lesson_block(NAME)` and fails if the
+// committed text differs. Every block is made in the teaching mode above,
+// by the same step functions the client and server call.
+
+/// The names [`lesson_block`] knows, in the order the lessons use them.
+pub const LESSON_BLOCKS: [&str; 9] = [
+    "ss",
+    "ee-426",
+    "cc",
+    "cc-downgrade",
+    "ec-aes",
+    "ec-caesar",
+    "sc",
+    "ee-examples",
+    "dp-aes",
+];
+
+/// One generated block of a lesson or a diagram, by name (one of
+/// [`LESSON_BLOCKS`]): a fenced block of packets or output, made in the
+/// teaching mode.
+///
+/// - `ss`: both start packets, with their bytes in hex (1.b).
+/// - `ee-426`: the server's answer to `(SS,RFMP,v2.0,1)` (4.a).
+/// - `cc`: the CC packet with the TEST-ONLY server key (6.a).
+/// - `cc-downgrade`: what the client prints when a secured request is
+///   answered with `(CC)` (8.a).
+/// - `ec-aes`, `ec-caesar`: the EC packet for each algorithm, with the
+///   secret it carries (10.a.iii).
+/// - `sc`: the SC packet of each kind of session (14.a).
+/// - `ee-examples`: the server's answers to two bad EC packets (13.a.i).
+/// - `dp-aes`: the message `Hello, server!` as an AES data frame (16.b).
+///
+/// # Errors
+/// [`Error::InvalidChoice`] for an unknown name; otherwise only if the
+/// committed keys or the step functions fail, which the tests rule out.
+pub fn lesson_block(name: &str) -> Result<String> {
+    match name {
+        "ss" => Ok(text_block(
+            &[true, false]
+                .map(|secure| {
+                    let packet = start_packet(secure);
+                    let hex: Vec<String> = packet.bytes().map(|b| format!("{b:02x}")).collect();
+                    format!("{packet}   {} bytes: {}\n", packet.len(), hex.join(" "))
+                })
+                .concat(),
+        )),
+        "ee-426" => {
+            let refused = crate::checks::is_secure(&Packet::parse(b"(SS,RFMP,v2.0,1)")?);
+            let Err(error) = refused else {
+                return Err(Error::Malformed("v2.0 was accepted".into()));
+            };
+            Ok(text_block(&format!("{}\n", ee_packet(&error))))
+        }
+        "cc" => {
+            let pem = public_key_to_pem(&teaching_server_key()?.to_public_key())?;
+            Ok(text_block(&wrapped(&cc_packet(Some(&pem)))))
+        }
+        "cc-downgrade" => {
+            let refused = crate::checks::check_cc_packet(Packet::parse(b"(CC)")?, true);
+            let Err(error) = refused else {
+                return Err(Error::Malformed("the downgrade was accepted".into()));
+            };
+            Ok(text_block(&format!("error: {error}\n")))
+        }
+        "ec-aes" | "ec-caesar" => {
+            let algorithm = if name == "ec-aes" {
+                Algorithm::Aes
+            } else {
+                Algorithm::Caesar
+            };
+            let (_, secret, ec) = teaching_ec(algorithm)?;
+            let what = match algorithm {
+                Algorithm::Aes => {
+                    format!("the AES key, in hex: {}", hex::encode(secret.as_bytes()))
+                }
+                Algorithm::Caesar => format!("the shift: {}", secret.as_bytes()[0]),
+            };
+            // Shown with a line break before the client's key, and long
+            // lines wrapped at 72 characters; on the wire the only line
+            // breaks are the PEM's own.
+            Ok(text_block(&format!(
+                "{} bytes, {}; {what}\n{}",
+                ec.len(),
+                algorithm.as_str(),
+                wrapped(&ec.replacen(",-----BEGIN", ",\n-----BEGIN", 1))
+            )))
+        }
+        "sc" => {
+            let mut lines = format!(
+                "unsecured  {:>2} bytes  {}\n",
+                4,
+                sc_packet(&SessionCipher::None, &mut teaching_rng())?
+            );
+            for algorithm in [Algorithm::Caesar, Algorithm::Aes] {
+                let (mut rng, secret, _) = teaching_ec(algorithm)?;
+                let cipher = SessionCipher::from_secret(&secret);
+                let sc = sc_packet(&cipher, &mut rng)?;
+                is_confirmed(Packet::parse(sc.as_bytes())?, &cipher)?;
+                let _ = writeln!(
+                    lines,
+                    "{:<10} {:>2} bytes  {sc}",
+                    algorithm.as_str(),
+                    sc.len()
+                );
+            }
+            Ok(text_block(&lines))
+        }
+        "ee-examples" => {
+            let server_key = teaching_server_key()?;
+            let client_pem = teaching_client_pem()?;
+            let (_, _, good) = teaching_ec(Algorithm::Aes)?;
+            let good_secret = Packet::parse(good.as_bytes())?.fields[2].clone();
+            let mut lines = String::new();
+            for (algorithm, secret) in [("aes", "AAAA"), ("des", good_secret.as_str())] {
+                let ec = packet_formatter(&["EC", algorithm, secret, &client_pem]);
+                let refused = decrypt_ec_packet(Packet::parse(ec.as_bytes())?, &server_key);
+                let Err(error) = refused else {
+                    return Err(Error::Malformed("a bad EC packet was accepted".into()));
+                };
+                lines.push_str(&ee_packet(&error));
+                lines.push('\n');
+            }
+            Ok(text_block(&lines))
+        }
+        "dp-aes" => {
+            // The transcript's session key; a nonce from a stream of its own.
+            let (_, secret, _) = teaching_ec(Algorithm::Aes)?;
+            let cipher = SessionCipher::from_secret(&secret);
+            let mut rng = teaching_stream(DP_BLOCK_STREAM);
+            let frame = dp_packet(
+                &cipher,
+                Direction::ClientToServer,
+                0,
+                0,
+                1,
+                b"Hello, server!",
+                &mut rng,
+            )?;
+            let opened = open_dp_packet(
+                &decode_frame(frame.as_bytes())?,
+                &cipher,
+                Direction::ClientToServer,
+            )?;
+            if opened != b"Hello, server!" {
+                return Err(Error::AuthenticationFailed);
+            }
+            Ok(text_block(&format!(
+                "client -> server, {} bytes\n{}",
+                frame.len(),
+                wrapped(&frame)
+            )))
+        }
+        other => Err(Error::InvalidChoice {
+            given: other.to_string(),
+            expected: "the name of a generated lesson block (transcript::LESSON_BLOCKS)",
+        }),
+    }
+}
+
+/// Lines in a fenced text block.
+fn text_block(lines: &str) -> String {
+    format!("```text\n{lines}```\n")
+}
+
+/// The TEST-ONLY server key, as the teaching server uses it.
+fn teaching_server_key() -> Result<rsa::PrivateKey> {
+    private_key_from_pem(SERVER_KEY_PEM)
+}
+
+/// The TEST-ONLY client public key as PEM, as the client sends it in EC.
+fn teaching_client_pem() -> Result<String> {
+    public_key_to_pem(&rsa_public_key_converter(CLIENT_PUBLIC_PEM)?)
+}
+
+/// ChaCha20 streams of the published seed, one for each party that draws
+/// from it, so that no two of them draw the same values (above all, no
+/// nonce is drawn twice under the same session key). Stream 0 is
+/// [`teaching_rng`] itself: the client of the transcript. This one is for
+/// the frame of the `dp-aes` block.
+const DP_BLOCK_STREAM: u64 = 4;
+
+/// The teaching generator on another of its streams (see [`DP_BLOCK_STREAM`]).
+fn teaching_stream(stream: u64) -> ChaCha20Rng {
+    let mut rng = teaching_rng();
+    rng.set_stream(stream);
+    rng
+}
+
+/// The teaching client's EC packet for `algorithm`, drawn from a fresh
+/// [`teaching_rng`] as the client draws it (the secret, then the OAEP
+/// padding), and checked by the server's step 13 function. Returns the
+/// generator (to go on drawing from), the secret and the packet; for AES
+/// it is the EC packet of `lessons/08-transcript.md`.
+fn teaching_ec(algorithm: Algorithm) -> Result<(ChaCha20Rng, SessionSecret, String)> {
+    let mut rng = teaching_rng();
+    let server_key = teaching_server_key()?;
+    let secret = match algorithm {
+        Algorithm::Aes => generate_session_key(&mut rng),
+        Algorithm::Caesar => generate_shift(&mut rng),
+    };
+    let encrypted = encrypt_session_secret(&secret, &server_key.to_public_key(), &mut rng)?;
+    let ec = ec_packet(
+        algorithm,
+        &crate::helpers::base64_encode(&encrypted),
+        &teaching_client_pem()?,
+    );
+    let decrypted = decrypt_ec_packet(Packet::parse(ec.as_bytes())?, &server_key)?;
+    if decrypted.secret != secret {
+        return Err(Error::BadSecret(
+            "the teaching server decrypted another secret".into(),
+        ));
+    }
+    Ok((rng, secret, ec))
+}

@@ -1,0 +1,204 @@
+//! Bytes in the lessons cannot drift from the code.
+//!
+//! A lesson or a diagram marks each block of packets or output it shows
+//! from the teaching mode between two lines,
+//!
+//! ```text
+//! <!-- generated: NAME -->
+//! <!-- end generated -->
+//! ```
+//!
+//! and `rfmp::transcript::lesson_block(NAME)` makes what goes between them.
+//! These tests regenerate every marked block and fail, showing the lines
+//! that differ, when the committed text is out of date. Run them with
+//! `RFMP_BLESS=1` to rewrite the files instead, then review `git diff`.
+
+use rfmp::transcript::{LESSON_BLOCKS, lesson_block};
+use std::collections::BTreeSet;
+use std::fs;
+
+/// The line that opens a generated block, before its name.
+const START: &str = "<!-- generated: ";
+/// The line that closes a generated block.
+const END: &str = "<!-- end generated -->";
+
+/// One marked block in a file: its name, the indentation of its markers,
+/// and the lines (0-based) of its two markers.
+struct Marked {
+    name: String,
+    indent: String,
+    start: usize,
+    end: usize,
+}
+
+/// The marked blocks of a Markdown text. Markers inside a fenced code
+/// block are text, not markers (a lesson may show one as an example);
+/// between two markers anything goes, fences included.
+fn marked_blocks(file: &str, text: &str) -> Vec<Marked> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut blocks = Vec::new();
+    let mut in_fence = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_start();
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with(START) {
+            let name = line[START.len()..]
+                .strip_suffix(" -->")
+                .unwrap_or_else(|| panic!("{file}:{}: a marker ends with ` -->`", i + 1))
+                .to_string();
+            let indent = lines[i][..lines[i].len() - line.len()].to_string();
+            let end = (i + 1..lines.len())
+                .find(|&j| lines[j].trim() == END)
+                .unwrap_or_else(|| panic!("{file}:{}: `{name}` has no `{END}`", i + 1));
+            blocks.push(Marked {
+                name,
+                indent,
+                start: i,
+                end,
+            });
+            i = end;
+        }
+        i += 1;
+    }
+    blocks
+}
+
+/// The text with every marked block filled from the code, indented as its
+/// markers are.
+fn regenerate(file: &str, text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut next = 0;
+    for block in marked_blocks(file, text) {
+        out.extend(lines[next..=block.start].iter().map(|l| l.to_string()));
+        let generated = lesson_block(&block.name)
+            .unwrap_or_else(|e| panic!("{file}: block `{}`: {e}", block.name));
+        for line in generated.lines() {
+            out.push(if line.is_empty() {
+                String::new()
+            } else {
+                format!("{}{line}", block.indent)
+            });
+        }
+        next = block.end;
+    }
+    out.extend(lines[next..].iter().map(|l| l.to_string()));
+    let mut joined = out.join("\n");
+    if text.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
+}
+
+/// The lesson and diagram files, in order.
+fn teaching_files() -> Vec<String> {
+    let mut files: Vec<String> = ["lessons", "diagrams"]
+        .iter()
+        .flat_map(|dir| fs::read_dir(dir).expect("directory"))
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .map(|path| path.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The first lines where two texts differ, with a little context, as
+/// `-committed` and `+generated` lines.
+fn first_difference(committed: &str, generated: &str) -> String {
+    let old: Vec<&str> = committed.lines().collect();
+    let new: Vec<&str> = generated.lines().collect();
+    let at = old
+        .iter()
+        .zip(&new)
+        .position(|(a, b)| a != b)
+        .unwrap_or(old.len().min(new.len()));
+    let mut out = format!("first difference at line {}:\n", at + 1);
+    for line in old.iter().skip(at).take(6) {
+        out += &format!("-{line}\n");
+    }
+    for line in new.iter().skip(at).take(6) {
+        out += &format!("+{line}\n");
+    }
+    out
+}
+
+/// Every marked block in the lessons and diagrams is exactly what the code
+/// makes in the teaching mode (with `RFMP_BLESS=1`, rewrite them instead).
+#[test]
+fn generated_blocks_match_the_code() {
+    let bless = std::env::var_os("RFMP_BLESS").is_some();
+    let mut stale = Vec::new();
+    for file in teaching_files() {
+        let committed = fs::read_to_string(&file).expect("readable");
+        let generated = regenerate(&file, &committed);
+        if generated != committed {
+            if bless {
+                fs::write(&file, &generated).expect("writable");
+            } else {
+                stale.push(format!(
+                    "{file}\n{}",
+                    first_difference(&committed, &generated)
+                ));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated blocks are out of date; rewrite them with\n  \
+         RFMP_BLESS=1 cargo test --test lessons\nand review the diff.\n\n{}",
+        stale.join("\n")
+    );
+}
+
+/// Every block name the files use is one the code knows, and every name
+/// the code knows is used: neither side has anything the other lacks.
+#[test]
+fn every_block_name_is_known_and_used() {
+    let mut used = BTreeSet::new();
+    for file in teaching_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        for block in marked_blocks(&file, &text) {
+            assert!(
+                LESSON_BLOCKS.contains(&block.name.as_str()),
+                "{file}: unknown block `{}`; known: {LESSON_BLOCKS:?}",
+                block.name
+            );
+            used.insert(block.name);
+        }
+    }
+    let unused: Vec<_> = LESSON_BLOCKS
+        .iter()
+        .filter(|name| !used.contains(**name))
+        .collect();
+    assert!(unused.is_empty(), "blocks no file shows: {unused:?}");
+    assert!(lesson_block("no-such-block").is_err());
+}
+
+/// The teaching mode gives the same bytes every time.
+#[test]
+fn lesson_blocks_are_deterministic() {
+    for name in ["ec-aes", "sc", "dp-aes"] {
+        assert_eq!(
+            lesson_block(name).unwrap(),
+            lesson_block(name).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+/// Every lesson with a Rust snippet is included in `src/lib.rs` as a
+/// doctest, so that `cargo test` runs its snippets.
+#[test]
+fn every_lesson_with_rust_runs_as_a_doctest() {
+    let lib = fs::read_to_string("src/lib.rs").expect("src/lib.rs");
+    for file in teaching_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        if text.contains("```rust") {
+            let include = format!("include_str!(\"../{file}\")");
+            assert!(lib.contains(&include), "src/lib.rs lacks {include}");
+        }
+    }
+}
