@@ -4,8 +4,9 @@
 //! `rfmp transcript` prints `lessons/08-transcript.md`, and
 //! `tests/transcript.rs` regenerates it and compares it with the committed
 //! copy, so the bytes in the lesson are always the bytes the code makes.
-//! The same mode makes the marked blocks of the other lessons
-//! ([`lesson_block`]), which `tests/lessons.rs` checks.
+//! The same mode makes the marked blocks of the other lessons and the
+//! handshake diagrams ([`lesson_block`], [`handshake_diagram`]), which
+//! `tests/lessons.rs` checks.
 //!
 //! # Why it is insecure, on purpose
 //! To be byte-identical on every machine, the transcript uses:
@@ -17,7 +18,8 @@
 //!
 //! Each of these alone would break the protocol's security. Nothing but
 //! this module uses them: the demo, the server and the client draw from the
-//! operating system's random source.
+//! operating system's random source. (The diagrams run the real client and
+//! server functions, handing them these keys and generators.)
 //!
 //! The packets are made by the same step functions the client and server
 //! call, and each is checked by the receiving side's functions (the server
@@ -25,11 +27,13 @@
 //! transcript cannot show bytes the protocol would not accept.
 
 use crate::checks::is_confirmed;
+use crate::client::Mode;
 use crate::decryption::{decrypt_ec_packet, open_dp_packet};
 use crate::error::{Error, Result};
 use crate::frames::{
     Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
 };
+use crate::framing::Connection;
 use crate::helpers::{
     base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
 };
@@ -39,10 +43,16 @@ use crate::packets::{
     generate_session_key, generate_shift, packet_formatter, sc_packet, start_packet,
 };
 use crate::reliable::fragment;
+use crate::server::ServerKey;
 use crate::session::{Algorithm, NONCE_BYTES, SessionCipher, SessionSecret, TAG_BYTES};
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
 use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
 
 /// The published seed of the teaching mode. Anyone can predict every value
 /// drawn from it: that is the point, and why it must never protect anything.
@@ -408,7 +418,7 @@ on the page.
 // by the same step functions the client and server call.
 
 /// The names [`lesson_block`] knows, in the order the lessons use them.
-pub const LESSON_BLOCKS: [&str; 9] = [
+pub const LESSON_BLOCKS: [&str; 12] = [
     "ss",
     "ee-426",
     "cc",
@@ -418,6 +428,9 @@ pub const LESSON_BLOCKS: [&str; 9] = [
     "sc",
     "ee-examples",
     "dp-aes",
+    "handshake-none",
+    "handshake-caesar",
+    "handshake-aes",
 ];
 
 /// One generated block of a lesson or a diagram, by name (one of
@@ -434,6 +447,8 @@ pub const LESSON_BLOCKS: [&str; 9] = [
 /// - `sc`: the SC packet of each kind of session (14.a).
 /// - `ee-examples`: the server's answers to two bad EC packets (13.a.i).
 /// - `dp-aes`: the message `Hello, server!` as an AES data frame (16.b).
+/// - `handshake-none`, `handshake-caesar`, `handshake-aes`: the Mermaid
+///   sequence diagram of a whole session, from [`handshake_diagram`].
 ///
 /// # Errors
 /// [`Error::InvalidChoice`] for an unknown name; otherwise only if the
@@ -555,6 +570,9 @@ pub fn lesson_block(name: &str) -> Result<String> {
                 wrapped(&frame)
             )))
         }
+        "handshake-none" => handshake_diagram(None),
+        "handshake-caesar" => handshake_diagram(Some(Algorithm::Caesar)),
+        "handshake-aes" => handshake_diagram(Some(Algorithm::Aes)),
         other => Err(Error::InvalidChoice {
             given: other.to_string(),
             expected: "the name of a generated lesson block (transcript::LESSON_BLOCKS)",
@@ -580,11 +598,17 @@ fn teaching_client_pem() -> Result<String> {
 /// ChaCha20 streams of the published seed, one for each party that draws
 /// from it, so that no two of them draw the same values (above all, no
 /// nonce is drawn twice under the same session key). Stream 0 is
-/// [`teaching_rng`] itself: the client of the transcript. This one is for
-/// the frame of the `dp-aes` block.
+/// [`teaching_rng`] itself: the client of the transcript and of the
+/// diagrams' handshakes.
+const SERVER_STREAM: u64 = 1;
+/// The diagrams' client after the handshake, for its frames' nonces.
+const CLIENT_FRAMES_STREAM: u64 = 2;
+/// The diagrams' server after the handshake, for its frames' nonces.
+const SERVER_FRAMES_STREAM: u64 = 3;
+/// The frame of the `dp-aes` block.
 const DP_BLOCK_STREAM: u64 = 4;
 
-/// The teaching generator on another of its streams (see [`DP_BLOCK_STREAM`]).
+/// The teaching generator on another of its streams (see [`SERVER_STREAM`]).
 fn teaching_stream(stream: u64) -> ChaCha20Rng {
     let mut rng = teaching_rng();
     rng.set_stream(stream);
@@ -616,4 +640,459 @@ fn teaching_ec(algorithm: Algorithm) -> Result<(ChaCha20Rng, SessionSecret, Stri
         ));
     }
     Ok((rng, secret, ec))
+}
+
+/// Every write of both sides of a connection, in order: which way the
+/// bytes went, and the bytes.
+type Wire = Arc<Mutex<Vec<(Direction, Vec<u8>)>>>;
+
+/// A stream that passes everything through and records what this side
+/// writes, in the order both sides write it: a tap on the wire.
+struct Tap<S> {
+    /// The real stream.
+    inner: S,
+    /// Which way this side's bytes travel.
+    direction: Direction,
+    /// Every write of both sides, in order.
+    wire: Wire,
+}
+
+impl<S: Read> Read for Tap<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl<S: Write> Write for Tap<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Hold the lock while writing: the peer can answer as soon as the
+        // bytes are out, and its answer must not be recorded before them.
+        // (Handshake packets are small, so this write never waits for the
+        // peer to read.)
+        let mut wire = self
+            .wire
+            .lock()
+            .map_err(|_| std::io::Error::other("the tap's lock was poisoned"))?;
+        let n = self.inner.write(buf)?;
+        wire.push((self.direction, buf[..n].to_vec()));
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// What a traced handshake leaves: the packets in the order they were
+/// sent, and the session cipher each side ended with.
+struct TracedHandshake {
+    /// Every handshake packet, with the way it travelled.
+    packets: Vec<(Direction, String)>,
+    /// The client's session cipher.
+    client: SessionCipher,
+    /// The server's session cipher.
+    server: SessionCipher,
+}
+
+/// Run the real handshake, `client::handshake` against `server::handshake`,
+/// over a TCP connection on 127.0.0.1, in the teaching mode, and record
+/// every packet.
+///
+/// Each side waits for the other's packet before it sends its own, so the
+/// order of the recorded packets is the same on every run; so are their
+/// bytes, since both sides draw from generators with the published seed.
+fn traced_handshake(algorithm: Option<Algorithm>) -> Result<TracedHandshake> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    let wire: Wire = Arc::new(Mutex::new(Vec::new()));
+    let server_wire = Arc::clone(&wire);
+    let server_key = ServerKey::new(teaching_server_key()?)?;
+    let server = thread::spawn(move || -> Result<SessionCipher> {
+        let (stream, _) = listener.accept()?;
+        // A bound on every read, so a failed client cannot hang the test.
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let tap = Tap {
+            inner: stream,
+            direction: Direction::ServerToClient,
+            wire: server_wire,
+        };
+        let accepted = crate::server::handshake(
+            Connection::new(tap),
+            &server_key,
+            &mut teaching_stream(SERVER_STREAM),
+        )?;
+        Ok(accepted.session.cipher)
+    });
+    let stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let tap = Tap {
+        inner: stream,
+        direction: Direction::ClientToServer,
+        wire: Arc::clone(&wire),
+    };
+    let mode = match algorithm {
+        None => Mode::Unsecured,
+        Some(algorithm) => Mode::Secured {
+            algorithm,
+            client_public_key: rsa_public_key_converter(CLIENT_PUBLIC_PEM)?,
+        },
+    };
+    let client = crate::client::handshake(Connection::new(tap), &mode, &mut teaching_rng());
+    let server = server
+        .join()
+        .map_err(|_| Error::Malformed("the teaching server's thread panicked".into()))?;
+    let (client, _) = client?;
+    let server = server?;
+
+    // Join each side's writes into its byte stream, and cut that into
+    // packets at each `)`, as the framing of 3.a does.
+    let writes = wire
+        .lock()
+        .map_err(|_| Error::Malformed("the tap's lock was poisoned".into()))?
+        .clone();
+    let mut packets: Vec<(Direction, String)> = Vec::new();
+    let mut pending: Option<(Direction, Vec<u8>)> = None;
+    for (direction, bytes) in writes {
+        match &mut pending {
+            Some((side, buffer)) if *side == direction => buffer.extend_from_slice(&bytes),
+            _ => {
+                if let Some((side, buffer)) = pending.take() {
+                    split_packets(side, &buffer, &mut packets)?;
+                }
+                pending = Some((direction, bytes));
+            }
+        }
+    }
+    if let Some((side, buffer)) = pending {
+        split_packets(side, &buffer, &mut packets)?;
+    }
+    Ok(TracedHandshake {
+        packets,
+        client: client.cipher,
+        server,
+    })
+}
+
+/// Cut one side's bytes into whole packets, each checked by
+/// [`Packet::parse`].
+fn split_packets(
+    direction: Direction,
+    bytes: &[u8],
+    packets: &mut Vec<(Direction, String)>,
+) -> Result<()> {
+    for piece in bytes.split_inclusive(|b| *b == b')') {
+        Packet::parse(piece)?;
+        packets.push((direction, String::from_utf8_lossy(piece).into_owned()));
+    }
+    Ok(())
+}
+
+/// A frame's shape for a diagram: the long payload field shortened to its
+/// length, the CRC to `<crc>`.
+fn frame_shape(frame: &str, payload_note: &str) -> String {
+    let inner = &frame[1..frame.len() - 1];
+    let fields: Vec<&str> = inner.split(',').collect();
+    let last = fields.len() - 1;
+    let shown: Vec<String> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| match (fields[0], i) {
+            (_, i) if i == last => "<crc>".to_string(),
+            ("DP", 4) | ("End", 2) if !field.is_empty() => {
+                format!("<base64 {}{payload_note}>", field.len())
+            }
+            _ => (*field).to_string(),
+        })
+        .collect();
+    format!("({})", shown.join(","))
+}
+
+/// The Mermaid sequence diagram of a whole session in the teaching mode:
+/// unsecured when `algorithm` is `None`, else secured with aes or caesar.
+///
+/// The handshake (1 to 15) is a real run of `client::handshake` against
+/// `server::handshake` over TCP on 127.0.0.1, traced on the wire. The
+/// frames after it (16, 17) are made with the two sides' session ciphers by
+/// the step functions the link calls, in the order the link sends them on
+/// a quiet link (the real link's timing could batch them differently), and
+/// each is checked by the receiving side's functions. The client sends one
+/// message, `hello`, in a JSON envelope, and the server echoes it. The
+/// notes say what each side does and what an eavesdropper learns; their
+/// numbers are measured on the packets of the run.
+///
+/// # Errors
+/// If the loopback connection or a step fails, which the tests rule out.
+pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
+    let run = traced_handshake(algorithm)?;
+    let name = algorithm.map_or("none", Algorithm::as_str);
+    let mut out = String::from(
+        "```mermaid\nsequenceDiagram\n    participant C as Client\n    participant S as Server\n",
+    );
+    let note = |out: &mut String, over: &str, text: &str| {
+        let _ = writeln!(out, "    Note over {over}: {text}");
+    };
+    let arrow = |out: &mut String, direction: Direction, label: &str, packet: &str| {
+        let arrow = match direction {
+            Direction::ClientToServer => "C->>S",
+            Direction::ServerToClient => "S->>C",
+        };
+        let _ = writeln!(out, "    {arrow}: {label}, {} B", packet.len());
+    };
+    let secured = algorithm.is_some();
+    for (direction, packet) in &run.packets {
+        let parsed = Packet::parse(packet.as_bytes())?;
+        match parsed.kind() {
+            "SS" => {
+                let answers = match algorithm {
+                    None => "1.a answer 0".to_string(),
+                    Some(a) => format!("1.a answer 1, 10.a.i answer {}", a.as_str()),
+                };
+                note(
+                    &mut out,
+                    "C",
+                    &format!("{answers}<br/>1.b, 1.c build the start packet"),
+                );
+                arrow(&mut out, *direction, &format!("2.a {packet}"), packet);
+                let kind = if secured { "secured" } else { "unsecured" };
+                note(&mut out, "C,S", &format!("Eavesdropper: RFMP v1.0, {kind}"));
+                let answer = if secured {
+                    "4.a is_secure = true<br/>5.a, 6.a build CC with the key"
+                } else {
+                    "4.a is_secure = false<br/>5.a, 6.a build (CC)"
+                };
+                note(&mut out, "S", &format!("3.a receive, decode<br/>{answer}"));
+            }
+            "CC" if parsed.fields.len() == 1 => {
+                arrow(&mut out, *direction, &format!("7.b {packet}"), packet);
+                note(
+                    &mut out,
+                    "C",
+                    "8.a one field: 8.a.i unencrypted<br/>9 to 13 skipped",
+                );
+            }
+            "CC" => {
+                let label = format!("7.a (CC,<PEM {} B>)", parsed.fields[1].len());
+                arrow(&mut out, *direction, &label, packet);
+                note(
+                    &mut out,
+                    "C,S",
+                    "Eavesdropper: the server's public key (harmless, it is public)",
+                );
+            }
+            "EC" => {
+                let field = parsed.fields[2].as_str();
+                let ciphertext = base64_decode("EC", field)?.len();
+                let (one, secret) = match algorithm {
+                    Some(Algorithm::Caesar) => ("2", "shift = random byte 1-255"),
+                    _ => ("1", "key = 16 random bytes"),
+                };
+                note(
+                    &mut out,
+                    "C",
+                    &format!(
+                        "8.a two fields: 8.a.ii encrypted<br/>9.a PEM text to key, 9.b pass it on<br/>10.a.ii.{one}.a {secret}<br/>10.a.ii.{one}.b RSA-OAEP: {ciphertext} B<br/>10.a.ii.{one}.c base64: {} chars<br/>10.a.iii build EC",
+                        field.len()
+                    ),
+                );
+                let label = format!(
+                    "11.a (EC,{name},<base64 {}>,<PEM {} B>)",
+                    field.len(),
+                    parsed.fields[3].len()
+                );
+                arrow(&mut out, *direction, &label, packet);
+                let hidden = match algorithm {
+                    Some(Algorithm::Caesar) => "The shift",
+                    _ => "The key",
+                };
+                note(
+                    &mut out,
+                    "C,S",
+                    &format!(
+                        "Eavesdropper: the algorithm is {name}. {hidden} is hidden by RSA-OAEP"
+                    ),
+                );
+                let recovered = match algorithm {
+                    Some(Algorithm::Caesar) => "the shift",
+                    _ => "the AES key",
+                };
+                note(
+                    &mut out,
+                    "S",
+                    &format!(
+                        "12.a receive<br/>13.a.i split and check the fields<br/>13.a.ii RSA-OAEP decrypt: {recovered}"
+                    ),
+                );
+            }
+            "SC" => {
+                let label = match parsed.fields.get(1) {
+                    None => format!("14.a {packet}"),
+                    Some(field) => format!("14.a (SC,<base64 {}>)", field.len()),
+                };
+                arrow(&mut out, *direction, &label, packet);
+                match (&run.client, parsed.fields.get(1)) {
+                    (SessionCipher::Caesar { shift }, Some(field)) => {
+                        let first = base64_decode("SC", field)?.first().copied().unwrap_or(0);
+                        let _ = writeln!(
+                            out,
+                            "    Note over C,S: Eavesdropper: the sealed text is {CONFIRMATION_TEXT},<br/>so first byte 0x{first:02x} minus R (0x52) = {}, the shift",
+                            first.wrapping_sub(b'R')
+                        );
+                        if first.wrapping_sub(b'R') != *shift {
+                            return Err(Error::BadSecret("the known-text attack missed".into()));
+                        }
+                        note(
+                            &mut out,
+                            "C",
+                            &format!("15.a opens to {CONFIRMATION_TEXT}: confirmed"),
+                        );
+                    }
+                    (SessionCipher::Aes(_), Some(field)) => {
+                        let sealed = base64_decode("SC", field)?.len();
+                        note(
+                            &mut out,
+                            "C,S",
+                            &format!(
+                                "Eavesdropper: nonce {NONCE_BYTES} + tag {TAG_BYTES} + {} sealed bytes, nothing readable",
+                                sealed - NONCE_BYTES - TAG_BYTES
+                            ),
+                        );
+                        note(
+                            &mut out,
+                            "C",
+                            &format!(
+                                "15.a the EAX tag checks and the text is {CONFIRMATION_TEXT}: confirmed"
+                            ),
+                        );
+                    }
+                    _ => note(&mut out, "C", "15.a exactly (SC): confirmed"),
+                }
+            }
+            other => {
+                return Err(Error::UnexpectedPacket {
+                    expected: "a handshake packet",
+                    got: other.to_string(),
+                });
+            }
+        }
+    }
+    session_frames(&mut out, &run, algorithm)?;
+    out.push_str("```\n");
+    Ok(out)
+}
+
+/// The frames of the diagram's session (16 and 17): `hello` and its echo,
+/// each acknowledged, then End both ways, each checked by its receiver.
+fn session_frames(
+    out: &mut String,
+    run: &TracedHandshake,
+    algorithm: Option<Algorithm>,
+) -> Result<()> {
+    let c2s = Direction::ClientToServer;
+    let s2c = Direction::ServerToClient;
+    let mut client_rng = teaching_stream(CLIENT_FRAMES_STREAM);
+    let mut server_rng = teaching_stream(SERVER_FRAMES_STREAM);
+    let envelope = Envelope {
+        action: "message".into(),
+        data: "hello".into(),
+        time: chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
+            .map_err(|e| Error::Malformed(e.to_string()))?
+            .to_utc(),
+    };
+    let message = encode(&envelope, b"");
+    let payload_note = match algorithm {
+        None => String::new(),
+        Some(Algorithm::Caesar) => format!(": {} shifted bytes", message.len()),
+        Some(Algorithm::Aes) => format!(
+            ": nonce {NONCE_BYTES}, tag {TAG_BYTES}, {} sealed bytes",
+            message.len()
+        ),
+    };
+    // Each frame is checked as its receiver checks it.
+    let check = |frame: &str, cipher: &SessionCipher, from: Direction| -> Result<Vec<u8>> {
+        let decoded = decode_frame(frame.as_bytes())?;
+        match decoded {
+            Frame::Data { .. } | Frame::End { .. } => open_dp_packet(&decoded, cipher, from),
+            _ => Ok(Vec::new()),
+        }
+    };
+    let line = |out: &mut String, direction: Direction, label: String, frame: &str| {
+        let arrow = match direction {
+            Direction::ClientToServer => "C->>S",
+            Direction::ServerToClient => "S->>C",
+        };
+        let _ = writeln!(out, "    {arrow}: {label}, {} B", frame.len());
+    };
+
+    let _ = writeln!(
+        out,
+        "    Note over C: 16.a the message: a {}-byte JSON envelope with hello<br/>16.b seal, 16.c CRC, 16.d keep until acknowledged",
+        message.len()
+    );
+    let dp = dp_packet(&run.client, c2s, 0, 0, 1, &message, &mut client_rng)?;
+    if check(&dp, &run.server, c2s)? != message {
+        return Err(Error::AuthenticationFailed);
+    }
+    line(
+        out,
+        c2s,
+        format!("16.b {}", frame_shape(&dp, &payload_note)),
+        &dp,
+    );
+    let (eve, server_does) = match algorithm {
+        None => (
+            "the base64 decodes to the envelope with hello",
+            "16.e CRC, 16.f open, 16.g in order, 16.h whole",
+        ),
+        Some(Algorithm::Caesar) => (
+            "shifts back and reads the envelope with hello",
+            "16.e CRC, 16.f shift back, 16.g, 16.h",
+        ),
+        Some(Algorithm::Aes) => (
+            "a message of that size, nothing more.<br/>A flipped bit, or the same frame replayed<br/>under another number, fails the tag check",
+            "16.e CRC, 16.f check the tag with the frame's<br/>associated data, decrypt, 16.g, 16.h",
+        ),
+    };
+    let _ = writeln!(out, "    Note over C,S: Eavesdropper: {eve}");
+    let _ = writeln!(out, "    Note over S: {server_does}");
+    let ak = ak_packet(1);
+    check(&ak, &run.client, s2c)?;
+    line(out, s2c, "16.g (AK,1,<crc>)".into(), &ak);
+    // The server answers a message by echoing it (`server::answer`).
+    let echo = dp_packet(&run.server, s2c, 0, 0, 1, &message, &mut server_rng)?;
+    if check(&echo, &run.client, s2c)? != message {
+        return Err(Error::AuthenticationFailed);
+    }
+    line(
+        out,
+        s2c,
+        format!("16.b echo {}", frame_shape(&echo, &payload_note)),
+        &echo,
+    );
+    line(out, c2s, "16.g (AK,1,<crc>)".into(), &ak);
+    let end = end_packet(&run.client, c2s, 1, &mut client_rng)?;
+    check(&end, &run.server, c2s)?;
+    let end_note = if algorithm == Some(Algorithm::Aes) {
+        ": the empty message, sealed"
+    } else {
+        ""
+    };
+    line(
+        out,
+        c2s,
+        format!("17.a {}", frame_shape(&end, end_note)),
+        &end,
+    );
+    let ak2 = ak_packet(2);
+    line(out, s2c, "17.b (AK,2,<crc>)".into(), &ak2);
+    let server_end = end_packet(&run.server, s2c, 1, &mut server_rng)?;
+    check(&server_end, &run.client, s2c)?;
+    line(
+        out,
+        s2c,
+        format!("17.b {}", frame_shape(&server_end, end_note)),
+        &server_end,
+    );
+    line(out, c2s, "17.b (AK,2,<crc>)".into(), &ak2);
+    let _ = writeln!(out, "    Note over C,S: both close");
+    Ok(())
 }

@@ -177,16 +177,47 @@ fn every_block_name_is_known_and_used() {
     assert!(lesson_block("no-such-block").is_err());
 }
 
-/// The teaching mode gives the same bytes every time.
+/// The teaching mode gives the same bytes every time, even for the
+/// diagrams, which come from real handshakes over TCP.
 #[test]
 fn lesson_blocks_are_deterministic() {
-    for name in ["ec-aes", "sc", "dp-aes"] {
+    for name in ["ec-aes", "sc", "handshake-caesar"] {
         assert_eq!(
             lesson_block(name).unwrap(),
             lesson_block(name).unwrap(),
             "{name}"
         );
     }
+}
+
+/// The diagrams show what the real handshake sends: the sizes of the
+/// lessons' tables, and a Caesar shift recovered from the known text.
+#[test]
+fn handshake_diagrams_show_the_real_packets() {
+    use rfmp::session::Algorithm;
+    use rfmp::transcript::handshake_diagram;
+    let none = handshake_diagram(None).unwrap();
+    assert!(none.contains("S->>C: 7.b (CC), 4 B"), "{none}");
+    assert!(none.contains("S->>C: 14.a (SC), 4 B"), "{none}");
+    let caesar = handshake_diagram(Some(Algorithm::Caesar)).unwrap();
+    assert!(
+        caesar.contains("C->>S: 11.a (EC,caesar,<base64 344>,<PEM 450 B>), 807 B"),
+        "{caesar}"
+    );
+    assert!(
+        caesar.contains("S->>C: 14.a (SC,<base64 20>), 25 B"),
+        "{caesar}"
+    );
+    let aes = handshake_diagram(Some(Algorithm::Aes)).unwrap();
+    assert!(
+        aes.contains("C->>S: 11.a (EC,aes,<base64 344>,<PEM 450 B>), 804 B"),
+        "{aes}"
+    );
+    assert!(aes.contains("S->>C: 14.a (SC,<base64 64>), 69 B"), "{aes}");
+    assert!(aes.contains("61 B"), "the sealed End frame: {aes}");
+    // The traced EC packet is the one the lessons show (same seed, same keys).
+    let ec = lesson_block("ec-aes").unwrap();
+    assert!(ec.starts_with("```text\n804 bytes, aes;"), "{ec}");
 }
 
 /// Every lesson with a Rust snippet is included in `src/lib.rs` as a
