@@ -418,7 +418,7 @@ on the page.
 // by the same step functions the client and server call.
 
 /// The names [`lesson_block`] knows, in the order the lessons use them.
-pub const LESSON_BLOCKS: [&str; 12] = [
+pub const LESSON_BLOCKS: [&str; 15] = [
     "ss",
     "ee-426",
     "cc",
@@ -428,6 +428,9 @@ pub const LESSON_BLOCKS: [&str; 12] = [
     "sc",
     "ee-examples",
     "dp-aes",
+    "crc-dp-hi",
+    "crc-ak-1",
+    "aad-dp-0",
     "handshake-none",
     "handshake-caesar",
     "handshake-aes",
@@ -447,6 +450,11 @@ pub const LESSON_BLOCKS: [&str; 12] = [
 /// - `sc`: the SC packet of each kind of session (14.a).
 /// - `ee-examples`: the server's answers to two bad EC packets (13.a.i).
 /// - `dp-aes`: the message `Hello, server!` as an AES data frame (16.b).
+/// - `crc-dp-hi`, `crc-ak-1`: a Python command that recomputes the CRC of
+///   the unsecured frame for `hi` and of `(AK,1)`, and what it prints
+///   (16.c): the CRC `frames::crc32_field` computes.
+/// - `aad-dp-0`: a Python command that builds the associated data of data
+///   frame 0 from the client, and what it prints (16.b).
 /// - `handshake-none`, `handshake-caesar`, `handshake-aes`: the Mermaid
 ///   sequence diagram of a whole session, from [`handshake_diagram`].
 ///
@@ -569,6 +577,36 @@ pub fn lesson_block(name: &str) -> Result<String> {
                 frame.len(),
                 wrapped(&frame)
             )))
+        }
+        "crc-dp-hi" | "crc-ak-1" => {
+            let frame = if name == "crc-dp-hi" {
+                dp_packet(
+                    &SessionCipher::None,
+                    Direction::ClientToServer,
+                    0,
+                    0,
+                    1,
+                    b"hi",
+                    &mut teaching_rng(),
+                )?
+            } else {
+                ak_packet(1)
+            };
+            decode_frame(frame.as_bytes())?;
+            // The CRC covers every byte up to and including the last comma.
+            let comma = frame.rfind(',').unwrap_or(0);
+            let covered = &frame[..=comma];
+            Ok(format!(
+                "```console\n$ python3 -c \"import zlib; print('%08x' % zlib.crc32(b'{covered}'))\"\n{}\n```\n",
+                crate::frames::crc32_field(covered.as_bytes())
+            ))
+        }
+        "aad-dp-0" => {
+            let aad = associated_data("DP", Direction::ClientToServer, 0, 0, 1);
+            Ok(format!(
+                "```console\n$ python3 -c \"import struct; print((b'RFMP/1.0DP C' + struct.pack('>III', 0, 0, 1)).hex())\"\n{}\n```\n",
+                hex::encode(aad)
+            ))
         }
         "handshake-none" => handshake_diagram(None),
         "handshake-caesar" => handshake_diagram(Some(Algorithm::Caesar)),

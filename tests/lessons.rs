@@ -12,6 +12,14 @@
 //! These tests regenerate every marked block and fail, showing the lines
 //! that differ, when the committed text is out of date. Run them with
 //! `RFMP_BLESS=1` to rewrite the files instead, then review `git diff`.
+//!
+//! Output of the demo, whose keys and nonces are random, cannot be
+//! regenerated; the lines a lesson quotes from it are marked
+//! `<!-- quoted: demo none -->` (or `demo aes`) ... `<!-- end quoted -->`,
+//! and a test checks that a real run of the demo prints them.
+
+use rfmp::demo::{DEMO_FAULTS, DemoCipher};
+use rfmp::link::Faults;
 
 use rfmp::transcript::{LESSON_BLOCKS, lesson_block};
 use std::collections::BTreeSet;
@@ -21,6 +29,10 @@ use std::fs;
 const START: &str = "<!-- generated: ";
 /// The line that closes a generated block.
 const END: &str = "<!-- end generated -->";
+/// The line that opens a block quoted from the demo, before its source.
+const QUOTE_START: &str = "<!-- quoted: ";
+/// The line that closes a quoted block.
+const QUOTE_END: &str = "<!-- end quoted -->";
 
 /// One marked block in a file: its name, the indentation of its markers,
 /// and the lines (0-based) of its two markers.
@@ -31,10 +43,16 @@ struct Marked {
     end: usize,
 }
 
-/// The marked blocks of a Markdown text. Markers inside a fenced code
+/// The generated blocks of a Markdown text.
+fn marked_blocks(file: &str, text: &str) -> Vec<Marked> {
+    blocks_between(file, text, START, END)
+}
+
+/// The blocks of a Markdown text between a `start` marker (followed by a
+/// name and ` -->`) and an `end` marker. Markers inside a fenced code
 /// block are text, not markers (a lesson may show one as an example);
 /// between two markers anything goes, fences included.
-fn marked_blocks(file: &str, text: &str) -> Vec<Marked> {
+fn blocks_between(file: &str, text: &str, start: &str, end: &str) -> Vec<Marked> {
     let lines: Vec<&str> = text.lines().collect();
     let mut blocks = Vec::new();
     let mut in_fence = false;
@@ -43,15 +61,15 @@ fn marked_blocks(file: &str, text: &str) -> Vec<Marked> {
         let line = lines[i].trim_start();
         if line.starts_with("```") {
             in_fence = !in_fence;
-        } else if !in_fence && line.starts_with(START) {
-            let name = line[START.len()..]
+        } else if !in_fence && line.starts_with(start) {
+            let name = line[start.len()..]
                 .strip_suffix(" -->")
                 .unwrap_or_else(|| panic!("{file}:{}: a marker ends with ` -->`", i + 1))
                 .to_string();
             let indent = lines[i][..lines[i].len() - line.len()].to_string();
             let end = (i + 1..lines.len())
-                .find(|&j| lines[j].trim() == END)
-                .unwrap_or_else(|| panic!("{file}:{}: `{name}` has no `{END}`", i + 1));
+                .find(|&j| lines[j].trim() == end)
+                .unwrap_or_else(|| panic!("{file}:{}: `{name}` has no `{end}`", i + 1));
             blocks.push(Marked {
                 name,
                 indent,
@@ -105,21 +123,23 @@ fn teaching_files() -> Vec<String> {
     files
 }
 
-/// The first lines where two texts differ, with a little context, as
-/// `-committed` and `+generated` lines.
-fn first_difference(committed: &str, generated: &str) -> String {
+/// Where two texts differ: the lines between their common beginning and
+/// their common end, as `-committed` and `+generated` lines.
+fn difference(committed: &str, generated: &str) -> String {
     let old: Vec<&str> = committed.lines().collect();
     let new: Vec<&str> = generated.lines().collect();
-    let at = old
+    let same_start = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let same_end = old[same_start..]
         .iter()
-        .zip(&new)
-        .position(|(a, b)| a != b)
-        .unwrap_or(old.len().min(new.len()));
-    let mut out = format!("first difference at line {}:\n", at + 1);
-    for line in old.iter().skip(at).take(6) {
+        .rev()
+        .zip(new[same_start..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = format!("at line {}:\n", same_start + 1);
+    for line in &old[same_start..old.len() - same_end] {
         out += &format!("-{line}\n");
     }
-    for line in new.iter().skip(at).take(6) {
+    for line in &new[same_start..new.len() - same_end] {
         out += &format!("+{line}\n");
     }
     out
@@ -138,10 +158,7 @@ fn generated_blocks_match_the_code() {
             if bless {
                 fs::write(&file, &generated).expect("writable");
             } else {
-                stale.push(format!(
-                    "{file}\n{}",
-                    first_difference(&committed, &generated)
-                ));
+                stale.push(format!("{file}\n{}", difference(&committed, &generated)));
             }
         }
     }
@@ -230,6 +247,59 @@ fn every_lesson_with_rust_runs_as_a_doctest() {
         if text.contains("```rust") {
             let include = format!("include_str!(\"../{file}\")");
             assert!(lib.contains(&include), "src/lib.rs lacks {include}");
+        }
+    }
+}
+
+/// What the demo prints for one cipher, without colour, with the faults
+/// its quoted command uses: `demo none` is `rfmp demo --cipher none`,
+/// `demo aes` is `rfmp demo --cipher aes --corrupt-rate 0 --drop-rate 0`.
+fn demo_output(source: &str) -> String {
+    let (cipher, faults) = match source {
+        "demo none" => (DemoCipher::None, DEMO_FAULTS),
+        "demo aes" => (
+            DemoCipher::Aes,
+            Faults {
+                corrupt_rate: 0.0,
+                drop_rate: 0.0,
+                ..DEMO_FAULTS
+            },
+        ),
+        other => panic!("no demo run is called `{other}`"),
+    };
+    let mut out = anstream::StripStream::new(Vec::new());
+    rfmp::demo::run(&[cipher], faults, false, &mut out).expect("the demo runs");
+    String::from_utf8(out.into_inner()).expect("UTF-8")
+}
+
+/// Every block a lesson quotes from the demo is printed, line for line, by
+/// a real run of the demo: quoted output cannot drift either.
+#[test]
+fn quoted_demo_output_is_what_the_demo_prints() {
+    let mut quotes = Vec::new();
+    for file in teaching_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        let lines: Vec<&str> = text.lines().collect();
+        for block in blocks_between(&file, &text, QUOTE_START, QUOTE_END) {
+            let quoted: Vec<&str> = lines[block.start + 1..block.end]
+                .iter()
+                .filter(|l| !l.trim_start().starts_with("```"))
+                .map(|l| l.trim_end())
+                .collect();
+            quotes.push((file.clone(), block.name, quoted.join("\n")));
+        }
+    }
+    assert!(quotes.len() >= 5, "expected the frames chapter's quotes");
+    let sources: BTreeSet<String> = quotes.iter().map(|(_, s, _)| s.clone()).collect();
+    for source in sources {
+        let output = demo_output(&source);
+        let printed: Vec<&str> = output.lines().map(str::trim_end).collect();
+        let printed = printed.join("\n");
+        for (file, _, quoted) in quotes.iter().filter(|(_, s, _)| *s == source) {
+            assert!(
+                printed.contains(quoted.as_str()),
+                "{file}: the `{source}` run does not print\n{quoted}\n\nit printed:\n{printed}"
+            );
         }
     }
 }
