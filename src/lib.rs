@@ -105,6 +105,18 @@ pub use error::{Error, Result};
 pub mod lessons {
     #[doc = include_str!("../lessons/00-flow.md")]
     pub struct Flow;
-    #[doc = include_str!("../lessons/01-frames.md")]
+    #[doc = include_str!("../lessons/01-start.md")]
+    pub struct Start;
+    #[doc = include_str!("../lessons/02-server-key.md")]
+    pub struct ServerKey;
+    #[doc = include_str!("../lessons/03-encryption.md")]
+    pub struct Encryption;
+    #[doc = include_str!("../lessons/04-confirmation.md")]
+    pub struct Confirmation;
+    #[doc = include_str!("../lessons/05-ciphers.md")]
+    pub struct Ciphers;
+    #[doc = include_str!("../lessons/06-errors.md")]
+    pub struct Errors;
+    #[doc = include_str!("../lessons/07-frames.md")]
     pub struct Frames;
 }

@@ -1,9 +1,11 @@
 //! The flow write-up and the code cannot drift apart.
 //!
-//! `lessons/00-flow.md` marks every step as `**Step <id>**`; the code names
-//! the step it implements in a function's doc comment as `Step <id>`. These
-//! tests read both and check that they agree in both directions, and that
-//! the demo's narration points at functions that really exist.
+//! The lessons (`lessons/*.md`, one chapter per group of steps) mark every
+//! step where they define it as `**Step <id>**`; the code names the step it
+//! implements in a function's doc comment as `Step <id>`. These tests read
+//! both and check that they agree in both directions, that each step is
+//! defined once and in the chapter of its group, and that the lessons name
+//! only functions and tests that really exist.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -23,10 +25,37 @@ fn step_ids_after(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// The step ids the write-up defines, from its `**Step <id>**` markers.
+/// The lesson files, in reading order (their names start with their number).
+fn lesson_files() -> Vec<String> {
+    let mut files: Vec<String> = fs::read_dir("lessons")
+        .expect("lessons/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The step ids each lesson defines, from its `**Step <id>**` markers,
+/// with the file that defines them.
+fn write_up_steps_by_file() -> Vec<(String, String)> {
+    let mut steps = Vec::new();
+    for file in lesson_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        for id in step_ids_after(&text, "**Step ") {
+            steps.push((file.clone(), id));
+        }
+    }
+    steps
+}
+
+/// The step ids the lessons define, in reading order.
 fn write_up_steps() -> Vec<String> {
-    let text = fs::read_to_string("lessons/00-flow.md").expect("lessons/00-flow.md exists");
-    step_ids_after(&text, "**Step ")
+    write_up_steps_by_file()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect()
 }
 
 /// Every `src/*.rs` file's text, with its name.
@@ -72,7 +101,7 @@ fn code_steps() -> (BTreeSet<String>, BTreeSet<String>) {
     (named, on_functions)
 }
 
-/// Every step of the write-up is defined once, in order of first appearance.
+/// Every step of the write-up is defined once, across all the chapters.
 #[test]
 fn flow_write_up_defines_each_step_once() {
     let steps = write_up_steps();
@@ -85,6 +114,31 @@ fn flow_write_up_defines_each_step_once() {
     for seed_step in ["1.a", "4.a", "8.a.ii", "10.a.ii.1.a", "13.a.ii", "14.a"] {
         assert!(steps.iter().any(|s| s == seed_step), "missing {seed_step}");
     }
+}
+
+/// Each group of steps is defined in its own chapter, and the chapters
+/// come in flow order: the steps, read chapter by chapter, never go back.
+#[test]
+fn flow_steps_are_in_their_chapters_in_flow_order() {
+    let chapter_of = |step: u32| match step {
+        1..=4 => "lessons/01-start.md",
+        5..=9 => "lessons/02-server-key.md",
+        10..=11 => "lessons/03-encryption.md",
+        12..=15 => "lessons/04-confirmation.md",
+        _ => "lessons/07-frames.md",
+    };
+    let mut previous = 0;
+    for (file, id) in write_up_steps_by_file() {
+        let step: u32 = id
+            .split('.')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a step id starts with its number");
+        assert_eq!(file, chapter_of(step), "step {id} is defined in {file}");
+        assert!(step >= previous, "step {id} comes after step {previous}");
+        previous = step;
+    }
+    assert_eq!(previous, 17, "the last step is 17");
 }
 
 /// Every step in the write-up is implemented by a function whose doc names it.
@@ -109,7 +163,7 @@ fn flow_every_step_in_the_code_is_written_up() {
     let unknown: Vec<_> = named.difference(&written).collect();
     assert!(
         unknown.is_empty(),
-        "steps named in code but not in lessons/00-flow.md: {unknown:?}"
+        "steps named in code but in no lesson's **Step** markers: {unknown:?}"
     );
 }
 

@@ -1,15 +1,15 @@
-//! The byte-annotated transcript in `lessons/02-transcript.md` is exactly
+//! The byte-annotated transcript in `lessons/08-transcript.md` is exactly
 //! what the code produces in the teaching mode: regenerated and compared.
 
-/// `lessons/02-transcript.md` is byte for byte the output of `rfmp transcript`.
+/// `lessons/08-transcript.md` is byte for byte the output of `rfmp transcript`.
 #[test]
 fn transcript_lesson_matches_the_code() {
-    let committed = std::fs::read_to_string("lessons/02-transcript.md").expect("the lesson");
+    let committed = std::fs::read_to_string("lessons/08-transcript.md").expect("the lesson");
     let generated = rfmp::transcript::render().expect("the transcript renders");
     assert!(
         committed == generated,
-        "lessons/02-transcript.md is out of date: regenerate it with\n\
-         cargo run -q -- transcript > lessons/02-transcript.md"
+        "lessons/08-transcript.md is out of date: regenerate it with\n\
+         cargo run -q -- transcript > lessons/08-transcript.md"
     );
 }
 

@@ -1,0 +1,305 @@
+//! Bytes in the lessons cannot drift from the code.
+//!
+//! A lesson or a diagram marks each block of packets or output it shows
+//! from the teaching mode between two lines,
+//!
+//! ```text
+//! <!-- generated: NAME -->
+//! <!-- end generated -->
+//! ```
+//!
+//! and `rfmp::transcript::lesson_block(NAME)` makes what goes between them.
+//! These tests regenerate every marked block and fail, showing the lines
+//! that differ, when the committed text is out of date. Run them with
+//! `RFMP_BLESS=1` to rewrite the files instead, then review `git diff`.
+//!
+//! Output of the demo, whose keys and nonces are random, cannot be
+//! regenerated; the lines a lesson quotes from it are marked
+//! `<!-- quoted: demo none -->` (or `demo aes`) ... `<!-- end quoted -->`,
+//! and a test checks that a real run of the demo prints them.
+
+use rfmp::demo::{DEMO_FAULTS, DemoCipher};
+use rfmp::link::Faults;
+
+use rfmp::transcript::{LESSON_BLOCKS, lesson_block};
+use std::collections::BTreeSet;
+use std::fs;
+
+/// The line that opens a generated block, before its name.
+const START: &str = "<!-- generated: ";
+/// The line that closes a generated block.
+const END: &str = "<!-- end generated -->";
+/// The line that opens a block quoted from the demo, before its source.
+const QUOTE_START: &str = "<!-- quoted: ";
+/// The line that closes a quoted block.
+const QUOTE_END: &str = "<!-- end quoted -->";
+
+/// One marked block in a file: its name, the indentation of its markers,
+/// and the lines (0-based) of its two markers.
+struct Marked {
+    name: String,
+    indent: String,
+    start: usize,
+    end: usize,
+}
+
+/// The generated blocks of a Markdown text.
+fn marked_blocks(file: &str, text: &str) -> Vec<Marked> {
+    blocks_between(file, text, START, END)
+}
+
+/// The blocks of a Markdown text between a `start` marker (followed by a
+/// name and ` -->`) and an `end` marker. Markers inside a fenced code
+/// block are text, not markers (a lesson may show one as an example);
+/// between two markers anything goes, fences included.
+fn blocks_between(file: &str, text: &str, start: &str, end: &str) -> Vec<Marked> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut blocks = Vec::new();
+    let mut in_fence = false;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim_start();
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with(start) {
+            let name = line[start.len()..]
+                .strip_suffix(" -->")
+                .unwrap_or_else(|| panic!("{file}:{}: a marker ends with ` -->`", i + 1))
+                .to_string();
+            let indent = lines[i][..lines[i].len() - line.len()].to_string();
+            let end = (i + 1..lines.len())
+                .find(|&j| lines[j].trim() == end)
+                .unwrap_or_else(|| panic!("{file}:{}: `{name}` has no `{end}`", i + 1));
+            blocks.push(Marked {
+                name,
+                indent,
+                start: i,
+                end,
+            });
+            i = end;
+        }
+        i += 1;
+    }
+    blocks
+}
+
+/// The text with every marked block filled from the code, indented as its
+/// markers are.
+fn regenerate(file: &str, text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut next = 0;
+    for block in marked_blocks(file, text) {
+        out.extend(lines[next..=block.start].iter().map(|l| l.to_string()));
+        let generated = lesson_block(&block.name)
+            .unwrap_or_else(|e| panic!("{file}: block `{}`: {e}", block.name));
+        for line in generated.lines() {
+            out.push(if line.is_empty() {
+                String::new()
+            } else {
+                format!("{}{line}", block.indent)
+            });
+        }
+        next = block.end;
+    }
+    out.extend(lines[next..].iter().map(|l| l.to_string()));
+    let mut joined = out.join("\n");
+    if text.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
+}
+
+/// The lesson and diagram files, in order.
+fn teaching_files() -> Vec<String> {
+    let mut files: Vec<String> = ["lessons", "diagrams"]
+        .iter()
+        .flat_map(|dir| fs::read_dir(dir).expect("directory"))
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .map(|path| path.display().to_string())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Where two texts differ: the lines between their common beginning and
+/// their common end, as `-committed` and `+generated` lines.
+fn difference(committed: &str, generated: &str) -> String {
+    let old: Vec<&str> = committed.lines().collect();
+    let new: Vec<&str> = generated.lines().collect();
+    let same_start = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let same_end = old[same_start..]
+        .iter()
+        .rev()
+        .zip(new[same_start..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = format!("at line {}:\n", same_start + 1);
+    for line in &old[same_start..old.len() - same_end] {
+        out += &format!("-{line}\n");
+    }
+    for line in &new[same_start..new.len() - same_end] {
+        out += &format!("+{line}\n");
+    }
+    out
+}
+
+/// Every marked block in the lessons and diagrams is exactly what the code
+/// makes in the teaching mode (with `RFMP_BLESS=1`, rewrite them instead).
+#[test]
+fn generated_blocks_match_the_code() {
+    let bless = std::env::var_os("RFMP_BLESS").is_some();
+    let mut stale = Vec::new();
+    for file in teaching_files() {
+        let committed = fs::read_to_string(&file).expect("readable");
+        let generated = regenerate(&file, &committed);
+        if generated != committed {
+            if bless {
+                fs::write(&file, &generated).expect("writable");
+            } else {
+                stale.push(format!("{file}\n{}", difference(&committed, &generated)));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "generated blocks are out of date; rewrite them with\n  \
+         RFMP_BLESS=1 cargo test --test lessons\nand review the diff.\n\n{}",
+        stale.join("\n")
+    );
+}
+
+/// Every block name the files use is one the code knows, and every name
+/// the code knows is used: neither side has anything the other lacks.
+#[test]
+fn every_block_name_is_known_and_used() {
+    let mut used = BTreeSet::new();
+    for file in teaching_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        for block in marked_blocks(&file, &text) {
+            assert!(
+                LESSON_BLOCKS.contains(&block.name.as_str()),
+                "{file}: unknown block `{}`; known: {LESSON_BLOCKS:?}",
+                block.name
+            );
+            used.insert(block.name);
+        }
+    }
+    let unused: Vec<_> = LESSON_BLOCKS
+        .iter()
+        .filter(|name| !used.contains(**name))
+        .collect();
+    assert!(unused.is_empty(), "blocks no file shows: {unused:?}");
+    assert!(lesson_block("no-such-block").is_err());
+}
+
+/// The teaching mode gives the same bytes every time, even for the
+/// diagrams, which come from real handshakes over TCP.
+#[test]
+fn lesson_blocks_are_deterministic() {
+    for name in ["ec-aes", "sc", "handshake-caesar"] {
+        assert_eq!(
+            lesson_block(name).unwrap(),
+            lesson_block(name).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+/// The diagrams show what the real handshake sends: the sizes of the
+/// lessons' tables, and a Caesar shift recovered from the known text.
+#[test]
+fn handshake_diagrams_show_the_real_packets() {
+    use rfmp::session::Algorithm;
+    use rfmp::transcript::handshake_diagram;
+    let none = handshake_diagram(None).unwrap();
+    assert!(none.contains("S->>C: 7.b (CC), 4 B"), "{none}");
+    assert!(none.contains("S->>C: 14.a (SC), 4 B"), "{none}");
+    let caesar = handshake_diagram(Some(Algorithm::Caesar)).unwrap();
+    assert!(
+        caesar.contains("C->>S: 11.a (EC,caesar,<base64 344>,<PEM 450 B>), 807 B"),
+        "{caesar}"
+    );
+    assert!(
+        caesar.contains("S->>C: 14.a (SC,<base64 20>), 25 B"),
+        "{caesar}"
+    );
+    let aes = handshake_diagram(Some(Algorithm::Aes)).unwrap();
+    assert!(
+        aes.contains("C->>S: 11.a (EC,aes,<base64 344>,<PEM 450 B>), 804 B"),
+        "{aes}"
+    );
+    assert!(aes.contains("S->>C: 14.a (SC,<base64 64>), 69 B"), "{aes}");
+    assert!(aes.contains("61 B"), "the sealed End frame: {aes}");
+    // The traced EC packet is the one the lessons show (same seed, same keys).
+    let ec = lesson_block("ec-aes").unwrap();
+    assert!(ec.starts_with("```text\n804 bytes, aes;"), "{ec}");
+}
+
+/// Every lesson with a Rust snippet is included in `src/lib.rs` as a
+/// doctest, so that `cargo test` runs its snippets.
+#[test]
+fn every_lesson_with_rust_runs_as_a_doctest() {
+    let lib = fs::read_to_string("src/lib.rs").expect("src/lib.rs");
+    for file in teaching_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        if text.contains("```rust") {
+            let include = format!("include_str!(\"../{file}\")");
+            assert!(lib.contains(&include), "src/lib.rs lacks {include}");
+        }
+    }
+}
+
+/// What the demo prints for one cipher, without colour, with the faults
+/// its quoted command uses: `demo none` is `rfmp demo --cipher none`,
+/// `demo aes` is `rfmp demo --cipher aes --corrupt-rate 0 --drop-rate 0`.
+fn demo_output(source: &str) -> String {
+    let (cipher, faults) = match source {
+        "demo none" => (DemoCipher::None, DEMO_FAULTS),
+        "demo aes" => (
+            DemoCipher::Aes,
+            Faults {
+                corrupt_rate: 0.0,
+                drop_rate: 0.0,
+                ..DEMO_FAULTS
+            },
+        ),
+        other => panic!("no demo run is called `{other}`"),
+    };
+    let mut out = anstream::StripStream::new(Vec::new());
+    rfmp::demo::run(&[cipher], faults, false, &mut out).expect("the demo runs");
+    String::from_utf8(out.into_inner()).expect("UTF-8")
+}
+
+/// Every block a lesson quotes from the demo is printed, line for line, by
+/// a real run of the demo: quoted output cannot drift either.
+#[test]
+fn quoted_demo_output_is_what_the_demo_prints() {
+    let mut quotes = Vec::new();
+    for file in teaching_files() {
+        let text = fs::read_to_string(&file).expect("readable");
+        let lines: Vec<&str> = text.lines().collect();
+        for block in blocks_between(&file, &text, QUOTE_START, QUOTE_END) {
+            let quoted: Vec<&str> = lines[block.start + 1..block.end]
+                .iter()
+                .filter(|l| !l.trim_start().starts_with("```"))
+                .map(|l| l.trim_end())
+                .collect();
+            quotes.push((file.clone(), block.name, quoted.join("\n")));
+        }
+    }
+    assert!(quotes.len() >= 5, "expected the frames chapter's quotes");
+    let sources: BTreeSet<String> = quotes.iter().map(|(_, s, _)| s.clone()).collect();
+    for source in sources {
+        let output = demo_output(&source);
+        let printed: Vec<&str> = output.lines().map(str::trim_end).collect();
+        let printed = printed.join("\n");
+        for (file, _, quoted) in quotes.iter().filter(|(_, s, _)| *s == source) {
+            assert!(
+                printed.contains(quoted.as_str()),
+                "{file}: the `{source}` run does not print\n{quoted}\n\nit printed:\n{printed}"
+            );
+        }
+    }
+}
