@@ -302,6 +302,8 @@ struct State {
     last_words: Option<String>,
     /// The link is being torn down: helper threads stop.
     stopping: bool,
+    /// The sequence number of our End, once it is in the send window.
+    end_seq: Option<u32>,
     stats: LinkStats,
 }
 
@@ -383,6 +385,7 @@ impl Link {
                 ended: None,
                 last_words: None,
                 stopping: false,
+                end_seq: None,
                 stats: LinkStats::default(),
             }),
             writer: Condvar::new(),
@@ -610,6 +613,20 @@ impl Link {
             loop {
                 if state.end == EndState::Sent && state.window.is_empty() {
                     break; // everything we sent, End included, was acknowledged
+                }
+                if state.ended.is_some()
+                    && state.peer_ended
+                    && state.end_seq.is_some()
+                    && state.window.len() == 1
+                {
+                    // The peer said End, then hung up before our End's AK
+                    // reached us (it was lost, or the peer did not wait).
+                    // Acknowledgements are cumulative, so the one frame
+                    // still unacknowledged is the newest: our End (already
+                    // in the window). Every frame before it was
+                    // acknowledged, so nothing was lost: TCP's "last ACK"
+                    // problem, which TCP meets with its TIME_WAIT state.
+                    break;
                 }
                 if let Some(why) = state.ended.clone() {
                     // The link ended before all we sent was acknowledged
@@ -1031,6 +1048,9 @@ impl WriterTask<'_> {
                 }
                 let mut state = self.shared.lock();
                 let now = Instant::now();
+                if send_end {
+                    state.end_seq = sealed.last().map(|(seq, _)| *seq);
+                }
                 for (seq, text) in sealed {
                     let text: Arc<str> = text.into();
                     state.window.sent(Arc::clone(&text), now);
