@@ -16,7 +16,7 @@ use rfmp::frames::{Direction, decode_frame, dp_packet, fragment_capacity};
 use rfmp::framing::Connection;
 use rfmp::helpers::{os_rng, private_key_from_pem, rsa_public_key_converter};
 use rfmp::link::{Faults, Link, LinkConfig, LinkStats};
-use rfmp::messages::decode;
+use rfmp::messages::{Envelope, decode, encode};
 use rfmp::reliable::Delivery;
 use rfmp::server::{Server, ServerConfig, ServerKey};
 use rfmp::session::{Algorithm, SessionCipher, SessionSecret};
@@ -34,6 +34,7 @@ fn send_once(faults: Faults, path: &Path, dir: &Path) -> (f64, LinkStats) {
         .expect("test key");
     let mut config = ServerConfig {
         receive_dir: dir.to_path_buf(),
+        data_dir: dir.join("accounts"),
         max_file_bytes: u64::MAX,
         ..ServerConfig::default()
     };
@@ -64,8 +65,20 @@ fn send_once(faults: Faults, path: &Path, dir: &Path) -> (f64, LinkStats) {
         },
     )
     .expect("link");
+    let login = Envelope::new(
+        "login",
+        serde_json::json!({"username": "bench", "password": "TEST-ONLY password"}),
+    );
+    link.send(encode(&login, b"")).expect("login");
+    let token = match link.receive_timeout(Some(Duration::from_secs(60))) {
+        Ok(Some(Delivery::Message(bytes))) => {
+            let (welcome, _) = decode(&bytes).expect("envelope");
+            welcome.data["token"].as_str().expect("welcome").to_string()
+        }
+        other => panic!("no welcome: {other:?}"),
+    };
     let start = Instant::now();
-    send_file(&link, path, u64::MAX, &mut |_| {}).expect("send");
+    send_file(&link, Some(&token), path, u64::MAX, &mut |_| {}).expect("send");
     match link.receive_timeout(Some(Duration::from_secs(600))) {
         Ok(Some(Delivery::Message(bytes))) => {
             let (answer, _) = decode(&bytes).expect("envelope");

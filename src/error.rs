@@ -151,6 +151,33 @@ pub enum Error {
     /// The server has as many clients as it allows.
     #[error("server full: {0}")]
     ServerFull(String),
+
+    /// A chat request from someone who has not logged in, with a wrong
+    /// password, or with a token that is not this connection's.
+    #[error("not authorized: {0}")]
+    Unauthorized(String),
+
+    /// A logged-in user asked for something they may not do, such as
+    /// posting to a room they have not joined.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+
+    /// A room, user or key that does not exist (or is not connected).
+    #[error("not found: {0}")]
+    NotFound(String),
+
+    /// A name that is already taken (a user logged in twice, a room
+    /// created twice).
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// Too many failed logins on this connection: wait before the next.
+    #[error("too many attempts: {0}")]
+    TooManyAttempts(String),
+
+    /// The server could not read or write its data directory (accounts).
+    #[error("storage error: {0}")]
+    Storage(String),
 }
 
 impl Error {
@@ -178,11 +205,17 @@ impl Error {
             | Error::NotConfirmed(_) => 422,
             Error::Unsupported(_) => 426,
             Error::ServerFull(_) | Error::QueueFull(_) => 503,
+            Error::Unauthorized(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::Conflict(_) => 409,
+            Error::TooManyAttempts(_) => 429,
             Error::Io(_)
             | Error::Closed { .. }
             | Error::BadPrivateKey(_)
             | Error::Peer { .. }
-            | Error::SessionEnded(_) => 500,
+            | Error::SessionEnded(_)
+            | Error::Storage(_) => 500,
         }
     }
 }

@@ -63,6 +63,10 @@
 //! - [`reliable`]: fragments, sequence numbers, windows, retransmission (step 16).
 //! - [`link`]: a reliable message link with reader and writer threads (16, 17).
 //! - [`messages`]: the JSON envelope around every application message.
+//! - [`chat`]: the chat's actions and their data, names, commands.
+//! - [`accounts`]: usernames and Argon2id password hashes, saved atomically.
+//! - [`hub`]: the server's chat state: logins, tokens, rooms, fan-out.
+//! - [`direct`]: end-to-end direct messages to a user's public key.
 //! - [`transfer`]: sending and receiving files.
 //! - [`transcript`]: one session byte by byte, in an insecure teaching mode.
 //! - [`checks`]: decide what a received packet means (steps 4, 8, 15).
@@ -70,7 +74,8 @@
 //! - [`decryption`]: the server recovers the session secret (step 13) and
 //!   opens frames (16.f).
 //! - [`session`]: the session ciphers none, Caesar and AES-128-EAX.
-//! - [`client`]: the client's side of the handshake (steps 2, 8, 11, 15).
+//! - [`client`]: the client's side of the handshake (steps 2, 8, 11, 15),
+//!   and [`client::Client`], the chat client for programs.
 //! - [`server`]: the thread-per-client server (steps 3, 5, 7, 12, 14) and its
 //!   answers to messages.
 //! - [`demo`]: the narrated step-by-step demo (`rfmp demo`).
@@ -79,14 +84,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounts;
+pub mod chat;
 pub mod checks;
 pub mod client;
 pub mod decryption;
 pub mod demo;
+pub mod direct;
 pub mod error;
 pub mod frames;
 pub mod framing;
 pub mod helpers;
+pub mod hub;
 pub mod link;
 pub mod messages;
 pub mod packets;
@@ -119,4 +128,6 @@ pub mod lessons {
     pub struct Errors;
     #[doc = include_str!("../lessons/07-frames.md")]
     pub struct Frames;
+    #[doc = include_str!("../lessons/09-chat.md")]
+    pub struct Chat;
 }

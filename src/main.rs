@@ -4,27 +4,26 @@
 
 #![forbid(unsafe_code)]
 
+use anstyle::{AnsiColor, Style};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rfmp::client::Mode;
+use rfmp::chat::{KeyInfo, RoomMessage, validate_name};
+use rfmp::client::{Client, Security};
 use rfmp::demo::{DEMO_FAULTS, DemoCipher};
-use rfmp::frames::Direction;
-use rfmp::framing::Connection;
 use rfmp::helpers::{
     fingerprint, generate_key, os_rng, private_key_from_pem, private_key_to_pem, public_key_to_pem,
 };
-use rfmp::link::{Faults, Link, LinkConfig};
-use rfmp::messages::{Envelope, decode, encode};
+use rfmp::link::{Faults, LinkConfig};
+use rfmp::messages::Envelope;
 use rfmp::packets::{encryption_choice, encryption_type};
-use rfmp::reliable::Delivery;
 use rfmp::server::{DEFAULT_ADDR, Server, ServerConfig, ServerKey};
 use rfmp::session::Algorithm;
 use rfmp::transfer::{DEFAULT_MAX_FILE_BYTES, FileInfo, send_file as send_file_on};
 use rfmp::{Error, Result};
 use rsa::PrivateKey;
 use std::io::{BufRead, IsTerminal, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -56,8 +55,8 @@ enum Command {
         #[command(flatten)]
         faults: FaultArgs,
     },
-    /// Run the thread-per-client server: it echoes every message and saves
-    /// the files clients send.
+    /// Run the thread-per-client chat server: accounts, rooms, direct
+    /// messages, and the files clients send.
     Server {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
@@ -78,20 +77,24 @@ enum Command {
         /// Largest file accepted, in bytes.
         #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
         max_file_bytes: u64,
+        /// Where the accounts are kept (accounts.json, password hashes only).
+        #[arg(long, default_value = "rfmp-data")]
+        data_dir: PathBuf,
         #[command(flatten)]
         faults: FaultArgs,
     },
-    /// Connect to a server, complete the handshake, then send each line of
-    /// standard input as a message and print what comes back. `/send PATH`
-    /// sends a file; `/qqq`, `/quit` or end of input leave.
+    /// Chat: connect, complete the handshake, log in, then send each line
+    /// of standard input to the current room and show what others say.
+    /// `/help` lists the commands; `/qqq`, `/quit`, Ctrl-D or Ctrl-C leave.
+    /// The password comes from RFMP_PASSWORD, or is asked on a terminal.
     Client {
         #[command(flatten)]
         connect: ConnectArgs,
         #[command(flatten)]
         faults: FaultArgs,
     },
-    /// Send one file to a server and check that it arrived intact (same
-    /// size and SHA-256), with a progress bar on a terminal.
+    /// Log in, send one file to a server and check that it arrived intact
+    /// (same size and SHA-256), with a progress bar on a terminal.
     SendFile {
         /// The file to send.
         path: PathBuf,
@@ -105,7 +108,7 @@ enum Command {
     },
     /// Print the byte-annotated transcript of one secured session, made in
     /// an INSECURE deterministic teaching mode (TEST-ONLY keys, a published
-    /// random seed, a fixed clock): lessons/02-transcript.md is its output.
+    /// random seed, a fixed clock): lessons/08-transcript.md is its output.
     Transcript {
         /// Print the session as a Mermaid sequence diagram instead
         /// (diagrams/transcript.md).
@@ -141,6 +144,15 @@ struct ConnectArgs {
     /// RSA-2048 key is generated.
     #[arg(long)]
     key: Option<PathBuf>,
+    /// The username to log in as (the first login of a new name creates
+    /// the account). Asked on a terminal when not given.
+    #[arg(long)]
+    user: Option<String>,
+    /// Do not log in: send each line as a plain-text message and show the
+    /// server's echo. A check of steps 1-17 alone, for a server (yours, or
+    /// the seed peer) that does not speak the chat yet.
+    #[arg(long)]
+    link_check: bool,
 }
 
 /// Deliberate damage to the frames this side writes, for teaching. On the
@@ -187,7 +199,14 @@ enum DemoChoice {
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+    let cli = Cli::parse();
+    // The demo and the transcript narrate for themselves: the server's log
+    // lines (connected, disconnected) would only interrupt them.
+    let default_log = match cli.command {
+        Command::Demo { .. } | Command::Transcript { .. } => "warn",
+        _ => "info",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log))
         .format(|buf, record| {
             let thread = std::thread::current();
             writeln!(
@@ -200,7 +219,6 @@ fn main() {
             )
         })
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo {
             cipher,
@@ -214,12 +232,14 @@ fn main() {
             max_clients,
             receive_dir,
             max_file_bytes,
+            data_dir,
             faults,
         } => {
             let mut config = ServerConfig {
                 max_clients,
                 receive_dir,
                 max_file_bytes,
+                data_dir,
                 ..ServerConfig::default()
             };
             config.link.faults = faults.or(Faults::NONE);
@@ -301,8 +321,8 @@ fn ask<T>(question: &str, parse: impl Fn(&str) -> Result<T>) -> Result<T> {
 }
 
 /// Steps 1.a and 10.a.i (asked on a terminal, or from flags), the
-/// handshake, and the link.
-fn connect(args: &ConnectArgs, faults: Faults) -> Result<Link> {
+/// handshake, the link, and the login.
+fn connect(args: &ConnectArgs, faults: Faults) -> Result<Client> {
     let interactive = std::io::stdin().is_terminal();
     // Step 1.a: encrypted or not.
     let secure = match &args.secure {
@@ -313,62 +333,208 @@ fn connect(args: &ConnectArgs, faults: Faults) -> Result<Link> {
         )?,
         None => true,
     };
-    let mode = if secure {
+    let security = if secure {
         // Step 10.a.i: which algorithm (asked now, before connecting).
         let algorithm = match &args.cipher {
             Some(answer) => encryption_choice(answer)?,
             None if interactive => ask("Algorithm? aes or caesar:", encryption_choice)?,
             None => Algorithm::Aes,
         };
-        let client_key = load_or_generate(args.key.as_deref())?;
-        Mode::Secured {
+        Security::Secured {
             algorithm,
-            client_public_key: client_key.to_public_key(),
+            private_key: load_or_generate(args.key.as_deref())?,
         }
     } else {
-        Mode::Unsecured
+        Security::Unsecured
     };
-
-    let host = args.host.as_str();
-    let addr = (host, args.port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| Error::Malformed(format!("no address for {host}")))?;
-    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let (session, server_key) =
-        rfmp::client::handshake(Connection::new(stream), &mode, &mut os_rng())?;
-    eprintln!(
-        "connected to {addr}, session cipher {}",
-        session.cipher.name()
-    );
-    if let Some(server_key) = server_key {
-        eprintln!(
-            "server key fingerprint {} (compare it with the one the server prints)",
-            fingerprint(&server_key)?
-        );
-    }
+    let addr = (args.host.as_str(), args.port);
     let config = LinkConfig {
         faults,
         ..LinkConfig::default()
     };
-    Link::start(session, Direction::ClientToServer, config)
+    if args.link_check {
+        let client = Client::connect_with(addr, security, config)?;
+        report_connected(args, &client);
+        return Ok(client);
+    }
+    let username = match &args.user {
+        Some(name) => name.clone(),
+        None if interactive => ask("Username:", |answer| {
+            let name = answer.trim();
+            validate_name("username", name).map(|()| name.to_string())
+        })?,
+        None => {
+            return Err(Error::Malformed(
+                "give --user NAME to log in from a script".into(),
+            ));
+        }
+    };
+    let password = match std::env::var("RFMP_PASSWORD") {
+        Ok(password) => password,
+        Err(_) if interactive => rpassword::prompt_password(format!(
+            "Password for {username} (a new name creates the account with it): "
+        ))?,
+        Err(_) => {
+            return Err(Error::Malformed(
+                "set RFMP_PASSWORD to log in from a script".into(),
+            ));
+        }
+    };
+
+    let client = Client::connect_with(addr, security, config)?;
+    report_connected(args, &client);
+    let welcome = client.login(&username, &password)?;
+    eprintln!(
+        "logged in as {}{}, in #{}",
+        welcome.username,
+        if welcome.created {
+            " (a new account)"
+        } else {
+            ""
+        },
+        welcome.room
+    );
+    if let Some(mine) = client.fingerprint() {
+        eprintln!("your key fingerprint {mine} (others see it with /key {username})");
+    }
+    Ok(client)
 }
 
-/// How an answer from the server is shown: `[10:15:00] server: hello`.
+/// Say where we are connected, and the server key's fingerprint.
+fn report_connected(args: &ConnectArgs, client: &Client) {
+    eprintln!("connected to {}:{}", args.host, args.port);
+    if let Some(server) = client.server_fingerprint() {
+        eprintln!("server key fingerprint {server} (compare it with the one the server prints)");
+    }
+}
+
+/// `client --link-check`: each line as a plain-text message, and its echo.
+fn link_check(client: &Client) -> Result<()> {
+    for line in std::io::stdin().lock().lines() {
+        client.send("message", line?.into())?;
+        match client.receive(Some(Duration::from_secs(30)))? {
+            Some(answer) => anstream::println!("{}", show(&answer)),
+            None => {
+                return Err(Error::TimedOut {
+                    waiting_for: "the server's echo",
+                });
+            }
+        }
+    }
+    client.close()
+}
+
+/// A user's name in a colour of its own (the same colour every time), so a
+/// conversation is easy to follow; anstream drops the colour when the
+/// output is not a terminal.
+fn coloured(name: &str) -> String {
+    const COLOURS: [AnsiColor; 6] = [
+        AnsiColor::Cyan,
+        AnsiColor::Green,
+        AnsiColor::Magenta,
+        AnsiColor::Yellow,
+        AnsiColor::Blue,
+        AnsiColor::Red,
+    ];
+    let index = name.bytes().map(usize::from).sum::<usize>() % COLOURS.len();
+    let style = Style::new().fg_color(Some(COLOURS[index].into())).bold();
+    format!("{style}{name}{style:#}")
+}
+
+/// One line for an envelope from the server, e.g.
+/// `[10:15:00] #rust alice: hi` (times in local `HH:MM:SS`).
 fn show(envelope: &Envelope) -> String {
     let time = envelope.local_time();
+    let data = &envelope.data;
+    let text = |key: &str| data.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+    let list = |value: &serde_json::Value| -> String {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .map(coloured)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
     match envelope.action.as_str() {
-        "message" => format!("[{time}] server: {}", envelope.text().unwrap_or_default()),
-        "file-saved" => match serde_json::from_value::<FileInfo>(envelope.data.clone()) {
+        "message" => match serde_json::from_value::<RoomMessage>(data.clone()) {
+            Ok(m) => {
+                let sent = m.sent.with_timezone(&chrono::Local).format("%H:%M:%S");
+                format!("[{sent}] #{} {}: {}", m.room, coloured(&m.from), m.text)
+            }
+            // Before login the server echoes a plain-text message.
+            Err(_) => format!("[{time}] echo: {}", data.as_str().unwrap_or_default()),
+        },
+        "notice" => format!("[{time}] #{} -- {}", text("room"), text("text")),
+        "joined" => format!(
+            "[{time}] you are in #{} with {}",
+            text("room"),
+            list(&data["users"])
+        ),
+        "left" => match data.get("current").and_then(|c| c.as_str()) {
+            Some(current) => format!("[{time}] you left #{}; now in #{current}", text("room")),
+            None => format!(
+                "[{time}] you left #{}; you are in no room (/join one)",
+                text("room")
+            ),
+        },
+        "who" => format!("[{time}] in #{}: {}", text("room"), list(&data["users"])),
+        "rooms" => {
+            let rooms: Vec<String> = data
+                .as_array()
+                .map(|rooms| {
+                    rooms
+                        .iter()
+                        .map(|r| format!("#{} ({})", r["room"].as_str().unwrap_or("?"), r["users"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("[{time}] rooms: {}", rooms.join(", "))
+        }
+        "clients" => {
+            let clients: Vec<String> = data
+                .as_array()
+                .map(|clients| {
+                    clients
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} (key {})",
+                                coloured(c["username"].as_str().unwrap_or("?")),
+                                c["fingerprint"].as_str().unwrap_or("none: unsecured")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("[{time}] connected: {}", clients.join(", "))
+        }
+        "key" => format!(
+            "[{time}] {}'s key fingerprint {} (compare it with {0} over another channel)",
+            coloured(text("username")),
+            text("fingerprint")
+        ),
+        "direct-sent" => format!(
+            "[{time}] direct message to {} relayed, sealed end to end",
+            coloured(text("to"))
+        ),
+        "file-saved" => match serde_json::from_value::<FileInfo>(data.clone()) {
             Ok(info) => format!(
                 "[{time}] file saved as {:?}: {} bytes, SHA-256 {}",
                 info.name, info.size, info.sha256
             ),
             Err(_) => format!("[{time}] file saved"),
         },
-        "error" => format!("[{time}] error: {}", envelope.text().unwrap_or_default()),
-        other => format!("[{time}] {other}: {}", envelope.data),
+        "error" => match envelope.error_parts() {
+            Some((code, message)) => format!("[{time}] error {code}: {message}"),
+            None => format!("[{time}] error: {data}"),
+        },
+        "bye" => format!("[{time}] bye"),
+        other => format!("[{time}] {other}: {data}"),
     }
 }
 
@@ -384,105 +550,214 @@ fn progress_bar(size: u64) -> ProgressBar {
     bar
 }
 
+/// What `/help` prints.
+const HELP: &str = "\
+  TEXT              say TEXT in the current room
+  /create NAME      make a room and go into it
+  /join NAME        go into a room (it becomes the current room)
+  /leave [NAME]     leave a room (the current one by default)
+  /rooms            list the rooms
+  /who [NAME]       who is in a room
+  /clients          everyone connected, with their key fingerprints
+  /key USER         USER's key fingerprint, to compare with USER
+  /msg USER TEXT    send TEXT to USER only, end-to-end encrypted
+  /send PATH        send a file to the server
+  /help             this list
+  /qqq, /quit       leave (so do Ctrl-D and Ctrl-C)";
+
 fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
-    let link = connect(args, faults)?;
-    let interactive = std::io::stdin().is_terminal();
-    if interactive {
-        eprintln!(
-            "type a message and press Enter; /send PATH sends a file; /qqq or Ctrl-D to leave"
-        );
+    let client = Arc::new(connect(args, faults)?);
+    if args.link_check {
+        return link_check(&client);
     }
-    // Every message and every file gets exactly one answer; count them, so
-    // that at the end of piped input we wait for all of them.
+    let me = client.welcome().map(|w| w.username).unwrap_or_default();
+    if std::io::stdin().is_terminal() {
+        eprintln!("type a message and press Enter; /help lists the commands");
+    }
+    // Set when this side starts leaving, so the server's End that answers
+    // ours is not reported as the server going away.
+    let leaving = Arc::new(AtomicBool::new(false));
+    // Ctrl-C leaves as cleanly as /qqq: say goodbye, End both ways.
+    {
+        let client = Arc::clone(&client);
+        let leaving = Arc::clone(&leaving);
+        let _ = ctrlc::set_handler(move || {
+            leaving.store(true, Ordering::SeqCst);
+            let _ = client.send("command", "qqq".into());
+            let _ = client.close();
+            eprintln!("bye");
+            std::process::exit(0);
+        });
+    }
+    // Every request gets exactly one answer (a room message's answer is
+    // that message coming back to us); count them, so that at the end of
+    // piped input we wait for all of them.
     let (answered, answers) = mpsc::channel::<()>();
-    // Set when this side starts closing, so the peer's End that answers
-    // ours is not reported as the server leaving.
-    let leaving = AtomicBool::new(false);
-    std::thread::scope(|scope| -> Result<()> {
-        let link = &link;
-        let leaving = &leaving;
-        // The printer: answers appear while the user types.
-        scope.spawn(move || {
+    // Answers to CoreKey (or its error), for /msg, from the reader thread.
+    let (key_answer, key_answers) = mpsc::channel::<Envelope>();
+    let reader = {
+        let client = Arc::clone(&client);
+        let leaving = Arc::clone(&leaving);
+        let me = me.clone();
+        // The reader: what others say appears while the user types.
+        std::thread::spawn(move || {
             loop {
-                match link.receive() {
-                    Ok(Delivery::Message(bytes)) => {
-                        match decode(&bytes) {
-                            Ok((envelope, _)) => println!("{}", show(&envelope)),
-                            Err(error) => eprintln!("unreadable answer: {error}"),
-                        }
-                        let _ = answered.send(());
-                    }
-                    Ok(Delivery::End) => {
+                let envelope = match client.receive(None) {
+                    Ok(Some(envelope)) => envelope,
+                    Ok(None) => continue,
+                    Err(Error::SessionEnded(_)) => {
                         if !leaving.load(Ordering::SeqCst) {
                             eprintln!("the server closed the session");
                         }
                         return;
                     }
-                    Err(Error::SessionEnded(_)) => return,
                     Err(error) => {
                         eprintln!("error: {error}");
                         return;
                     }
+                };
+                if envelope.action == "direct" {
+                    match client.open_direct(&envelope) {
+                        Ok((direct, text)) => {
+                            let sent = direct.sent.with_timezone(&chrono::Local).format("%H:%M:%S");
+                            anstream::println!(
+                                "[{sent}] (direct, end-to-end) {}: {text}   [their key {}]",
+                                coloured(&direct.from),
+                                direct.fingerprint.as_deref().unwrap_or("unknown")
+                            );
+                        }
+                        Err(error) => eprintln!("a direct message that does not open: {error}"),
+                    }
+                    continue;
+                }
+                if matches!(envelope.action.as_str(), "key" | "error") {
+                    let _ = key_answer.send(envelope.clone());
+                }
+                anstream::println!("{}", show(&envelope));
+                let ours = match envelope.action.as_str() {
+                    "message" => envelope.data.get("from").and_then(|f| f.as_str()) == Some(&me),
+                    "notice" => false,
+                    _ => true,
+                };
+                if ours {
+                    let _ = answered.send(());
                 }
             }
-        });
-        let mut requests = 0usize;
-        for line in std::io::stdin().lock().lines() {
-            let line = line?;
-            if line == "/qqq" || line == "/quit" {
+        })
+    };
+
+    let mut requests = 0usize;
+    let mut quit = false;
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some(command) = line.strip_prefix('/') else {
+            // Not `Client::say`, which waits for the answer: here the
+            // reader thread receives everything.
+            client.send("message", serde_json::json!({ "text": line }))?;
+            requests += 1;
+            continue;
+        };
+        let (name, rest) = command.split_once(' ').unwrap_or((command, ""));
+        let rest = rest.trim();
+        match name {
+            "qqq" | "quit" => {
+                // From here on, the server's End is the expected answer.
+                leaving.store(true, Ordering::SeqCst);
+                client.send("command", "qqq".into())?;
+                requests += 1;
+                quit = true;
                 break;
             }
-            if let Some(path) = line.strip_prefix("/send ") {
-                let path = Path::new(path.trim());
+            "help" => eprintln!("{HELP}"),
+            "clients" => {
+                client.send("CoreClients", serde_json::Value::Null)?;
+                requests += 1;
+            }
+            "key" => {
+                client.send("CoreKey", serde_json::json!({ "username": rest }))?;
+                requests += 1;
+            }
+            "msg" => {
+                let Some((to, text)) = rest.split_once(' ') else {
+                    eprintln!("usage: /msg USER TEXT");
+                    continue;
+                };
+                // Ask for the recipient's key; the reader hands us the answer.
+                while key_answers.try_recv().is_ok() {}
+                client.send("CoreKey", serde_json::json!({ "username": to }))?;
+                requests += 1;
+                let Ok(answer) = key_answers.recv_timeout(Duration::from_secs(30)) else {
+                    eprintln!("no answer to the key request");
+                    continue;
+                };
+                let Ok(key) = serde_json::from_value::<KeyInfo>(answer.data) else {
+                    continue; // an error, already shown by the reader
+                };
+                match client.send_direct(&key, text.trim()) {
+                    Ok(()) => requests += 1,
+                    Err(error) => eprintln!("not sent: {error}"),
+                }
+            }
+            "send" => {
+                let path = Path::new(rest);
                 let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 let bar = progress_bar(size);
-                match send_file_on(link, path, DEFAULT_MAX_FILE_BYTES, &mut |n| {
-                    bar.set_position(n)
-                }) {
+                let token = client.welcome().map(|w| w.token);
+                match send_file_on(
+                    client.link(),
+                    token.as_deref(),
+                    path,
+                    DEFAULT_MAX_FILE_BYTES,
+                    &mut |n| bar.set_position(n),
+                ) {
                     Ok(_) => requests += 1,
                     Err(error) => eprintln!("not sent: {error}"),
                 }
                 bar.finish_and_clear();
-                continue;
             }
-            let message = Envelope::new("message", line.into());
-            link.send(encode(&message, b""))?;
-            requests += 1;
-        }
-        // Wait for the answers still on their way (at most 30 s each).
-        for _ in 0..requests {
-            if answers.recv_timeout(Duration::from_secs(30)).is_err() {
-                break;
+            // The room commands, and anything else: the server answers
+            // (an unknown command with the list of those it knows).
+            _ => {
+                client.send("command", command.into())?;
+                requests += 1;
             }
         }
+    }
+    // Wait for the answers still on their way (at most 30 s each).
+    for _ in 0..requests {
+        if answers.recv_timeout(Duration::from_secs(30)).is_err() {
+            break;
+        }
+    }
+    if !quit {
+        // End of input (Ctrl-D): say goodbye as /qqq does.
         leaving.store(true, Ordering::SeqCst);
-        link.close()
-    })
+        if client.send("command", "qqq".into()).is_ok() {
+            let _ = answers.recv_timeout(Duration::from_secs(30));
+        }
+    }
+    leaving.store(true, Ordering::SeqCst);
+    let closed = client.close();
+    let _ = reader.join();
+    closed
 }
 
 fn send_file(args: &ConnectArgs, faults: Faults, path: &Path, max_bytes: u64) -> Result<()> {
-    let link = connect(args, faults)?;
+    let client = connect(args, faults)?;
     let bar = progress_bar(std::fs::metadata(path)?.len());
-    let sent = send_file_on(&link, path, max_bytes, &mut |n| bar.set_position(n))?;
-    link.flush()?;
+    let saved = client.send_file(path, max_bytes, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
-    let answer = match link.receive()? {
-        Delivery::Message(bytes) => decode(&bytes)?.0,
-        Delivery::End => {
-            return Err(Error::SessionEnded("the server ended the session".into()));
-        }
-    };
-    println!("{}", show(&answer));
-    link.close()?;
-    let saved: FileInfo = serde_json::from_value(answer.data)
-        .map_err(|_| Error::Malformed(format!("the server did not save {}", path.display())))?;
-    if saved.size != sent.size || saved.sha256 != sent.sha256 {
-        return Err(Error::NotConfirmed(format!(
-            "sent {} bytes with SHA-256 {}, the server saved {} bytes with SHA-256 {}",
-            sent.size, sent.sha256, saved.size, saved.sha256
-        )));
-    }
-    eprintln!("{} arrived intact ({} bytes)", path.display(), sent.size);
+    let saved = saved?;
+    println!(
+        "file saved as {:?}: {} bytes, SHA-256 {}",
+        saved.name, saved.size, saved.sha256
+    );
+    client.close()?;
+    eprintln!("{} arrived intact ({} bytes)", path.display(), saved.size);
     Ok(())
 }
 

@@ -1,36 +1,46 @@
 //! Application messages: what the link's messages contain.
 //!
 //! The link ([`crate::link`]) carries messages of bytes. The application
-//! gives those bytes a shape, as the chat write-ups ask: a JSON
-//! *envelope* with an action, its data and the time it was sent, optionally
-//! followed by a newline and raw bytes (an *attachment*, used for pieces of
-//! a file, so a file is not blown up by base64 inside JSON):
+//! gives those bytes a shape, joining the two chat seeds' fields (seed 001:
+//! type, content, time sent; seed 002: action, data, packet-created, token):
+//! a JSON *envelope* with an `action`, its `data`, the `time` it was sent
+//! and, once logged in, the session `token`, optionally followed by a
+//! newline and raw bytes (an *attachment*, used for pieces of a file, so a
+//! file is not blown up by base64 inside JSON):
 //!
 //! ```text
-//! {"action":"message","data":"hello","time":"2026-11-23T10:15:00.123Z"}
-//! {"action":"file-chunk","time":"2026-11-23T10:15:01.000Z"}\n<up to 64 KiB of raw file bytes>
-//! {"action":"file-end","data":{"sha256":"6013d5..."},"time":"2026-11-23T10:15:02.000Z"}
+//! {"action":"message","data":{"room":"lobby","text":"hello"},"time":"2026-11-23T10:15:00.123Z","token":"9f2c61d0a4b35e7c8d1f0a2b3c4d5e6f"}
+//! {"action":"file-chunk","time":"2026-11-23T10:15:01.000Z","token":"9f2c..."}\n<up to 64 KiB of raw file bytes>
+//! {"action":"error","data":{"code":403,"message":"forbidden: you are not in room \"rust\"; /join it first"},"time":"2026-11-23T10:15:02.000Z"}
 //! ```
+//!
+//! | field | type | meaning |
+//! |-------|------|---------|
+//! | `action` | string | what the message is for; [`crate::chat`] lists them all |
+//! | `data` | any JSON, omitted when null | the action's data |
+//! | `time` | RFC 3339, UTC, milliseconds | when the sender made the message |
+//! | `token` | 32 hex digits, omitted before login | the session token from `welcome` |
 //!
 //! JSON never contains a raw newline (the encoder escapes newlines inside
 //! strings as `\n`), so the first newline byte always ends the envelope.
 //! The time is RFC 3339 in UTC on the wire, and shown as local `HH:MM:SS`
-//! to people, as in the chat write-up.
+//! to people, as in the chat write-up. Field order in the JSON does not
+//! matter to a reader; rfmp writes them in the order above.
 //!
-//! # Actions
+//! # The file actions
 //! | action | from | data | attachment | answer |
 //! |--------|------|------|------------|--------|
-//! | `message` | client | the text | none | the server echoes it back |
 //! | `file-start` | client | `{"name","size"}` | none | none yet (`error` at once if refused) |
 //! | `file-chunk` | client | none | the next bytes of the file | none (`error` if it fails) |
 //! | `file-end` | client | `{"sha256"}` of all the bytes | none | `file-saved`, or `error` |
 //! | `file-saved` | server | `{"name","size","sha256"}` as saved | none | — |
-//! | `error` | server | what went wrong | none | — |
+//! | `error` | server | `{"code","message"}`: what went wrong | none | — |
 //!
-//! Every `message` and every file gets exactly one answer (for a file:
-//! `file-saved` after its `file-end`, or one `error` as soon as something
-//! goes wrong), so a client knows when everything it sent has been dealt
-//! with.
+//! A file gets exactly one answer: `file-saved` after its `file-end`, or
+//! one `error` as soon as something goes wrong (its later chunks are then
+//! swallowed without an answer), so a client knows when everything it sent
+//! has been dealt with. The chat's requests are answered one for one, in
+//! order ([`crate::chat`]).
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Local, SecondsFormat, SubsecRound, Utc};
@@ -48,6 +58,12 @@ pub struct Envelope {
     /// When the sender made the message: RFC 3339 in UTC, milliseconds.
     #[serde(with = "rfc3339_millis")]
     pub time: DateTime<Utc>,
+    /// The session token from the `welcome` answer to `login` (32 hex
+    /// digits, 128 random bits); omitted before login. Seed 002: "the
+    /// server sends back packet with identification token that should be
+    /// sent along with every packet".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 /// Write the time as `2026-11-23T10:15:00.123Z`, read any RFC 3339 time.
@@ -76,7 +92,34 @@ impl Envelope {
             // Milliseconds, as on the wire, so an envelope survives a
             // round trip unchanged.
             time: Utc::now().trunc_subsecs(3),
+            token: None,
         }
+    }
+
+    /// The same envelope carrying `token` (what a logged-in client sends).
+    pub fn with_token(mut self, token: Option<&str>) -> Envelope {
+        self.token = token.map(str::to_string);
+        self
+    }
+
+    /// An `error` answer: `{"action":"error","data":{"code":401,
+    /// "message":"not authorized: log in first"},"time":...}`, the code
+    /// being [`Error::code`] (HTTP's numbers, as in `EE` packets).
+    pub fn error(error: &Error) -> Envelope {
+        Envelope::new(
+            "error",
+            serde_json::json!({"code": error.code(), "message": error.to_string()}),
+        )
+    }
+
+    /// For an `error` envelope: its code and message.
+    pub fn error_parts(&self) -> Option<(u16, &str)> {
+        if self.action != "error" {
+            return None;
+        }
+        let code = self.data.get("code")?.as_u64()?;
+        let message = self.data.get("message")?.as_str()?;
+        Some((u16::try_from(code).ok()?, message))
     }
 
     /// The time as people see it: local `HH:MM:SS`.

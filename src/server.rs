@@ -1,10 +1,24 @@
 //! Server side (steps 3, 5, 7, 12 and rfmp's 14): a blocking,
 //! thread-per-client server.
 //!
+//! # As a library (seed 002: "Server() can be provided with host & port")
+//! ```no_run
+//! use rfmp::server::{Server, ServerKey};
+//! // 127.0.0.1:25565 and the default limits; a fresh RSA-2048 key.
+//! let server = Server::new(ServerKey::generate()?)?;
+//! // A custom action: {"action":"shout","data":"hi"} is answered with
+//! // {"action":"shout","data":"HI"}.
+//! server.handle("shout", |request| {
+//!     Ok(request.data.as_str().unwrap_or_default().to_uppercase().into())
+//! })?;
+//! server.run()?;
+//! # Ok::<(), rfmp::Error>(())
+//! ```
+//!
 //! # The design, and where it stops scaling
 //! [`Server::run`] accepts connections on a `std::net::TcpListener` and
 //! gives each client a thread of its own, named `client-<n>`, that runs
-//! [`chatting`]: the handshake, then an echo of every message. This is the
+//! [`chatting`]: the handshake, then the chat ([`crate::hub`]). This is the
 //! simplest correct design (the Rust Book's web server starts the same way)
 //! and it is easy to follow: one client, one thread, one straight line of
 //! code.
@@ -21,28 +35,34 @@
 //! Everything a connection negotiates (its session cipher, the client's
 //! key) lives on that connection's thread only. The seed's original kept
 //! the negotiated key in a global, so each new client replaced the key of
-//! every other. Here the only shared state is the server's own RSA key
-//! (read-only, behind an `Arc`) and the client counter (an atomic).
+//! every other. Here the shared state is the server's own RSA key
+//! (read-only, behind an `Arc`), the client counter (an atomic), and the
+//! chat's [`Hub`] (who is logged in, the rooms, the accounts: behind
+//! mutexes, held for the microseconds of a lookup or a fan-out, and the
+//! accounts' for the few milliseconds of saving a new account).
 //!
 //! A client that sends garbage, goes silent or disconnects ends its own
 //! thread with one logged line and, when the socket still works, an
 //! `(EE,<code>,<description>)` packet telling it why. No other client
 //! notices.
 
+use crate::accounts::Accounts;
 use crate::checks::is_secure;
 use crate::decryption::decrypt_ec_packet;
 use crate::error::{Error, Result};
 use crate::frames::Direction;
 use crate::framing::Connection;
-use crate::helpers::{fingerprint, os_rng, public_key_to_pem};
+use crate::helpers::{fingerprint, generate_key, os_rng, public_key_to_pem};
+use crate::hub::{Conversation, Hub, LOGIN_BACKOFF, Next, Request};
 use crate::link::{Link, LinkConfig};
-use crate::messages::{Envelope, decode, encode};
+use crate::messages::decode;
 use crate::packets::{Packet, cc_packet, ee_packet, sc_packet};
 use crate::reliable::Delivery;
 use crate::session::{Session, SessionCipher};
-use crate::transfer::{DEFAULT_MAX_FILE_BYTES, FileEnd, FileInfo, FileOffer, FileReceiver};
+use crate::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use rand::CryptoRng;
 use rsa::{PrivateKey, PublicKey};
+use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -79,6 +99,14 @@ impl ServerKey {
         })
     }
 
+    /// A fresh RSA-2048 key from the OS random source (about 0.1-1 s).
+    ///
+    /// # Errors
+    /// [`Error::BadPrivateKey`] if key generation fails.
+    pub fn generate() -> Result<ServerKey> {
+        ServerKey::new(generate_key(&mut os_rng())?)
+    }
+
     /// The private key, used in step 13.
     pub fn private_key(&self) -> &PrivateKey {
         &self.private_key
@@ -109,6 +137,12 @@ pub struct ServerConfig {
     pub link: LinkConfig,
     /// Where received files are saved. Default `./rfmp-received`.
     pub receive_dir: PathBuf,
+    /// Where the server keeps its accounts (`accounts.json`). Default
+    /// `./rfmp-data`; created on the first login of a new user.
+    pub data_dir: PathBuf,
+    /// The wait after a failed login, doubling with each further failure
+    /// on the same connection ([`crate::hub`]). Default 1 s.
+    pub login_backoff: Duration,
     /// Largest file accepted, in bytes. Default 64 MiB.
     pub max_file_bytes: u64,
     /// Most clients served at once; the next is refused with EE 503.
@@ -122,6 +156,12 @@ pub struct ServerConfig {
     pub handshake_deadline: Duration,
     /// How long a client may stay silent after the handshake.
     pub idle_timeout: Duration,
+    /// A window on what the server can read: when set, a copy of every
+    /// message the server receives, after the session cipher is opened
+    /// (the JSON envelope and any attachment), is sent here. For teaching
+    /// and tests (it shows that a direct message's text is not among
+    /// them); `None` by default.
+    pub tap: Option<std::sync::mpsc::Sender<Vec<u8>>>,
 }
 
 impl Default for ServerConfig {
@@ -132,11 +172,14 @@ impl Default for ServerConfig {
         ServerConfig {
             link: LinkConfig::default(),
             receive_dir: PathBuf::from("rfmp-received"),
+            data_dir: PathBuf::from("rfmp-data"),
+            login_backoff: LOGIN_BACKOFF,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
             max_clients: 256,
             handshake_timeout: Duration::from_secs(10),
             handshake_deadline: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
+            tap: None,
         }
     }
 }
@@ -265,19 +308,26 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
 /// the rest of the [`handshake`], starts the reliable [`Link`] (steps 16
-/// and 17), and answers every message with [`answer`] until the client
-/// sends End. If the handshake fails it sends the client an
+/// and 17), and hands every message to the chat ([`Conversation::handle`]
+/// on the shared [`Hub`]) until the client sends End. If the handshake fails it sends the client an
 /// `(EE,<code>,<description>)` packet (when the socket still works); after
 /// the handshake the link does the same for the errors it detects.
 ///
 /// A client whose replies pile up because it does not read them is
 /// disconnected with `(EE,503,...)` when its queue is full
 /// ([`LinkConfig::queue_bytes`]): the server never waits for one client.
+/// A client that fails to log in [`crate::hub::MAX_FAILED_LOGINS`] times
+/// is disconnected with `(EE,429,...)`.
 ///
 /// # Errors
 /// Whatever ended the conversation, other than a clean End or the client
 /// hanging up.
-pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Result<()> {
+pub fn chatting(
+    stream: TcpStream,
+    key: &ServerKey,
+    config: &ServerConfig,
+    hub: &Hub,
+) -> Result<()> {
     let peer = stream.peer_addr()?;
     stream.set_write_timeout(Some(config.handshake_timeout))?;
     // A second handle on the same socket, to report errors after `stream`
@@ -309,20 +359,42 @@ pub fn chatting(stream: TcpStream, key: &ServerKey, config: &ServerConfig) -> Re
     log::info!("{peer}: handshake complete, session cipher {cipher}");
     let mut link_config = config.link.clone();
     link_config.idle_timeout = Some(config.idle_timeout);
+    let client_key = match &accepted.client_public_key {
+        Some(public_key) => Some((public_key_to_pem(public_key)?, fingerprint(public_key)?)),
+        None => None,
+    };
     let session = accepted.session.map_stream(|s| s.stream);
-    let link = Link::start(session, Direction::ServerToClient, link_config)?;
-    let mut files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
+    let link = Arc::new(Link::start(
+        session,
+        Direction::ServerToClient,
+        link_config,
+    )?);
+    let files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
+    // Dropped (leaving every room) however this function returns.
+    let mut conversation = Conversation::new(hub, Arc::clone(&link), client_key, files);
     loop {
         match link.receive() {
             Ok(Delivery::Message(message)) => {
-                let Some(reply) = answer(&message, &mut files) else {
-                    continue;
-                };
-                log::info!("{peer}: {} -> {}", preview_action(&message), reply.action);
-                if let Err(error) = link.try_send(encode(&reply, b"")) {
-                    // The queue is full: this client does not read.
-                    log::warn!("{peer}: {error}; disconnecting it");
-                    link.abort(error);
+                log::debug!("{peer}: {}", preview_action(&message));
+                if let Some(tap) = &config.tap {
+                    let _ = tap.send(message.clone());
+                }
+                match conversation.handle(&message) {
+                    Next::Continue => {}
+                    Next::Close => {
+                        log::info!("{peer}: said /qqq, closing");
+                        // End goes after the queued `bye` (step 17).
+                        return link.close();
+                    }
+                    Next::Disconnect => {
+                        log::warn!("{peer}: too many failed logins; disconnecting it");
+                        // At once, with (EE,429,...): no waiting on a client
+                        // that may not be reading.
+                        link.abort(Error::TooManyAttempts(
+                            "too many failed logins on this connection".into(),
+                        ));
+                        return Ok(());
+                    }
                 }
             }
             Ok(Delivery::End) => {
@@ -382,61 +454,6 @@ fn preview_action(message: &[u8]) -> String {
         .unwrap_or_else(|_| "(not an envelope)".into())
 }
 
-/// The server's application: the answer to one message from a client, or
-/// `None` when it needs none (a file chunk that does not end the file).
-///
-/// - `message`: echoed back, with the server's time.
-/// - `file-start` / `file-chunk` / `file-end`: stored by `files`; the
-///   `file-end` is answered with `file-saved` (name as saved, size,
-///   SHA-256), a refused or failed file with one `error`.
-/// - anything else, or bytes that are not an envelope: an `error` answer.
-///   A bad message never ends the session: the client may correct itself.
-pub fn answer(message: &[u8], files: &mut FileReceiver) -> Option<Envelope> {
-    let error = |e: Error| Some(Envelope::new("error", e.to_string().into()));
-    let saved = |info: FileInfo| {
-        Some(Envelope::new(
-            "file-saved",
-            serde_json::to_value(info).unwrap_or_default(),
-        ))
-    };
-    let (envelope, attachment) = match decode(message) {
-        Ok(decoded) => decoded,
-        Err(e) => return error(e),
-    };
-    match envelope.action.as_str() {
-        "message" => Some(Envelope::new("message", envelope.data)),
-        "file-start" => match serde_json::from_value::<FileOffer>(envelope.data) {
-            Ok(offer) => files.start(offer).err().and_then(error),
-            Err(e) => {
-                files.refuse();
-                error(Error::Malformed(format!(
-                    "file-start data is {{\"name\",\"size\"}}: {e}"
-                )))
-            }
-        },
-        "file-chunk" => files.chunk(attachment).err().and_then(error),
-        "file-end" => match serde_json::from_value::<FileEnd>(envelope.data) {
-            Ok(end) => match files.end(end) {
-                Ok(Some(info)) => saved(info),
-                Ok(None) => None,
-                Err(e) => error(e),
-            },
-            Err(e) => {
-                files.abort();
-                error(Error::Malformed(format!(
-                    "file-end data is {{\"sha256\"}}: {e}"
-                )))
-            }
-        },
-        other => {
-            let shown: String = other.chars().take(32).collect();
-            error(Error::Malformed(format!(
-                "unknown action {shown:?}; this server answers message, file-start, file-chunk and file-end"
-            )))
-        }
-    }
-}
-
 /// A listening RFMP server.
 #[derive(Debug)]
 pub struct Server {
@@ -444,21 +461,62 @@ pub struct Server {
     key: Arc<ServerKey>,
     config: ServerConfig,
     active_clients: Arc<AtomicUsize>,
+    hub: Arc<Hub>,
 }
 
 impl Server {
-    /// Listen on `addr` (use port 0 to let the OS pick a free port).
+    /// Listen on [`DEFAULT_ADDR`] (127.0.0.1:25565) with the default
+    /// limits ([`ServerConfig::default`]): seed 002's `Server()`.
     ///
     /// # Errors
-    /// [`Error::Io`] when the address cannot be bound (in use, no
-    /// permission).
+    /// As [`Server::bind`].
+    pub fn new(key: ServerKey) -> Result<Server> {
+        Server::bind(DEFAULT_ADDR, key, ServerConfig::default())
+    }
+
+    /// Listen on `addr` (use port 0 to let the OS pick a free port), with
+    /// the accounts in [`ServerConfig::data_dir`].
+    ///
+    /// # Errors
+    /// - [`Error::Io`] when the address cannot be bound (in use, no
+    ///   permission).
+    /// - [`Error::Storage`] when the accounts file exists but cannot be read.
     pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
+        let accounts = Accounts::open(&config.data_dir)?;
         Ok(Server {
             listener: TcpListener::bind(addr)?,
             key: Arc::new(key),
+            hub: Arc::new(Hub::new(accounts, config.login_backoff)),
             config,
             active_clients: Arc::new(AtomicUsize::new(0)),
         })
+    }
+
+    /// Register a handler for a custom action (seed 002: "Name of the
+    /// packet defines what is done with it when it arrives"). A logged-in
+    /// client's `{"action":"<action>","data":...}` is answered with
+    /// `{"action":"<action>","data":<what the handler returns>}`, or with
+    /// an `error` envelope (the error's code and message) when it fails.
+    ///
+    /// The handler runs on the client's own thread, so a slow handler
+    /// delays only that client.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] for a built-in name ([`crate::hub::BUILT_IN_ACTIONS`],
+    /// or any name starting with `Core`) or one already registered;
+    /// [`Error::Malformed`] for a name that is not a valid name
+    /// ([`crate::chat::validate_name`]).
+    pub fn handle(
+        &self,
+        action: &str,
+        handler: impl Fn(&Request<'_>) -> Result<Value> + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.hub.register(action, Arc::new(handler))
+    }
+
+    /// The chat's shared state (who is logged in, the accounts).
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// The address the server listens on (with the real port when bound
@@ -519,13 +577,14 @@ impl Server {
         }
         let guard = ClientSlot(Arc::clone(&self.active_clients));
         let key = Arc::clone(&self.key);
+        let hub = Arc::clone(&self.hub);
         let config = self.config.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("client-{id}"))
             .spawn(move || {
                 let _guard = guard;
                 log::info!("{peer}: connected");
-                match chatting(stream, &key, &config) {
+                match chatting(stream, &key, &config, &hub) {
                     Ok(()) => log::info!("{peer}: disconnected"),
                     Err(error) => log::warn!("{peer}: disconnected: {error}"),
                 }

@@ -126,7 +126,9 @@ pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
 }
 
 /// Queue the file at `path` on `link`: `file-start`, its chunks, and
-/// `file-end` with the SHA-256, computed on the way.
+/// `file-end` with the SHA-256, computed on the way. Each envelope carries
+/// `token`, the session token from login (the server accepts files only
+/// from a logged-in user; [`crate::client::Client::send_file`] fills it in).
 ///
 /// `progress` is called with the number of bytes queued so far after each
 /// chunk (the link's queue is bounded, so queued is at most a few MiB ahead
@@ -139,6 +141,7 @@ pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
 /// - The link's errors.
 pub fn send_file(
     link: &Link,
+    token: Option<&str>,
     path: &Path,
     max_bytes: u64,
     progress: &mut dyn FnMut(u64),
@@ -162,7 +165,8 @@ pub fn send_file(
     let start = Envelope::new(
         "file-start",
         serde_json::to_value(&offer).unwrap_or_default(),
-    );
+    )
+    .with_token(token);
     link.send(encode(&start, b""))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK_BYTES];
@@ -171,7 +175,7 @@ pub fn send_file(
         let want = CHUNK_BYTES.min((size - sent) as usize);
         file.read_exact(&mut buffer[..want])?;
         hasher.update(&buffer[..want]);
-        let chunk = Envelope::new("file-chunk", serde_json::Value::Null);
+        let chunk = Envelope::new("file-chunk", serde_json::Value::Null).with_token(token);
         link.send(encode(&chunk, &buffer[..want]))?;
         sent += want as u64;
         progress(sent);
@@ -180,7 +184,8 @@ pub fn send_file(
     let end = FileEnd {
         sha256: sha256.clone(),
     };
-    let end = Envelope::new("file-end", serde_json::to_value(&end).unwrap_or_default());
+    let end =
+        Envelope::new("file-end", serde_json::to_value(&end).unwrap_or_default()).with_token(token);
     link.send(encode(&end, b""))?;
     Ok(FileInfo { name, size, sha256 })
 }

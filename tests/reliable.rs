@@ -23,6 +23,7 @@ use std::time::Duration;
 fn server_with(dir: &tempfile::TempDir, change: impl FnOnce(&mut ServerConfig)) -> SocketAddr {
     let mut config = ServerConfig {
         receive_dir: dir.path().to_path_buf(),
+        data_dir: dir.path().join("accounts"),
         ..ServerConfig::default()
     };
     change(&mut config);
@@ -66,12 +67,14 @@ fn lossy_link_delivers_a_5_mib_file_and_1000_messages_intact_in_order() {
     let original = test_bytes(5 * 1024 * 1024);
     std::fs::write(&path, &original).unwrap();
 
-    let sent = send_file(&link, &path, u64::MAX, &mut |_| {}).unwrap();
+    let token = login(&link, "alice");
+    let sent = send_file(&link, Some(&token), &path, u64::MAX, &mut |_| {}).unwrap();
     for i in 0..1000 {
-        say(&link, &format!("message {i}"));
+        say_with(&link, &token, &format!("message {i}"));
     }
 
-    let (saved, _) = next_envelope(&link);
+    // 5 MiB through this much damage takes several seconds.
+    let (saved, _) = next_envelope_within(&link, Duration::from_secs(120));
     assert_eq!(saved.action, "file-saved", "{saved:?}");
     let saved: FileInfo = serde_json::from_value(saved.data).unwrap();
     assert_eq!((saved.size, &saved.sha256), (sent.size, &sent.sha256));
@@ -80,7 +83,7 @@ fn lossy_link_delivers_a_5_mib_file_and_1000_messages_intact_in_order() {
         original
     );
     for i in 0..1000 {
-        expect_echo(&link, &format!("message {i}"));
+        expect_room_message(&link, "alice", &format!("message {i}"));
     }
     let stats = link.stats();
     link.close().unwrap();
@@ -229,10 +232,9 @@ fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
     let answer = next_data(&mut reader, &cipher);
     let (envelope, _) = decode(&answer).unwrap();
     assert_eq!(envelope.action, "error");
-    assert!(
-        envelope.text().unwrap().contains("not a JSON envelope"),
-        "{envelope:?}"
-    );
+    let (code, message) = envelope.error_parts().unwrap();
+    assert_eq!(code, 400);
+    assert!(message.contains("not a JSON envelope"), "{envelope:?}");
     stream.write_all(ak_packet(1).as_bytes()).unwrap();
     stream
         .write_all(message_frame(&cipher, 1, "still fine").as_bytes())
@@ -327,7 +329,8 @@ fn an_empty_file_arrives() {
     let source = tempfile::tempdir().unwrap();
     let path = source.path().join("empty.txt");
     std::fs::write(&path, b"").unwrap();
-    let sent = send_file(&link, &path, 10, &mut |_| {}).unwrap();
+    let token = login(&link, "alice");
+    let sent = send_file(&link, Some(&token), &path, 10, &mut |_| {}).unwrap();
     assert_eq!(sha256_file(&path).unwrap(), (0, sent.sha256.clone()));
     let (saved, _) = next_envelope(&link);
     let saved: FileInfo = serde_json::from_value(saved.data).unwrap();

@@ -92,10 +92,15 @@ pub fn say(link: &Link, text: &str) {
 
 /// The next envelope from the server (10 s at most), with its attachment.
 pub fn next_envelope(link: &Link) -> (Envelope, Vec<u8>) {
+    next_envelope_within(link, Duration::from_secs(10))
+}
+
+/// The next envelope from the server, waiting at most `timeout`.
+pub fn next_envelope_within(link: &Link, timeout: Duration) -> (Envelope, Vec<u8>) {
     match link
-        .receive_timeout(Some(Duration::from_secs(10)))
+        .receive_timeout(Some(timeout))
         .expect("the link works")
-        .expect("an answer within 10 s")
+        .expect("an answer in time")
     {
         Delivery::Message(bytes) => {
             let (envelope, attachment) = decode(&bytes).expect("an envelope");
@@ -128,4 +133,46 @@ pub fn read_to_close(mut stream: TcpStream) -> String {
 /// with a bug (or an attacker), not a damaged link, would send it.
 pub fn with_crc(body: &str) -> String {
     format!("{body}{:08x})", crc32fast::hash(body.as_bytes()))
+}
+
+/// The password every test account uses (at least 8 bytes, as required).
+pub const TEST_PASSWORD: &str = "correct horse battery staple";
+
+/// A server whose accounts live in a fresh temporary directory, kept alive
+/// as long as the returned guard.
+pub fn start_chat_server(
+    change: impl FnOnce(&mut ServerConfig),
+) -> (SocketAddr, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let mut config = ServerConfig {
+        data_dir: data.path().join("data"),
+        receive_dir: data.path().join("received"),
+        ..ServerConfig::default()
+    };
+    change(&mut config);
+    (start_server(config), data)
+}
+
+/// Log in as `username` over a raw link; return the token from `welcome`.
+pub fn login(link: &Link, username: &str) -> String {
+    let login = serde_json::json!({"username": username, "password": TEST_PASSWORD});
+    link.send(encode(&Envelope::new("login", login), b""))
+        .expect("queued");
+    let (welcome, _) = next_envelope(link);
+    assert_eq!(welcome.action, "welcome", "{welcome:?}");
+    welcome.data["token"].as_str().expect("a token").to_string()
+}
+
+/// Say `text` in the current room, with `token`.
+pub fn say_with(link: &Link, token: &str, text: &str) {
+    let envelope = Envelope::new("message", text.into()).with_token(Some(token));
+    link.send(encode(&envelope, b"")).expect("queued");
+}
+
+/// The next envelope must be `from`'s room message `text`.
+pub fn expect_room_message(link: &Link, from: &str, text: &str) {
+    let (envelope, _) = next_envelope(link);
+    assert_eq!(envelope.action, "message", "{envelope:?}");
+    assert_eq!(envelope.data["from"], from, "{envelope:?}");
+    assert_eq!(envelope.data["text"], text, "{envelope:?}");
 }

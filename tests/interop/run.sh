@@ -118,7 +118,8 @@ check_rust_client() {
     local port
     port=$(<"$port_file")
 
-    local args=(client --host 127.0.0.1 --port "$port")
+    # --link-check: the peer speaks steps 1-17 and echoes; it has no chat.
+    local args=(client --link-check --host 127.0.0.1 --port "$port")
     if [[ "$cipher" == none ]]; then
         args+=(--secure 0)
     else
@@ -128,7 +129,7 @@ check_rust_client() {
     out=$(printf 'hello from rfmp\n' | "$RFMP" "${args[@]}" 2>"$WORK/rfmp-client-$cipher.err") || rc=$?
 
     echo "    rfmp client: $out"
-    if (( rc != 0 )) || [[ "$out" != *"server: hello from rfmp"* ]]; then
+    if (( rc != 0 )) || [[ "$out" != *"echo: hello from rfmp"* ]]; then
         echo "    rfmp client exited $rc; its stderr:"
         sed 's/^/      /' "$WORK/rfmp-client-$cipher.err"
         stop "$pid"   # the peer may still be waiting for a client

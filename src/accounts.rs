@@ -1,0 +1,307 @@
+//! Accounts: usernames and passwords, stored as salted Argon2id hashes.
+//!
+//! Seed 001 asks for "authentication using passwords and tokens"; seed 002's
+//! handshake packet carries "optionally username and password" but its
+//! server never checked them. rfmp checks them:
+//!
+//! - The **first** `login` with a new username creates the account with
+//!   that password; every later login must give the same password.
+//! - The server never stores a password, only its hash from
+//!   [Argon2id](https://www.rfc-editor.org/rfc/rfc9106) (the winner of the
+//!   Password Hashing Competition) with a random 16-byte salt, in the PHC
+//!   string form `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. A stolen
+//!   accounts file does not give the passwords away: each guess costs an
+//!   attacker a full Argon2 computation (19 MiB of memory, two passes),
+//!   and the salt stops one guess from testing every account at once.
+//! - The accounts live in one JSON file, `<data dir>/accounts.json`:
+//!
+//! ```text
+//! {"version":1,"accounts":{"alice":{"hash":"$argon2id$v=19$m=19456,t=2,p=1$...","created":"2026-12-02T10:15:00.123Z"}}}
+//! ```
+//!
+//! # Never half-written
+//! A crash (or `kill -9`) in the middle of writing a file can leave it
+//! half-written. So [`Accounts`] never writes `accounts.json` in place: it
+//! writes the whole new file to `accounts.json.tmp`, flushes it to the disk
+//! (`fsync`), then *renames* it over the old one. A rename within one
+//! directory is atomic on POSIX file systems: anyone who opens
+//! `accounts.json` sees the old file or the new one, never a mixture. An
+//! account is saved before the user is told it exists, so an
+//! acknowledged account is never lost.
+//!
+//! # Bounded cost
+//! Hashing is deliberately slow and uses 19 MiB, so at most
+//! [`HASHING_AT_ONCE`] hashes run at once, whatever the number of clients
+//! logging in; the others wait their turn. (The server also slows down
+//! repeated failures on one connection: see [`crate::hub`]; a connection
+//! can create at most one account, since a login ends only with the
+//! connection.) The accounts' mutex is held
+//! while a new account is written and flushed to the disk, a few
+//! milliseconds, so that files are written in order.
+
+use crate::error::{Error, Result};
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// The accounts file's name inside the data directory.
+pub const ACCOUNTS_FILE: &str = "accounts.json";
+
+/// Shortest password accepted, in bytes (NIST SP 800-63B asks for 8).
+pub const MIN_PASSWORD_BYTES: usize = 8;
+
+/// Longest password accepted, in bytes (a cap, so nobody makes the server
+/// hash a megabyte).
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
+/// How many Argon2 hashes may run at the same time (each takes 19 MiB).
+pub const HASHING_AT_ONCE: usize = 2;
+
+/// Most accounts the server keeps (each is about 150 bytes of the file,
+/// and the whole file is rewritten for each new account).
+pub const MAX_ACCOUNTS: usize = 100_000;
+
+/// What a successful [`Accounts::login`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// The username was new: the account was created (and saved).
+    Created,
+    /// The account existed and the password matched.
+    Existing,
+}
+
+/// One stored account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Account {
+    /// The PHC string of the password's Argon2id hash (salt included).
+    hash: String,
+    /// When the account was created, RFC 3339 UTC.
+    created: String,
+}
+
+/// The accounts file's contents.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct AccountsFile {
+    version: u32,
+    accounts: BTreeMap<String, Account>,
+}
+
+/// The server's accounts, shared by every client thread.
+#[derive(Debug)]
+pub struct Accounts {
+    dir: PathBuf,
+    accounts: Mutex<BTreeMap<String, Account>>,
+    hashing: Semaphore,
+}
+
+impl Accounts {
+    /// Read the accounts in `dir` (`dir/accounts.json`). A missing file is
+    /// no accounts yet; the directory is created on the first save, so a
+    /// server nobody logs in to writes nothing.
+    ///
+    /// A `accounts.json.tmp` left by a crash is ignored (it is the write
+    /// that never finished; the file it was to replace is intact).
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the file exists but cannot be read or is not
+    /// an accounts file: the server refuses to start rather than lose the
+    /// accounts by overwriting them.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Accounts> {
+        let dir = dir.into();
+        let path = dir.join(ACCOUNTS_FILE);
+        let accounts = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let file: AccountsFile = serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::Storage(format!("{} is not an accounts file: {e}", path.display()))
+                })?;
+                file.accounts
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => {
+                return Err(Error::Storage(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
+        };
+        Ok(Accounts {
+            dir,
+            accounts: Mutex::new(accounts),
+            hashing: Semaphore::new(HASHING_AT_ONCE),
+        })
+    }
+
+    /// The accounts file's path.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(ACCOUNTS_FILE)
+    }
+
+    /// How many accounts exist.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when no account exists yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True when `username` has an account.
+    pub fn contains(&self, username: &str) -> bool {
+        self.lock().contains_key(username)
+    }
+
+    /// Log `username` in with `password`: create the account if the name
+    /// is new (saving it before returning), or check the password against
+    /// the stored hash.
+    ///
+    /// The username must already be valid ([`crate::chat::validate_name`]).
+    ///
+    /// # Errors
+    /// - [`Error::Malformed`] for a password shorter than
+    ///   [`MIN_PASSWORD_BYTES`] or longer than [`MAX_PASSWORD_BYTES`].
+    /// - [`Error::Unauthorized`] for a wrong password.
+    /// - [`Error::Storage`] when the new account cannot be saved (it is
+    ///   then not created).
+    /// - [`Error::ServerFull`] for a new name when there are
+    ///   [`MAX_ACCOUNTS`] already.
+    pub fn login(&self, username: &str, password: &str) -> Result<LoginOutcome> {
+        if password.len() < MIN_PASSWORD_BYTES || password.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::Malformed(format!(
+                "a password is {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long"
+            )));
+        }
+        let stored = self.lock().get(username).map(|a| a.hash.clone());
+        if let Some(hash) = stored {
+            return self
+                .verify(password, &hash)
+                .map(|()| LoginOutcome::Existing);
+        }
+        if self.len() >= MAX_ACCOUNTS {
+            return Err(Error::ServerFull(format!(
+                "the server keeps at most {MAX_ACCOUNTS} accounts"
+            )));
+        }
+        // A new name: hash without holding the lock (hashing is slow)...
+        let hash = {
+            let _turn = self.hashing.acquire();
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map_err(|e| Error::Storage(format!("password hashing failed: {e}")))?
+                .to_string()
+        };
+        // ...then insert, unless another thread created the same name in
+        // the meantime: then this is a login to that account.
+        let mut accounts = self.lock();
+        if let Some(existing) = accounts.get(username) {
+            let hash = existing.hash.clone();
+            drop(accounts);
+            return self
+                .verify(password, &hash)
+                .map(|()| LoginOutcome::Existing);
+        }
+        if accounts.len() >= MAX_ACCOUNTS {
+            return Err(Error::ServerFull(format!(
+                "the server keeps at most {MAX_ACCOUNTS} accounts"
+            )));
+        }
+        let account = Account {
+            hash,
+            created: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        };
+        accounts.insert(username.to_string(), account);
+        // Saved while the lock is held, so files are written in the order
+        // the accounts were created, and each one holds all earlier ones.
+        if let Err(error) = self.save(&accounts) {
+            accounts.remove(username);
+            return Err(error);
+        }
+        Ok(LoginOutcome::Created)
+    }
+
+    /// Check `password` against a stored PHC hash string.
+    fn verify(&self, password: &str, hash: &str) -> Result<()> {
+        let parsed = PasswordHash::new(hash)
+            .map_err(|e| Error::Storage(format!("a stored hash does not parse: {e}")))?;
+        let _turn = self.hashing.acquire();
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .map_err(|_| Error::Unauthorized("wrong username or password".into()))
+    }
+
+    /// Write all accounts atomically: a temporary file, `fsync`, rename.
+    fn save(&self, accounts: &BTreeMap<String, Account>) -> Result<()> {
+        let storage = |what: &str, path: &Path, e: std::io::Error| {
+            Error::Storage(format!("cannot {what} {}: {e}", path.display()))
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| storage("create", &self.dir, e))?;
+        let file = AccountsFile {
+            version: 1,
+            accounts: accounts.clone(),
+        };
+        let bytes = serde_json::to_vec(&file)
+            .map_err(|e| Error::Storage(format!("cannot encode the accounts: {e}")))?;
+        let temporary = self.dir.join(format!("{ACCOUNTS_FILE}.tmp"));
+        let mut out =
+            std::fs::File::create(&temporary).map_err(|e| storage("create", &temporary, e))?;
+        out.write_all(&bytes)
+            .and_then(|()| out.sync_all())
+            .map_err(|e| storage("write", &temporary, e))?;
+        drop(out);
+        let path = self.path();
+        std::fs::rename(&temporary, &path).map_err(|e| storage("replace", &path, e))?;
+        // Make the rename itself durable: sync the directory's entry list.
+        // (Opening a directory to sync it works on Unix; elsewhere the
+        // rename is still atomic, only its durability is not forced.)
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Account>> {
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A counting semaphore: at most `permits` holders at once.
+#[derive(Debug)]
+struct Semaphore {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Semaphore {
+    fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            free: Mutex::new(permits),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Wait for a permit; it is given back when the guard is dropped.
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+/// A held permit of a [`Semaphore`].
+struct Permit<'a>(&'a Semaphore);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}

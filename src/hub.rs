@@ -1,0 +1,816 @@
+//! The server's side of the chat: who is logged in, the rooms, and the
+//! fan-out of every room message to the room's members.
+//!
+//! # Threads and shared state
+//! Each client has its own thread (see [`crate::server`]), running a
+//! [`Conversation`]: the client's login, token, failed-login count and file
+//! transfer are that thread's alone. What the clients share is the [`Hub`]:
+//!
+//! ```text
+//!  client-1 thread --+                 +--> alice's link (queue) --> alice
+//!  client-2 thread --+--> Hub (Mutex) -+--> bob's link (queue)   --> bob
+//!  client-3 thread --+    members,     +--> carol's link (queue) --> carol
+//!                         rooms
+//! ```
+//!
+//! When alice speaks in `rust`, alice's thread locks the hub, looks up the
+//! members of `rust`, and puts the message on each member's link with
+//! [`Link::try_send`], which never waits: it only appends to that member's
+//! outgoing queue, and the member's own writer thread does the sending.
+//! Because every fan-out happens under the one lock, all members see a
+//! room's messages in the same order. A member whose queue is full (a
+//! client that stopped reading) is disconnected with `EE 503` rather than
+//! allowed to slow everyone down: the hub never waits for one client.
+//!
+//! # Rules the hub enforces (seed 001: "authentication using keys to be able
+//! to send messages only to rooms you are in")
+//! - Nothing but `login` (and the link check, an echo of a plain `message`)
+//!   before logging in; after it, every envelope must carry the token.
+//! - A username is logged in at most once at a time.
+//! - A message goes to one room, which the sender must have joined; the
+//!   server, not the client, writes the `from` field.
+//! - Failed logins on one connection are slowed down: after the n-th
+//!   failure the next attempt must wait `LOGIN_BACKOFF × 2^(n-1)` (1 s, 2 s,
+//!   4 s...), and the [`MAX_FAILED_LOGINS`]-th failure disconnects. The
+//!   count is never reset on that connection (a successful login in
+//!   between does not buy new tries), and `/qqq` ends the connection.
+//! - Nothing grows without bound: at most [`MAX_ROOMS`] rooms,
+//!   [`MAX_ROOMS_PER_USER`] rooms per user, one new account per
+//!   connection (a login lasts as long as the connection) and
+//!   [`crate::accounts::MAX_ACCOUNTS`] in all.
+//! - Answers that change who is in a room (`welcome`, `joined`, `left`)
+//!   are queued while the hub is still locked, so no room message can slip
+//!   in between the change and its answer.
+
+use crate::accounts::{Accounts, LoginOutcome};
+use crate::chat::{
+    ClientInfo, Command, DirectIn, DirectOut, KeyInfo, LOBBY, Left, Login, MAX_TEXT_BYTES, Notice,
+    RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name,
+};
+use crate::error::{Error, Result};
+use crate::helpers::os_rng;
+use crate::link::Link;
+use crate::messages::{Envelope, decode, encode};
+use crate::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
+use rand::RngExt;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+/// Failed logins one connection may make; the last one disconnects it.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+
+/// The wait after the first failed login; it doubles with each failure.
+pub const LOGIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Most rooms on the server, the lobby included.
+pub const MAX_ROOMS: usize = 1000;
+
+/// Most rooms one user may be in at once.
+pub const MAX_ROOMS_PER_USER: usize = 32;
+
+/// A handler for a custom action, registered with
+/// [`crate::server::Server::handle`]: it gets the request and returns the
+/// answer's data (sent back under the same action name), or an error (sent
+/// back as an `error` envelope).
+pub type Handler = Arc<dyn Fn(&Request<'_>) -> Result<Value> + Send + Sync>;
+
+/// A request to a custom action's [`Handler`].
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// Who sent it (always a logged-in user).
+    pub username: &'a str,
+    /// The action's name.
+    pub action: &'a str,
+    /// The envelope's data.
+    pub data: &'a Value,
+    /// The bytes after the envelope, if any.
+    pub attachment: &'a [u8],
+}
+
+/// One logged-in user.
+#[derive(Debug)]
+struct Member {
+    link: Arc<Link>,
+    rooms: BTreeSet<String>,
+    current: Option<String>,
+    key: Option<KeyInfo>,
+}
+
+/// What the hub's lock protects.
+#[derive(Debug, Default)]
+struct HubState {
+    members: BTreeMap<String, Member>,
+    /// Room name to member names. The lobby always exists; other rooms
+    /// are removed when their last member leaves.
+    rooms: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl HubState {
+    /// Put `envelope` on the link of every member of `room` except `skip`.
+    fn fan_out(&self, room: &str, envelope: &Envelope, skip: Option<&str>) {
+        let Some(names) = self.rooms.get(room) else {
+            return;
+        };
+        let bytes = encode(envelope, b"");
+        for name in names.iter().filter(|n| Some(n.as_str()) != skip) {
+            if let Some(member) = self.members.get(name) {
+                deliver(&member.link, bytes.clone());
+            }
+        }
+    }
+
+    /// Tell the other members of `room` that `username` joined or left.
+    fn notice(&self, room: &str, username: &str, what: &str) {
+        let notice = Notice {
+            room: room.to_string(),
+            text: format!("{username} {what}"),
+        };
+        self.fan_out(room, &event("notice", &notice), Some(username));
+    }
+
+    /// Take `username` out of `room`, removing the room if it is empty
+    /// (never the lobby), and tell the others.
+    fn leave_room(&mut self, username: &str, room: &str) {
+        if let Some(names) = self.rooms.get_mut(room) {
+            names.remove(username);
+            if names.is_empty() && room != LOBBY {
+                self.rooms.remove(room);
+            }
+        }
+        self.notice(room, username, "left");
+    }
+
+    /// Remove a member from the hub and from every room.
+    fn remove(&mut self, username: &str) {
+        if let Some(member) = self.members.remove(username) {
+            for room in member.rooms {
+                self.leave_room(username, &room);
+            }
+        }
+    }
+
+    fn users(&self, room: &str) -> Vec<String> {
+        self.rooms
+            .get(room)
+            .map(|n| n.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Queue bytes for a member without waiting; disconnect a member whose
+/// queue is full (it does not read, and must not hold the others up).
+fn deliver(link: &Link, bytes: Vec<u8>) {
+    // Any other error means the member's link has already ended; its own
+    // thread is removing it from the hub.
+    if let Err(error @ Error::QueueFull(_)) = link.try_send(bytes) {
+        log::warn!("a client's queue is full; disconnecting it: {error}");
+        link.abort(error);
+    }
+}
+
+/// An envelope with `data` serialised (our own types always serialise).
+fn event<T: serde::Serialize>(action: &str, data: &T) -> Envelope {
+    Envelope::new(action, serde_json::to_value(data).unwrap_or_default())
+}
+
+/// The chat state shared by every client thread.
+pub struct Hub {
+    accounts: Accounts,
+    state: Mutex<HubState>,
+    handlers: RwLock<BTreeMap<String, Handler>>,
+    login_backoff: Duration,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("accounts", &self.accounts)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The actions the server itself answers or sends; a custom handler cannot
+/// take these names (nor any name starting with `Core`), so that no answer
+/// can be mistaken for one of the server's own.
+pub const BUILT_IN_ACTIONS: &[&str] = &[
+    "login",
+    "message",
+    "command",
+    "direct",
+    "file-start",
+    "file-chunk",
+    "file-end",
+    "welcome",
+    "notice",
+    "joined",
+    "left",
+    "rooms",
+    "who",
+    "bye",
+    "clients",
+    "key",
+    "direct-sent",
+    "file-saved",
+    "error",
+];
+
+impl Hub {
+    /// A hub whose accounts live in `accounts`, with only the lobby, and
+    /// failed logins slowed down by `login_backoff` (doubling).
+    pub fn new(accounts: Accounts, login_backoff: Duration) -> Hub {
+        let mut state = HubState::default();
+        state.rooms.insert(LOBBY.to_string(), BTreeSet::new());
+        Hub {
+            accounts,
+            state: Mutex::new(state),
+            handlers: RwLock::new(BTreeMap::new()),
+            login_backoff,
+        }
+    }
+
+    /// The accounts.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Register `handler` for the custom action `action`.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the name is a built-in action, starts with
+    /// `Core` (seed 002: those are the server's own), or is already
+    /// registered; [`Error::Malformed`] when it is not a valid name.
+    pub fn register(&self, action: &str, handler: Handler) -> Result<()> {
+        validate_name("action", action)?;
+        if action.starts_with("Core") || BUILT_IN_ACTIONS.contains(&action) {
+            return Err(Error::Conflict(format!(
+                "{action} is one of the server's own actions"
+            )));
+        }
+        let mut handlers = self.handlers.write().unwrap_or_else(|e| e.into_inner());
+        if handlers.contains_key(action) {
+            return Err(Error::Conflict(format!("{action} already has a handler")));
+        }
+        handlers.insert(action.to_string(), handler);
+        Ok(())
+    }
+
+    /// The names of everyone logged in, in order.
+    pub fn usernames(&self) -> Vec<String> {
+        self.lock().members.keys().cloned().collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether the conversation goes on after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Keep reading messages.
+    Continue,
+    /// The client said `/qqq`: it was answered `bye`; close the session
+    /// cleanly (step 17).
+    Close,
+    /// Disconnect this client at once, with `(EE,429,...)` (too many
+    /// failed logins).
+    Disconnect,
+}
+
+/// One client's side of the chat, on that client's thread.
+pub struct Conversation<'a> {
+    hub: &'a Hub,
+    link: Arc<Link>,
+    /// The client's public key from the EC packet, if secured.
+    key: Option<KeyInfo>,
+    /// The logged-in name and its token.
+    login: Option<(String, String)>,
+    failed_logins: u32,
+    next_login_at: Option<Instant>,
+    closing: bool,
+    files: FileReceiver,
+}
+
+impl std::fmt::Debug for Conversation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conversation")
+            .field("user", &self.login.as_ref().map(|(name, _)| name))
+            .field("failed_logins", &self.failed_logins)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Conversation<'a> {
+    /// Start the conversation of a client whose session runs over `link`.
+    /// `client_key` is the PEM text and fingerprint of the client key from
+    /// its EC packet (`None` when unsecured); files go to `files`.
+    pub fn new(
+        hub: &'a Hub,
+        link: Arc<Link>,
+        client_key: Option<(String, String)>,
+        files: FileReceiver,
+    ) -> Conversation<'a> {
+        Conversation {
+            hub,
+            link,
+            key: client_key.map(|(public_key, fingerprint)| KeyInfo {
+                username: String::new(),
+                public_key,
+                fingerprint,
+            }),
+            login: None,
+            failed_logins: 0,
+            next_login_at: None,
+            closing: false,
+            files,
+        }
+    }
+
+    /// The logged-in username, if any.
+    pub fn username(&self) -> Option<&str> {
+        self.login.as_ref().map(|(name, _)| name.as_str())
+    }
+
+    /// Handle one message from the client: answer it (on the client's own
+    /// link) and fan out whatever it says to others.
+    ///
+    /// A bad message never ends the conversation: it gets an `error`
+    /// answer. Only the last allowed failed login does
+    /// ([`Next::Disconnect`]).
+    pub fn handle(&mut self, message: &[u8]) -> Next {
+        let (envelope, attachment) = match decode(message) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                self.reply(Envelope::error(&error));
+                return Next::Continue;
+            }
+        };
+        let (answer, next) = match self.dispatch(&envelope, attachment) {
+            Ok(answer) if self.closing => (answer, Next::Close),
+            Ok(answer) => (answer, Next::Continue),
+            Err(error) => {
+                let next = if self.failed_logins >= MAX_FAILED_LOGINS {
+                    Next::Disconnect
+                } else {
+                    Next::Continue
+                };
+                (Some(Envelope::error(&error)), next)
+            }
+        };
+        // The last failed login is answered by the server's (EE,429,...)
+        // alone, as it disconnects.
+        if let Some(answer) = answer.filter(|_| next != Next::Disconnect) {
+            self.reply(answer);
+        }
+        next
+    }
+
+    /// Send an answer to this client. An answer too large for one message
+    /// (a custom handler's, say) becomes an `error` 413, so the client is
+    /// never left waiting.
+    fn reply(&self, envelope: Envelope) {
+        match self.link.try_send(encode(&envelope, b"")) {
+            Err(error @ Error::MessageTooLarge(_)) => {
+                deliver(&self.link, encode(&Envelope::error(&error), b""))
+            }
+            Err(error @ Error::QueueFull(_)) => self.link.abort(error),
+            _ => {}
+        }
+    }
+
+    /// Work out the answer to one envelope (`None`: no answer, e.g. a
+    /// room message, whose answer is the fan-out itself).
+    fn dispatch(&mut self, envelope: &Envelope, attachment: &[u8]) -> Result<Option<Envelope>> {
+        let action = envelope.action.as_str();
+        let Some((username, token)) = self.login.clone() else {
+            return match action {
+                "login" => self.login(&envelope.data).map(|()| None),
+                // The link check: before login, echo a plain-text message.
+                "message" if envelope.data.is_string() => {
+                    Ok(Some(Envelope::new("message", envelope.data.clone())))
+                }
+                _ => Err(Error::Unauthorized(format!(
+                    "log in first (send login with a username and password); got {}",
+                    shown(action)
+                ))),
+            };
+        };
+        if envelope.token.as_deref() != Some(token.as_str()) {
+            return Err(Error::Unauthorized(
+                "this envelope's token is missing or is not this session's".into(),
+            ));
+        }
+        match action {
+            "login" => Err(Error::Conflict(format!("already logged in as {username}"))),
+            "message" => self.say(&username, envelope).map(|()| None),
+            "command" => {
+                let line = envelope.data.as_str().ok_or_else(|| {
+                    Error::Malformed("command data is the command line, e.g. \"join rust\"".into())
+                })?;
+                self.command(&username, Command::parse(line)?)
+                    .map(|()| None)
+            }
+            "CoreClients" => Ok(Some(self.clients())),
+            "CoreKey" => self.key_of(&envelope.data).map(Some),
+            "direct" => self.direct(&username, envelope).map(Some),
+            "file-start" | "file-chunk" | "file-end" => {
+                Ok(self.file(action, &envelope.data, attachment))
+            }
+            _ => self.custom(&username, action, &envelope.data, attachment),
+        }
+    }
+
+    /// `login`: check the account (slowly, without the hub's lock), then
+    /// join the hub and the lobby, and queue `welcome` before anyone can
+    /// speak to the new member.
+    fn login(&mut self, data: &Value) -> Result<()> {
+        if let Some(at) = self.next_login_at {
+            let now = Instant::now();
+            if now < at {
+                return Err(Error::TooManyAttempts(format!(
+                    "{} failed logins; wait {} ms before the next",
+                    self.failed_logins,
+                    (at - now).as_millis()
+                )));
+            }
+        }
+        let login: Login = serde_json::from_value(data.clone()).map_err(|e| {
+            Error::Malformed(format!("login data is {{\"username\",\"password\"}}: {e}"))
+        })?;
+        validate_name("username", &login.username)?;
+        let outcome = match self.hub.accounts.login(&login.username, &login.password) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                if matches!(error, Error::Unauthorized(_)) {
+                    // Never reset on this connection: a successful login
+                    // in between buys no new tries.
+                    self.failed_logins += 1;
+                    let doublings = self.failed_logins.saturating_sub(1).min(16);
+                    let wait = self.hub.login_backoff.saturating_mul(1 << doublings);
+                    self.next_login_at = Instant::now().checked_add(wait);
+                }
+                return Err(error);
+            }
+        };
+        let token = hex::encode(os_rng().random::<[u8; 16]>());
+        let key = self.key.clone().map(|mut key| {
+            key.username = login.username.clone();
+            key
+        });
+        let hub = self.hub;
+        let mut state = hub.lock();
+        if state.members.contains_key(&login.username) {
+            return Err(Error::Conflict(format!(
+                "{} is already logged in on another connection (a connection that \
+                 died is noticed within the idle timeout)",
+                login.username
+            )));
+        }
+        state.members.insert(
+            login.username.clone(),
+            Member {
+                link: Arc::clone(&self.link),
+                rooms: BTreeSet::from([LOBBY.to_string()]),
+                current: Some(LOBBY.to_string()),
+                key,
+            },
+        );
+        state
+            .rooms
+            .entry(LOBBY.to_string())
+            .or_default()
+            .insert(login.username.clone());
+        state.notice(LOBBY, &login.username, "joined");
+        self.next_login_at = None;
+        self.login = Some((login.username.clone(), token.clone()));
+        self.reply(event(
+            "welcome",
+            &Welcome {
+                username: login.username,
+                token,
+                room: LOBBY.to_string(),
+                created: outcome == LoginOutcome::Created,
+            },
+        ));
+        Ok(())
+    }
+
+    /// `message`: say something in a room the sender is in.
+    fn say(&self, username: &str, envelope: &Envelope) -> Result<()> {
+        let say: Say = match &envelope.data {
+            Value::String(text) => Say {
+                room: None,
+                text: text.clone(),
+            },
+            data => serde_json::from_value(data.clone()).map_err(|e| {
+                Error::Malformed(format!(
+                    "message data is {{\"room\",\"text\"}} or a string: {e}"
+                ))
+            })?,
+        };
+        if say.text.len() > MAX_TEXT_BYTES {
+            return Err(Error::MessageTooLarge(format!(
+                "a chat message is at most {MAX_TEXT_BYTES} bytes, this one {}",
+                say.text.len()
+            )));
+        }
+        let state = self.hub.lock();
+        let member = state
+            .members
+            .get(username)
+            .ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+        let room = match say.room.or_else(|| member.current.clone()) {
+            Some(room) => room,
+            None => {
+                return Err(Error::Forbidden(
+                    "you are in no room: /join one first".into(),
+                ));
+            }
+        };
+        if !member.rooms.contains(&room) {
+            return Err(Error::Forbidden(format!(
+                "you are not in room {}; /join it first",
+                shown(&room)
+            )));
+        }
+        let message = RoomMessage {
+            room: room.clone(),
+            from: username.to_string(),
+            text: say.text,
+            sent: envelope.time,
+        };
+        state.fan_out(&room, &event("message", &message), None);
+        Ok(())
+    }
+
+    /// `command`: the room commands and `/qqq`. The answer is queued while
+    /// the hub is locked, so it comes before any message of a room just
+    /// joined.
+    fn command(&mut self, username: &str, command: Command) -> Result<()> {
+        let hub = self.hub;
+        let mut guard = hub.lock();
+        let answer = self.run_command(&mut guard, username, command)?;
+        self.reply(answer);
+        Ok(())
+    }
+
+    fn run_command(
+        &mut self,
+        state: &mut HubState,
+        username: &str,
+        command: Command,
+    ) -> Result<Envelope> {
+        let room_count = state.rooms.len();
+        let member = state
+            .members
+            .get_mut(username)
+            .ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+        let room_limit = |member: &Member| {
+            if member.rooms.len() >= MAX_ROOMS_PER_USER {
+                Err(Error::Forbidden(format!(
+                    "you are in {MAX_ROOMS_PER_USER} rooms, the most allowed; /leave one first"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        match command {
+            Command::Create(room) => {
+                if state.rooms.contains_key(&room) {
+                    return Err(Error::Conflict(format!("room {room} exists; /join {room}")));
+                }
+                if room_count >= MAX_ROOMS {
+                    return Err(Error::ServerFull(format!(
+                        "the server has {MAX_ROOMS} rooms, the most it keeps"
+                    )));
+                }
+                room_limit(member)?;
+                member.rooms.insert(room.clone());
+                member.current = Some(room.clone());
+                state
+                    .rooms
+                    .insert(room.clone(), BTreeSet::from([username.to_string()]));
+                let users = state.users(&room);
+                Ok(event("joined", &RoomUsers { room, users }))
+            }
+            Command::Join(room) => {
+                let Some(names) = state.rooms.get_mut(&room) else {
+                    return Err(Error::NotFound(format!(
+                        "no room {room}; /create {room} makes it"
+                    )));
+                };
+                if !member.rooms.contains(&room) {
+                    room_limit(member)?;
+                }
+                let new = names.insert(username.to_string());
+                member.rooms.insert(room.clone());
+                member.current = Some(room.clone());
+                if new {
+                    state.notice(&room, username, "joined");
+                }
+                let users = state.users(&room);
+                Ok(event("joined", &RoomUsers { room, users }))
+            }
+            Command::Leave(room) => {
+                let room = room
+                    .or_else(|| member.current.clone())
+                    .ok_or_else(|| Error::NotFound("you are in no room to leave".into()))?;
+                if !member.rooms.remove(&room) {
+                    return Err(Error::NotFound(format!("you are not in room {room}")));
+                }
+                if member.current.as_deref() == Some(room.as_str()) {
+                    // Back to the lobby if still in it, else any room.
+                    member.current = member
+                        .rooms
+                        .get(LOBBY)
+                        .or_else(|| member.rooms.iter().next())
+                        .cloned();
+                }
+                let current = member.current.clone();
+                state.leave_room(username, &room);
+                Ok(event("left", &Left { room, current }))
+            }
+            Command::Rooms => {
+                let rooms: Vec<RoomInfo> = state
+                    .rooms
+                    .iter()
+                    .map(|(room, names)| RoomInfo {
+                        room: room.clone(),
+                        users: names.len(),
+                    })
+                    .collect();
+                Ok(event("rooms", &rooms))
+            }
+            Command::Who(room) => {
+                let room = room
+                    .or_else(|| member.current.clone())
+                    .ok_or_else(|| Error::NotFound("you are in no room: /who NAME".into()))?;
+                if !state.rooms.contains_key(&room) {
+                    return Err(Error::NotFound(format!("no room {room}")));
+                }
+                let users = state.users(&room);
+                Ok(event("who", &RoomUsers { room, users }))
+            }
+            Command::Quit => {
+                state.remove(username);
+                self.login = None;
+                self.closing = true;
+                Ok(Envelope::new("bye", json!({"username": username})))
+            }
+        }
+    }
+
+    /// `CoreClients`: everyone connected (seed 002's Core example).
+    fn clients(&self) -> Envelope {
+        let state = self.hub.lock();
+        let clients: Vec<ClientInfo> = state
+            .members
+            .iter()
+            .map(|(name, member)| ClientInfo {
+                username: name.clone(),
+                rooms: member.rooms.iter().cloned().collect(),
+                fingerprint: member.key.as_ref().map(|k| k.fingerprint.clone()),
+            })
+            .collect();
+        event("clients", &clients)
+    }
+
+    /// `CoreKey`: a connected user's public key, for a direct message.
+    fn key_of(&self, data: &Value) -> Result<Envelope> {
+        let username = data
+            .get("username")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Malformed("CoreKey data is {\"username\"}".into()))?;
+        let state = self.hub.lock();
+        let member = state
+            .members
+            .get(username)
+            .ok_or_else(|| Error::NotFound(format!("{} is not connected", shown(username))))?;
+        let key = member.key.as_ref().ok_or_else(|| {
+            Error::NotFound(format!(
+                "{username} has no public key (an unsecured session sends none)"
+            ))
+        })?;
+        Ok(event("key", key))
+    }
+
+    /// `direct`: relay an end-to-end sealed message, unread.
+    fn direct(&self, username: &str, envelope: &Envelope) -> Result<Envelope> {
+        let out: DirectOut = serde_json::from_value(envelope.data.clone()).map_err(|e| {
+            Error::Malformed(format!("direct data is {{\"to\",\"key\",\"sealed\"}}: {e}"))
+        })?;
+        // Base64 of nonce, tag and the text: a cap in proportion to the
+        // text's own cap.
+        if out.sealed.len() > 2 * MAX_TEXT_BYTES || out.key.len() > 1024 {
+            return Err(Error::MessageTooLarge(
+                "a direct message holds at most a chat message's text".into(),
+            ));
+        }
+        let state = self.hub.lock();
+        let sender = state
+            .members
+            .get(username)
+            .ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+        let recipient = state
+            .members
+            .get(&out.to)
+            .ok_or_else(|| Error::NotFound(format!("{} is not connected", shown(&out.to))))?;
+        let relayed = DirectIn {
+            from: username.to_string(),
+            to: out.to.clone(),
+            key: out.key,
+            sealed: out.sealed,
+            fingerprint: sender.key.as_ref().map(|k| k.fingerprint.clone()),
+            sent: envelope.time,
+        };
+        deliver(&recipient.link, encode(&event("direct", &relayed), b""));
+        Ok(Envelope::new("direct-sent", json!({"to": out.to})))
+    }
+
+    /// The file actions (see [`crate::transfer`]).
+    fn file(&mut self, action: &str, data: &Value, attachment: &[u8]) -> Option<Envelope> {
+        let error = |e: Error| Some(Envelope::error(&e));
+        match action {
+            "file-start" => match serde_json::from_value::<FileOffer>(data.clone()) {
+                Ok(offer) => self.files.start(offer).err().and_then(error),
+                Err(e) => {
+                    self.files.refuse();
+                    error(Error::Malformed(format!(
+                        "file-start data is {{\"name\",\"size\"}}: {e}"
+                    )))
+                }
+            },
+            "file-chunk" => self.files.chunk(attachment).err().and_then(error),
+            _ => match serde_json::from_value::<FileEnd>(data.clone()) {
+                Ok(end) => match self.files.end(end) {
+                    Ok(Some(info)) => Some(event::<FileInfo>("file-saved", &info)),
+                    Ok(None) => None,
+                    Err(e) => error(e),
+                },
+                Err(e) => {
+                    self.files.abort();
+                    error(Error::Malformed(format!(
+                        "file-end data is {{\"sha256\"}}: {e}"
+                    )))
+                }
+            },
+        }
+    }
+
+    /// A custom action, if a handler is registered for it.
+    fn custom(
+        &self,
+        username: &str,
+        action: &str,
+        data: &Value,
+        attachment: &[u8],
+    ) -> Result<Option<Envelope>> {
+        let handler = self
+            .hub
+            .handlers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(action)
+            .cloned();
+        let Some(handler) = handler else {
+            let custom: Vec<String> = self
+                .hub
+                .handlers
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .keys()
+                .cloned()
+                .collect();
+            return Err(Error::Malformed(format!(
+                "unknown action {}; this server answers login, message, command, CoreClients, CoreKey, direct, file-start, file-chunk, file-end{}{}",
+                shown(action),
+                if custom.is_empty() { "" } else { ", " },
+                custom.join(", ")
+            )));
+        };
+        let request = Request {
+            username,
+            action,
+            data,
+            attachment,
+        };
+        handler(&request).map(|data| Some(Envelope::new(action, data)))
+    }
+}
+
+impl Drop for Conversation<'_> {
+    /// A client that leaves (or is cut off) leaves every room.
+    fn drop(&mut self) {
+        if let Some((username, _)) = &self.login {
+            self.hub.lock().remove(username);
+        }
+    }
+}
+
+/// A name from the network, cut short and quoted, for error messages.
+fn shown(name: &str) -> String {
+    format!("{:?}", name.chars().take(32).collect::<String>())
+}

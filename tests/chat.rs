@@ -1,0 +1,697 @@
+//! Teaching tests for the chat over real sockets: logins and tokens, rooms
+//! and who may speak in them, commands, end-to-end direct messages, the
+//! accounts file, and the library API.
+
+mod common;
+
+use common::*;
+use rfmp::accounts::{Accounts, LoginOutcome};
+use rfmp::chat::{DirectIn, KeyInfo, RoomMessage, Welcome};
+use rfmp::client::{Client, Security};
+use rfmp::helpers::private_key_from_pem;
+use rfmp::link::{Link, LinkConfig};
+use rfmp::messages::{Envelope, encode};
+use rfmp::server::{Server, ServerConfig, ServerKey};
+use rfmp::session::Algorithm;
+use rfmp::{Error, Result};
+use rsa::PrivateKey;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The second TEST-ONLY client key (bob's, when alice has the first).
+fn second_client_key() -> PrivateKey {
+    private_key_from_pem(include_str!("keys/TEST-ONLY-second-client-key.pem")).expect("parses")
+}
+
+/// A secured AES client logged in as `username` with `key`.
+fn client_with(addr: SocketAddr, username: &str, key: PrivateKey) -> Client {
+    let client = Client::connect(
+        addr,
+        Security::Secured {
+            algorithm: Algorithm::Aes,
+            private_key: key,
+        },
+    )
+    .expect("handshake");
+    let welcome = client.login(username, TEST_PASSWORD).expect("login");
+    assert_eq!(welcome.username, username);
+    client
+}
+
+/// A logged-in client with the first TEST-ONLY client key.
+fn alice_like(addr: SocketAddr, username: &str) -> Client {
+    client_with(addr, username, test_client_key())
+}
+
+/// The next envelope of `action`, skipping notices (10 s at most).
+fn next_of(client: &Client, action: &str) -> Envelope {
+    loop {
+        let envelope = client
+            .receive(Some(Duration::from_secs(10)))
+            .expect("the session works")
+            .expect("an envelope within 10 s");
+        if envelope.action == action {
+            return envelope;
+        }
+        assert_eq!(envelope.action, "notice", "expected {action}: {envelope:?}");
+    }
+}
+
+/// The next `count` room messages as `(room, from, text)`.
+fn room_messages(client: &Client, count: usize) -> Vec<(String, String, String)> {
+    (0..count)
+        .map(|_| {
+            let m = next_of(client, "message");
+            let field = |k: &str| m.data[k].as_str().expect("a string").to_string();
+            // The time it was sent is there, and it is now (give or take).
+            let sent: chrono::DateTime<chrono::Utc> =
+                serde_json::from_value(m.data["sent"].clone()).expect("an RFC 3339 time");
+            let age = chrono::Utc::now() - sent;
+            assert!(age.num_seconds().abs() < 60, "sent {sent}");
+            (field("room"), field("from"), field("text"))
+        })
+        .collect()
+}
+
+/// A message `say` returned, as `(room, from, text)`.
+fn spoke(message: RoomMessage) -> (String, String, String) {
+    (message.room, message.from, message.text)
+}
+
+/// `(room, from, text)`, for comparisons.
+fn said(room: &str, from: &str, text: &str) -> (String, String, String) {
+    (room.into(), from.into(), text.into())
+}
+
+/// The error code of a failed request.
+fn code_of(result: Result<Envelope>) -> String {
+    match result {
+        Err(Error::Peer { code, .. }) => code,
+        other => panic!("expected an error answer, got {other:?}"),
+    }
+}
+
+/// Three clients in two rooms: each sees exactly its rooms' messages, in
+/// order, with sender and time; nobody can post to a room they have not
+/// joined.
+#[test]
+fn three_clients_in_two_rooms_each_see_exactly_their_rooms_messages() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    let bob = alice_like(addr, "bob");
+    let carol = alice_like(addr, "carol");
+    // carol makes #rust and leaves the lobby; bob joins #rust (and stays
+    // in the lobby too); alice stays in the lobby only.
+    let joined = carol.command("create rust").unwrap();
+    assert_eq!(joined.action, "joined");
+    assert_eq!(joined.data["users"], serde_json::json!(["carol"]));
+    let left = carol.command("leave lobby").unwrap();
+    assert_eq!(
+        left.data,
+        serde_json::json!({"room":"lobby","current":"rust"})
+    );
+    let joined = bob.command("join rust").unwrap();
+    assert_eq!(joined.data["users"], serde_json::json!(["bob", "carol"]));
+
+    // `say` waits for the room's message to come back to the sender.
+    assert_eq!(
+        spoke(alice.say(None, "hello lobby").unwrap()),
+        said("lobby", "alice", "hello lobby")
+    );
+    assert_eq!(
+        spoke(carol.say(None, "hello rust").unwrap()),
+        said("rust", "carol", "hello rust")
+    );
+    assert_eq!(
+        spoke(bob.say(Some("lobby"), "bob in the lobby").unwrap()),
+        said("lobby", "bob", "bob in the lobby")
+    );
+    // bob's current room is rust, the room he joined last.
+    assert_eq!(
+        spoke(bob.say(None, "bob in rust").unwrap()),
+        said("rust", "bob", "bob in rust")
+    );
+    // bob, in both rooms, heard the others in both, in the order said.
+    assert_eq!(
+        room_messages(&bob, 2),
+        [
+            said("lobby", "alice", "hello lobby"),
+            said("rust", "carol", "hello rust"),
+        ]
+    );
+    alice.say(None, "alice again").unwrap();
+    // alice, in the lobby only, heard bob's lobby message and not his rust one.
+    assert_eq!(
+        room_messages(&alice, 1),
+        [said("lobby", "bob", "bob in the lobby")]
+    );
+    assert_eq!(
+        room_messages(&bob, 1),
+        [said("lobby", "alice", "alice again")]
+    );
+    // carol, in #rust only, heard none of the lobby.
+    assert_eq!(
+        room_messages(&carol, 1),
+        [said("rust", "bob", "bob in rust")]
+    );
+
+    // alice is not in #rust: the server refuses, and nobody hears it.
+    let Err(Error::Peer { code, .. }) = alice.say(Some("rust"), "let me in") else {
+        panic!("a message to a room alice is not in must be refused");
+    };
+    assert_eq!(code, "403");
+    carol.say(None, "still just us").unwrap();
+    assert_eq!(
+        room_messages(&bob, 1),
+        [said("rust", "carol", "still just us")]
+    );
+    // Nothing more is waiting for alice or carol: the refused message
+    // reached nobody.
+    for client in [&alice, &carol] {
+        assert_eq!(
+            client.receive(Some(Duration::from_millis(200))).unwrap(),
+            None
+        );
+    }
+    for client in [alice, bob, carol] {
+        client.close().unwrap();
+    }
+}
+
+/// The room commands answer as documented, and mistakes get clear errors.
+#[test]
+fn room_commands_create_join_leave_rooms_and_who() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    assert_eq!(code_of(alice.command("join nowhere")), "404");
+    alice.command("create books").unwrap();
+    assert_eq!(code_of(alice.command("create books")), "409");
+    assert_eq!(code_of(alice.command("create")), "400");
+    assert_eq!(code_of(alice.command("join ../etc")), "400");
+    let who = alice.command("who").unwrap();
+    assert_eq!(
+        (who.action.as_str(), &who.data["room"]),
+        ("who", &"books".into())
+    );
+    let rooms = alice.command("rooms").unwrap();
+    assert_eq!(
+        rooms.data,
+        serde_json::json!([{"room":"books","users":1},{"room":"lobby","users":1}])
+    );
+    let left = alice.command("leave").unwrap();
+    assert_eq!(
+        left.data,
+        serde_json::json!({"room":"books","current":"lobby"})
+    );
+    // An empty room other than the lobby is gone.
+    let rooms = alice.command("rooms").unwrap();
+    assert_eq!(rooms.data, serde_json::json!([{"room":"lobby","users":1}]));
+    // An unknown command lists the ones the server knows.
+    let Err(Error::Peer { code, description }) = alice.command("dance") else {
+        panic!("an unknown command must be refused");
+    };
+    assert_eq!(code, "400");
+    assert!(description.contains("/join NAME"), "{description}");
+    alice.close().unwrap();
+}
+
+/// A token that is missing, made up, or from an earlier login is refused;
+/// nothing but login (and the plain-text echo) works before logging in.
+#[test]
+fn forged_missing_and_stale_tokens_are_refused() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let link = open_link(addr, &secured(Algorithm::Aes));
+    // Before login: the link check echoes plain text; the chat refuses.
+    say(&link, "ping");
+    expect_echo(&link, "ping");
+    send(&link, Envelope::new("command", "rooms".into()));
+    assert_eq!(error_code(&link), 401);
+
+    let stale = login(&link, "alice");
+    send(
+        &link,
+        Envelope::new("command", "qqq".into()).with_token(Some(&stale)),
+    );
+    assert_eq!(next_envelope(&link).0.action, "bye");
+    link.close().unwrap();
+
+    let link = open_link(addr, &secured(Algorithm::Aes));
+    let token = login(&link, "alice");
+    assert_ne!(token, stale);
+    assert_eq!(token.len(), 32, "128 bits as hex");
+    for wrong in [
+        Some(stale.as_str()),
+        Some("00000000000000000000000000000000"),
+        None,
+    ] {
+        send(
+            &link,
+            Envelope::new("command", "rooms".into()).with_token(wrong),
+        );
+        assert_eq!(error_code(&link), 401, "token {wrong:?}");
+    }
+    // The right token still works: a refusal never ends the session.
+    send(
+        &link,
+        Envelope::new("command", "rooms".into()).with_token(Some(&token)),
+    );
+    assert_eq!(next_envelope(&link).0.action, "rooms");
+    link.close().unwrap();
+}
+
+/// Queue one envelope on a raw link.
+fn send(link: &Link, envelope: Envelope) {
+    link.send(encode(&envelope, b"")).expect("queued");
+}
+
+/// The next envelope must be an `error`; its code.
+fn error_code(link: &Link) -> u16 {
+    let (envelope, _) = next_envelope(link);
+    envelope.error_parts().expect("an error answer").0
+}
+
+/// `/qqq` ends only that client's chat; the others carry on, and the name
+/// is free again.
+#[test]
+fn qqq_disconnects_only_that_client() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    let bob = alice_like(addr, "bob");
+    let bye = bob.command("qqq").unwrap();
+    assert_eq!(bye.action, "bye");
+    bob.close().unwrap();
+    let notice = alice
+        .receive(Some(Duration::from_secs(10)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(notice.action, "notice");
+    // Joined first, then left.
+    assert_eq!(notice.data["text"], "bob joined");
+    let notice = next_of(&alice, "notice");
+    assert_eq!(notice.data["text"], "bob left");
+    assert_eq!(
+        spoke(alice.say(None, "anyone?").unwrap()),
+        said("lobby", "alice", "anyone?")
+    );
+    let clients = alice
+        .request("CoreClients", serde_json::Value::Null)
+        .unwrap();
+    let names: Vec<&str> = clients
+        .data
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice"]);
+    // bob may come back.
+    let bob = alice_like(addr, "bob");
+    bob.close().unwrap();
+    alice.close().unwrap();
+}
+
+/// A username is checked, and logged in only once at a time.
+#[test]
+fn usernames_are_validated_and_unique_among_connected_clients() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    let second = Client::connect(addr, Security::Unsecured).unwrap();
+    let refused = |name: &str, password: &str| match second.login(name, password) {
+        Err(Error::Peer { code, .. }) => code,
+        other => panic!("{name:?} must be refused, got {other:?}"),
+    };
+    assert_eq!(refused("alice", TEST_PASSWORD), "409");
+    assert_eq!(refused("al ice", TEST_PASSWORD), "400");
+    assert_eq!(refused("", TEST_PASSWORD), "400");
+    assert_eq!(refused(&"a".repeat(33), TEST_PASSWORD), "400");
+    assert_eq!(refused("dave", "short"), "400");
+    second.close().unwrap();
+    alice.close().unwrap();
+}
+
+/// Accounts survive a restart (a second server on the same data directory),
+/// a wrong password is refused, and the file holds hashes, not passwords.
+#[test]
+fn accounts_survive_a_restart_and_a_wrong_password_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let config = || ServerConfig {
+        data_dir: data.path().to_path_buf(),
+        ..ServerConfig::default()
+    };
+    let first = start_server(config());
+    let alice = Client::connect(first, Security::Unsecured).unwrap();
+    assert!(alice.login("alice", TEST_PASSWORD).unwrap().created);
+    alice.close().unwrap();
+
+    let file = std::fs::read_to_string(data.path().join("accounts.json")).unwrap();
+    assert!(file.contains("$argon2id$"), "{file}");
+    assert!(!file.contains(TEST_PASSWORD), "a password is never stored");
+
+    let restarted = start_server(config());
+    let alice = Client::connect(restarted, Security::Unsecured).unwrap();
+    let Err(Error::Peer { code, .. }) = alice.login("alice", "not the password") else {
+        panic!("a wrong password must be refused");
+    };
+    assert_eq!(code, "401");
+    alice.close().unwrap();
+    // A fresh connection (no failures on it yet) with the right password.
+    let alice = Client::connect(restarted, Security::Unsecured).unwrap();
+    let welcome: Welcome = alice.login("alice", TEST_PASSWORD).unwrap();
+    assert!(!welcome.created, "the account was read back from the file");
+    alice.close().unwrap();
+}
+
+/// Failed logins are slowed down (the next one must wait), and the fifth
+/// failure on one connection disconnects it with EE 429.
+#[test]
+fn failed_logins_are_slowed_down_then_disconnected() {
+    // A long wait, so that the second try surely comes within it.
+    let (addr, _data) = start_chat_server(|c| c.login_backoff = Duration::from_secs(60));
+    let owner = Client::connect(addr, Security::Unsecured).unwrap();
+    owner.login("alice", TEST_PASSWORD).unwrap();
+    owner.close().unwrap();
+
+    let guesser = Client::connect(addr, Security::Unsecured).unwrap();
+    let code = |result: Result<Welcome>| match result {
+        Err(Error::Peer { code, .. }) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert_eq!(code(guesser.login("alice", "guess number 1")), "401");
+    // Even the right password must wait its turn now.
+    assert_eq!(code(guesser.login("alice", TEST_PASSWORD)), "429");
+    guesser.close().unwrap();
+
+    // With no wait between tries, the fifth failure ends the connection
+    // with EE 429 at once.
+    let (addr, _data) = start_chat_server(|c| c.login_backoff = Duration::ZERO);
+    let owner = Client::connect(addr, Security::Unsecured).unwrap();
+    owner.login("alice", TEST_PASSWORD).unwrap();
+    owner.close().unwrap();
+    let guesser = Client::connect(addr, Security::Unsecured).unwrap();
+    for attempt in 1..=4 {
+        assert_eq!(
+            code(guesser.login("alice", "a wrong guess")),
+            "401",
+            "{attempt}"
+        );
+    }
+    assert_eq!(code(guesser.login("alice", "a wrong guess")), "429");
+    assert!(
+        guesser.send("command", "rooms".into()).is_err(),
+        "the session is over"
+    );
+}
+
+/// A direct message is end-to-end: the server relays it but never sees
+/// its text (checked on every message the server received), both sides see
+/// each other's key fingerprint, and an altered one does not open.
+#[test]
+fn a_direct_message_is_relayed_without_its_plaintext() {
+    let (tap, seen) = std::sync::mpsc::channel();
+    let (addr, _data) = start_chat_server(|c| c.tap = Some(tap));
+    let alice = client_with(addr, "alice", test_client_key());
+    let bob = client_with(addr, "bob", second_client_key());
+    let secret = "meet me by the old oak at noon";
+
+    let bob_key: KeyInfo = alice.direct("bob", secret).unwrap();
+    // alice was shown bob's real fingerprint (what bob's client shows bob).
+    assert_eq!(Some(bob_key.fingerprint.clone()), bob.fingerprint());
+    assert_ne!(alice.fingerprint(), bob.fingerprint());
+
+    let envelope = next_of(&bob, "direct");
+    let (direct, text): (DirectIn, String) = bob.open_direct(&envelope).unwrap();
+    assert_eq!(text, secret);
+    assert_eq!(direct.from, "alice");
+    assert_eq!(direct.fingerprint, alice.fingerprint());
+
+    // Everything the server read, after opening the session cipher.
+    let seen: Vec<Vec<u8>> = seen.try_iter().collect();
+    let relayed: Vec<&Vec<u8>> = seen
+        .iter()
+        .filter(|m| m.starts_with(br#"{"action":"direct""#))
+        .collect();
+    assert_eq!(relayed.len(), 1, "the server saw the direct envelope");
+    for message in &seen {
+        assert!(
+            !message
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes()),
+            "the server saw the text: {}",
+            String::from_utf8_lossy(message)
+        );
+    }
+
+    // Claiming another sender breaks the tag (the associated data).
+    let mut forged = envelope.clone();
+    forged.data["from"] = "mallory".into();
+    assert!(matches!(
+        bob.open_direct(&forged),
+        Err(Error::AuthenticationFailed)
+    ));
+    // Only bob's key opens it: alice's own client cannot read it back.
+    assert!(alice.open_direct(&envelope).is_err());
+    alice.close().unwrap();
+    bob.close().unwrap();
+}
+
+/// Nobody can send a direct message to a user without a key (unsecured)
+/// or who is not connected.
+#[test]
+fn direct_messages_need_a_connected_user_with_a_key() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    let plain = Client::connect(addr, Security::Unsecured).unwrap();
+    plain.login("eve", TEST_PASSWORD).unwrap();
+    assert!(matches!(alice.direct("eve", "hi"), Err(Error::Peer { code, .. }) if code == "404"));
+    assert!(matches!(alice.direct("nobody", "hi"), Err(Error::Peer { code, .. }) if code == "404"));
+    // The relay itself refuses a recipient who is not connected, and a
+    // ciphertext larger than any chat message.
+    let to =
+        |to: &str, sealed: String| serde_json::json!({"to": to, "key": "AAAA", "sealed": sealed});
+    assert_eq!(
+        code_of(alice.request("direct", to("nobody", "AAAA".into()))),
+        "404"
+    );
+    assert_eq!(
+        code_of(alice.request("direct", to("eve", "A".repeat(40_000)))),
+        "413"
+    );
+    plain.close().unwrap();
+    alice.close().unwrap();
+}
+
+/// A custom action registered through the library API is reachable from a
+/// `Client`; built-in names cannot be taken; unknown actions are refused.
+#[test]
+fn a_custom_action_registered_through_the_library_is_reachable() {
+    let data = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        data_dir: data.path().to_path_buf(),
+        ..ServerConfig::default()
+    };
+    let key = ServerKey::new(test_server_key()).unwrap();
+    let server = Server::bind("127.0.0.1:0", key, config).unwrap();
+    server
+        .handle("shout", |request| {
+            let text = request.data.as_str().unwrap_or_default();
+            Ok(format!("{} says {}", request.username, text.to_uppercase()).into())
+        })
+        .unwrap();
+    assert!(matches!(
+        server.handle("CoreSecrets", |_| Ok(serde_json::Value::Null)),
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        server.handle("message", |_| Ok(serde_json::Value::Null)),
+        Err(Error::Conflict(_))
+    ));
+    let addr = server.local_addr().unwrap();
+    std::thread::spawn(move || server.run());
+
+    let alice = alice_like(addr, "alice");
+    let answer = alice.request("shout", "hello".into()).unwrap();
+    assert_eq!(answer.action, "shout");
+    assert_eq!(answer.data, "alice says HELLO");
+    let Err(Error::Peer { code, description }) = alice.request("whisper", "hi".into()) else {
+        panic!("an unknown action must be refused");
+    };
+    assert_eq!(code, "400");
+    assert!(description.contains("shout"), "{description}");
+    alice.close().unwrap();
+}
+
+/// Malformed JSON and unknown actions get an error answer; the session and
+/// the other clients carry on.
+#[test]
+fn malformed_messages_get_an_error_and_nobody_is_disconnected() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    let link = open_link_with(addr, &secured(Algorithm::Aes), LinkConfig::default());
+    let token = login(&link, "bob");
+    link.send(b"{not json".to_vec()).unwrap();
+    assert_eq!(error_code(&link), 400);
+    send(
+        &link,
+        Envelope::new("message", serde_json::json!({"txt": "typo"})).with_token(Some(&token)),
+    );
+    assert_eq!(error_code(&link), 400);
+    say_with(&link, &token, "still here");
+    expect_room_message(&link, "bob", "still here");
+    assert_eq!(
+        room_messages(&alice, 1),
+        [said("lobby", "bob", "still here")]
+    );
+    link.close().unwrap();
+    alice.close().unwrap();
+}
+
+/// The accounts file is written atomically: kill the server (SIGKILL) while
+/// clients are creating accounts, and the file is intact and holds every
+/// account that was acknowledged with `welcome`.
+#[test]
+fn accounts_file_is_never_half_written_when_the_server_is_killed() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args([
+            "server",
+            "--port",
+            "0",
+            "--key",
+            "tests/keys/TEST-ONLY-server-key.pem",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--receive-dir")
+        .arg(data.path().join("received"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server logs "rfmp server listening on 127.0.0.1:PORT".
+    let mut log = std::io::BufReader::new(server.stderr.take().unwrap());
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in log.lines() {});
+
+    // Each worker reports every account the server acknowledged.
+    let (acknowledge, acknowledged) = std::sync::mpsc::channel::<String>();
+    let killed = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..3)
+        .map(|worker| {
+            let (acknowledge, killed) = (acknowledge.clone(), Arc::clone(&killed));
+            std::thread::spawn(move || {
+                for n in 0.. {
+                    if killed.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let name = format!("user{worker}x{n}");
+                    let Ok(client) = Client::connect(addr, Security::Unsecured) else {
+                        return;
+                    };
+                    match client.login(&name, TEST_PASSWORD) {
+                        Ok(_) => {
+                            let _ = acknowledge.send(name);
+                        }
+                        Err(_) => return, // the server was killed mid-login
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(acknowledge);
+    // Kill it while logins (and so writes) are under way: after the 12th
+    // acknowledged account, with the other workers in the middle of theirs.
+    let mut names = Vec::new();
+    while names.len() < 12 {
+        let name = acknowledged
+            .recv_timeout(Duration::from_secs(60))
+            .expect("accounts are being created");
+        names.push(name);
+    }
+    server.kill().unwrap();
+    killed.store(true, Ordering::SeqCst);
+    server.wait().unwrap();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    names.extend(acknowledged.try_iter());
+
+    // The file parses, and every acknowledged account is in it, with the
+    // password it was made with.
+    let accounts = Accounts::open(data.path()).expect("the accounts file is intact");
+    for name in &names {
+        assert!(
+            accounts.contains(name),
+            "{name} was acknowledged but is not in the file"
+        );
+    }
+    assert_eq!(
+        accounts.login(&names[0], TEST_PASSWORD).unwrap(),
+        LoginOutcome::Existing
+    );
+}
+
+/// The client command works from a script: piped input, the password from
+/// RFMP_PASSWORD, each line shown with time, room and user, `/qqq` leaves.
+#[test]
+fn the_client_command_chats_from_piped_input() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let (addr, _data) = start_chat_server(|_| {});
+    let mut client = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args([
+            "client",
+            "--host",
+            "127.0.0.1",
+            "--secure",
+            "1",
+            "--cipher",
+            "aes",
+        ])
+        .args(["--port", &addr.port().to_string(), "--user", "dave"])
+        .args(["--key", "tests/keys/TEST-ONLY-client-key.pem"])
+        .env("RFMP_PASSWORD", TEST_PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello from a script\n/create scripts\n/who\n/qqq\n")
+        .unwrap();
+    let output = client.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    // [HH:MM:SS] #room user: text, no colour codes when not a terminal.
+    let (time, rest) = lines[0].split_once(' ').unwrap();
+    assert_eq!(time.len(), "[10:15:00]".len(), "{time}");
+    assert_eq!(rest, "#lobby dave: hello from a script");
+    assert!(
+        lines[1].ends_with("you are in #scripts with dave"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].ends_with("in #scripts: dave"), "{}", lines[2]);
+    assert!(lines[3].ends_with("bye"), "{}", lines[3]);
+    assert!(
+        stderr.contains("logged in as dave (a new account)"),
+        "{stderr}"
+    );
+}
