@@ -304,6 +304,8 @@ struct State {
     stopping: bool,
     /// The sequence number of our End, once it is in the send window.
     end_seq: Option<u32>,
+    /// Set by the writer when it has written its last words and stopped.
+    writer_finished: bool,
     stats: LinkStats,
 }
 
@@ -386,6 +388,7 @@ impl Link {
                 last_words: None,
                 stopping: false,
                 end_seq: None,
+                writer_finished: false,
                 stats: LinkStats::default(),
             }),
             writer: Condvar::new(),
@@ -656,6 +659,23 @@ impl Link {
             }
         }
         self.shutdown();
+        // Wait (briefly) for the writer's last words: the AK of the peer's
+        // End must leave before this process may exit, or the peer waits
+        // for it in vain.
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let mut state = self.shared.lock();
+        while !state.writer_finished {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .shared
+                .app
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
         Ok(())
     }
 
@@ -967,6 +987,8 @@ impl WriterTask<'_> {
                 drop(state);
                 let _ = self.stream.write_all(last.as_bytes());
                 let _ = self.stream.shutdown(Shutdown::Write);
+                self.shared.lock().writer_finished = true;
+                self.shared.app.notify_all();
                 return Ok(None);
             }
             let now = Instant::now();
