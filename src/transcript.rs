@@ -419,7 +419,7 @@ on the page.
 // by the same step functions the client and server call.
 
 /// The names [`lesson_block`] knows, in the order the lessons use them.
-pub const LESSON_BLOCKS: [&str; 18] = [
+pub const LESSON_BLOCKS: [&str; 19] = [
     "ss",
     "ee-426",
     "cc",
@@ -438,6 +438,7 @@ pub const LESSON_BLOCKS: [&str; 18] = [
     "chat-session",
     "chat-direct",
     "chat-diagram",
+    "frames-recovery",
 ];
 
 /// One generated block of a lesson or a diagram, by name (one of
@@ -467,6 +468,8 @@ pub const LESSON_BLOCKS: [&str; 18] = [
 ///   teaching mode, with a Python command that opens it.
 /// - `chat-diagram`: the same chat as `chat-session`, as a Mermaid sequence
 ///   diagram ([`chat_diagram`]).
+/// - `frames-recovery`: a damaged and a dropped frame recovered by the real
+///   windows, as a Mermaid sequence diagram ([`recovery_diagram`]).
 ///
 /// # Errors
 /// [`Error::InvalidChoice`] for an unknown name; otherwise only if the
@@ -624,6 +627,7 @@ pub fn lesson_block(name: &str) -> Result<String> {
         "chat-session" => chat_session().map(|lines| text_block(&lines)),
         "chat-direct" => chat_direct(),
         "chat-diagram" => chat_diagram(),
+        "frames-recovery" => recovery_diagram(),
         other => Err(Error::InvalidChoice {
             given: other.to_string(),
             expected: "the name of a generated lesson block (transcript::LESSON_BLOCKS)",
@@ -1455,4 +1459,206 @@ fn gist(envelope: &serde_json::Value) -> String {
         .trim()
         .replace(';', ",")
         .replace('#', "#35;")
+}
+
+// ---------------------------------------------------------------------------
+// Step 16's recovery, for the frames diagram.
+
+/// A damaged frame and a dropped frame, recovered: four one-fragment
+/// messages `m0` to `m3` sent as unsecured data frames through the real
+/// sans-IO windows ([`crate::reliable::SendWindow`] and
+/// [`crate::reliable::ReceiveWindow`]) and the real frame decoder, with
+/// frame 1 damaged (one bit flipped) and frame 3 dropped on the way, on a
+/// simulated clock (each hop takes 10 ms). Every arrow and note comes from
+/// what those functions returned, as a Mermaid sequence diagram.
+///
+/// # Errors
+/// Only if the windows or the decoder fail, which the tests rule out.
+pub fn recovery_diagram() -> Result<String> {
+    use crate::frames::{Frame, fragment_capacity, nk_packet};
+    use crate::reliable::{Delivery, ReceiveWindow, ReliableConfig, SendWindow, Sequenced};
+    use std::time::Instant;
+
+    let config = ReliableConfig::default();
+    let cipher = SessionCipher::None;
+    let direction = Direction::ClientToServer;
+    let mut sender = SendWindow::new(0, config.clone());
+    let mut receiver = ReceiveWindow::new(0, fragment_capacity(&cipher), &config);
+    let start = Instant::now();
+    let mut clock_ms = 0u64;
+    let mut tick = |ms: u64| {
+        clock_ms += ms;
+        start + Duration::from_millis(clock_ms)
+    };
+    let mut out = String::from(
+        "```mermaid\nsequenceDiagram\n    participant S as sender\n    participant R as receiver\n",
+    );
+    let short = |frame: &str| {
+        frame
+            .trim_end_matches(')')
+            .rsplit_once(',')
+            .map_or(frame.to_string(), |(head, _)| format!("{head},crc)"))
+    };
+    // What the receiver does with the bytes that reach it: the real decoder
+    // and window; returns the frames it answers with.
+    fn arrive(
+        out: &mut String,
+        receiver: &mut ReceiveWindow,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<Vec<String>> {
+        let mut answers = Vec::new();
+        match decode_frame(bytes) {
+            Ok(Frame::Data {
+                seq,
+                index,
+                count,
+                payload,
+            }) => {
+                let outcome = receiver.accept(
+                    seq,
+                    Sequenced::Fragment {
+                        index,
+                        count,
+                        bytes: payload,
+                    },
+                    now,
+                )?;
+                let delivered: Vec<String> = outcome
+                    .delivered
+                    .iter()
+                    .map(|d| match d {
+                        Delivery::Message(m) => String::from_utf8_lossy(m).into_owned(),
+                        Delivery::End => "End".into(),
+                    })
+                    .collect();
+                let note = if delivered.is_empty() {
+                    format!("16.g {seq} kept: {} is still missing", receiver.expected())
+                } else {
+                    format!("16.g delivered in order: {}", delivered.join(", "))
+                };
+                let _ = writeln!(out, "    Note over R: {note}");
+                answers.extend(outcome.naks.into_iter().map(nk_packet));
+            }
+            Ok(_) => {}
+            Err(Error::Damaged(why)) => {
+                let _ = writeln!(out, "    Note over R: 16.e damaged ({why})");
+                answers.extend(receiver.nak_for_damage(now).map(nk_packet));
+            }
+            Err(other) => return Err(other),
+        }
+        Ok(answers)
+    }
+
+    // The sender's burst: frames 0, 1 and 2; frame 1 is damaged on the way.
+    let mut frames = Vec::new();
+    for seq in 0..3u32 {
+        let text = dp_packet(
+            &cipher,
+            direction,
+            seq,
+            0,
+            1,
+            format!("m{seq}").as_bytes(),
+            &mut teaching_rng(),
+        )?;
+        sender.sent(text.as_str().into(), tick(0));
+        frames.push(text);
+    }
+    let mut answers = Vec::new();
+    for (seq, frame) in frames.iter().enumerate() {
+        let now = tick(10);
+        let mut bytes = frame.clone().into_bytes();
+        if seq == 1 {
+            // Flip the lowest bit of the payload's first byte.
+            let at = frame.match_indices(',').nth(3).map_or(0, |(i, _)| i + 1);
+            bytes[at] ^= 1;
+            let _ = writeln!(out, "    S-xR: {} one bit flipped on the way", short(frame));
+        } else {
+            let _ = writeln!(out, "    S->>R: {}", short(frame));
+        }
+        answers.extend(arrive(&mut out, &mut receiver, &bytes, now)?);
+    }
+    // The end of the burst: a cumulative AK.
+    answers.push(ak_packet(receiver.expected()));
+    let mut resends = Vec::new();
+    let now = tick(10);
+    for answer in &answers {
+        let _ = writeln!(out, "    R->>S: {}", short(answer));
+        match decode_frame(answer.as_bytes())? {
+            Frame::Nak { seq } => match sender.on_nak(seq, now)? {
+                Some(resend) => resends.push(resend),
+                None => {
+                    let _ = writeln!(
+                        out,
+                        "    Note over S: 16.i {seq} was just resent: this NK is ignored"
+                    );
+                }
+            },
+            Frame::Ack { next } => resends.extend(sender.on_ack(next, now)?),
+            _ => {}
+        }
+    }
+    let mut answers = Vec::new();
+    for resend in &resends {
+        let _ = writeln!(
+            out,
+            "    S->>R: {} again (16.i, asked by NK)",
+            short(&resend.frame)
+        );
+        answers.extend(arrive(
+            &mut out,
+            &mut receiver,
+            resend.frame.as_bytes(),
+            tick(10),
+        )?);
+    }
+    answers.push(ak_packet(receiver.expected()));
+    let now = tick(10);
+    for answer in &answers {
+        let _ = writeln!(out, "    R->>S: {}", short(answer));
+        if let Frame::Ack { next } = decode_frame(answer.as_bytes())? {
+            sender.on_ack(next, now)?;
+        }
+    }
+
+    // Frame 3 is dropped; nothing follows it, so no gap shows: only the
+    // sender's timer can recover it.
+    let frame = dp_packet(&cipher, direction, 3, 0, 1, b"m3", &mut teaching_rng())?;
+    let sent_at = tick(0);
+    sender.sent(frame.as_str().into(), sent_at);
+    let _ = writeln!(out, "    S--xR: {} dropped on the way", short(&frame));
+    let deadline = sender
+        .next_deadline()
+        .ok_or_else(|| Error::Malformed("frame 3 has no retransmission deadline".into()))?;
+    let waited = deadline.duration_since(sent_at).as_millis();
+    let Some(resend) = sender.on_tick(deadline)? else {
+        return Err(Error::Malformed(
+            "the retransmission timer did not fire".into(),
+        ));
+    };
+    let _ = writeln!(
+        out,
+        "    Note over S: 16.i no AK for 3 within the RTO ({waited} ms, RFC 6298)"
+    );
+    let _ = writeln!(out, "    S->>R: {} again", short(&resend.frame));
+    let answers = arrive(
+        &mut out,
+        &mut receiver,
+        resend.frame.as_bytes(),
+        deadline + Duration::from_millis(10),
+    )?;
+    for answer in answers.iter().chain([&ak_packet(receiver.expected())]) {
+        let _ = writeln!(out, "    R->>S: {}", short(answer));
+        if let Frame::Ack { next } = decode_frame(answer.as_bytes())? {
+            sender.on_ack(next, deadline + Duration::from_millis(20))?;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "    Note over S: every frame acknowledged: {}",
+        sender.is_empty()
+    );
+    out.push_str("```\n");
+    Ok(out)
 }
