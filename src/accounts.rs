@@ -13,7 +13,8 @@
 //!   accounts file does not give the passwords away: each guess costs an
 //!   attacker a full Argon2 computation (19 MiB of memory, two passes),
 //!   and the salt stops one guess from testing every account at once.
-//! - The accounts live in one JSON file, `<data dir>/accounts.json`:
+//! - The accounts live in one JSON file, `<data dir>/accounts.json`,
+//!   readable by the server's own user only (mode 0600 on Unix):
 //!
 //! ```text
 //! {"version":1,"accounts":{"alice":{"hash":"$argon2id$v=19$m=19456,t=2,p=1$...","created":"2026-12-02T10:15:00.123Z"}}}
@@ -248,8 +249,19 @@ impl Accounts {
         let bytes = serde_json::to_vec(&file)
             .map_err(|e| Error::Storage(format!("cannot encode the accounts: {e}")))?;
         let temporary = self.dir.join(format!("{ACCOUNTS_FILE}.tmp"));
-        let mut out =
-            std::fs::File::create(&temporary).map_err(|e| storage("create", &temporary, e))?;
+        // A temporary file left by a crash is replaced, not reused (it
+        // might have other permissions).
+        let _ = std::fs::remove_file(&temporary);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // Readable by the server's own user only: the hashes are slow to
+        // attack, but there is no reason to hand them to anyone.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options
+            .open(&temporary)
+            .map_err(|e| storage("create", &temporary, e))?;
+
         out.write_all(&bytes)
             .and_then(|()| out.sync_all())
             .map_err(|e| storage("write", &temporary, e))?;

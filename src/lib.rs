@@ -130,4 +130,6 @@ pub mod lessons {
     pub struct Frames;
     #[doc = include_str!("../lessons/09-chat.md")]
     pub struct Chat;
+    #[doc = include_str!("../lessons/10-limits.md")]
+    pub struct Limits;
 }

@@ -330,7 +330,8 @@ fn usernames_are_validated_and_unique_among_connected_clients() {
 }
 
 /// Accounts survive a restart (a second server on the same data directory),
-/// a wrong password is refused, and the file holds hashes, not passwords.
+/// a wrong password is refused, and the file holds hashes, not passwords,
+/// readable by the server's own user only.
 #[test]
 fn accounts_survive_a_restart_and_a_wrong_password_is_refused() {
     let data = tempfile::tempdir().unwrap();
@@ -346,6 +347,15 @@ fn accounts_survive_a_restart_and_a_wrong_password_is_refused() {
     let file = std::fs::read_to_string(data.path().join("accounts.json")).unwrap();
     assert!(file.contains("$argon2id$"), "{file}");
     assert!(!file.contains(TEST_PASSWORD), "a password is never stored");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.path().join("accounts.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "readable by the server's user only");
+    }
 
     let restarted = start_server(config());
     let alice = Client::connect(restarted, Security::Unsecured).unwrap();
