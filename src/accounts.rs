@@ -36,9 +36,9 @@
 //! logging in; the others wait their turn. (The server also slows down
 //! repeated failures on one connection: see [`crate::hub`]; a connection
 //! can create at most one account, since a login ends only with the
-//! connection.) The accounts' mutex is held
-//! while a new account is written and flushed to the disk, a few
-//! milliseconds, so that files are written in order.
+//! connection.) The accounts' mutex is held while a new account is
+//! written and flushed to the disk, so that files are written in order:
+//! milliseconds for a small file, more as it grows (see [`MAX_ACCOUNTS`]).
 
 use crate::error::{Error, Result};
 use argon2::Argon2;
@@ -64,9 +64,11 @@ pub const MAX_PASSWORD_BYTES: usize = 256;
 /// How many Argon2 hashes may run at the same time (each takes 19 MiB).
 pub const HASHING_AT_ONCE: usize = 2;
 
-/// Most accounts the server keeps (each is about 150 bytes of the file,
-/// and the whole file is rewritten for each new account).
-pub const MAX_ACCOUNTS: usize = 100_000;
+/// Most accounts the server keeps. Each is about 150 bytes of the file,
+/// and the whole file is rewritten for each new account, so the cap also
+/// bounds that cost: at most 1.5 MB per write. A server for more users
+/// keeps them in a database, which writes only what changed.
+pub const MAX_ACCOUNTS: usize = 10_000;
 
 /// What a successful [`Accounts::login`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -437,6 +437,7 @@ impl Client {
             if envelope.action == "message"
                 && let Ok(said) = serde_json::from_value::<RoomMessage>(envelope.data.clone())
                 && said.from == me
+                && said.text == text
             {
                 return Ok(said);
             }

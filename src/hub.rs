@@ -34,6 +34,12 @@
 //!   4 s...), and the [`MAX_FAILED_LOGINS`]-th failure disconnects. The
 //!   count is never reset on that connection (a successful login in
 //!   between does not buy new tries), and `/qqq` ends the connection.
+//!   Failures are also counted per username, across connections: after
+//!   [`MAX_FAILED_LOGINS`] failures for one name, each further login to it
+//!   must wait `LOGIN_BACKOFF × 2^k` (doubling, at most
+//!   [`MAX_NAME_BACKOFF`]), whichever connection it comes from, until a
+//!   login to it succeeds. (The price: someone guessing can make the real
+//!   owner wait too, up to a minute at a time.)
 //! - Nothing grows without bound: at most [`MAX_ROOMS`] rooms,
 //!   [`MAX_ROOMS_PER_USER`] rooms per user, one new account per
 //!   connection (a login lasts as long as the connection) and
@@ -63,6 +69,12 @@ pub const MAX_FAILED_LOGINS: u32 = 5;
 
 /// The wait after the first failed login; it doubles with each failure.
 pub const LOGIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The longest wait imposed on a username after repeated failed logins.
+pub const MAX_NAME_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Most usernames whose failed logins are remembered at once.
+pub const MAX_TRACKED_NAMES: usize = 10_000;
 
 /// Most rooms on the server, the lobby included.
 pub const MAX_ROOMS: usize = 1000;
@@ -179,6 +191,9 @@ fn event<T: serde::Serialize>(action: &str, data: &T) -> Envelope {
 pub struct Hub {
     accounts: Accounts,
     state: Mutex<HubState>,
+    /// Failed logins per username: how many, and until when the next must
+    /// wait.
+    failed_names: Mutex<BTreeMap<String, (u32, Instant)>>,
     handlers: RwLock<BTreeMap<String, Handler>>,
     login_backoff: Duration,
 }
@@ -226,6 +241,7 @@ impl Hub {
         Hub {
             accounts,
             state: Mutex::new(state),
+            failed_names: Mutex::new(BTreeMap::new()),
             handlers: RwLock::new(BTreeMap::new()),
             login_backoff,
         }
@@ -264,6 +280,45 @@ impl Hub {
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long a login to `username` must still wait, if at all.
+    fn name_wait(&self, username: &str, now: Instant) -> Option<Duration> {
+        let names = self.failed_names.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, until) = names.get(username)?;
+        (now < *until).then(|| *until - now)
+    }
+
+    /// Count a failed login to `username`; from the
+    /// [`MAX_FAILED_LOGINS`]-th on, make the next one wait.
+    fn name_failed(&self, username: &str, now: Instant) {
+        let mut names = self.failed_names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() >= MAX_TRACKED_NAMES && !names.contains_key(username) {
+            // Forget the names whose wait is over; if none is, forget all:
+            // memory stays bounded, at the cost of a fresh start.
+            names.retain(|_, (_, until)| *until > now);
+            if names.len() >= MAX_TRACKED_NAMES {
+                names.clear();
+            }
+        }
+        let entry = names.entry(username.to_string()).or_insert((0, now));
+        entry.0 = entry.0.saturating_add(1);
+        if entry.0 >= MAX_FAILED_LOGINS {
+            let doublings = (entry.0 - MAX_FAILED_LOGINS).min(16);
+            let wait = self
+                .login_backoff
+                .saturating_mul(1 << doublings)
+                .min(MAX_NAME_BACKOFF);
+            entry.1 = now.checked_add(wait).unwrap_or(now);
+        }
+    }
+
+    /// A login to `username` succeeded: forget its failures.
+    fn name_succeeded(&self, username: &str) {
+        self.failed_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(username);
     }
 }
 
@@ -338,8 +393,9 @@ impl<'a> Conversation<'a> {
     /// link) and fan out whatever it says to others.
     ///
     /// A bad message never ends the conversation: it gets an `error`
-    /// answer. Only the last allowed failed login does
-    /// ([`Next::Disconnect`]).
+    /// answer. Only `/qqq` ([`Next::Close`]) and the last allowed failed
+    /// login ([`Next::Disconnect`]) do; a full queue ends it from the link
+    /// (`EE 503`).
     pub fn handle(&mut self, message: &[u8]) -> Next {
         let (envelope, attachment) = match decode(message) {
             Ok(decoded) => decoded,
@@ -441,6 +497,13 @@ impl<'a> Conversation<'a> {
             Error::Malformed(format!("login data is {{\"username\",\"password\"}}: {e}"))
         })?;
         validate_name("username", &login.username)?;
+        if let Some(wait) = self.hub.name_wait(&login.username, Instant::now()) {
+            return Err(Error::TooManyAttempts(format!(
+                "too many failed logins for {}; wait {} ms",
+                login.username,
+                wait.as_millis()
+            )));
+        }
         let outcome = match self.hub.accounts.login(&login.username, &login.password) {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -451,6 +514,7 @@ impl<'a> Conversation<'a> {
                     let doublings = self.failed_logins.saturating_sub(1).min(16);
                     let wait = self.hub.login_backoff.saturating_mul(1 << doublings);
                     self.next_login_at = Instant::now().checked_add(wait);
+                    self.hub.name_failed(&login.username, Instant::now());
                 }
                 return Err(error);
             }
@@ -485,6 +549,7 @@ impl<'a> Conversation<'a> {
             .insert(login.username.clone());
         state.notice(LOBBY, &login.username, "joined");
         self.next_login_at = None;
+        self.hub.name_succeeded(&login.username);
         self.login = Some((login.username.clone(), token.clone()));
         self.reply(event(
             "welcome",
@@ -702,9 +767,11 @@ impl<'a> Conversation<'a> {
         let out: DirectOut = serde_json::from_value(envelope.data.clone()).map_err(|e| {
             Error::Malformed(format!("direct data is {{\"to\",\"key\",\"sealed\"}}: {e}"))
         })?;
-        // Base64 of nonce, tag and the text: a cap in proportion to the
-        // text's own cap.
-        if out.sealed.len() > 2 * MAX_TEXT_BYTES || out.key.len() > 1024 {
+        // At most a chat message's text: base64 of nonce (16), tag (16)
+        // and MAX_TEXT_BYTES of ciphertext; an RSA-4096 key's ciphertext
+        // is 684 characters of base64.
+        let max_sealed = 4 * (32 + MAX_TEXT_BYTES).div_ceil(3);
+        if out.sealed.len() > max_sealed || out.key.len() > 1024 {
             return Err(Error::MessageTooLarge(
                 "a direct message holds at most a chat message's text".into(),
             ));

@@ -318,6 +318,22 @@ struct Shared {
     app: Condvar,
 }
 
+impl State {
+    /// True when nothing we sent is unacknowledged but, at most, our End:
+    /// no message waits to be sent, and the window is empty or holds only
+    /// the End frame (acknowledgements are cumulative, so a single frame
+    /// left is the newest; it is End when its sequence number is End's).
+    fn only_end_unacknowledged(&self) -> bool {
+        let oldest = self
+            .window
+            .next_seq()
+            .wrapping_sub(self.window.len() as u32);
+        self.queue.is_empty()
+            && self.current.is_none()
+            && (self.window.is_empty() || (self.window.len() == 1 && self.end_seq == Some(oldest)))
+    }
+}
+
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A helper thread that panicked would poison the mutex; the state is
@@ -617,18 +633,13 @@ impl Link {
                 if state.end == EndState::Sent && state.window.is_empty() {
                     break; // everything we sent, End included, was acknowledged
                 }
-                if state.ended.is_some()
-                    && state.peer_ended
-                    && state.end_seq.is_some()
-                    && state.window.len() == 1
-                {
+                if state.ended.is_some() && state.peer_ended && state.only_end_unacknowledged() {
                     // The peer said End, then hung up before our End's AK
-                    // reached us (it was lost, or the peer did not wait).
-                    // Acknowledgements are cumulative, so the one frame
-                    // still unacknowledged is the newest: our End (already
-                    // in the window). Every frame before it was
-                    // acknowledged, so nothing was lost: TCP's "last ACK"
-                    // problem, which TCP meets with its TIME_WAIT state.
+                    // reached us (it was lost, or the peer did not wait),
+                    // or before we even sent our End. Every frame of ours
+                    // before End was acknowledged, so nothing was lost:
+                    // TCP's "last ACK" problem, which TCP meets with its
+                    // TIME_WAIT state.
                     break;
                 }
                 if let Some(why) = state.ended.clone() {

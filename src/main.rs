@@ -381,8 +381,22 @@ fn connect(args: &ConnectArgs, faults: Faults) -> Result<Client> {
         }
     };
 
+    let weak = match &security {
+        Security::Unsecured => Some("unsecured"),
+        Security::Secured {
+            algorithm: Algorithm::Caesar,
+            ..
+        } => Some("only Caesar-shifted"),
+        Security::Secured { .. } => None,
+    };
     let client = Client::connect_with(addr, security, config)?;
     report_connected(args, &client);
+    if let Some(weak) = weak {
+        eprintln!(
+            "warning: this session is {weak}: your password and messages cross the network \
+             readable by anyone on the path (use --secure 1 --cipher aes)"
+        );
+    }
     let welcome = client.login(&username, &password)?;
     eprintln!(
         "logged in as {}{}, in #{}",
@@ -646,7 +660,18 @@ fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
         })
     };
 
+    // Requests sent, and answers received so far (answers come in order).
     let mut requests = 0usize;
+    let mut answered_so_far = 0usize;
+    let wait_for_answers = |requests: usize, answered_so_far: &mut usize| {
+        while *answered_so_far < requests {
+            if answers.recv_timeout(Duration::from_secs(30)).is_err() {
+                return false;
+            }
+            *answered_so_far += 1;
+        }
+        true
+    };
     let mut quit = false;
     for line in std::io::stdin().lock().lines() {
         let line = line?;
@@ -686,16 +711,28 @@ fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
                     eprintln!("usage: /msg USER TEXT");
                     continue;
                 };
-                // Ask for the recipient's key; the reader hands us the answer.
+                // Answers come in the order of the requests: once every
+                // earlier one is in, the next key (or error) answers ours.
+                // Then the key must be the one asked for, or the message
+                // could be sealed to someone else.
+                if !wait_for_answers(requests, &mut answered_so_far) {
+                    eprintln!("not sent: the server has not answered earlier requests");
+                    continue;
+                }
                 while key_answers.try_recv().is_ok() {}
                 client.send("CoreKey", serde_json::json!({ "username": to }))?;
                 requests += 1;
                 let Ok(answer) = key_answers.recv_timeout(Duration::from_secs(30)) else {
-                    eprintln!("no answer to the key request");
+                    eprintln!("not sent: no answer to the key request");
                     continue;
                 };
-                let Ok(key) = serde_json::from_value::<KeyInfo>(answer.data) else {
-                    continue; // an error, already shown by the reader
+                let key = match serde_json::from_value::<KeyInfo>(answer.data) {
+                    Ok(key) if key.username == to => key,
+                    Ok(key) => {
+                        eprintln!("not sent: asked for {to}'s key, got {}'s", key.username);
+                        continue;
+                    }
+                    Err(_) => continue, // an error, already shown by the reader
                 };
                 match client.send_direct(&key, text.trim()) {
                     Ok(()) => requests += 1,
@@ -728,11 +765,7 @@ fn client(args: &ConnectArgs, faults: Faults) -> Result<()> {
         }
     }
     // Wait for the answers still on their way (at most 30 s each).
-    for _ in 0..requests {
-        if answers.recv_timeout(Duration::from_secs(30)).is_err() {
-            break;
-        }
-    }
+    wait_for_answers(requests, &mut answered_so_far);
     if !quit {
         // End of input (Ctrl-D): say goodbye as /qqq does.
         leaving.store(true, Ordering::SeqCst);

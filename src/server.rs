@@ -39,7 +39,8 @@
 //! (read-only, behind an `Arc`), the client counter (an atomic), and the
 //! chat's [`Hub`] (who is logged in, the rooms, the accounts: behind
 //! mutexes, held for the microseconds of a lookup or a fan-out, and the
-//! accounts' for the few milliseconds of saving a new account).
+//! accounts' while a new account is saved: milliseconds, more as the file
+//! grows).
 //!
 //! A client that sends garbage, goes silent or disconnects ends its own
 //! thread with one logged line and, when the socket still works, an
@@ -309,7 +310,7 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
 /// the rest of the [`handshake`], starts the reliable [`Link`] (steps 16
 /// and 17), and hands every message to the chat ([`Conversation::handle`]
-/// on the shared [`Hub`]) until the client sends End. If the handshake fails it sends the client an
+/// on the shared [`Hub`]) until the client sends End or `/qqq`. If the handshake fails it sends the client an
 /// `(EE,<code>,<description>)` packet (when the socket still works); after
 /// the handshake the link does the same for the errors it detects.
 ///

@@ -233,6 +233,11 @@ fn forged_missing_and_stale_tokens_are_refused() {
         Envelope::new("command", "qqq".into()).with_token(Some(&stale)),
     );
     assert_eq!(next_envelope(&link).0.action, "bye");
+    // After bye the server closes the session: its End follows (step 17).
+    assert_eq!(
+        link.receive_timeout(Some(Duration::from_secs(10))).unwrap(),
+        Some(rfmp::reliable::Delivery::End)
+    );
     link.close().unwrap();
 
     let link = open_link(addr, &secured(Algorithm::Aes));
@@ -412,6 +417,48 @@ fn failed_logins_are_slowed_down_then_disconnected() {
     );
 }
 
+/// Failed logins are counted per username too: five wrong guesses at
+/// alice from five connections make the next login to alice wait, even
+/// with the right password, from a sixth connection.
+#[test]
+fn failed_logins_for_one_name_are_slowed_down_across_connections() {
+    let (addr, _data) = start_chat_server(|c| c.login_backoff = Duration::from_secs(60));
+    let owner = Client::connect(addr, Security::Unsecured).unwrap();
+    owner.login("alice", TEST_PASSWORD).unwrap();
+    owner.close().unwrap();
+    for guess in 1..=5 {
+        let guesser = Client::connect(addr, Security::Unsecured).unwrap();
+        let Err(Error::Peer { code, .. }) = guesser.login("alice", "a wrong guess") else {
+            panic!("guess {guess} must be refused");
+        };
+        assert_eq!(code, "401", "guess {guess}");
+        guesser.close().unwrap();
+    }
+    let owner = Client::connect(addr, Security::Unsecured).unwrap();
+    let Err(Error::Peer { code, description }) = owner.login("alice", TEST_PASSWORD) else {
+        panic!("alice's name must be made to wait");
+    };
+    assert_eq!(code, "429");
+    assert!(description.contains("for alice"), "{description}");
+    // Other names are not affected.
+    owner.login("bob", TEST_PASSWORD).unwrap();
+    owner.close().unwrap();
+}
+
+/// One user may be in at most 32 rooms at once (the lobby counts).
+#[test]
+fn a_user_is_in_at_most_32_rooms() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    for n in 1..32 {
+        alice.command(&format!("create room{n}")).unwrap();
+    }
+    assert_eq!(code_of(alice.command("create room32")), "403");
+    alice.command("leave room1").unwrap();
+    alice.command("create room32").unwrap();
+    alice.close().unwrap();
+}
+
 /// A direct message is end-to-end: the server relays it but never sees
 /// its text (checked on every message the server received), both sides see
 /// each other's key fingerprint, and an altered one does not open.
@@ -511,10 +558,17 @@ fn a_custom_action_registered_through_the_library_is_reachable() {
         server.handle("CoreSecrets", |_| Ok(serde_json::Value::Null)),
         Err(Error::Conflict(_))
     ));
-    assert!(matches!(
-        server.handle("message", |_| Ok(serde_json::Value::Null)),
-        Err(Error::Conflict(_))
-    ));
+    // Nor may a handler take a name the server answers with.
+    for taken in ["message", "welcome", "error", "notice"] {
+        assert!(matches!(
+            server.handle(taken, |_| Ok(serde_json::Value::Null)),
+            Err(Error::Conflict(_))
+        ));
+    }
+    // An answer too large for one message becomes an error 413.
+    server
+        .handle("flood", |_| Ok("x".repeat(2 * 1024 * 1024).into()))
+        .unwrap();
     let addr = server.local_addr().unwrap();
     std::thread::spawn(move || server.run());
 
@@ -527,6 +581,15 @@ fn a_custom_action_registered_through_the_library_is_reachable() {
     };
     assert_eq!(code, "400");
     assert!(description.contains("shout"), "{description}");
+    assert_eq!(
+        code_of(alice.request("flood", serde_json::Value::Null)),
+        "413"
+    );
+    // The session goes on.
+    assert_eq!(
+        alice.request("shout", "still".into()).unwrap().data,
+        "alice says STILL"
+    );
     alice.close().unwrap();
 }
 

@@ -341,3 +341,35 @@ fn an_empty_file_arrives() {
     );
     link.close().unwrap();
 }
+
+/// Step 17.b: a peer that says End and hangs up at once, before our own
+/// End, leaves nothing of ours unacknowledged, so `close` is clean (TCP's
+/// "last ACK" problem: the peer is gone, but nothing was lost).
+#[test]
+fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
+    use rfmp::frames::end_packet;
+    use rfmp::server::ServerKey;
+    use rfmp::session::Session;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let key = ServerKey::new(test_server_key()).unwrap();
+        let accepted =
+            rfmp::server::handshake(rfmp::framing::Connection::new(stream), &key, &mut os_rng())
+                .unwrap();
+        let Session { connection, cipher } = accepted.session;
+        let (mut stream, _) = connection.into_parts();
+        let end = end_packet(&cipher, Direction::ServerToClient, 0, &mut os_rng()).unwrap();
+        stream.write_all(end.as_bytes()).unwrap();
+        // Hang up at once: no waiting for the AK, nor for the client's End.
+    });
+    let link = open_link(addr, &secured(Algorithm::Aes));
+    assert_eq!(
+        link.receive_timeout(Some(Duration::from_secs(10))).unwrap(),
+        Some(rfmp::reliable::Delivery::End)
+    );
+    peer.join().unwrap();
+    link.close()
+        .expect("nothing of ours was unacknowledged: a clean close");
+}
