@@ -768,3 +768,60 @@ fn the_client_command_chats_from_piped_input() {
         "{stderr}"
     );
 }
+
+/// `/msg` in the client command seals to the user asked for, even when the
+/// answer to an earlier `/key` for someone else is still on its way; the
+/// recipient reads it, and nobody else gets a copy.
+#[test]
+fn the_client_command_sends_a_direct_message_only_to_its_recipient() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let (addr, _data) = start_chat_server(|_| {});
+    let bob = client_with(addr, "bob", second_client_key());
+    // carol's key is the TEST-ONLY server key: any key of her own will do.
+    let carol = client_with(addr, "carol", test_server_key());
+    let mut dave = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args([
+            "client",
+            "--host",
+            "127.0.0.1",
+            "--secure",
+            "1",
+            "--cipher",
+            "aes",
+        ])
+        .args(["--port", &addr.port().to_string(), "--user", "dave"])
+        .args(["--key", "tests/keys/TEST-ONLY-client-key.pem"])
+        .env("RFMP_PASSWORD", TEST_PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    dave.stdin
+        .take()
+        .unwrap()
+        .write_all(b"/key carol\n/msg bob this is for bob only\n/qqq\n")
+        .unwrap();
+    let output = dave.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let envelope = next_of(&bob, "direct");
+    let (direct, text) = bob.open_direct(&envelope).unwrap();
+    assert_eq!(
+        (direct.from.as_str(), text.as_str()),
+        ("dave", "this is for bob only")
+    );
+    // carol hears dave join and leave, and nothing in between.
+    loop {
+        let envelope = carol
+            .receive(Some(Duration::from_secs(10)))
+            .unwrap()
+            .expect("dave's notices");
+        assert_eq!(envelope.action, "notice", "{envelope:?}");
+        if envelope.data["text"] == "dave left" {
+            break;
+        }
+    }
+    bob.close().unwrap();
+    carol.close().unwrap();
+}
