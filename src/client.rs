@@ -379,26 +379,9 @@ impl Client {
     /// - [`Error::SessionEnded`] when the server ended the session.
     pub fn request(&self, action: &str, data: Value) -> Result<Envelope> {
         self.send(action, data)?;
-        let deadline = Instant::now() + REQUEST_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(envelope) = self.next_from_link(left)? else {
-                return Err(Error::TimedOut {
-                    waiting_for: "the answer to a request",
-                });
-            };
-            if is_event(&envelope) {
-                lock(&self.held).push_back(envelope);
-                continue;
-            }
-            if let Some((code, message)) = envelope.error_parts() {
-                return Err(Error::Peer {
-                    code: code.to_string(),
-                    description: message.to_string(),
-                });
-            }
-            return Ok(envelope);
-        }
+        self.await_answer("the answer to a request", |envelope| {
+            (!is_event(envelope)).then(|| envelope.clone())
+        })
     }
 
     /// Say `text` in `room` (the current room when `None`) and wait for
@@ -420,29 +403,10 @@ impl Client {
             text: text.to_string(),
         };
         self.send("message", to_value(&say))?;
-        let deadline = Instant::now() + REQUEST_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(envelope) = self.next_from_link(left)? else {
-                return Err(Error::TimedOut {
-                    waiting_for: "our own message back from the room",
-                });
-            };
-            if let Some((code, message)) = envelope.error_parts() {
-                return Err(Error::Peer {
-                    code: code.to_string(),
-                    description: message.to_string(),
-                });
-            }
-            if envelope.action == "message"
-                && let Ok(said) = serde_json::from_value::<RoomMessage>(envelope.data.clone())
-                && said.from == me
-                && said.text == text
-            {
-                return Ok(said);
-            }
-            lock(&self.held).push_back(envelope);
-        }
+        self.await_answer("our own message back from the room", |envelope| {
+            let said = serde_json::from_value::<RoomMessage>(envelope.data.clone()).ok()?;
+            (envelope.action == "message" && said.from == me && said.text == text).then_some(said)
+        })
     }
 
     /// Run a command line without its `/` (e.g. `join rust`) and return
@@ -543,22 +507,33 @@ impl Client {
 
     /// Wait for the answer `action`, keeping events for later.
     fn wait_for(&self, action: &str) -> Result<Envelope> {
+        self.await_answer("an answer from the server", |envelope| {
+            (envelope.action == action).then(|| envelope.clone())
+        })
+    }
+
+    /// Read envelopes (at most [`REQUEST_TIMEOUT`] in all) until `pick`
+    /// accepts one, or one is an `error` (returned as [`Error::Peer`]);
+    /// the others are kept for [`Client::receive`].
+    fn await_answer<T>(
+        &self,
+        waiting_for: &'static str,
+        pick: impl Fn(&Envelope) -> Option<T>,
+    ) -> Result<T> {
         let deadline = Instant::now() + REQUEST_TIMEOUT;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let Some(envelope) = self.next_from_link(left)? else {
-                return Err(Error::TimedOut {
-                    waiting_for: "an answer from the server",
-                });
+                return Err(Error::TimedOut { waiting_for });
             };
-            if envelope.action == action {
-                return Ok(envelope);
-            }
             if let Some((code, message)) = envelope.error_parts() {
                 return Err(Error::Peer {
                     code: code.to_string(),
                     description: message.to_string(),
                 });
+            }
+            if let Some(answer) = pick(&envelope) {
+                return Ok(answer);
             }
             lock(&self.held).push_back(envelope);
         }

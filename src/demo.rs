@@ -39,7 +39,7 @@ use crate::packets::{
 };
 use crate::reliable::Delivery;
 use crate::server::{
-    Server, ServerConfig, ServerKey, answer_start_packet, receive_ec_packet, receive_start_packet,
+    ServerKey, TappedServer, answer_start_packet, receive_ec_packet, receive_start_packet,
     send_confirmation,
 };
 use crate::session::{Algorithm, SessionCipher};
@@ -775,28 +775,10 @@ fn run_chat(
          the client wrote (sealed: the eavesdropper sees only this), and the JSON \
          envelope the server read after opening it.",
     )?;
-    // A fresh directory for this run's accounts (several demos may run at
-    // once, as in the tests), removed at the end.
-    let run_id: u64 = rand::RngExt::random(&mut os_rng());
-    let data_dir = std::env::temp_dir().join(format!("rfmp-demo-{run_id:016x}"));
-    let (tap, server_read) = mpsc::channel();
-    let config = ServerConfig {
-        data_dir: data_dir.clone(),
-        receive_dir: data_dir.join("received"),
-        tap: Some(tap),
-        ..ServerConfig::default()
-    };
-    let server = Server::bind(
-        "127.0.0.1:0",
-        ServerKey::new(server_key.private_key().clone())?,
-        config,
-    )?;
-    let addr = server.local_addr()?;
-    thread::spawn(move || server.run());
-    let result = chat_script(n, addr, alice_key, bob_key, &server_read);
-    // The demo's accounts are thrown away with it.
-    let _ = std::fs::remove_dir_all(&data_dir);
-    result
+    let server = TappedServer::start(ServerKey::new(server_key.private_key().clone())?, "demo")?;
+    let (addr, server_read) = (server.addr, &server.read);
+    // The demo's accounts are thrown away when `server` is dropped.
+    chat_script(n, addr, alice_key, bob_key, server_read)
 }
 
 /// What the server read since the last call, one envelope a line.

@@ -335,6 +335,29 @@ impl State {
 }
 
 impl Shared {
+    /// Wait on the application's condition variable until `done` holds or
+    /// `limit` has passed; returns the lock.
+    fn wait_until<'a>(
+        &self,
+        mut state: MutexGuard<'a, State>,
+        limit: Duration,
+        done: impl Fn(&State) -> bool,
+    ) -> MutexGuard<'a, State> {
+        let deadline = Instant::now() + limit;
+        while !done(&state) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            state = self
+                .app
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        state
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A helper thread that panicked would poison the mutex; the state is
         // still consistent (every change is made in one step), so go on.
@@ -655,38 +678,19 @@ impl Link {
                     .unwrap_or_else(|e| e.into_inner());
             }
             // Then, briefly, for the peer's End (or its hanging up).
-            let deadline = Instant::now() + LINGER;
-            while !state.peer_ended && state.ended.is_none() {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                state = self
-                    .shared
-                    .app
-                    .wait_timeout(state, deadline - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
+            drop(self.shared.wait_until(state, LINGER, |state| {
+                state.peer_ended || state.ended.is_some()
+            }));
         }
         self.shutdown();
         // Wait (briefly) for the writer's last words: the AK of the peer's
         // End must leave before this process may exit, or the peer waits
         // for it in vain.
-        let deadline = Instant::now() + Duration::from_secs(1);
-        let mut state = self.shared.lock();
-        while !state.writer_finished {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            state = self
-                .shared
-                .app
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        let state = self.shared.lock();
+        drop(
+            self.shared
+                .wait_until(state, Duration::from_secs(1), |state| state.writer_finished),
+        );
         Ok(())
     }
 

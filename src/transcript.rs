@@ -1206,32 +1206,18 @@ fn masked(bytes: &[u8]) -> Result<String> {
 /// run to run (times, tokens, ciphertexts) replaced by a description.
 ///
 /// Each step waits for the envelopes it causes, so the order is the same on
-/// every run. The accounts live in a temporary directory, removed at the end.
+/// every run. The server is a [`crate::server::TappedServer`]: its accounts
+/// live in a temporary directory, removed at the end.
 ///
 /// # Errors
 /// Any error of the server or the clients; [`Error::TimedOut`] if an
 /// expected envelope does not come within 10 s.
 pub fn chat_session() -> Result<String> {
     use crate::client::{Client, Security};
-    use crate::server::{Server, ServerConfig};
-    use std::sync::mpsc;
+    use crate::server::TappedServer;
 
-    let run_id: u64 = rand::RngExt::random(&mut crate::helpers::os_rng());
-    let data_dir = std::env::temp_dir().join(format!("rfmp-chat-lesson-{run_id:016x}"));
-    let (tap, server_read) = mpsc::channel::<Vec<u8>>();
-    let config = ServerConfig {
-        data_dir: data_dir.clone(),
-        receive_dir: data_dir.join("received"),
-        tap: Some(tap),
-        ..ServerConfig::default()
-    };
-    let server = Server::bind(
-        "127.0.0.1:0",
-        ServerKey::new(teaching_server_key()?)?,
-        config,
-    )?;
-    let addr = server.local_addr()?;
-    thread::spawn(move || server.run());
+    let server = TappedServer::start(ServerKey::new(teaching_server_key()?)?, "chat-lesson")?;
+    let (addr, server_read) = (server.addr, &server.read);
     let connect = |pem: &str| -> Result<Client> {
         Client::connect(
             addr,
@@ -1339,7 +1325,7 @@ pub fn chat_session() -> Result<String> {
         bob.close()?;
         alice.close()
     })();
-    let _ = std::fs::remove_dir_all(&data_dir);
+    drop(server); // its accounts directory with it
     result.map(|()| out)
 }
 

@@ -715,13 +715,11 @@ fn accounts_file_is_never_half_written_when_the_server_is_killed() {
     );
 }
 
-/// The client command works from a script: piped input, the password from
-/// RFMP_PASSWORD, each line shown with time, room and user, `/qqq` leaves.
-#[test]
-fn the_client_command_chats_from_piped_input() {
+/// Run `rfmp client` as `user` (AES, the first TEST-ONLY client key, the
+/// password in RFMP_PASSWORD) with `input` piped in; its output.
+fn run_client_command(addr: SocketAddr, user: &str, input: &[u8]) -> std::process::Output {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let (addr, _data) = start_chat_server(|_| {});
     let mut client = Command::new(env!("CARGO_BIN_EXE_rfmp"))
         .args([
             "client",
@@ -732,7 +730,7 @@ fn the_client_command_chats_from_piped_input() {
             "--cipher",
             "aes",
         ])
-        .args(["--port", &addr.port().to_string(), "--user", "dave"])
+        .args(["--port", &addr.port().to_string(), "--user", user])
         .args(["--key", "tests/keys/TEST-ONLY-client-key.pem"])
         .env("RFMP_PASSWORD", TEST_PASSWORD)
         .stdin(Stdio::piped())
@@ -740,13 +738,20 @@ fn the_client_command_chats_from_piped_input() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    client
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"hello from a script\n/create scripts\n/who\n/qqq\n")
-        .unwrap();
-    let output = client.wait_with_output().unwrap();
+    client.stdin.take().unwrap().write_all(input).unwrap();
+    client.wait_with_output().unwrap()
+}
+
+/// The client command works from a script: piped input, the password from
+/// RFMP_PASSWORD, each line shown with time, room and user, `/qqq` leaves.
+#[test]
+fn the_client_command_chats_from_piped_input() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let output = run_client_command(
+        addr,
+        "dave",
+        b"hello from a script\n/create scripts\n/who\n/qqq\n",
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -774,36 +779,15 @@ fn the_client_command_chats_from_piped_input() {
 /// recipient reads it, and nobody else gets a copy.
 #[test]
 fn the_client_command_sends_a_direct_message_only_to_its_recipient() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
     let (addr, _data) = start_chat_server(|_| {});
     let bob = client_with(addr, "bob", second_client_key());
     // carol's key is the TEST-ONLY server key: any key of her own will do.
     let carol = client_with(addr, "carol", test_server_key());
-    let mut dave = Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args([
-            "client",
-            "--host",
-            "127.0.0.1",
-            "--secure",
-            "1",
-            "--cipher",
-            "aes",
-        ])
-        .args(["--port", &addr.port().to_string(), "--user", "dave"])
-        .args(["--key", "tests/keys/TEST-ONLY-client-key.pem"])
-        .env("RFMP_PASSWORD", TEST_PASSWORD)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    dave.stdin
-        .take()
-        .unwrap()
-        .write_all(b"/key carol\n/msg bob this is for bob only\n/qqq\n")
-        .unwrap();
-    let output = dave.wait_with_output().unwrap();
+    let output = run_client_command(
+        addr,
+        "dave",
+        b"/key carol\n/msg bob this is for bob only\n/qqq\n",
+    );
     assert!(output.status.success(), "{output:?}");
     let envelope = next_of(&bob, "direct");
     let (direct, text) = bob.open_direct(&envelope).unwrap();
