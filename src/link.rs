@@ -44,6 +44,11 @@
 //! - A peer that sends nothing at all for [`LinkConfig::idle_timeout`] is
 //!   disconnected; one that stops acknowledging is given up on after
 //!   [`ReliableConfig::max_transmissions`].
+//! - So that a quiet peer is not taken for a dead one (a chat user who
+//!   only reads for a while), a reader that has sent no AK for
+//!   [`LinkConfig::keepalive`] (60 s) sends its current AK again: a
+//!   *keepalive*, as TCP's keepalive probes repeat an old acknowledgement.
+//!   A dead or stuck peer sends none, and is still timed out.
 //! - Messages that were acknowledged are never lost: the reader
 //!   acknowledges a frame only once its message is in the inbox or in
 //!   reassembly, and [`Link::receive`] returns everything in the inbox
@@ -90,6 +95,11 @@ pub const MAX_DAMAGED_IN_A_ROW: u32 = 64;
 
 /// The receiver acknowledges at least every this many data frames.
 const ACK_EVERY: u32 = 32;
+
+/// How long a reader stays silent before it repeats its AK as a keepalive
+/// (well below any idle timeout a peer would sensibly use; the server's is
+/// 5 minutes).
+pub const KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// How many bytes of frames the writer gathers before one `write` call.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
@@ -234,6 +244,10 @@ pub struct LinkConfig {
     pub idle_timeout: Option<Duration>,
     /// Give up on a socket write that blocks this long. Default 10 s.
     pub write_timeout: Duration,
+    /// Repeat the current AK after this long without one, so that the
+    /// peer's idle timeout does not take a quiet side for a dead one.
+    /// Default [`KEEPALIVE`] (60 s).
+    pub keepalive: Duration,
     /// Deliberate damage, for teaching and tests. Default none.
     pub faults: Faults,
     /// Where to report [`Trace`] events, each with the direction of the
@@ -249,6 +263,7 @@ impl Default for LinkConfig {
             inbox_bytes: 4 * 1024 * 1024,
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
+            keepalive: KEEPALIVE,
             faults: Faults::NONE,
             trace: None,
         }
@@ -454,6 +469,7 @@ impl Link {
                         damaged_in_a_row: 0,
                         ack_due: false,
                         unacked: 0,
+                        last_ack: Instant::now(),
                     };
                     if let Err(error) = task.run() {
                         shared.fail(error);
@@ -759,6 +775,8 @@ struct ReaderTask<'a> {
     ack_due: bool,
     /// Data frames received since the last AK was queued.
     unacked: u32,
+    /// When this reader last queued an AK (for the keepalive).
+    last_ack: Instant,
 }
 
 impl ReaderTask<'_> {
@@ -805,6 +823,13 @@ impl ReaderTask<'_> {
             if self.ack_due && (self.unacked >= ACK_EVERY || !self.reader.has_buffered()) {
                 self.ack_due = false;
                 self.unacked = 0;
+                self.last_ack = now;
+                self.queue_control(Control::Ack(self.window.expected()));
+            } else if now.duration_since(self.last_ack) >= self.config.keepalive
+                && !self.window.ended()
+            {
+                // The keepalive: the same AK again, so the peer hears us.
+                self.last_ack = now;
                 self.queue_control(Control::Ack(self.window.expected()));
             }
         }

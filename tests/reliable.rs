@@ -373,3 +373,37 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
     link.close()
         .expect("nothing of ours was unacknowledged: a clean close");
 }
+
+/// Step 16.g's keepalive: a client that only listens repeats its AK, so the
+/// server's idle timeout does not take it for a dead one; without the
+/// keepalive the same silence ends the session with EE 408.
+#[test]
+fn step_16_keepalives_keep_a_quiet_client_connected() {
+    let (addr, _data) = start_chat_server(|c| c.idle_timeout = Duration::from_secs(1));
+    let listening = open_link_with(
+        addr,
+        &secured(Algorithm::Aes),
+        LinkConfig {
+            keepalive: Duration::from_millis(50),
+            ..LinkConfig::default()
+        },
+    );
+    let silent = open_link(addr, &secured(Algorithm::Aes)); // keepalive: 60 s
+    // Neither says anything; the server's idle timeout is 1 s. The silent
+    // one is cut off...
+    let cut_off = silent.receive_timeout(Some(Duration::from_secs(10)));
+    assert!(
+        matches!(&cut_off, Err(rfmp::Error::Peer { code, .. }) if code == "408"),
+        "{cut_off:?}"
+    );
+    // ...and the listening one stays: 1.5 s more of silence, no EE.
+    assert_eq!(
+        listening
+            .receive_timeout(Some(Duration::from_millis(1500)))
+            .unwrap(),
+        None
+    );
+    say(&listening, "still here");
+    expect_echo(&listening, "still here");
+    listening.close().unwrap();
+}
