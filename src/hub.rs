@@ -339,8 +339,9 @@ pub enum Next {
 pub struct Conversation<'a> {
     hub: &'a Hub,
     link: Arc<Link>,
-    /// The client's public key from the EC packet, if secured.
-    key: Option<KeyInfo>,
+    /// The client's public key from the EC packet, if secured: its PEM
+    /// text and its fingerprint.
+    client_key: Option<(String, String)>,
     /// The logged-in name and its token.
     login: Option<(String, String)>,
     failed_logins: u32,
@@ -371,11 +372,7 @@ impl<'a> Conversation<'a> {
         Conversation {
             hub,
             link,
-            key: client_key.map(|(public_key, fingerprint)| KeyInfo {
-                username: String::new(),
-                public_key,
-                fingerprint,
-            }),
+            client_key,
             login: None,
             failed_logins: 0,
             next_login_at: None,
@@ -520,10 +517,14 @@ impl<'a> Conversation<'a> {
             }
         };
         let token = hex::encode(os_rng().random::<[u8; 16]>());
-        let key = self.key.clone().map(|mut key| {
-            key.username = login.username.clone();
-            key
-        });
+        let key = self
+            .client_key
+            .clone()
+            .map(|(public_key, fingerprint)| KeyInfo {
+                username: login.username.clone(),
+                public_key,
+                fingerprint,
+            });
         let hub = self.hub;
         let mut state = hub.lock();
         if state.members.contains_key(&login.username) {

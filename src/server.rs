@@ -142,7 +142,8 @@ pub struct ServerConfig {
     /// `./rfmp-data`; created on the first login of a new user.
     pub data_dir: PathBuf,
     /// The wait after a failed login, doubling with each further failure
-    /// on the same connection ([`crate::hub`]). Default 1 s.
+    /// on the same connection, and after the fifth failure for one username
+    /// on any connection ([`crate::hub`]). Default 1 s.
     pub login_backoff: Duration,
     /// Largest file accepted, in bytes. Default 64 MiB.
     pub max_file_bytes: u64,
@@ -310,9 +311,10 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
 /// the rest of the [`handshake`], starts the reliable [`Link`] (steps 16
 /// and 17), and hands every message to the chat ([`Conversation::handle`]
-/// on the shared [`Hub`]) until the client sends End or `/qqq`. If the handshake fails it sends the client an
-/// `(EE,<code>,<description>)` packet (when the socket still works); after
-/// the handshake the link does the same for the errors it detects.
+/// on the shared [`Hub`]) until the client sends End or `/qqq`. If the
+/// handshake fails it sends the client an `(EE,<code>,<description>)`
+/// packet (when the socket still works); after the handshake the link does
+/// the same for the errors it detects.
 ///
 /// A client whose replies pile up because it does not read them is
 /// disconnected with `(EE,503,...)` when its queue is full
