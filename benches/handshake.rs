@@ -12,14 +12,16 @@
 //! A plain timing loop (no benchmark framework): each figure is the mean of
 //! many runs after a warm-up, in an optimised build.
 
-use rfmp::accounts::Accounts;
-use rfmp::client::{self, Client, Mode, Security};
-use rfmp::frames::{Direction, associated_data};
-use rfmp::framing::Connection;
-use rfmp::helpers::{os_rng, private_key_from_pem, rsa_public_key_converter};
-use rfmp::packets::encrypt_session_secret;
-use rfmp::server::{Server, ServerConfig, ServerKey};
-use rfmp::session::{Algorithm, SessionCipher, SessionSecret};
+use rfmp::chat::accounts::Accounts;
+use rfmp::chat::client::{Client, Security};
+use rfmp::chat::server::{Server, ServerConfig};
+use rfmp::handshake::client::{self, Mode};
+use rfmp::handshake::framing::Connection;
+use rfmp::handshake::helpers::{os_rng, private_key_from_pem, rsa_public_key_converter};
+use rfmp::handshake::packets::encrypt_session_secret;
+use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
+use rfmp::link::frames::{Direction, associated_data};
 use rsa::sha2::Sha256;
 use std::hint::black_box;
 use std::net::TcpStream;

@@ -13,10 +13,10 @@
 //! RFMP_PASSWORD, or is a fixed example one), says hello in the lobby, and
 //! prints the server's answer to `shout`.
 
-use rfmp::client::{Client, Security};
-use rfmp::helpers::{generate_key, os_rng};
-use rfmp::server::DEFAULT_ADDR;
-use rfmp::session::Algorithm;
+use rfmp::chat::client::{Client, Security};
+use rfmp::chat::server::DEFAULT_ADDR;
+use rfmp::handshake::helpers::{generate_key, os_rng};
+use rfmp::handshake::session::Algorithm;
 
 fn main() -> rfmp::Result<()> {
     let password = std::env::var("RFMP_PASSWORD").unwrap_or_else(|_| "an example password".into());

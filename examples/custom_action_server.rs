@@ -13,7 +13,8 @@
 //! `{"action":"shout","data":"hello"}` and gets back
 //! `{"action":"shout","data":"alice shouts HELLO"}`.
 
-use rfmp::server::{Server, ServerKey};
+use rfmp::chat::server::Server;
+use rfmp::handshake::server::ServerKey;
 
 fn main() -> rfmp::Result<()> {
     // One RSA-2048 key for the server's life (generating one takes a moment;

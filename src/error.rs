@@ -5,7 +5,7 @@
 //! every kind of bad input into an [`Error`] whose message says what was
 //! expected, what arrived, and which step noticed it. The server sends that
 //! message back to the peer as an `(EE,<code>,<description>)` packet (the
-//! course protocol's error packet, see [`crate::packets::ee_packet`]) before
+//! course protocol's error packet, see [`crate::handshake::packets::ee_packet`]) before
 //! it closes that one connection; other clients never notice.
 //!
 //! No function in this crate panics on data that came from the network.
@@ -44,7 +44,7 @@ pub enum Error {
     /// More bytes arrived than one packet may hold, with no closing `)`.
     #[error("packet too large: no closing parenthesis within the first {limit} bytes")]
     PacketTooLarge {
-        /// The cap on one packet, in bytes ([`crate::framing::MAX_PACKET_BYTES`]).
+        /// The cap on one packet, in bytes ([`crate::handshake::framing::MAX_PACKET_BYTES`]).
         limit: usize,
     },
 

@@ -7,18 +7,19 @@
 use anstyle::{AnsiColor, Style};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use rfmp::chat::{KeyInfo, RoomMessage, validate_name};
-use rfmp::client::{Client, Security};
-use rfmp::demo::{DEMO_FAULTS, DemoCipher};
-use rfmp::helpers::{
+use rfmp::chat::actions::{KeyInfo, RoomMessage, validate_name};
+use rfmp::chat::client::{Client, Security};
+use rfmp::chat::messages::Envelope;
+use rfmp::chat::server::{DEFAULT_ADDR, Server, ServerConfig};
+use rfmp::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileInfo, send_file as send_file_on};
+use rfmp::handshake::helpers::{
     fingerprint, generate_key, os_rng, private_key_from_pem, private_key_to_pem, public_key_to_pem,
 };
+use rfmp::handshake::packets::{encryption_choice, encryption_type};
+use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::session::Algorithm;
 use rfmp::link::{Faults, LinkConfig};
-use rfmp::messages::Envelope;
-use rfmp::packets::{encryption_choice, encryption_type};
-use rfmp::server::{DEFAULT_ADDR, Server, ServerConfig, ServerKey};
-use rfmp::session::Algorithm;
-use rfmp::transfer::{DEFAULT_MAX_FILE_BYTES, FileInfo, send_file as send_file_on};
+use rfmp::teach::demo::{DEMO_FAULTS, DemoCipher};
 use rfmp::{Error, Result};
 use rsa::PrivateKey;
 use std::io::{BufRead, IsTerminal, Write};
@@ -50,7 +51,7 @@ enum Command {
         #[arg(long)]
         no_pause: bool,
         /// Faults for the last section (default: 10% damaged, 5% dropped,
-        /// the seed in rfmp::demo::DEMO_FAULTS; --corrupt-rate 0
+        /// the seed in rfmp::teach::demo::DEMO_FAULTS; --corrupt-rate 0
         /// --drop-rate 0 skips the section).
         #[command(flatten)]
         faults: FaultArgs,
@@ -253,9 +254,9 @@ fn main() {
             faults,
         } => send_file(&connect, faults.or(Faults::NONE), &path, max_file_bytes),
         Command::Transcript { diagram } => if diagram {
-            rfmp::transcript::diagram()
+            rfmp::teach::transcript::diagram()
         } else {
-            rfmp::transcript::render()
+            rfmp::teach::transcript::render()
         }
         .map(|text| print!("{text}")),
         Command::Keygen { out } => keygen(&out),
@@ -276,7 +277,7 @@ fn demo(choice: DemoChoice, no_pause: bool, faults: Faults) -> Result<()> {
     let pause = !no_pause && std::io::stdin().is_terminal();
     // anstream strips the colours when stdout is not a terminal.
     let mut out = anstream::stdout();
-    rfmp::demo::run(ciphers, faults, pause, &mut out)
+    rfmp::teach::demo::run(ciphers, faults, pause, &mut out)
 }
 
 /// Read a private key file, or generate a fresh key.

@@ -5,14 +5,15 @@
 mod common;
 
 use common::*;
-use rfmp::accounts::{Accounts, LoginOutcome};
-use rfmp::chat::{DirectIn, KeyInfo, RoomMessage, Welcome};
-use rfmp::client::{Client, Security};
-use rfmp::helpers::private_key_from_pem;
+use rfmp::chat::accounts::{Accounts, LoginOutcome};
+use rfmp::chat::actions::{DirectIn, KeyInfo, RoomMessage, Welcome};
+use rfmp::chat::client::{Client, Security};
+use rfmp::chat::messages::{Envelope, encode};
+use rfmp::chat::server::{Server, ServerConfig};
+use rfmp::handshake::helpers::private_key_from_pem;
+use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::session::Algorithm;
 use rfmp::link::{Link, LinkConfig};
-use rfmp::messages::{Envelope, encode};
-use rfmp::server::{Server, ServerConfig, ServerKey};
-use rfmp::session::Algorithm;
 use rfmp::{Error, Result};
 use rsa::PrivateKey;
 use std::net::SocketAddr;
@@ -236,7 +237,7 @@ fn forged_missing_and_stale_tokens_are_refused() {
     // After bye the server closes the session: its End follows (step 17).
     assert_eq!(
         link.receive_timeout(Some(Duration::from_secs(10))).unwrap(),
-        Some(rfmp::reliable::Delivery::End)
+        Some(rfmp::link::reliable::Delivery::End)
     );
     link.close().unwrap();
 

@@ -1,12 +1,12 @@
 //! The step-by-step demo, run for real: both sides, the eavesdropper, all ciphers.
 
-use rfmp::demo::{DEMO_FAULTS, DEMO_MESSAGES, DemoCipher, crack_caesar};
+use rfmp::teach::demo::{DEMO_FAULTS, DEMO_MESSAGES, DemoCipher, crack_caesar};
 use std::collections::BTreeSet;
 
 /// Run the demo for all three ciphers and return its text (without colour).
 fn demo_output() -> String {
     let mut out = anstream::StripStream::new(Vec::new());
-    rfmp::demo::run(
+    rfmp::teach::demo::run(
         &[DemoCipher::None, DemoCipher::Caesar, DemoCipher::Aes],
         DEMO_FAULTS,
         false,
@@ -146,7 +146,7 @@ fn demo_lossy_link_recovers_a_damaged_and_a_dropped_frame() {
 /// opened it; both fingerprint pairs shown match.
 #[test]
 fn demo_chat_section_shows_an_end_to_end_message_the_server_cannot_read() {
-    use rfmp::demo::{DEMO_DIRECT_TEXT, DEMO_ROOM_TEXT};
+    use rfmp::teach::demo::{DEMO_DIRECT_TEXT, DEMO_ROOM_TEXT};
     let out = demo_output();
     let chat = out
         .split("The chat: logins, a room")

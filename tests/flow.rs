@@ -58,13 +58,20 @@ fn write_up_steps() -> Vec<String> {
         .collect()
 }
 
-/// Every `src/*.rs` file's text, with its name.
+/// Every `.rs` file under `src/`, folders included, with its name.
 fn sources() -> Vec<(String, String)> {
-    let mut files: Vec<_> = fs::read_dir("src")
-        .expect("src/")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
-        .collect();
+    fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+        for entry in fs::read_dir(dir).expect("a readable folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new("src"), &mut files);
     files.sort();
     files
         .into_iter()
@@ -75,6 +82,24 @@ fn sources() -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The file that holds `path`'s last item: `handshake::client::handshake`
+/// is in `src/handshake/client.rs`, `link::Link::close` in
+/// `src/link/mod.rs`, `error::Error` in `src/error.rs`.
+fn source_of(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split("::").collect();
+    let modules = match parts.iter().position(|p| p.starts_with(char::is_uppercase)) {
+        Some(type_at) => &parts[..type_at],
+        None => &parts[..parts.len().saturating_sub(1)],
+    };
+    if modules.is_empty() {
+        return None;
+    }
+    let joined = modules.join("/");
+    [format!("src/{joined}.rs"), format!("src/{joined}/mod.rs")]
+        .into_iter()
+        .find(|file| fs::metadata(file).is_ok())
 }
 
 /// Step ids named in `///` doc blocks, and the subset whose block documents a `fn`.
@@ -188,7 +213,7 @@ fn teaching_texts() -> Vec<(String, String)> {
     texts
 }
 
-/// Every `` `module::item` `` a lesson names is an item of `src/module.rs`
+/// Every `` `module::item` `` a lesson names is an item of its module's file
 /// (a function, type, constant or field), and every test it names exists.
 #[test]
 fn lessons_name_only_functions_and_tests_that_exist() {
@@ -207,11 +232,16 @@ fn lessons_name_only_functions_and_tests_that_exist() {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
             if is_path {
-                let module = quoted.split("::").next().unwrap_or_default();
                 let item = quoted.rsplit("::").next().unwrap_or_default();
-                let Ok(source) = fs::read_to_string(format!("src/{module}.rs")) else {
+                let top = quoted.split("::").next().unwrap_or_default();
+                let ours = ["handshake", "link", "chat", "teach", "error"].contains(&top);
+                let Some(source_file) = source_of(quoted) else {
+                    if ours {
+                        wrong.push(format!("{file}: {quoted} (no such module)"));
+                    }
                     continue; // not one of our modules (e.g. std::net)
                 };
+                let source = fs::read_to_string(&source_file).expect("readable");
                 let defined = ["fn ", "struct ", "enum ", "const ", "type ", "mod "]
                     .iter()
                     .any(|kind| {
@@ -236,4 +266,68 @@ fn lessons_name_only_functions_and_tests_that_exist() {
     }
     assert!(checked > 50, "expected many names, checked {checked}");
     assert!(wrong.is_empty(), "named but not found: {wrong:#?}");
+}
+
+/// Where a lesson says where an item lives, it says so rightly: in
+/// `` `handshake::client::handshake` in `src/handshake/client.rs` ``, and in
+/// a table row that lists both items and files, every item's file is among
+/// the row's files.
+#[test]
+fn lessons_put_each_item_in_its_real_file() {
+    let is_path = |quoted: &str| {
+        quoted.contains("::")
+            && quoted
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+    };
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for (file, text) in teaching_texts() {
+        // Lines are joined so that "`x` in\n`src/y.rs`" reads as one phrase.
+        let joined = text.replace('\n', " ");
+        let quoted: Vec<&str> = joined.split('`').collect();
+        for at in (1..quoted.len().saturating_sub(2)).step_by(2) {
+            let (item, between, place) = (quoted[at], quoted[at + 1], quoted[at + 2]);
+            let Some(real) = source_of(item) else {
+                continue;
+            };
+            if is_path(item) && between == " in " && place.starts_with("src/") {
+                checked += 1;
+                if real != place {
+                    wrong.push(format!("{file}: {item} is in {real}, not {place}"));
+                }
+            }
+        }
+        // A row whose first cell is empty continues the row above it.
+        let mut rows: Vec<String> = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with('|')) {
+            match rows.last_mut() {
+                Some(row) if line.starts_with("| |") => row.push_str(line),
+                _ => rows.push(line.to_string()),
+            }
+        }
+        for row in &rows {
+            let cells: Vec<&str> = row.split('`').skip(1).step_by(2).collect();
+            let files: Vec<&str> = cells
+                .iter()
+                .copied()
+                .filter(|c| c.starts_with("src/") && c.ends_with(".rs"))
+                .collect();
+            if files.is_empty() {
+                continue;
+            }
+            for item in cells.iter().copied().filter(|c| is_path(c)) {
+                if let Some(real) = source_of(item) {
+                    checked += 1;
+                    if !files.contains(&real.as_str()) {
+                        wrong.push(format!(
+                            "{file}: {item} is in {real}, the row says {files:?}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "expected many places, checked {checked}");
+    assert!(wrong.is_empty(), "items put in the wrong file: {wrong:#?}");
 }

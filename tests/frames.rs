@@ -9,10 +9,10 @@ mod common;
 use common::with_crc;
 use proptest::prelude::*;
 use rfmp::Error;
-use rfmp::decryption::open_dp_packet;
-use rfmp::frames::*;
-use rfmp::reliable::*;
-use rfmp::session::{SessionCipher, SessionSecret};
+use rfmp::handshake::session::{SessionCipher, SessionSecret};
+use rfmp::link::frames::open_dp_packet;
+use rfmp::link::frames::*;
+use rfmp::link::reliable::*;
 use std::io::Cursor;
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,7 @@ fn step_16_unsecured_frame_for_hi_is_exact() {
         0,
         1,
         b"hi",
-        &mut rfmp::helpers::os_rng(),
+        &mut rfmp::handshake::helpers::os_rng(),
     )
     .unwrap();
     assert_eq!(frame, "(DP,0,0,1,aGk=,e18162db)");
@@ -48,7 +48,7 @@ fn step_16_largest_frame_fits_1025_bytes() {
             u32::MAX - 1,
             u32::MAX,
             &full,
-            &mut rfmp::helpers::os_rng(),
+            &mut rfmp::handshake::helpers::os_rng(),
         )
         .unwrap();
         assert_eq!(frame.len(), 1023, "{}", cipher.name());
@@ -62,7 +62,7 @@ fn step_16_largest_frame_fits_1025_bytes() {
             0,
             1,
             &over,
-            &mut rfmp::helpers::os_rng(),
+            &mut rfmp::handshake::helpers::os_rng(),
         );
         assert!(matches!(refused, Err(Error::Malformed(_))));
     }
@@ -74,7 +74,7 @@ fn step_16_largest_frame_fits_1025_bytes() {
 #[test]
 fn step_16_replayed_moved_or_reflected_aes_frames_fail_authentication() {
     let cipher = aes();
-    let mut rng = rfmp::helpers::os_rng();
+    let mut rng = rfmp::handshake::helpers::os_rng();
     let frame = dp_packet(
         &cipher,
         Direction::ClientToServer,
@@ -87,12 +87,12 @@ fn step_16_replayed_moved_or_reflected_aes_frames_fail_authentication() {
     .unwrap();
     let decoded = decode_frame(frame.as_bytes()).unwrap();
     assert_eq!(
-        open_dp_packet(&decoded, &cipher, Direction::ClientToServer).unwrap(),
+        open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer).unwrap(),
         b"pay 10"
     );
     // Reflected: the client's own frame sent back to it as if from the server.
     assert!(matches!(
-        open_dp_packet(&decoded, &cipher, Direction::ServerToClient),
+        open_dp_packet(decoded.clone(), &cipher, Direction::ServerToClient),
         Err(Error::AuthenticationFailed)
     ));
     // Replayed later, or moved: same payload, another sequence number or position.
@@ -107,7 +107,7 @@ fn step_16_replayed_moved_or_reflected_aes_frames_fail_authentication() {
             payload: payload.clone(),
         };
         assert!(matches!(
-            open_dp_packet(&moved, &cipher, Direction::ClientToServer),
+            open_dp_packet(moved.clone(), &cipher, Direction::ClientToServer),
             Err(Error::AuthenticationFailed)
         ));
     }
@@ -121,13 +121,13 @@ fn step_17_end_frame_is_authenticated() {
         &cipher,
         Direction::ClientToServer,
         9,
-        &mut rfmp::helpers::os_rng(),
+        &mut rfmp::handshake::helpers::os_rng(),
     )
     .unwrap();
     let frame = decode_frame(end.as_bytes()).unwrap();
     assert_eq!(frame.seq(), Some(9));
     assert_eq!(
-        open_dp_packet(&frame, &cipher, Direction::ClientToServer).unwrap(),
+        open_dp_packet(frame.clone(), &cipher, Direction::ClientToServer).unwrap(),
         b""
     );
     let Frame::End { payload, .. } = frame else {
@@ -135,7 +135,7 @@ fn step_17_end_frame_is_authenticated() {
     };
     let forged = Frame::End { seq: 10, payload };
     assert!(matches!(
-        open_dp_packet(&forged, &cipher, Direction::ClientToServer),
+        open_dp_packet(forged.clone(), &cipher, Direction::ClientToServer),
         Err(Error::AuthenticationFailed)
     ));
 }
@@ -432,7 +432,7 @@ proptest! {
         position in any::<prop::sample::Index>(),
         bit in 0u8..8,
     ) {
-        let mut rng = rfmp::helpers::os_rng();
+        let mut rng = rfmp::handshake::helpers::os_rng();
         let cipher = aes();
         let frame = match kind {
             0 => dp_packet(&cipher, Direction::ClientToServer, seq, 0, 1, &payload, &mut rng).unwrap(),

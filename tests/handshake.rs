@@ -8,18 +8,20 @@ mod common;
 
 use common::*;
 use rfmp::Error;
-use rfmp::checks::{check_cc_packet, is_confirmed, is_secure};
-use rfmp::client::{self, Mode};
-use rfmp::decryption::decrypt_ec_packet;
-use rfmp::decryption::open_dp_packet;
-use rfmp::frames::{Direction, Frame, FrameReader, Received, decode_frame, dp_packet, end_packet};
-use rfmp::framing::Connection;
-use rfmp::helpers::{os_rng, public_key_to_pem, rsa_public_key_converter};
+use rfmp::chat::messages::{Envelope, decode, encode};
+use rfmp::chat::server::ServerConfig;
+use rfmp::handshake::checks::{check_cc_packet, is_confirmed, is_secure};
+use rfmp::handshake::client::{self, Mode};
+use rfmp::handshake::decryption::decrypt_ec_packet;
+use rfmp::handshake::framing::Connection;
+use rfmp::handshake::helpers::{os_rng, public_key_to_pem, rsa_public_key_converter};
+use rfmp::handshake::packets::*;
+use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
+use rfmp::link::frames::open_dp_packet;
+use rfmp::link::frames::{
+    Direction, Frame, FrameReader, Received, decode_frame, dp_packet, end_packet,
+};
 use rfmp::link::{Link, LinkConfig};
-use rfmp::messages::{Envelope, decode, encode};
-use rfmp::packets::*;
-use rfmp::server::ServerConfig;
-use rfmp::session::{Algorithm, SessionCipher, SessionSecret};
 use std::io::{Cursor, Read, Write};
 use std::net::TcpStream;
 
@@ -363,7 +365,7 @@ fn framing_server_accepts_start_packet_written_byte_by_byte() {
     let mut echo = None;
     while echo.is_none() {
         if let Received::Frame(frame @ Frame::Data { .. }) = frames.read().unwrap() {
-            echo = Some(open_dp_packet(&frame, &none, Direction::ServerToClient).unwrap());
+            echo = Some(open_dp_packet(frame.clone(), &none, Direction::ServerToClient).unwrap());
         }
     }
     let (envelope, _) = decode(&echo.unwrap()).unwrap();

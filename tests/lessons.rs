@@ -8,7 +8,7 @@
 //! <!-- end generated -->
 //! ```
 //!
-//! and `rfmp::transcript::lesson_block(NAME)` makes what goes between them.
+//! and `rfmp::teach::transcript::lesson_block(NAME)` makes what goes between them.
 //! These tests regenerate every marked block and fail, showing the lines
 //! that differ, when the committed text is out of date. Run them with
 //! `RFMP_BLESS=1` to rewrite the files instead, then review `git diff`.
@@ -18,10 +18,10 @@
 //! `<!-- quoted: demo none -->` (or `demo aes`) ... `<!-- end quoted -->`,
 //! and a test checks that a real run of the demo prints them.
 
-use rfmp::demo::{DEMO_FAULTS, DemoCipher};
 use rfmp::link::Faults;
+use rfmp::teach::demo::{DEMO_FAULTS, DemoCipher};
 
-use rfmp::transcript::{LESSON_BLOCKS, lesson_block};
+use rfmp::teach::transcript::{LESSON_BLOCKS, lesson_block};
 use std::collections::BTreeSet;
 use std::fs;
 
@@ -211,8 +211,8 @@ fn lesson_blocks_are_deterministic() {
 /// lessons' tables, and a Caesar shift recovered from the known text.
 #[test]
 fn handshake_diagrams_show_the_real_packets() {
-    use rfmp::session::Algorithm;
-    use rfmp::transcript::handshake_diagram;
+    use rfmp::handshake::session::Algorithm;
+    use rfmp::teach::transcript::handshake_diagram;
     let none = handshake_diagram(None).unwrap();
     assert!(none.contains("S->>C: 7.b (CC), 4 B"), "{none}");
     assert!(none.contains("S->>C: 14.a (SC), 4 B"), "{none}");
@@ -268,7 +268,7 @@ fn demo_output(source: &str) -> String {
         other => panic!("no demo run is called `{other}`"),
     };
     let mut out = anstream::StripStream::new(Vec::new());
-    rfmp::demo::run(&[cipher], faults, false, &mut out).expect("the demo runs");
+    rfmp::teach::demo::run(&[cipher], faults, false, &mut out).expect("the demo runs");
     String::from_utf8(out.into_inner()).expect("UTF-8")
 }
 

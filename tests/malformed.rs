@@ -6,13 +6,13 @@ mod common;
 
 use common::*;
 use rfmp::Error;
-use rfmp::checks::is_secure;
-use rfmp::decryption::decrypt_ec_packet;
-use rfmp::framing::{Connection, MAX_PACKET_BYTES};
-use rfmp::helpers::{base64_encode, os_rng, rsa_public_key_converter};
-use rfmp::packets::{Packet, ec_packet, encrypt_session_secret};
-use rfmp::server::ServerConfig;
-use rfmp::session::{SessionCipher, SessionSecret};
+use rfmp::chat::server::ServerConfig;
+use rfmp::handshake::checks::is_secure;
+use rfmp::handshake::decryption::decrypt_ec_packet;
+use rfmp::handshake::framing::{Connection, MAX_PACKET_BYTES};
+use rfmp::handshake::helpers::{base64_encode, os_rng, rsa_public_key_converter};
+use rfmp::handshake::packets::{Packet, ec_packet, encrypt_session_secret};
+use rfmp::handshake::session::{SessionCipher, SessionSecret};
 use std::io::{Cursor, Write};
 use std::net::TcpStream;
 
@@ -323,7 +323,7 @@ fn test_client_public_pem() -> &'static str {
 fn step_13_accepts_a_correct_ec_packet() {
     let secret = SessionSecret::Aes([6; 16]);
     let text = ec_packet(
-        rfmp::session::Algorithm::Aes,
+        rfmp::handshake::session::Algorithm::Aes,
         &encrypted(&secret),
         test_client_public_pem(),
     );

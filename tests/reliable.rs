@@ -5,16 +5,18 @@
 mod common;
 
 use common::*;
-use rfmp::client::{self, Mode};
-use rfmp::decryption::open_dp_packet;
-use rfmp::frames::{Direction, Frame, FrameReader, Received, ak_packet, decode_frame, dp_packet};
-use rfmp::helpers::os_rng;
+use rfmp::chat::messages::{Envelope, decode, encode};
+use rfmp::chat::server::ServerConfig;
+use rfmp::chat::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver, send_file, sha256_file};
+use rfmp::handshake::client::{self, Mode};
+use rfmp::handshake::helpers::os_rng;
+use rfmp::handshake::session::{Algorithm, SessionCipher};
+use rfmp::link::frames::open_dp_packet;
+use rfmp::link::frames::{
+    Direction, Frame, FrameReader, Received, ak_packet, decode_frame, dp_packet,
+};
+use rfmp::link::reliable::ReliableConfig;
 use rfmp::link::{Faults, LinkConfig};
-use rfmp::messages::{Envelope, decode, encode};
-use rfmp::reliable::ReliableConfig;
-use rfmp::server::ServerConfig;
-use rfmp::session::{Algorithm, SessionCipher};
-use rfmp::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver, send_file, sha256_file};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -110,7 +112,7 @@ fn raw_session(
 fn next_data(reader: &mut FrameReader<TcpStream>, cipher: &SessionCipher) -> Vec<u8> {
     loop {
         if let Received::Frame(frame @ Frame::Data { .. }) = reader.read().unwrap() {
-            return open_dp_packet(&frame, cipher, Direction::ServerToClient).unwrap();
+            return open_dp_packet(frame.clone(), cipher, Direction::ServerToClient).unwrap();
         }
     }
 }
@@ -195,7 +197,7 @@ fn server_rejects_a_replayed_aes_frame_with_ee_422() {
     };
     let replay = with_crc(&format!(
         "(DP,1,0,1,{},",
-        rfmp::helpers::base64_encode(&payload)
+        rfmp::handshake::helpers::base64_encode(&payload)
     ));
     stream.write_all(replay.as_bytes()).unwrap();
     let everything = read_to_close(stream);
@@ -347,17 +349,20 @@ fn an_empty_file_arrives() {
 /// "last ACK" problem: the peer is gone, but nothing was lost).
 #[test]
 fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
-    use rfmp::frames::end_packet;
-    use rfmp::server::ServerKey;
-    use rfmp::session::Session;
+    use rfmp::handshake::server::ServerKey;
+    use rfmp::handshake::session::Session;
+    use rfmp::link::frames::end_packet;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let peer = std::thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         let key = ServerKey::new(test_server_key()).unwrap();
-        let accepted =
-            rfmp::server::handshake(rfmp::framing::Connection::new(stream), &key, &mut os_rng())
-                .unwrap();
+        let accepted = rfmp::handshake::server::handshake(
+            rfmp::handshake::framing::Connection::new(stream),
+            &key,
+            &mut os_rng(),
+        )
+        .unwrap();
         let Session { connection, cipher } = accepted.session;
         let (mut stream, _) = connection.into_parts();
         let end = end_packet(&cipher, Direction::ServerToClient, 0, &mut os_rng()).unwrap();
@@ -367,7 +372,7 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
     let link = open_link(addr, &secured(Algorithm::Aes));
     assert_eq!(
         link.receive_timeout(Some(Duration::from_secs(10))).unwrap(),
-        Some(rfmp::reliable::Delivery::End)
+        Some(rfmp::link::reliable::Delivery::End)
     );
     peer.join().unwrap();
     link.close()

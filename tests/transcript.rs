@@ -5,7 +5,7 @@
 #[test]
 fn transcript_lesson_matches_the_code() {
     let committed = std::fs::read_to_string("lessons/08-transcript.md").expect("the lesson");
-    let generated = rfmp::transcript::render().expect("the transcript renders");
+    let generated = rfmp::teach::transcript::render().expect("the transcript renders");
     assert!(
         committed == generated,
         "lessons/08-transcript.md is out of date: regenerate it with\n\
@@ -17,11 +17,11 @@ fn transcript_lesson_matches_the_code() {
 /// they really depend on the seed (a test that cannot fail is no test).
 #[test]
 fn transcript_is_deterministic_and_seeded() {
-    let first = rfmp::transcript::render().unwrap();
-    assert_eq!(first, rfmp::transcript::render().unwrap());
+    let first = rfmp::teach::transcript::render().unwrap();
+    assert_eq!(first, rfmp::teach::transcript::render().unwrap());
     // The session key printed in 11.a is the first 16 bytes of the seeded generator.
-    let mut rng = rfmp::transcript::teaching_rng();
-    let key = rfmp::packets::generate_session_key(&mut rng);
+    let mut rng = rfmp::teach::transcript::teaching_rng();
+    let key = rfmp::handshake::packets::generate_session_key(&mut rng);
     assert!(first.contains(&hex::encode(key.as_bytes())));
 }
 
@@ -29,7 +29,7 @@ fn transcript_is_deterministic_and_seeded() {
 #[test]
 fn transcript_diagram_matches_the_code() {
     let committed = std::fs::read_to_string("diagrams/transcript.md").expect("the diagram");
-    let generated = rfmp::transcript::diagram().expect("the diagram renders");
+    let generated = rfmp::teach::transcript::diagram().expect("the diagram renders");
     assert!(
         committed == generated,
         "diagrams/transcript.md is out of date: regenerate it with\n\

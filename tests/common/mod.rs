@@ -5,15 +5,16 @@
 //! they exist only so tests need not spend a second generating RSA keys.
 #![allow(dead_code)] // each test file uses a different part of this module
 
-use rfmp::client::Mode;
-use rfmp::frames::Direction;
-use rfmp::framing::Connection;
-use rfmp::helpers::{private_key_from_pem, rsa_public_key_converter};
+use rfmp::chat::messages::{Envelope, decode, encode};
+use rfmp::chat::server::{Server, ServerConfig};
+use rfmp::handshake::client::Mode;
+use rfmp::handshake::framing::Connection;
+use rfmp::handshake::helpers::{private_key_from_pem, rsa_public_key_converter};
+use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::session::Algorithm;
+use rfmp::link::frames::Direction;
+use rfmp::link::reliable::Delivery;
 use rfmp::link::{Link, LinkConfig};
-use rfmp::messages::{Envelope, decode, encode};
-use rfmp::reliable::Delivery;
-use rfmp::server::{Server, ServerConfig, ServerKey};
-use rfmp::session::Algorithm;
 use rsa::{PrivateKey, PublicKey};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -79,8 +80,12 @@ pub fn open_link(addr: SocketAddr, mode: &Mode) -> Link {
 
 /// As [`open_link`], with the link's settings (faults, window...).
 pub fn open_link_with(addr: SocketAddr, mode: &Mode, config: LinkConfig) -> Link {
-    let (session, _) = rfmp::client::handshake(connect(addr), mode, &mut rfmp::helpers::os_rng())
-        .expect("handshake");
+    let (session, _) = rfmp::handshake::client::handshake(
+        connect(addr),
+        mode,
+        &mut rfmp::handshake::helpers::os_rng(),
+    )
+    .expect("handshake");
     Link::start(session, Direction::ClientToServer, config).expect("link starts")
 }
 

@@ -68,18 +68,21 @@
 //! run. (AK and NK frames draw from a seeded stream in the order they are
 //! written; how many there are depends on timing.)
 
-use crate::decryption::open_dp_frame;
+pub mod frames;
+pub mod reliable;
+
 use crate::error::{Error, Result};
-use crate::frames::{
+use crate::handshake::helpers::os_rng;
+use crate::handshake::packets::ee_packet;
+use crate::handshake::session::{Session, SessionCipher};
+use crate::link::frames::open_dp_packet;
+use crate::link::frames::{
     Direction, Frame, FrameReader, Received, ak_packet, dp_packet, end_packet, fragment_capacity,
     nk_packet,
 };
-use crate::helpers::os_rng;
-use crate::packets::ee_packet;
-use crate::reliable::{
+use crate::link::reliable::{
     Delivery, Position, ReceiveWindow, ReliableConfig, Resend, SendWindow, Sequenced,
 };
-use crate::session::{Session, SessionCipher};
 use rand::rngs::{StdRng, Xoshiro256PlusPlus};
 use rand::{Rng, RngExt, SeedableRng};
 use std::collections::VecDeque;
@@ -901,7 +904,7 @@ impl ReaderTask<'_> {
                     Frame::Data { index, count, .. } => Some((*index, *count)),
                     _ => None,
                 };
-                let bytes = open_dp_frame(frame, &self.cipher, self.from)?;
+                let bytes = open_dp_packet(frame, &self.cipher, self.from)?;
                 let sequenced = match position {
                     Some((index, count)) => Sequenced::Fragment {
                         index,
@@ -950,7 +953,7 @@ impl ReaderTask<'_> {
         if let Control::Ack(next) = control {
             state.control.retain(|c| match c {
                 Control::Ack(_) => false,
-                Control::Nak(seq) => !crate::reliable::seq_before(*seq, next),
+                Control::Nak(seq) => !crate::link::reliable::seq_before(*seq, next),
             });
         } else {
             state.stats.naks_sent += 1;
@@ -1148,7 +1151,7 @@ impl WriterTask<'_> {
         if state.current.is_none() {
             let message = state.queue.pop_front()?;
             state.queued_bytes -= message.len();
-            let count = crate::reliable::fragment_count(message.len(), self.capacity);
+            let count = crate::link::reliable::fragment_count(message.len(), self.capacity);
             state.current = Some(Outgoing {
                 message,
                 offset: 0,

@@ -79,8 +79,8 @@ pub fn generate_key<R: rand::CryptoRng + ?Sized>(rng: &mut R) -> Result<PrivateK
 /// the client's public key.
 ///
 /// ```
-/// let pem = include_str!("../tests/keys/TEST-ONLY-server-public.pem");
-/// let key = rfmp::helpers::rsa_public_key_converter(pem).unwrap();
+/// let pem = include_str!("../../tests/keys/TEST-ONLY-server-public.pem");
+/// let key = rfmp::handshake::helpers::rsa_public_key_converter(pem).unwrap();
 /// assert_eq!(rsa::traits::PublicKeyParts::size(&key), 256); // 2048 bits
 /// ```
 ///

@@ -34,7 +34,7 @@
 //! Hashing is deliberately slow and uses 19 MiB, so at most
 //! [`HASHING_AT_ONCE`] hashes run at once, whatever the number of clients
 //! logging in; the others wait their turn. (The server also slows down
-//! repeated failures on one connection: see [`crate::hub`]; a connection
+//! repeated failures on one connection: see [`crate::chat::hub`]; a connection
 //! can create at most one account, since a login ends only with the
 //! connection.) The accounts' mutex is held while a new account is
 //! written and flushed to the disk, so that files are written in order:
@@ -164,7 +164,7 @@ impl Accounts {
     /// is new (saving it before returning), or check the password against
     /// the stored hash.
     ///
-    /// The username must already be valid ([`crate::chat::validate_name`]).
+    /// The username must already be valid ([`crate::chat::actions::validate_name`]).
     ///
     /// # Errors
     /// - [`Error::Malformed`] for a password shorter than

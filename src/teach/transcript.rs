@@ -26,25 +26,26 @@
 //! decrypts the secret, the frames are decoded and opened), so the
 //! transcript cannot show bytes the protocol would not accept.
 
-use crate::checks::is_confirmed;
-use crate::client::Mode;
-use crate::decryption::{decrypt_ec_packet, open_dp_packet};
+use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
-use crate::frames::{
-    Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
-};
-use crate::framing::Connection;
-use crate::helpers::{
+use crate::handshake::checks::is_confirmed;
+use crate::handshake::client::Mode;
+use crate::handshake::decryption::decrypt_ec_packet;
+use crate::handshake::framing::Connection;
+use crate::handshake::helpers::{
     base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
 };
-use crate::messages::{Envelope, encode};
-use crate::packets::{
+use crate::handshake::packets::{
     CONFIRMATION_TEXT, Packet, cc_packet, ec_packet, ee_packet, encrypt_session_secret,
     generate_session_key, generate_shift, packet_formatter, sc_packet, start_packet,
 };
-use crate::reliable::fragment;
-use crate::server::ServerKey;
-use crate::session::{Algorithm, NONCE_BYTES, SessionCipher, SessionSecret, TAG_BYTES};
+use crate::handshake::server::ServerKey;
+use crate::handshake::session::{Algorithm, NONCE_BYTES, SessionCipher, SessionSecret, TAG_BYTES};
+use crate::link::frames::open_dp_packet;
+use crate::link::frames::{
+    Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
+};
+use crate::link::reliable::fragment;
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
 use std::fmt::Write as _;
@@ -69,9 +70,9 @@ pub fn teaching_rng() -> ChaCha20Rng {
 }
 
 /// The TEST-ONLY server key (committed, public).
-const SERVER_KEY_PEM: &str = include_str!("../tests/keys/TEST-ONLY-server-key.pem");
+const SERVER_KEY_PEM: &str = include_str!("../../tests/keys/TEST-ONLY-server-key.pem");
 /// The TEST-ONLY client public key (committed).
-const CLIENT_PUBLIC_PEM: &str = include_str!("../tests/keys/TEST-ONLY-client-public.pem");
+const CLIENT_PUBLIC_PEM: &str = include_str!("../../tests/keys/TEST-ONLY-client-public.pem");
 
 /// The messages of the transcript's session: a short one, and one long
 /// enough for two fragments.
@@ -196,7 +197,7 @@ pub fn render() -> Result<String> {
     // 10-11: the encryption packet.
     let secret = generate_session_key(&mut rng);
     let encrypted = encrypt_session_secret(&secret, &server_public, &mut rng)?;
-    let field = crate::helpers::base64_encode(&encrypted);
+    let field = crate::handshake::helpers::base64_encode(&encrypted);
     let ec = ec_packet(Algorithm::Aes, &field, &public_key_to_pem(&client_public)?);
     let mut fields = String::from("  type       EC\n  algorithm  aes    (10.a.i)\n");
     let _ = writeln!(
@@ -276,7 +277,7 @@ pub fn render() -> Result<String> {
                 &mut rng,
             )?;
             let decoded = decode_frame(frame.as_bytes())?;
-            let opened = open_dp_packet(&decoded, &cipher, Direction::ClientToServer)?;
+            let opened = open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer)?;
             let Frame::Data { payload, .. } = &decoded else {
                 return Err(Error::Malformed("not a data frame".into()));
             };
@@ -312,7 +313,7 @@ pub fn render() -> Result<String> {
     // 17: End, acknowledged.
     let end = end_packet(&cipher, Direction::ClientToServer, seq, &mut rng)?;
     let decoded = decode_frame(end.as_bytes())?;
-    open_dp_packet(&decoded, &cipher, Direction::ClientToServer)?;
+    open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer)?;
     let Frame::End { payload, .. } = &decoded else {
         return Err(Error::Malformed("not an End frame".into()));
     };
@@ -396,7 +397,7 @@ split into its fields. Numbers in headings are the flow's stages
 
 **Insecure teaching mode.** To make these bytes the same on every machine,
 this session uses the committed TEST-ONLY keys of `tests/keys/`, a random
-generator with a published seed (`transcript::INSECURE_TEACHING_SEED`) for
+generator with a published seed (`teach::transcript::INSECURE_TEACHING_SEED`) for
 the session key, the RSA-OAEP padding and every nonce, and a fixed clock.
 Anyone can predict every secret below. Real sessions (`rfmp demo`,
 `rfmp server`, `rfmp client`) draw from the operating system's random
@@ -460,7 +461,7 @@ pub const LESSON_BLOCKS: [&str; 22] = [
 /// - `dp-aes`: the message `Hello, server!` as an AES data frame (16.b).
 /// - `crc-dp-hi`, `crc-ak-1`: a Python command that recomputes the CRC of
 ///   the unsecured frame for `hi` and of `(AK,1)`, and what it prints
-///   (16.c): the CRC `frames::crc32_field` computes.
+///   (16.c): the CRC `link::frames::crc32_field` computes.
 /// - `aad-dp-0`: a Python command that builds the associated data of data
 ///   frame 0 from the client, and what it prints (16.b).
 /// - `handshake-none`, `handshake-caesar`, `handshake-aes`: the Mermaid
@@ -493,7 +494,7 @@ pub fn lesson_block(name: &str) -> Result<String> {
                 .concat(),
         )),
         "ee-426" => {
-            let refused = crate::checks::is_secure(&Packet::parse(b"(SS,RFMP,v2.0,1)")?);
+            let refused = crate::handshake::checks::is_secure(&Packet::parse(b"(SS,RFMP,v2.0,1)")?);
             let Err(error) = refused else {
                 return Err(Error::Malformed("v2.0 was accepted".into()));
             };
@@ -504,7 +505,7 @@ pub fn lesson_block(name: &str) -> Result<String> {
             Ok(text_block(&wrapped(&cc_packet(Some(&pem)))))
         }
         "cc-downgrade" => {
-            let refused = crate::checks::check_cc_packet(Packet::parse(b"(CC)")?, true);
+            let refused = crate::handshake::checks::check_cc_packet(Packet::parse(b"(CC)")?, true);
             let Err(error) = refused else {
                 return Err(Error::Malformed("the downgrade was accepted".into()));
             };
@@ -585,7 +586,7 @@ pub fn lesson_block(name: &str) -> Result<String> {
                 &mut rng,
             )?;
             let opened = open_dp_packet(
-                &decode_frame(frame.as_bytes())?,
+                decode_frame(frame.as_bytes())?,
                 &cipher,
                 Direction::ClientToServer,
             )?;
@@ -618,7 +619,7 @@ pub fn lesson_block(name: &str) -> Result<String> {
             let covered = &frame[..=comma];
             Ok(format!(
                 "```console\n$ python3 -c \"import zlib; print('%08x' % zlib.crc32(b'{covered}'))\"\n{}\n```\n",
-                crate::frames::crc32_field(covered.as_bytes())
+                crate::link::frames::crc32_field(covered.as_bytes())
             ))
         }
         "aad-dp-0" => {
@@ -653,7 +654,7 @@ pub fn lesson_block(name: &str) -> Result<String> {
         }
         other => Err(Error::InvalidChoice {
             given: other.to_string(),
-            expected: "the name of a generated lesson block (transcript::LESSON_BLOCKS)",
+            expected: "the name of a generated lesson block (teach::transcript::LESSON_BLOCKS)",
         }),
     }
 }
@@ -710,7 +711,7 @@ fn teaching_ec(algorithm: Algorithm) -> Result<(ChaCha20Rng, SessionSecret, Stri
     let encrypted = encrypt_session_secret(&secret, &server_key.to_public_key(), &mut rng)?;
     let ec = ec_packet(
         algorithm,
-        &crate::helpers::base64_encode(&encrypted),
+        &crate::handshake::helpers::base64_encode(&encrypted),
         &teaching_client_pem()?,
     );
     let decrypted = decrypt_ec_packet(Packet::parse(ec.as_bytes())?, &server_key)?;
@@ -774,7 +775,7 @@ struct TracedHandshake {
     server: SessionCipher,
 }
 
-/// Run the real handshake, `client::handshake` against `server::handshake`,
+/// Run the real handshake, `handshake::client::handshake` against `handshake::server::handshake`,
 /// over a TCP connection on 127.0.0.1, in the teaching mode, and record
 /// every packet.
 ///
@@ -796,7 +797,7 @@ fn traced_handshake(algorithm: Option<Algorithm>) -> Result<TracedHandshake> {
             direction: Direction::ServerToClient,
             wire: server_wire,
         };
-        let accepted = crate::server::handshake(
+        let accepted = crate::handshake::server::handshake(
             Connection::new(tap),
             &server_key,
             &mut teaching_stream(SERVER_STREAM),
@@ -817,7 +818,8 @@ fn traced_handshake(algorithm: Option<Algorithm>) -> Result<TracedHandshake> {
             client_public_key: rsa_public_key_converter(CLIENT_PUBLIC_PEM)?,
         },
     };
-    let client = crate::client::handshake(Connection::new(tap), &mode, &mut teaching_rng());
+    let client =
+        crate::handshake::client::handshake(Connection::new(tap), &mode, &mut teaching_rng());
     let server = server
         .join()
         .map_err(|_| Error::Malformed("the teaching server's thread panicked".into()))?;
@@ -890,8 +892,8 @@ fn frame_shape(frame: &str, payload_note: &str) -> String {
 /// The Mermaid sequence diagram of a whole session in the teaching mode:
 /// unsecured when `algorithm` is `None`, else secured with aes or caesar.
 ///
-/// The handshake (1 to 15) is a real run of `client::handshake` against
-/// `server::handshake` over TCP on 127.0.0.1, traced on the wire. The
+/// The handshake (1 to 15) is a real run of `handshake::client::handshake` against
+/// `handshake::server::handshake` over TCP on 127.0.0.1, traced on the wire. The
 /// frames after it (16, 17) are made with the two sides' session ciphers by
 /// the step functions the link calls, in the order the link sends them on
 /// a quiet link (the real link's timing could batch them differently), and
@@ -1092,7 +1094,7 @@ fn session_frames(
     let check = |frame: &str, cipher: &SessionCipher, from: Direction| -> Result<Vec<u8>> {
         let decoded = decode_frame(frame.as_bytes())?;
         match decoded {
-            Frame::Data { .. } | Frame::End { .. } => open_dp_packet(&decoded, cipher, from),
+            Frame::Data { .. } | Frame::End { .. } => open_dp_packet(decoded.clone(), cipher, from),
             _ => Ok(Vec::new()),
         }
     };
@@ -1138,7 +1140,7 @@ fn session_frames(
     let ak = ak_packet(1);
     check(&ak, &run.client, s2c)?;
     line(out, s2c, "16.g (AK,1,<crc>)".into(), &ak);
-    // The server answers a message by echoing it (`server::answer`).
+    // The server answers a message by echoing it (`handshake::server::answer`).
     let echo = dp_packet(&run.server, s2c, 0, 0, 1, &message, &mut server_rng)?;
     if check(&echo, &run.client, s2c)? != message {
         return Err(Error::AuthenticationFailed);
@@ -1182,9 +1184,10 @@ fn session_frames(
 // The chat, for the chat lesson.
 
 /// The TEST-ONLY client private key (alice's in the chat lesson).
-const CLIENT_KEY_PEM: &str = include_str!("../tests/keys/TEST-ONLY-client-key.pem");
+const CLIENT_KEY_PEM: &str = include_str!("../../tests/keys/TEST-ONLY-client-key.pem");
 /// The second TEST-ONLY client private key (bob's in the chat lesson).
-const SECOND_CLIENT_KEY_PEM: &str = include_str!("../tests/keys/TEST-ONLY-second-client-key.pem");
+const SECOND_CLIENT_KEY_PEM: &str =
+    include_str!("../../tests/keys/TEST-ONLY-second-client-key.pem");
 
 /// The text of the direct message in the chat lesson.
 pub const CHAT_DIRECT_TEXT: &str = "My exam seat is 42B, keep it to yourself.";
@@ -1215,7 +1218,7 @@ fn masked(bytes: &[u8]) -> Result<String> {
             _ => {}
         }
     }
-    let (envelope, _) = crate::messages::decode(bytes)?;
+    let (envelope, _) = crate::chat::messages::decode(bytes)?;
     let mut value = serde_json::to_value(&envelope)
         .map_err(|e| Error::Malformed(format!("an envelope that does not serialise: {e}")))?;
     mask(&mut value);
@@ -1223,21 +1226,21 @@ fn masked(bytes: &[u8]) -> Result<String> {
 }
 
 /// A chat between alice and bob on the real server, with two real
-/// [`crate::client::Client`]s over AES sessions, every envelope the server
-/// read (its [`crate::server::ServerConfig::tap`]) and every envelope each
+/// [`crate::chat::client::Client`]s over AES sessions, every envelope the server
+/// read (its [`crate::chat::server::ServerConfig::tap`]) and every envelope each
 /// client received, in order, one a line, with the parts that change from
 /// run to run (times, tokens, ciphertexts) replaced by a description.
 ///
 /// Each step waits for the envelopes it causes, so the order is the same on
-/// every run. The server is a [`crate::server::TappedServer`]: its accounts
+/// every run. The server is a [`crate::teach::tapped::TappedServer`]: its accounts
 /// live in a temporary directory, removed at the end.
 ///
 /// # Errors
 /// Any error of the server or the clients; [`Error::TimedOut`] if an
 /// expected envelope does not come within 10 s.
 pub fn chat_session() -> Result<String> {
-    use crate::client::{Client, Security};
-    use crate::server::TappedServer;
+    use crate::chat::client::{Client, Security};
+    use crate::teach::tapped::TappedServer;
 
     let server = TappedServer::start(ServerKey::new(teaching_server_key()?)?, "chat-lesson")?;
     let (addr, server_read) = (server.addr, &server.read);
@@ -1294,7 +1297,7 @@ pub fn chat_session() -> Result<String> {
             );
             Ok(())
         };
-        let welcome = |w: crate::chat::Welcome| {
+        let welcome = |w: crate::chat::actions::Welcome| {
             Envelope::new("welcome", serde_json::to_value(&w).unwrap_or_default())
         };
         let welcomed = alice.login("alice", password)?;
@@ -1358,18 +1361,18 @@ pub fn chat_session() -> Result<String> {
 fn chat_direct() -> Result<String> {
     let bob = private_key_from_pem(SECOND_CLIENT_KEY_PEM)?;
     let mut rng = teaching_stream(CHAT_DIRECT_STREAM);
-    let sealed = crate::direct::seal_direct(
+    let sealed = crate::chat::direct::seal_direct(
         &bob.to_public_key(),
         "alice",
         "bob",
         CHAT_DIRECT_TEXT,
         &mut rng,
     )?;
-    let opened = crate::direct::open_direct(&bob, "alice", "bob", &sealed)?;
+    let opened = crate::chat::direct::open_direct(&bob, "alice", "bob", &sealed)?;
     if opened != CHAT_DIRECT_TEXT {
         return Err(Error::AuthenticationFailed);
     }
-    let aad = crate::direct::direct_associated_data("alice", "bob");
+    let aad = crate::chat::direct::direct_associated_data("alice", "bob");
     let mut block = String::from("```text\n");
     let _ = writeln!(block, "associated data: {}", String::from_utf8_lossy(&aad));
     block.push_str("key (RSA-OAEP, SHA-256, to bob's key), base64:\n");
@@ -1475,8 +1478,8 @@ fn gist(envelope: &serde_json::Value) -> String {
 
 /// A damaged frame and a dropped frame, recovered: four one-fragment
 /// messages `m0` to `m3` sent as unsecured data frames through the real
-/// sans-IO windows ([`crate::reliable::SendWindow`] and
-/// [`crate::reliable::ReceiveWindow`]) and the real frame decoder, with
+/// sans-IO windows ([`crate::link::reliable::SendWindow`] and
+/// [`crate::link::reliable::ReceiveWindow`]) and the real frame decoder, with
 /// frame 1 damaged (one bit flipped) and frame 3 dropped on the way, on a
 /// simulated clock (each hop takes 10 ms). Every arrow and note comes from
 /// what those functions returned, as a Mermaid sequence diagram.
@@ -1484,8 +1487,8 @@ fn gist(envelope: &serde_json::Value) -> String {
 /// # Errors
 /// Only if the windows or the decoder fail, which the tests rule out.
 pub fn recovery_diagram() -> Result<String> {
-    use crate::frames::{Frame, fragment_capacity, nk_packet};
-    use crate::reliable::{Delivery, ReceiveWindow, ReliableConfig, SendWindow, Sequenced};
+    use crate::link::frames::{Frame, fragment_capacity, nk_packet};
+    use crate::link::reliable::{Delivery, ReceiveWindow, ReliableConfig, SendWindow, Sequenced};
     use std::time::Instant;
 
     let config = ReliableConfig::default();
@@ -1681,7 +1684,7 @@ pub fn recovery_diagram() -> Result<String> {
 /// simulated clock: the times (ms after the first send) of every
 /// transmission, when it gives up (ms), and the error it gives up with.
 fn unacknowledged_frame(frame: &str) -> Result<(Vec<u64>, u64, Error)> {
-    use crate::reliable::{ReliableConfig, SendWindow};
+    use crate::link::reliable::{ReliableConfig, SendWindow};
     let start = std::time::Instant::now();
     let mut sender = SendWindow::new(0, ReliableConfig::default());
     sender.sent(frame.into(), start);
@@ -1731,8 +1734,8 @@ fn silent_py_output() -> Result<String> {
 /// the sender's copies of the echo that arrive before the script's half
 /// second of silence.
 fn nk_py_output() -> Result<String> {
-    use crate::frames::{Frame, fragment_capacity, nk_packet};
-    use crate::reliable::{ReceiveWindow, ReliableConfig, Sequenced};
+    use crate::link::frames::{Frame, fragment_capacity, nk_packet};
+    use crate::link::reliable::{ReceiveWindow, ReliableConfig, Sequenced};
     let config = ReliableConfig::default();
     let cipher = SessionCipher::None;
     let now = std::time::Instant::now();

@@ -17,7 +17,7 @@
 //! - `seq`, `index`, `count` and `next` are decimal numbers from 0 to
 //!   4294967295 (`u32`), written without sign or leading `+`.
 //! - `payload` is standard base64 of the *sealed* bytes (see
-//!   [`crate::session`]): plain bytes when unsecured, shifted bytes with
+//!   [`crate::handshake::session`]): plain bytes when unsecured, shifted bytes with
 //!   Caesar, `nonce (16) ‖ tag (16) ‖ ciphertext` with AES. An empty
 //!   payload is an empty field.
 //! - `crc` is the CRC-32 (the IEEE 802.3 / zlib polynomial, as computed by
@@ -63,7 +63,7 @@
 //! frame to another position, or reflects a client's frame back to the
 //! client makes the tag check fail. That holds within one cycle of the
 //! sequence numbers, which is why a session ends before they wrap (2^32
-//! frames; [`crate::reliable::SendWindow::exhausted`]). TLS 1.3 binds its
+//! frames; [`crate::link::reliable::SendWindow::exhausted`]). TLS 1.3 binds its
 //! records to their position too, differently: it mixes the sequence number
 //! into the nonce and uses a separate key for each direction (RFC 8446,
 //! section 5.3). With Caesar or no cipher there is no tag, and nothing but
@@ -91,9 +91,9 @@
 //! NK; the reader then carries on at the next `(`.
 
 use crate::error::{Error, Result};
-use crate::helpers::base64_decode;
-use crate::packets::Packet;
-use crate::session::SessionCipher;
+use crate::handshake::helpers::base64_decode;
+use crate::handshake::packets::Packet;
+use crate::handshake::session::SessionCipher;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rand::CryptoRng;
@@ -202,7 +202,7 @@ impl Frame {
 /// 24 bytes in all. An End frame has index 0 and count 0.
 ///
 /// ```
-/// use rfmp::frames::{associated_data, Direction};
+/// use rfmp::link::frames::{associated_data, Direction};
 /// let aad = associated_data("DP", Direction::ClientToServer, 1, 0, 1);
 /// assert_eq!(&aad[..12], b"RFMP/1.0DP C");
 /// assert_eq!(&aad[12..], &[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -237,7 +237,7 @@ pub fn fragment_capacity(cipher: &SessionCipher) -> usize {
 /// `bytes` is everything before the CRC field, from `(` to the last comma.
 ///
 /// ```
-/// assert_eq!(rfmp::frames::crc32_field(b"(AK,1,"), format!("{:08x}", crc32fast::hash(b"(AK,1,")));
+/// assert_eq!(rfmp::link::frames::crc32_field(b"(AK,1,"), format!("{:08x}", crc32fast::hash(b"(AK,1,")));
 /// ```
 pub fn crc32_field(bytes: &[u8]) -> String {
     format!("{:08x}", crc32fast::hash(bytes))
@@ -303,7 +303,7 @@ pub fn dp_packet<R: CryptoRng + ?Sized>(
 /// before sequence number `next` has arrived and been accepted.
 ///
 /// ```
-/// let ak = rfmp::frames::ak_packet(5);
+/// let ak = rfmp::link::frames::ak_packet(5);
 /// assert!(ak.starts_with("(AK,5,") && ak.len() == 15);
 /// ```
 pub fn ak_packet(next: u32) -> String {
@@ -362,7 +362,7 @@ fn number(name: &'static str, field: &str) -> Result<u32> {
 /// not even its sequence number.
 ///
 /// ```
-/// use rfmp::frames::{ak_packet, decode_frame, Frame};
+/// use rfmp::link::frames::{ak_packet, decode_frame, Frame};
 /// assert_eq!(decode_frame(ak_packet(7).as_bytes()).unwrap(), Frame::Ack { next: 7 });
 /// // One flipped bit in the number: the CRC no longer matches.
 /// let damaged = ak_packet(7).replace("AK,7", "AK,6");
@@ -625,5 +625,50 @@ impl<R: Read> FrameReader<R> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+/// Step 16.f: `open_dp_packet`: open the payload of a DP or End frame
+/// that arrived from `from` (the peer's direction).
+///
+/// The payload is opened with the frame's associated data
+/// ([`associated_data`]): type, direction, sequence number, fragment index
+/// and count. With AES, a frame that was altered, replayed under another
+/// sequence number, moved to another position or reflected back to its
+/// sender fails here. An End frame must open to the empty message.
+///
+/// Returns the fragment's bytes (empty for End). Unsecured,
+/// `(DP,0,0,1,aGk=,...)` opens to `b"hi"`.
+///
+/// It takes the frame by value, so the payload is opened in place, without
+/// a copy (the link's reader opens every frame this way).
+///
+/// # Errors
+/// - [`Error::AuthenticationFailed`] when the AES tag does not match.
+/// - [`Error::Malformed`] for an AES payload shorter than nonce and tag, an
+///   End frame whose payload is not empty once opened, or an AK/NK frame
+///   (they carry no payload).
+pub fn open_dp_packet(frame: Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
+    match frame {
+        Frame::Data {
+            seq,
+            index,
+            count,
+            payload,
+        } => cipher.open_owned(payload, &associated_data("DP", from, seq, index, count)),
+        Frame::End { seq, payload } => {
+            let opened = cipher.open_owned(payload, &associated_data("End", from, seq, 0, 0))?;
+            if opened.is_empty() {
+                Ok(opened)
+            } else {
+                Err(Error::Malformed(
+                    "an End frame carries an empty message".into(),
+                ))
+            }
+        }
+        Frame::Ack { .. } | Frame::Nak { .. } => Err(Error::Malformed(format!(
+            "an {} frame has no payload to open",
+            frame.kind()
+        ))),
     }
 }

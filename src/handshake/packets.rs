@@ -1,11 +1,11 @@
 //! Packets (steps 1, 6, 10, and rfmp's 14): building every handshake packet,
 //! and reading a packet's fields. The frames after the handshake (steps 16
-//! and 17) are in [`crate::frames`].
+//! and 17) are in [`crate::link::frames`].
 //!
 //! # The wire form
 //! Every RFMP packet is UTF-8 text: `(`, the fields joined by `,`, `)`.
 //! The first field is the packet's type. There is no length prefix and no
-//! terminator; [`crate::framing`] explains how a reader finds the end.
+//! terminator; [`crate::handshake::framing`] explains how a reader finds the end.
 //!
 //! | step | packet | sent by | example |
 //! |------|--------|---------|---------|
@@ -16,7 +16,7 @@
 //! | -    | EE error           | either | `(EE,400,malformed packet: ...)` |
 //!
 //! SS, CC and EC are the seed's handshake (steps 1-13); SC, EE (and the DP
-//! and End frames of [`crate::frames`]) come from the course protocol the
+//! and End frames of [`crate::link::frames`]) come from the course protocol the
 //! seed's original went on to speak, and rfmp numbers them as steps 14-17
 //! (see `lessons/00-flow.md`).
 //!
@@ -33,8 +33,8 @@
 //! can decode it).
 
 use crate::error::{Error, Result};
-use crate::helpers::base64_encode;
-use crate::session::{Algorithm, SessionCipher, SessionSecret};
+use crate::handshake::helpers::base64_encode;
+use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use rand::CryptoRng;
 use rsa::PublicKey;
 use rsa::sha2::Sha256;
@@ -47,13 +47,13 @@ pub const VERSION: &str = "v1.0";
 ///
 /// A fixed, public text: the client checks that it opens to exactly this.
 /// Being known, it is also a *known plaintext* for an eavesdropper, which is
-/// harmless for AES and fatal for Caesar (see [`crate::session`]).
+/// harmless for AES and fatal for Caesar (see [`crate::handshake::session`]).
 pub const CONFIRMATION_TEXT: &str = "RFMP v1.0 ready";
 
 /// A packet read from the wire: its exact text and its fields.
 ///
 /// `fields[0]` is the type (`SS`, `CC`, ...). Built by [`Packet::parse`]
-/// from the bytes [`crate::framing`] cut out of the stream.
+/// from the bytes [`crate::handshake::framing`] cut out of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
     /// The whole packet as it was on the wire, `(` to `)`.
@@ -64,10 +64,10 @@ pub struct Packet {
 
 impl Packet {
     /// Parse one packet's bytes, `(` to `)` inclusive (the *parse* half of
-    /// framing; [`crate::framing::check_packet`] is the *check* half).
+    /// framing; [`crate::handshake::framing::check_packet`] is the *check* half).
     ///
     /// ```
-    /// let p = rfmp::packets::Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
+    /// let p = rfmp::handshake::packets::Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
     /// assert_eq!(p.kind(), "SS");
     /// assert_eq!(p.fields, ["SS", "RFMP", "v1.0", "1"]);
     /// ```
@@ -165,8 +165,8 @@ pub fn encryption_type(answer: &str) -> Result<bool> {
 /// flag `1` (secured session) or `0` (unsecured). 16 bytes either way.
 ///
 /// ```
-/// assert_eq!(rfmp::packets::start_packet(true), "(SS,RFMP,v1.0,1)");
-/// assert_eq!(rfmp::packets::start_packet(false), "(SS,RFMP,v1.0,0)");
+/// assert_eq!(rfmp::handshake::packets::start_packet(true), "(SS,RFMP,v1.0,1)");
+/// assert_eq!(rfmp::handshake::packets::start_packet(false), "(SS,RFMP,v1.0,0)");
 /// ```
 pub fn start_packet(secure: bool) -> String {
     let flag = if secure { "1" } else { "0" };
@@ -180,8 +180,8 @@ pub fn start_packet(secure: bool) -> String {
 /// callers in this crate pass only fixed words, PEM and base64.
 ///
 /// ```
-/// assert_eq!(rfmp::packets::packet_formatter(&["CC"]), "(CC)");
-/// assert_eq!(rfmp::packets::packet_formatter(&["EE", "400", "bad"]), "(EE,400,bad)");
+/// assert_eq!(rfmp::handshake::packets::packet_formatter(&["CC"]), "(CC)");
+/// assert_eq!(rfmp::handshake::packets::packet_formatter(&["EE", "400", "bad"]), "(EE,400,bad)");
 /// ```
 pub fn packet_formatter(fields: &[&str]) -> String {
     format!("({})", fields.join(","))
@@ -190,12 +190,12 @@ pub fn packet_formatter(fields: &[&str]) -> String {
 /// Step 6.a: build the connection confirmation packet (CC).
 ///
 /// Unsecured session: `(CC)`. Secured session: `(CC,<server public key>)`
-/// with the key in PEM form (see [`crate::helpers`]), 455 bytes in all for
+/// with the key in PEM form (see [`crate::handshake::helpers`]), 455 bytes in all for
 /// RSA-2048. The key is sent in the clear: it is *public*, and only the
 /// holder of the matching private key can decrypt what is encrypted to it.
 ///
 /// ```
-/// assert_eq!(rfmp::packets::cc_packet(None), "(CC)");
+/// assert_eq!(rfmp::handshake::packets::cc_packet(None), "(CC)");
 /// ```
 pub fn cc_packet(server_public_key_pem: Option<&str>) -> String {
     match server_public_key_pem {
@@ -234,7 +234,7 @@ pub struct EncryptedSession {
 /// Step 10.a.ii.1.a: generate the AES session key: 16 bytes (AES-128) from
 /// `rng` (in rfmp, always the OS random source outside tests).
 pub fn generate_session_key<R: CryptoRng + ?Sized>(rng: &mut R) -> SessionSecret {
-    let mut key = [0u8; crate::session::AES_KEY_BYTES];
+    let mut key = [0u8; crate::handshake::session::AES_KEY_BYTES];
     rng.fill_bytes(&mut key);
     SessionSecret::Aes(key)
 }
@@ -359,7 +359,7 @@ pub fn sc_packet<R: CryptoRng + ?Sized>(cipher: &SessionCipher, rng: &mut R) -> 
 ///
 /// ```
 /// let e = rfmp::Error::Malformed("x, y (z)".into());
-/// assert_eq!(rfmp::packets::ee_packet(&e), "(EE,400,malformed packet: x, y <z>)");
+/// assert_eq!(rfmp::handshake::packets::ee_packet(&e), "(EE,400,malformed packet: x, y <z>)");
 /// ```
 pub fn ee_packet(error: &Error) -> String {
     let description: String = error

@@ -16,7 +16,7 @@
 //!
 //! | field | type | meaning |
 //! |-------|------|---------|
-//! | `action` | string | what the message is for; [`crate::chat`] lists them all |
+//! | `action` | string | what the message is for; [`crate::chat::actions`] lists them all |
 //! | `data` | any JSON, omitted when null | the action's data |
 //! | `time` | RFC 3339, UTC, milliseconds | when the sender made the message |
 //! | `token` | 32 hex digits, omitted before login | the session token from `welcome` |
@@ -40,7 +40,7 @@
 //! one `error` as soon as something goes wrong (its later chunks are then
 //! swallowed without an answer), so a client knows when everything it sent
 //! has been dealt with. The chat's requests are answered one for one, in
-//! order ([`crate::chat`]).
+//! order ([`crate::chat::actions`]).
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Local, SecondsFormat, SubsecRound, Utc};
@@ -145,7 +145,7 @@ impl Envelope {
 /// the JSON, then (only if `attachment` is not empty) `\n` and the bytes.
 ///
 /// ```
-/// use rfmp::messages::{encode, decode, Envelope};
+/// use rfmp::chat::messages::{encode, decode, Envelope};
 /// let hello = Envelope::new("message", "hi".into());
 /// let bytes = encode(&hello, b"");
 /// assert!(bytes.starts_with(br#"{"action":"message","data":"hi","time":""#));

@@ -1,8 +1,8 @@
 //! The chat's messages: every action, the shape of its data, and the rules
-//! for names. Both sides use these types: the server ([`crate::hub`]) and
-//! the client ([`crate::client::Client`]).
+//! for names. Both sides use these types: the server ([`crate::chat::hub`]) and
+//! the client ([`crate::chat::client::Client`]).
 //!
-//! Everything here travels inside the JSON [`crate::messages::Envelope`]
+//! Everything here travels inside the JSON [`crate::chat::messages::Envelope`]
 //! (action, data, time, token), inside the sealed frames of step 16. The
 //! two seeds that describe the chat meet here: seed 001's `message` and
 //! `command` types (`/qqq` is `{"action":"command","data":"qqq"}`) and seed
@@ -32,8 +32,8 @@
 //! | `CoreClients` | none | `clients`: a list of [`ClientInfo`] |
 //! | `CoreKey` | `{"username"}` | `key` [`KeyInfo`]: that user's RSA public key and fingerprint |
 //! | `direct` | [`DirectOut`] `{"to","key","sealed"}` | `direct-sent` `{"to"}`; the recipient gets `direct` [`DirectIn`] |
-//! | `file-start`, `file-chunk`, `file-end` | see [`crate::transfer`] | `file-saved`, or `error` |
-//! | any other name | registered with [`crate::server::Server::handle`] | the handler's answer, under the same action |
+//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`] | `file-saved`, or `error` |
+//! | any other name | registered with [`crate::chat::server::Server::handle`] | the handler's answer, under the same action |
 //!
 //! Before `login` the server answers only `login`, and echoes a `message`
 //! whose data is a plain string (a check that the handshake and the frames
@@ -69,7 +69,7 @@ pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// needs escaping on a terminal, in a log, or in a command line.)
 ///
 /// ```
-/// use rfmp::chat::validate_name;
+/// use rfmp::chat::actions::validate_name;
 /// assert!(validate_name("username", "alice").is_ok());
 /// assert!(validate_name("room", "rust-101").is_ok());
 /// assert!(validate_name("username", "al ice").is_err());
@@ -195,12 +195,12 @@ pub struct KeyInfo {
     pub username: String,
     /// The key in PEM (SPKI) text.
     pub public_key: String,
-    /// Its SHA-256 fingerprint ([`crate::helpers::fingerprint`]).
+    /// Its SHA-256 fingerprint ([`crate::handshake::helpers::fingerprint`]).
     pub fingerprint: String,
 }
 
 /// `direct` data from the sender: an end-to-end encrypted message
-/// ([`crate::direct`]) for `to`.
+/// ([`crate::chat::direct`]) for `to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectOut {
     /// The recipient.
@@ -254,7 +254,7 @@ impl Command {
     /// Parse a command line without its `/`, e.g. `join rust`.
     ///
     /// ```
-    /// use rfmp::chat::Command;
+    /// use rfmp::chat::actions::Command;
     /// assert_eq!(Command::parse("join rust").unwrap(), Command::Join("rust".into()));
     /// assert_eq!(Command::parse("qqq").unwrap(), Command::Quit);
     /// assert!(Command::parse("dance").is_err());

@@ -32,7 +32,7 @@
 //! into `nc 127.0.0.1 25565` and press Enter after each one.
 
 use crate::error::{Error, Result};
-use crate::packets::Packet;
+use crate::handshake::packets::Packet;
 use std::io::{ErrorKind, Read, Write};
 
 /// The largest packet rfmp accepts, in bytes, from `(` to `)` inclusive.
@@ -48,7 +48,7 @@ const READ_CHUNK_BYTES: usize = 1024;
 /// `Ok(None)` when more bytes are needed, which is normal.
 ///
 /// ```
-/// use rfmp::framing::check_packet;
+/// use rfmp::handshake::framing::check_packet;
 /// assert_eq!(check_packet(b"(CC)(SC)", 4096).unwrap(), Some((0, 3)));
 /// assert_eq!(check_packet(b"\n(CC", 4096).unwrap(), None); // not yet
 /// ```
@@ -120,7 +120,7 @@ impl<S: Read + Write> Connection<S> {
 
     /// Take the stream back, with the bytes already read past the last
     /// packet (the start of what comes next), e.g. to hand both to
-    /// [`crate::frames::FrameReader`] after the handshake.
+    /// [`crate::link::frames::FrameReader`] after the handshake.
     pub fn into_parts(self) -> (S, Vec<u8>) {
         (self.stream, self.buffer)
     }

@@ -1,9 +1,11 @@
-//! Server side (steps 3, 5, 7, 12 and rfmp's 14): a blocking,
-//! thread-per-client server.
+//! The chat server: a blocking, thread-per-client server that runs the
+//! handshake ([`crate::handshake::server::handshake`]), the link and the
+//! chat for each client on that client's own thread.
 //!
 //! # As a library (seed 002: "Server() can be provided with host & port")
 //! ```no_run
-//! use rfmp::server::{Server, ServerKey};
+//! use rfmp::chat::server::Server;
+//! use rfmp::handshake::server::ServerKey;
 //! // 127.0.0.1:25565 and the default limits; a fresh RSA-2048 key.
 //! let server = Server::new(ServerKey::generate()?)?;
 //! // A custom action: {"action":"shout","data":"hi"} is answered with
@@ -18,7 +20,7 @@
 //! # The design, and where it stops scaling
 //! [`Server::run`] accepts connections on a `std::net::TcpListener` and
 //! gives each client a thread of its own, named `client-<n>`, that runs
-//! [`chatting`]: the handshake, then the chat ([`crate::hub`]). This is the
+//! [`chatting`]: the handshake, then the chat ([`crate::chat::hub`]). This is the
 //! simplest correct design (the Rust Book's web server starts the same way)
 //! and it is easy to follow: one client, one thread, one straight line of
 //! code.
@@ -47,87 +49,28 @@
 //! `(EE,<code>,<description>)` packet telling it why. No other client
 //! notices.
 
-use crate::accounts::Accounts;
-use crate::checks::is_secure;
-use crate::decryption::decrypt_ec_packet;
+use crate::chat::accounts::Accounts;
+use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, Next, Request};
+use crate::chat::messages::decode;
+use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
-use crate::frames::Direction;
-use crate::framing::Connection;
-use crate::helpers::{fingerprint, generate_key, os_rng, public_key_to_pem};
-use crate::hub::{Conversation, Hub, LOGIN_BACKOFF, Next, Request};
+use crate::handshake::framing::Connection;
+use crate::handshake::helpers::{fingerprint, os_rng, public_key_to_pem};
+use crate::handshake::packets::ee_packet;
+use crate::handshake::server::{HandshakeStream, ServerKey, handshake};
+use crate::link::frames::Direction;
+use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
-use crate::messages::decode;
-use crate::packets::{Packet, cc_packet, ee_packet, sc_packet};
-use crate::reliable::Delivery;
-use crate::session::{Session, SessionCipher};
-use crate::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
-use rand::CryptoRng;
-use rsa::{PrivateKey, PublicKey};
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The default address, from the seed's socket library: 127.0.0.1:25565.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:25565";
-
-/// The server's RSA key pair, with its public half ready for the wire.
-///
-/// Created once when the server starts and shared read-only by every
-/// client thread.
-#[derive(Debug)]
-pub struct ServerKey {
-    private_key: PrivateKey,
-    public_key_pem: String,
-    fingerprint: String,
-}
-
-impl ServerKey {
-    /// Wrap a private key, computing the PEM text (for the CC packet) and
-    /// the fingerprint (for people) once.
-    ///
-    /// # Errors
-    /// [`Error::BadPublicKey`] if the key cannot be encoded.
-    pub fn new(private_key: PrivateKey) -> Result<ServerKey> {
-        let public_key = private_key.to_public_key();
-        Ok(ServerKey {
-            public_key_pem: public_key_to_pem(&public_key)?,
-            fingerprint: fingerprint(&public_key)?,
-            private_key,
-        })
-    }
-
-    /// A fresh RSA-2048 key from the OS random source (about 0.1-1 s).
-    ///
-    /// # Errors
-    /// [`Error::BadPrivateKey`] if key generation fails.
-    pub fn generate() -> Result<ServerKey> {
-        ServerKey::new(generate_key(&mut os_rng())?)
-    }
-
-    /// The private key, used in step 13.
-    pub fn private_key(&self) -> &PrivateKey {
-        &self.private_key
-    }
-
-    /// The public key.
-    pub fn public_key(&self) -> PublicKey {
-        self.private_key.to_public_key()
-    }
-
-    /// The public key as PEM text, as sent in the CC packet (step 6.a).
-    pub fn public_key_pem(&self) -> &str {
-        &self.public_key_pem
-    }
-
-    /// The public key's SHA-256 fingerprint, e.g. `SHA256:kP3M...`.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-}
 
 /// The server's limits.
 #[derive(Debug, Clone)]
@@ -143,7 +86,7 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The wait after a failed login, doubling with each further failure
     /// on the same connection, and after the fifth failure for one username
-    /// on any connection ([`crate::hub`]). Default 1 s.
+    /// on any connection ([`crate::chat::hub`]). Default 1 s.
     pub login_backoff: Duration,
     /// Largest file accepted, in bytes. Default 64 MiB.
     pub max_file_bytes: u64,
@@ -186,125 +129,6 @@ impl Default for ServerConfig {
     }
 }
 
-/// What the server learned in a completed handshake.
-#[derive(Debug)]
-pub struct Accepted<S> {
-    /// The established session.
-    pub session: Session<S>,
-    /// The client's public key from the EC packet (`None` when unsecured).
-    pub client_public_key: Option<PublicKey>,
-}
-
-/// Step 3.a: receive the start packet (the first thing a client sends),
-/// decoded from UTF-8 bytes into a [`Packet`].
-///
-/// # Errors
-/// Those of [`Connection::read_packet`].
-pub fn receive_start_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<Packet> {
-    conn.read_packet("the start packet (step 3.a)")
-}
-
-/// Step 7.a: `sending_secure_connection_packet`: send `(CC,<server public
-/// key>)` (built by step 6.a's [`cc_packet`]).
-///
-/// # Errors
-/// [`Error::Io`] if the connection fails.
-pub fn sending_secure_connection_packet<S: Read + Write>(
-    conn: &mut Connection<S>,
-    key: &ServerKey,
-) -> Result<String> {
-    let packet = cc_packet(Some(key.public_key_pem()));
-    conn.write_packet(&packet)?;
-    Ok(packet)
-}
-
-/// Step 7.b: `na_secure_packet`: send the unsecured answer `(CC)` (built by
-/// step 6.a's [`cc_packet`]).
-///
-/// # Errors
-/// [`Error::Io`] if the connection fails.
-pub fn na_secure_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<String> {
-    let packet = cc_packet(None);
-    conn.write_packet(&packet)?;
-    Ok(packet)
-}
-
-/// Step 5.a: answer the start packet: if step 4.a said "secure", send the
-/// CC packet with the key (step 7.a), otherwise plain `(CC)` (step 7.b).
-///
-/// Returns the CC packet's text.
-///
-/// # Errors
-/// [`Error::Io`] if the connection fails.
-pub fn answer_start_packet<S: Read + Write>(
-    conn: &mut Connection<S>,
-    secure: bool,
-    key: &ServerKey,
-) -> Result<String> {
-    if secure {
-        sending_secure_connection_packet(conn, key)
-    } else {
-        na_secure_packet(conn)
-    }
-}
-
-/// Step 12.a: wait for the EC packet to arrive.
-///
-/// # Errors
-/// Those of [`Connection::read_packet`].
-pub fn receive_ec_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<Packet> {
-    conn.read_packet("the EC packet (step 12.a)")
-}
-
-/// Step 14.a: send the session confirmation `(SC,...)` sealed with the new
-/// session cipher (built by [`sc_packet`]).
-///
-/// # Errors
-/// [`Error::Io`] if the connection fails.
-pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
-    conn: &mut Connection<S>,
-    cipher: &SessionCipher,
-    rng: &mut R,
-) -> Result<String> {
-    let packet = sc_packet(cipher, rng)?;
-    conn.write_packet(&packet)?;
-    Ok(packet)
-}
-
-/// The server's whole handshake: steps 3.a, 4.a, 5.a (6.a, 7), 12.a, 13.a
-/// and 14.a, in order, over `conn`.
-///
-/// # Errors
-/// Any error of the steps it runs. The caller reports it to the client with
-/// an EE packet (see [`chatting`]).
-pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
-    mut conn: Connection<S>,
-    key: &ServerKey,
-    rng: &mut R,
-) -> Result<Accepted<S>> {
-    let start = receive_start_packet(&mut conn)?;
-    let secure = is_secure(&start)?;
-    answer_start_packet(&mut conn, secure, key)?;
-    let (cipher, client_public_key) = if secure {
-        let ec = receive_ec_packet(&mut conn)?;
-        let decrypted = decrypt_ec_packet(ec, key.private_key())?;
-        (
-            SessionCipher::from_secret(&decrypted.secret),
-            Some(decrypted.client_public_key),
-        )
-    } else {
-        (SessionCipher::None, None)
-    };
-    send_confirmation(&mut conn, &cipher, rng)?;
-    Ok(Accepted {
-        session: Session {
-            connection: conn,
-            cipher,
-        },
-        client_public_key,
-    })
-}
-
 /// Step 3.a: `chatting`: the server's main function for one client, run on
 /// that client's own thread.
 ///
@@ -319,7 +143,7 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// A client whose replies pile up because it does not read them is
 /// disconnected with `(EE,503,...)` when its queue is full
 /// ([`LinkConfig::queue_bytes`]): the server never waits for one client.
-/// A client that fails to log in [`crate::hub::MAX_FAILED_LOGINS`] times
+/// A client that fails to log in [`crate::chat::hub::MAX_FAILED_LOGINS`] times
 /// is disconnected with `(EE,429,...)`.
 ///
 /// # Errors
@@ -338,11 +162,7 @@ pub fn chatting(
     let mut error_channel = stream.try_clone()?;
     let mut rng = os_rng();
 
-    let stream = HandshakeStream {
-        stream,
-        deadline: Instant::now() + config.handshake_deadline,
-        per_read: config.handshake_timeout,
-    };
+    let stream = HandshakeStream::new(stream, config.handshake_deadline, config.handshake_timeout);
     let accepted = match handshake(Connection::new(stream), key, &mut rng) {
         Ok(accepted) => accepted,
         Err(error) => {
@@ -414,42 +234,6 @@ pub fn chatting(
     }
 }
 
-/// The client's socket during the handshake: every read waits at most
-/// `per_read` (silence) and never past `deadline` (the whole handshake), so
-/// a client that sends one byte just before each timeout cannot keep its
-/// thread forever.
-#[derive(Debug)]
-struct HandshakeStream {
-    stream: TcpStream,
-    deadline: Instant,
-    per_read: Duration,
-}
-
-impl Read for HandshakeStream {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the handshake took too long",
-            ));
-        }
-        self.stream
-            .set_read_timeout(Some(left.min(self.per_read)))?;
-        self.stream.read(buffer)
-    }
-}
-
-impl Write for HandshakeStream {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.stream.write(bytes)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.stream.flush()
-    }
-}
-
 /// The action of a message, for the log (never its content).
 fn preview_action(message: &[u8]) -> String {
     decode(message)
@@ -505,10 +289,10 @@ impl Server {
     /// delays only that client.
     ///
     /// # Errors
-    /// [`Error::Conflict`] for a built-in name ([`crate::hub::BUILT_IN_ACTIONS`],
+    /// [`Error::Conflict`] for a built-in name ([`crate::chat::hub::BUILT_IN_ACTIONS`],
     /// or any name starting with `Core`) or one already registered;
     /// [`Error::Malformed`] for a name that is not a valid name
-    /// ([`crate::chat::validate_name`]).
+    /// ([`crate::chat::actions::validate_name`]).
     pub fn handle(
         &self,
         action: &str,
@@ -605,54 +389,5 @@ struct ClientSlot(Arc<AtomicUsize>);
 impl Drop for ClientSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A server for showing what a server reads: on a free port of 127.0.0.1,
-/// running on a thread of its own, with its accounts in a fresh temporary
-/// directory (removed when this is dropped) and its
-/// [`ServerConfig::tap`] on. The demo's chat and the chat lesson use it.
-#[derive(Debug)]
-pub struct TappedServer {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// Every message the server read, after opening the session cipher.
-    pub read: std::sync::mpsc::Receiver<Vec<u8>>,
-    data_dir: PathBuf,
-}
-
-impl TappedServer {
-    /// Start one with `key`; `name` goes into its directory's name.
-    ///
-    /// # Errors
-    /// As [`Server::bind`].
-    pub fn start(key: ServerKey, name: &str) -> Result<TappedServer> {
-        // Several may run at once (the tests run demos in parallel), so the
-        // directory's name is random.
-        let run_id: u64 = rand::RngExt::random(&mut os_rng());
-        let data_dir = std::env::temp_dir().join(format!("rfmp-{name}-{run_id:016x}"));
-        let (tap, read) = std::sync::mpsc::channel();
-        let config = ServerConfig {
-            data_dir: data_dir.clone(),
-            receive_dir: data_dir.join("received"),
-            tap: Some(tap),
-            ..ServerConfig::default()
-        };
-        let server = Server::bind("127.0.0.1:0", key, config)?;
-        let addr = server.local_addr()?;
-        std::thread::spawn(move || server.run());
-        Ok(TappedServer {
-            addr,
-            read,
-            data_dir,
-        })
-    }
-}
-
-impl Drop for TappedServer {
-    /// Throw the accounts away (the server thread itself runs on until the
-    /// process ends, like any server started with [`Server::run`]).
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }

@@ -13,10 +13,9 @@
 //! OAEP).
 
 use crate::error::{Error, Result};
-use crate::frames::{Direction, Frame, associated_data};
-use crate::helpers::{base64_decode, rsa_public_key_converter};
-use crate::packets::Packet;
-use crate::session::{Algorithm, SessionCipher, SessionSecret};
+use crate::handshake::helpers::{base64_decode, rsa_public_key_converter};
+use crate::handshake::packets::Packet;
+use crate::handshake::session::{Algorithm, SessionSecret};
 use rsa::sha2::Sha256;
 use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
@@ -91,55 +90,4 @@ pub fn decrypt_ec_packet(packet: Packet, server_key: &PrivateKey) -> Result<Decr
         secret,
         client_public_key,
     })
-}
-
-/// Step 16.f: `open_dp_packet`: open the payload of a DP or End frame
-/// that arrived from `from` (the peer's direction).
-///
-/// The payload is opened with the frame's associated data
-/// ([`associated_data`]): type, direction, sequence number, fragment index
-/// and count. With AES, a frame that was altered, replayed under another
-/// sequence number, moved to another position or reflected back to its
-/// sender fails here. An End frame must open to the empty message.
-///
-/// Returns the fragment's bytes (empty for End). Unsecured,
-/// `(DP,0,0,1,aGk=,...)` opens to `b"hi"`.
-///
-/// # Errors
-/// - [`Error::AuthenticationFailed`] when the AES tag does not match.
-/// - [`Error::Malformed`] for an AES payload shorter than nonce and tag, an
-///   End frame whose payload is not empty once opened, or an AK/NK frame
-///   (they carry no payload).
-pub fn open_dp_packet(frame: &Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
-    open_dp_frame(frame.clone(), cipher, from)
-}
-
-/// Step 16.f, taking the frame by value: [`open_dp_packet`] without copying
-/// the payload (the link's reader opens every frame this way).
-///
-/// # Errors
-/// As [`open_dp_packet`].
-pub fn open_dp_frame(frame: Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
-    match frame {
-        Frame::Data {
-            seq,
-            index,
-            count,
-            payload,
-        } => cipher.open_owned(payload, &associated_data("DP", from, seq, index, count)),
-        Frame::End { seq, payload } => {
-            let opened = cipher.open_owned(payload, &associated_data("End", from, seq, 0, 0))?;
-            if opened.is_empty() {
-                Ok(opened)
-            } else {
-                Err(Error::Malformed(
-                    "an End frame carries an empty message".into(),
-                ))
-            }
-        }
-        Frame::Ack { .. } | Frame::Nak { .. } => Err(Error::Malformed(format!(
-            "an {} frame has no payload to open",
-            frame.kind()
-        ))),
-    }
 }

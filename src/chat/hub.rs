@@ -2,7 +2,7 @@
 //! fan-out of every room message to the room's members.
 //!
 //! # Threads and shared state
-//! Each client has its own thread (see [`crate::server`]), running a
+//! Each client has its own thread (see [`crate::handshake::server`]), running a
 //! [`Conversation`]: the client's login, token, failed-login count and file
 //! transfer are that thread's alone. What the clients share is the [`Hub`]:
 //!
@@ -43,21 +43,21 @@
 //! - Nothing grows without bound: at most [`MAX_ROOMS`] rooms,
 //!   [`MAX_ROOMS_PER_USER`] rooms per user, one new account per
 //!   connection (a login lasts as long as the connection) and
-//!   [`crate::accounts::MAX_ACCOUNTS`] in all.
+//!   [`crate::chat::accounts::MAX_ACCOUNTS`] in all.
 //! - Answers that change who is in a room (`welcome`, `joined`, `left`)
 //!   are queued while the hub is still locked, so no room message can slip
 //!   in between the change and its answer.
 
-use crate::accounts::{Accounts, LoginOutcome};
-use crate::chat::{
+use crate::chat::accounts::{Accounts, LoginOutcome};
+use crate::chat::actions::{
     ClientInfo, Command, DirectIn, DirectOut, KeyInfo, LOBBY, Left, Login, MAX_TEXT_BYTES, Notice,
     RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name,
 };
+use crate::chat::messages::{Envelope, decode, encode};
+use crate::chat::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
 use crate::error::{Error, Result};
-use crate::helpers::os_rng;
+use crate::handshake::helpers::os_rng;
 use crate::link::Link;
-use crate::messages::{Envelope, decode, encode};
-use crate::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
 use rand::RngExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -83,7 +83,7 @@ pub const MAX_ROOMS: usize = 1000;
 pub const MAX_ROOMS_PER_USER: usize = 32;
 
 /// A handler for a custom action, registered with
-/// [`crate::server::Server::handle`]: it gets the request and returns the
+/// [`crate::chat::server::Server::handle`]: it gets the request and returns the
 /// answer's data (sent back under the same action name), or an error (sent
 /// back as an `error` envelope).
 pub type Handler = Arc<dyn Fn(&Request<'_>) -> Result<Value> + Send + Sync>;
@@ -798,7 +798,7 @@ impl<'a> Conversation<'a> {
         Ok(Envelope::new("direct-sent", json!({"to": out.to})))
     }
 
-    /// The file actions (see [`crate::transfer`]).
+    /// The file actions (see [`crate::chat::transfer`]).
     fn file(&mut self, action: &str, data: &Value, attachment: &[u8]) -> Option<Envelope> {
         let error = |e: Error| Some(Envelope::error(&e));
         match action {

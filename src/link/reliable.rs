@@ -120,7 +120,7 @@ impl Default for ReliableConfig {
 /// 2^31 steps.
 ///
 /// ```
-/// use rfmp::reliable::seq_before;
+/// use rfmp::link::reliable::seq_before;
 /// assert!(seq_before(1, 2));
 /// assert!(seq_before(u32::MAX, 0)); // 0 comes right after 4294967295
 /// assert!(!seq_before(5, 5));
@@ -138,9 +138,9 @@ pub fn seq_before(a: u32, b: u32) -> bool {
 /// full but the last.
 ///
 /// ```
-/// let parts: Vec<&[u8]> = rfmp::reliable::fragment(b"abcdefg", 3).collect();
+/// let parts: Vec<&[u8]> = rfmp::link::reliable::fragment(b"abcdefg", 3).collect();
 /// assert_eq!(parts, [&b"abc"[..], b"def", b"g"]);
-/// assert_eq!(rfmp::reliable::fragment(b"", 3).count(), 1);
+/// assert_eq!(rfmp::link::reliable::fragment(b"", 3).count(), 1);
 /// ```
 ///
 /// # Panics

@@ -12,7 +12,7 @@
 //! | aes    | 16 random bytes (AES-128 key) | `nonce (16) ‖ tag (16) ‖ ciphertext`, AES-128-EAX |
 //!
 //! On the wire a sealed message is always standard base64 (see
-//! [`crate::frames::dp_packet`]), so it never contains the `,` and `)` that
+//! [`crate::link::frames::dp_packet`]), so it never contains the `,` and `)` that
 //! delimit packets.
 //!
 //! rfmp's Caesar shifts the *bytes* of the UTF-8 text. The seed's original
@@ -46,7 +46,7 @@
 //! conversation, or reflected back to its sender. The frame layer prevents
 //! that by passing *associated data* to [`SessionCipher::seal`]: the frame's
 //! type, direction, sequence number and fragment numbers, which the tag
-//! covers (see [`crate::frames::associated_data`]). TLS 1.3 binds its
+//! covers (see [`crate::link::frames::associated_data`]). TLS 1.3 binds its
 //! records to their sequence number too, differently: it mixes the number
 //! into the nonce, with a separate key for each direction (RFC 8446,
 //! section 5.3).
@@ -227,11 +227,11 @@ impl SessionCipher {
     /// The associated data is authenticated but neither encrypted nor sent:
     /// the receiver must supply the same bytes to [`SessionCipher::open`].
     /// Frames use it to bind each fragment to its type, direction, sequence
-    /// number and position ([`crate::frames::associated_data`]); the
+    /// number and position ([`crate::link::frames::associated_data`]); the
     /// confirmation of step 14 uses none (an empty slice). Caesar and none
     /// ignore it: they have nothing to authenticate with.
     ///
-    /// Returns the raw sealed bytes; [`crate::frames::dp_packet`] base64s
+    /// Returns the raw sealed bytes; [`crate::link::frames::dp_packet`] base64s
     /// them for the wire. For AES the result is `nonce (16 bytes) ‖ tag
     /// (16 bytes) ‖ ciphertext (same length as the message)`, the nonce
     /// drawn from `rng`; for Caesar one byte per message byte; for none the
@@ -321,13 +321,13 @@ impl SessionCipher {
 }
 
 /// An established session: a connection plus the cipher both sides agreed
-/// on. What [`crate::client::handshake`] and [`crate::server::handshake`]
+/// on. What [`crate::handshake::client::handshake`] and [`crate::handshake::server::handshake`]
 /// return; [`crate::link::Link::start`] turns it into a reliable link for
 /// steps 16 and 17.
 #[derive(Debug)]
 pub struct Session<S> {
     /// The framed connection to the peer.
-    pub connection: crate::framing::Connection<S>,
+    pub connection: crate::handshake::framing::Connection<S>,
     /// The session cipher from the handshake.
     pub cipher: SessionCipher,
 }
@@ -342,7 +342,7 @@ impl<S: std::io::Read + std::io::Write> Session<S> {
     ) -> Session<T> {
         let (stream, buffer) = self.connection.into_parts();
         Session {
-            connection: crate::framing::Connection::from_parts(f(stream), buffer),
+            connection: crate::handshake::framing::Connection::from_parts(f(stream), buffer),
             cipher: self.cipher,
         }
     }

@@ -42,8 +42,8 @@
 //!   how long each message is.
 
 use crate::error::{Error, Result};
-use crate::helpers::{base64_decode, base64_encode};
-use crate::session::{AES_KEY_BYTES, Algorithm, SessionCipher, SessionSecret};
+use crate::handshake::helpers::{base64_decode, base64_encode};
+use crate::handshake::session::{AES_KEY_BYTES, Algorithm, SessionCipher, SessionSecret};
 use rand::CryptoRng;
 use rsa::sha2::Sha256;
 use rsa::{PrivateKey, PublicKey};

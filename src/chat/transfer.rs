@@ -3,7 +3,7 @@
 //! A file travels as one `file-start` message (name, size), then
 //! `file-chunk` messages of at most [`CHUNK_BYTES`] raw bytes each, then one
 //! `file-end` message with the SHA-256 of all the bytes (see
-//! [`crate::messages`]). The sender computes the hash while it sends, so it
+//! [`crate::chat::messages`]). The sender computes the hash while it sends, so it
 //! reads the file once and the first byte leaves at once; like HTTP's
 //! trailers, the check comes after the data it checks. Each chunk is one link message, which the link cuts
 //! into about 94 frames of 700 bytes (with AES) and the receiver
@@ -23,9 +23,9 @@
 //!   existing file is never overwritten: the new one gets ` (1)`, ` (2)`...
 //!   The file appears under its final name only when complete and checked.
 
+use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
 use crate::link::Link;
-use crate::messages::{Envelope, encode};
 use rand::RngExt;
 use rsa::sha2::{Digest, Sha256};
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ pub struct FileInfo {
 /// [`MAX_NAME_BYTES`]. An empty result becomes `file`.
 ///
 /// ```
-/// use rfmp::transfer::safe_file_name;
+/// use rfmp::chat::transfer::safe_file_name;
 /// assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
 /// assert_eq!(safe_file_name("C:\\Users\\me\\notes.txt"), "notes.txt");
 /// assert_eq!(safe_file_name("..."), "file");
@@ -128,7 +128,7 @@ pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
 /// Queue the file at `path` on `link`: `file-start`, its chunks, and
 /// `file-end` with the SHA-256, computed on the way. Each envelope carries
 /// `token`, the session token from login (the server accepts files only
-/// from a logged-in user; [`crate::client::Client::send_file`] fills it in).
+/// from a logged-in user; [`crate::chat::client::Client::send_file`] fills it in).
 ///
 /// `progress` is called with the number of bytes queued so far after each
 /// chunk (the link's queue is bounded, so queued is at most a few MiB ahead

@@ -6,10 +6,10 @@
 //! client connects to the eavesdropper, which connects to the server, so
 //! everything the demo shows under "wire" is what really crossed a socket.
 //!
-//! To narrate, the demo does not run [`crate::client::handshake`] and
-//! [`crate::server::handshake`] on two threads; it calls the *same step
+//! To narrate, the demo does not run [`crate::handshake::client::handshake`] and
+//! [`crate::handshake::server::handshake`] on two threads; it calls the *same step
 //! functions* they call, one at a time, alternating sides, and prints what
-//! each produced. Read `run_session` in `src/demo.rs` top to bottom: it is the flow
+//! each produced. Read `run_session` in `src/teach/demo.rs` top to bottom: it is the flow
 //! write-up (`lessons/00-flow.md`) as code.
 //!
 //! For each step the demo prints the step number, the side that acts, the
@@ -19,30 +19,31 @@
 //! eavesdropper attacks: it reads unsecured messages directly, breaks Caesar
 //! by trying all 255 shifts, and gets nowhere against AES-EAX.
 
-use crate::checks::{check_cc_packet, is_confirmed, is_secure};
-use crate::client::{Client, Security};
-use crate::client::{send_ec_packet, send_start_packet};
-use crate::decryption::{decrypt_ec_packet, open_dp_packet};
+use crate::chat::client::{Client, Security};
 use crate::error::{Error, Result};
-use crate::frames::{
-    Direction, Frame, FrameReader, Received, ak_packet, associated_data, decode_frame, dp_packet,
-    end_packet, fragment_capacity,
-};
-use crate::framing::Connection;
-use crate::helpers::{
+use crate::handshake::checks::{check_cc_packet, is_confirmed, is_secure};
+use crate::handshake::client::{send_ec_packet, send_start_packet};
+use crate::handshake::decryption::decrypt_ec_packet;
+use crate::handshake::framing::Connection;
+use crate::handshake::helpers::{
     base64_decode, fingerprint, generate_key, os_rng, public_key_to_pem, rsa_public_key_converter,
 };
-use crate::link::{Fault, Faults, Link, LinkConfig, Trace};
-use crate::packets::{
+use crate::handshake::packets::{
     CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, ec_packet, encryption_choice,
     encryption_type, packet_formatter, start_packet,
 };
-use crate::reliable::Delivery;
-use crate::server::{
-    ServerKey, TappedServer, answer_start_packet, receive_ec_packet, receive_start_packet,
-    send_confirmation,
+use crate::handshake::server::{
+    ServerKey, answer_start_packet, receive_ec_packet, receive_start_packet, send_confirmation,
 };
-use crate::session::{Algorithm, SessionCipher};
+use crate::handshake::session::{Algorithm, SessionCipher};
+use crate::link::frames::open_dp_packet;
+use crate::link::frames::{
+    Direction, Frame, FrameReader, Received, ak_packet, associated_data, decode_frame, dp_packet,
+    end_packet, fragment_capacity,
+};
+use crate::link::reliable::Delivery;
+use crate::link::{Fault, Faults, Link, LinkConfig, Trace};
+use crate::teach::tapped::TappedServer;
 use anstyle::{AnsiColor, Style};
 use rsa::PrivateKey;
 use std::io::{BufRead, Read, Write};
@@ -155,7 +156,7 @@ fn run_session(
         "1.a",
         Side::Client,
         "choose encrypted (1) or not (0)",
-        "packets::encryption_type",
+        "handshake::packets::encryption_type",
     )?;
     let secure = encryption_type(answer)?;
     n.detail(&format!("the user answers {answer:?}: secure = {secure}"))?;
@@ -164,7 +165,7 @@ fn run_session(
         "1.b",
         Side::Client,
         "build the start packet",
-        "packets::start_packet",
+        "handshake::packets::start_packet",
     )?;
     let flag = if secure { "1" } else { "0" };
     n.detail(&format!(
@@ -174,7 +175,7 @@ fn run_session(
         "1.c",
         Side::Client,
         "add parentheses and commas",
-        "packets::packet_formatter",
+        "handshake::packets::packet_formatter",
     )?;
     let formatted = packet_formatter(&["SS", "RFMP", "v1.0", flag]);
     debug_assert_eq!(formatted, start_packet(secure));
@@ -184,7 +185,7 @@ fn run_session(
         "2.a",
         Side::Client,
         "send the SS packet",
-        "client::send_start_packet",
+        "handshake::client::send_start_packet",
     )?;
     send_start_packet(&mut client, secure)?;
 
@@ -193,7 +194,7 @@ fn run_session(
         "3.a",
         Side::Server,
         "receive and decode the first packet",
-        "server::receive_start_packet",
+        "handshake::server::receive_start_packet",
     )?;
     let ss = receive_start_packet(&mut server)?;
     tap.show(
@@ -206,7 +207,7 @@ fn run_session(
         "4.a",
         Side::Server,
         "is it secure? (does SS end in 1?)",
-        "checks::is_secure",
+        "handshake::checks::is_secure",
     )?;
     let secure_asked = is_secure(&ss)?;
     n.detail(&format!("is_secure = {secure_asked}"))?;
@@ -215,23 +216,28 @@ fn run_session(
         "5.a",
         Side::Server,
         "answer: with the key if secure",
-        "server::answer_start_packet",
+        "handshake::server::answer_start_packet",
     )?;
     n.step(
         "6.a",
         Side::Server,
         "build the CC packet",
-        "packets::cc_packet",
+        "handshake::packets::cc_packet",
     )?;
     if secure_asked {
         n.step(
             "7.a",
             Side::Server,
             "send (CC,<server public key>)",
-            "server::sending_secure_connection_packet",
+            "handshake::server::sending_secure_connection_packet",
         )?;
     } else {
-        n.step("7.b", Side::Server, "send (CC)", "server::na_secure_packet")?;
+        n.step(
+            "7.b",
+            Side::Server,
+            "send (CC)",
+            "handshake::server::na_secure_packet",
+        )?;
     }
     answer_start_packet(&mut server, secure_asked, server_key)?;
 
@@ -240,7 +246,7 @@ fn run_session(
         "8.a",
         Side::Client,
         "receive CC; count its fields",
-        "checks::check_cc_packet",
+        "handshake::checks::check_cc_packet",
     )?;
     let cc = client.read_packet("the CC packet (step 8.a)")?;
     if secure_asked {
@@ -265,7 +271,7 @@ fn run_session(
                 "9.a",
                 Side::Client,
                 "convert the key from text to a key",
-                "helpers::rsa_public_key_converter",
+                "handshake::helpers::rsa_public_key_converter",
             )?;
             let server_public = rsa_public_key_converter(&pem)?;
             n.detail(&format!(
@@ -279,7 +285,7 @@ fn run_session(
                 "9.b",
                 Side::Client,
                 "pass it to algo_and_encrypted_session",
-                "client::build_ec_packet",
+                "handshake::client::build_ec_packet",
             )?;
             let name = if choice == DemoCipher::Caesar {
                 "caesar"
@@ -290,7 +296,7 @@ fn run_session(
                 "10.a.i",
                 Side::Client,
                 "choose aes or caesar",
-                "packets::encryption_choice",
+                "handshake::packets::encryption_choice",
             )?;
             let algorithm = encryption_choice(name)?;
             n.detail(&format!("the user answers {name:?}"))?;
@@ -299,12 +305,12 @@ fn run_session(
                 "10.a.ii",
                 Side::Client,
                 "make and encrypt the session secret",
-                "packets::algo_and_encrypted_session",
+                "handshake::packets::algo_and_encrypted_session",
             )?;
             let session = algo_and_encrypted_session(algorithm, &server_public, &mut rng)?;
             let (generate, generate_fn) = match algorithm {
-                Algorithm::Aes => ("10.a.ii.1.a", "packets::generate_session_key"),
-                Algorithm::Caesar => ("10.a.ii.2.a", "packets::generate_shift"),
+                Algorithm::Aes => ("10.a.ii.1.a", "handshake::packets::generate_session_key"),
+                Algorithm::Caesar => ("10.a.ii.2.a", "handshake::packets::generate_shift"),
             };
             n.step(generate, Side::Client, "generate the secret", generate_fn)?;
             n.hex(
@@ -320,14 +326,14 @@ fn run_session(
                 &format!("10.a.ii.{sub}.b"),
                 Side::Client,
                 "encrypt it with RSA-OAEP-SHA256",
-                "packets::encrypt_session_secret",
+                "handshake::packets::encrypt_session_secret",
             )?;
             n.hex("RSA-OAEP ciphertext", &session.ciphertext)?;
             n.step(
                 &format!("10.a.ii.{sub}.c"),
                 Side::Client,
                 "convert it to text: base64",
-                "packets::algo_and_encrypted_session",
+                "handshake::packets::algo_and_encrypted_session",
             )?;
             n.detail(&format!("{} characters of base64", session.field.len()))?;
 
@@ -335,7 +341,7 @@ fn run_session(
                 "10.a.iii",
                 Side::Client,
                 "build the EC packet",
-                "packets::ec_packet",
+                "handshake::packets::ec_packet",
             )?;
             let packet = ec_packet(
                 algorithm,
@@ -348,7 +354,7 @@ fn run_session(
                 "11.a",
                 Side::Client,
                 "send the EC packet",
-                "client::send_ec_packet",
+                "handshake::client::send_ec_packet",
             )?;
             send_ec_packet(&mut client, &packet)?;
 
@@ -357,7 +363,7 @@ fn run_session(
                 "12.a",
                 Side::Server,
                 "wait for the EC packet",
-                "server::receive_ec_packet",
+                "handshake::server::receive_ec_packet",
             )?;
             let ec = receive_ec_packet(&mut server)?;
             tap.show(
@@ -369,7 +375,7 @@ fn run_session(
                 "13.a",
                 Side::Server,
                 "split the packet, decrypt the secret",
-                "decryption::decrypt_ec_packet",
+                "handshake::decryption::decrypt_ec_packet",
             )?;
             let decrypted = decrypt_ec_packet(ec, server_key.private_key())?;
             n.detail("13.a.i: algorithm, encrypted secret, client key; 13.a.ii: RSA-OAEP decrypt")?;
@@ -388,7 +394,7 @@ fn run_session(
         "14.a",
         Side::Server,
         "confirm: seal a known text",
-        "server::send_confirmation",
+        "handshake::server::send_confirmation",
     )?;
     n.detail(&format!(
         "the server seals {CONFIRMATION_TEXT:?} with the session cipher"
@@ -398,7 +404,7 @@ fn run_session(
         "15.a",
         Side::Client,
         "check the confirmation",
-        "checks::is_confirmed",
+        "handshake::checks::is_confirmed",
     )?;
     let sc = client.read_packet("the SC packet (step 15.a)")?;
     let sc_sealed = payload_bytes(&sc).unwrap_or_default();
@@ -429,7 +435,7 @@ fn run_session(
             "16.a",
             Side::Client,
             "cut the message into fragments",
-            "reliable::fragment",
+            "link::reliable::fragment",
         )?;
         n.detail(&format!(
             "message: {message:?}, {} bytes; a frame carries up to {capacity} bytes \
@@ -440,7 +446,7 @@ fn run_session(
             "16.b",
             Side::Client,
             "seal the fragment into a DP frame",
-            "frames::dp_packet",
+            "link::frames::dp_packet",
         )?;
         n.detail(&format!(
             "sequence number {seq}, fragment 0 of 1; the AEAD's associated data \
@@ -459,7 +465,7 @@ fn run_session(
             "16.c",
             Side::Client,
             "end the frame with its CRC-32",
-            "frames::crc32_field",
+            "link::frames::crc32_field",
         )?;
         let crc_at = frame.rfind(',').map_or(0, |i| i + 1);
         n.detail(&format!(
@@ -472,7 +478,7 @@ fn run_session(
             "16.e",
             Side::Server,
             "check the CRC, then parse the frame",
-            "frames::decode_frame",
+            "link::frames::decode_frame",
         )?;
         let received = server.read()?;
         tap.show(
@@ -487,15 +493,15 @@ fn run_session(
             "16.f",
             Side::Server,
             "open the payload",
-            "decryption::open_dp_packet",
+            "link::frames::open_dp_packet",
         )?;
-        let opened = open_dp_packet(&received, &cipher_server, Direction::ClientToServer)?;
+        let opened = open_dp_packet(received.clone(), &cipher_server, Direction::ClientToServer)?;
         n.detail(&format!("opened: {:?}", String::from_utf8_lossy(&opened)))?;
         n.step(
             "16.g",
             Side::Server,
             "deliver in order, acknowledge",
-            "frames::ak_packet",
+            "link::frames::ak_packet",
         )?;
         let ak = ak_packet(seq + 1);
         server.stream.write_all(ak.as_bytes())?;
@@ -569,7 +575,7 @@ fn run_session(
         "17.a",
         Side::Client,
         "close with an End frame",
-        "frames::end_packet",
+        "link::frames::end_packet",
     )?;
     let end = end_packet(&cipher_client, Direction::ClientToServer, end_seq, &mut rng)?;
     client.stream.write_all(end.as_bytes())?;
@@ -578,7 +584,7 @@ fn run_session(
         n,
         "that the session is over (End takes a sequence number, like TCP's FIN)",
     )?;
-    open_dp_packet(&end, &cipher_server, Direction::ClientToServer)?;
+    open_dp_packet(end.clone(), &cipher_server, Direction::ClientToServer)?;
     n.step(
         "17.b",
         Side::Server,
@@ -615,7 +621,7 @@ fn run_faults(
 ) -> Result<()> {
     n.banner("A lossy link: damaged and dropped frames, recovered")?;
     n.say(&format!(
-        "Both sides now run the real link (src/link.rs) over AES, and each side's \
+        "Both sides now run the real link (src/link/mod.rs) over AES, and each side's \
          writer damages {:.0}% of frames (one bit flipped) and drops {:.0}% \
          (fault seed {}). The client sends a {DEMO_LARGE_MESSAGE_BYTES}-byte \
          message (3 fragments) and two short ones; the server echoes them.",
@@ -635,8 +641,11 @@ fn run_faults(
     let server = thread::scope(|scope| -> Result<Vec<Vec<u8>>> {
         let server = scope.spawn(move || -> Result<()> {
             let (stream, _) = listener.accept()?;
-            let accepted =
-                crate::server::handshake(Connection::new(stream), server_key, &mut os_rng())?;
+            let accepted = crate::handshake::server::handshake(
+                Connection::new(stream),
+                server_key,
+                &mut os_rng(),
+            )?;
             let link = Link::start(accepted.session, Direction::ServerToClient, server_config)?;
             loop {
                 match link.receive()? {
@@ -645,12 +654,13 @@ fn run_faults(
                 }
             }
         });
-        let mode = crate::client::Mode::Secured {
+        let mode = crate::handshake::client::Mode::Secured {
             algorithm: Algorithm::Aes,
             client_public_key: client_key.to_public_key(),
         };
         let stream = TcpStream::connect(addr)?;
-        let (session, _) = crate::client::handshake(Connection::new(stream), &mode, &mut os_rng())?;
+        let (session, _) =
+            crate::handshake::client::handshake(Connection::new(stream), &mode, &mut os_rng())?;
         let link = Link::start(session, Direction::ClientToServer, config)?;
         let large: Vec<u8> = (0..DEMO_LARGE_MESSAGE_BYTES)
             .map(|i| b'a' + (i % 26) as u8)
@@ -760,7 +770,7 @@ impl DemoUser {
 
 /// The chat section: the real server, two real clients, a room, and an
 /// end-to-end direct message, with the frames, the JSON envelopes the
-/// server read (its tap, [`crate::server::ServerConfig::tap`]) and both
+/// server read (its tap, [`crate::chat::server::ServerConfig::tap`]) and both
 /// key fingerprints.
 fn run_chat(
     n: &mut Narrator,
@@ -770,8 +780,8 @@ fn run_chat(
 ) -> Result<()> {
     n.banner("The chat: logins, a room, and an end-to-end message")?;
     n.say(
-        "Now the real server (src/server.rs, src/hub.rs) and two real clients \
-         (rfmp::client::Client) over AES sessions. Under each action: the frame \
+        "Now the real server (src/handshake/server.rs, src/chat/hub.rs) and two real clients \
+         (rfmp::chat::client::Client) over AES sessions. Under each action: the frame \
          the client wrote (sealed: the eavesdropper sees only this), and the JSON \
          envelope the server read after opening it.",
     )?;
@@ -833,7 +843,7 @@ fn chat_script(
     show_server_read(n, server_read)?;
     n.wire(
         "bob got (JSON envelope, from the server):",
-        &crate::messages::encode(&heard, b""),
+        &crate::chat::messages::encode(&heard, b""),
     )?;
 
     n.wait()?;
@@ -884,7 +894,7 @@ fn chat_script(
 
 /// The next envelope of `action` for `client` (10 s at most), skipping
 /// notices and other room traffic.
-fn wait_for_action(client: &Client, action: &str) -> Result<crate::messages::Envelope> {
+fn wait_for_action(client: &Client, action: &str) -> Result<crate::chat::messages::Envelope> {
     loop {
         match client.receive(Some(std::time::Duration::from_secs(10)))? {
             Some(envelope) if envelope.action == action => return Ok(envelope),
@@ -950,7 +960,7 @@ impl FrameSide {
 ///
 /// ```
 /// let sealed: Vec<u8> = b"attack at dawn".iter().map(|b| b.wrapping_add(42)).collect();
-/// let (shift, text) = rfmp::demo::crack_caesar(&sealed);
+/// let (shift, text) = rfmp::teach::demo::crack_caesar(&sealed);
 /// assert_eq!((shift, text.as_slice()), (42, &b"attack at dawn"[..]));
 /// ```
 pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
@@ -978,7 +988,7 @@ pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
 
 /// Show a sealed payload's parts in hex: what the base64 on the wire hides.
 fn show_payload(n: &mut Narrator, cipher: &SessionCipher, sealed: &[u8]) -> Result<()> {
-    use crate::session::{NONCE_BYTES, TAG_BYTES};
+    use crate::handshake::session::{NONCE_BYTES, TAG_BYTES};
     match cipher {
         SessionCipher::None => n.detail("the base64 decodes straight to the message"),
         SessionCipher::Caesar { .. } => n.hex("decoded payload (shifted bytes)", sealed),
@@ -1142,13 +1152,13 @@ impl Narrator<'_> {
         };
         let bold = Style::new().bold();
         let side_style = Style::new().fg_color(Some(colour.into())).bold();
-        let file = function.split("::").next().unwrap_or("");
+        let file = source_file(function);
         writeln!(
             self.out,
             "\n{bold}Step {number:<12}{bold:#}{side_style}{label}{side_style:#}  {title}"
         )?;
         let dim = Style::new().dimmed();
-        writeln!(self.out, "{INDENT}{dim}{function} (src/{file}.rs){dim:#}")?;
+        writeln!(self.out, "{INDENT}{dim}{function} ({file}){dim:#}")?;
         Ok(())
     }
 
@@ -1233,4 +1243,22 @@ fn hex_spaced(bytes: &[u8]) -> String {
         .map(|pair| String::from_utf8_lossy(pair).into_owned())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The file that holds a function, from its path in the crate:
+/// `handshake::client::send_start_packet` is in `src/handshake/client.rs`,
+/// `link::Link::close` in `src/link/mod.rs` (a folder's own items live in
+/// its `mod.rs`).
+fn source_file(function: &str) -> String {
+    let parts: Vec<&str> = function.split("::").collect();
+    // The modules are the parts before the type (`Link`), or else before
+    // the function itself.
+    let modules = match parts.iter().position(|p| p.starts_with(char::is_uppercase)) {
+        Some(type_at) => &parts[..type_at],
+        None => &parts[..parts.len().saturating_sub(1)],
+    };
+    match modules {
+        [folder] => format!("src/{folder}/mod.rs"),
+        _ => format!("src/{}.rs", modules.join("/")),
+    }
 }

@@ -12,9 +12,9 @@
 //! | 15.a | SC | does the server really hold our session secret? ([`is_confirmed`]) |
 
 use crate::error::{Error, Result};
-use crate::helpers::base64_decode;
-use crate::packets::{CONFIRMATION_TEXT, PROTOCOL, Packet, VERSION};
-use crate::session::SessionCipher;
+use crate::handshake::helpers::base64_decode;
+use crate::handshake::packets::{CONFIRMATION_TEXT, PROTOCOL, Packet, VERSION};
+use crate::handshake::session::SessionCipher;
 
 /// Step 4.a: `is_secure`: does the start packet ask for encryption?
 ///
@@ -22,9 +22,9 @@ use crate::session::SessionCipher;
 /// `(SS,RFMP,v1.0,0)` (returns `false`).
 ///
 /// ```
-/// use rfmp::packets::Packet;
+/// use rfmp::handshake::packets::Packet;
 /// let ss = Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
-/// assert!(rfmp::checks::is_secure(&ss).unwrap());
+/// assert!(rfmp::handshake::checks::is_secure(&ss).unwrap());
 /// ```
 ///
 /// # Errors
@@ -36,7 +36,7 @@ pub fn is_secure(packet: &Packet) -> Result<bool> {
     if packet.kind() != "SS" {
         return Err(Error::UnexpectedPacket {
             expected: "a start packet (SS,RFMP,v1.0,0|1) (step 3.a)",
-            got: crate::packets::preview(&packet.text),
+            got: crate::handshake::packets::preview(&packet.text),
         });
     }
     let [_, protocol, version, flag] = packet.fields.as_slice() else {
