@@ -243,11 +243,12 @@ pub fn crc32_field(bytes: &[u8]) -> String {
     format!("{:08x}", crc32fast::hash(bytes))
 }
 
-/// Add the CRC field and the closing `)` to a frame's first fields.
+/// Add the CRC field (step 16.c, [`crc32_field`]) and the closing `)` to a
+/// frame's first fields. Every frame this module builds ends here.
 fn finish(mut text: String) -> String {
-    let crc = crc32fast::hash(text.as_bytes());
-    // Writing into a String cannot fail.
-    let _ = write!(text, "{crc:08x})");
+    let crc = crc32_field(text.as_bytes());
+    text.push_str(&crc);
+    text.push(')');
     text
 }
 

@@ -81,7 +81,7 @@ use crate::link::frames::{
     nk_packet,
 };
 use crate::link::reliable::{
-    Delivery, Position, ReceiveWindow, ReliableConfig, Resend, SendWindow, Sequenced,
+    Delivery, Position, ReceiveWindow, ReliableConfig, Resend, SendWindow, Sequenced, fragment,
 };
 use rand::rngs::{StdRng, Xoshiro256PlusPlus};
 use rand::{Rng, RngExt, SeedableRng};
@@ -283,8 +283,8 @@ enum Control {
 /// A message being cut into fragments by the writer.
 #[derive(Debug)]
 struct Outgoing {
-    message: Vec<u8>,
-    offset: usize,
+    /// The message's fragments not yet sealed, first first.
+    fragments: std::vec::IntoIter<Vec<u8>>,
     index: u32,
     count: u32,
 }
@@ -1145,25 +1145,27 @@ impl WriterTask<'_> {
         }
     }
 
-    /// Step 16.a, on the fly: the next fragment of the message being sent,
-    /// starting the next queued message when the last one is done.
+    /// The next fragment to seal: from the message being sent, or from the
+    /// next queued message, cut into fragments by step 16.a's
+    /// [`fragment`] when its turn comes.
     fn next_fragment(&self, state: &mut State) -> Option<(u32, u32, Vec<u8>)> {
         if state.current.is_none() {
             let message = state.queue.pop_front()?;
             state.queued_bytes -= message.len();
-            let count = crate::link::reliable::fragment_count(message.len(), self.capacity);
+            // Step 16.a: cut the whole message now; the frames are sealed
+            // one by one as the window opens.
+            let fragments: Vec<Vec<u8>> = fragment(&message, self.capacity)
+                .map(<[u8]>::to_vec)
+                .collect();
             state.current = Some(Outgoing {
-                message,
-                offset: 0,
+                count: u32::try_from(fragments.len()).unwrap_or(u32::MAX),
+                fragments: fragments.into_iter(),
                 index: 0,
-                count: u32::try_from(count).unwrap_or(u32::MAX),
             });
         }
         let current = state.current.as_mut()?;
-        let end = (current.offset + self.capacity).min(current.message.len());
-        let fragment = current.message[current.offset..end].to_vec();
+        let fragment = current.fragments.next()?;
         let item = (current.index, current.count, fragment);
-        current.offset = end;
         current.index += 1;
         if current.index == current.count {
             state.current = None;
