@@ -1,0 +1,210 @@
+//! The reader thread (steps 16.e-16.h): frames out of the socket, checked,
+//! opened, put in order, acknowledged, reassembled into messages.
+
+use super::frames::{Direction, Frame, FrameReader, Received, open_dp_packet};
+use super::reliable::{Delivery, ReceiveWindow};
+use super::reliable::{Position, Sequenced};
+use super::{ACK_EVERY, Control, LinkConfig, MAX_DAMAGED_IN_A_ROW, Shared, Trace};
+use crate::error::{Error, Result};
+use crate::handshake::session::SessionCipher;
+use std::net::TcpStream;
+use std::time::Instant;
+
+/// The reader thread's state.
+pub(super) struct ReaderTask<'a> {
+    pub(super) shared: &'a Shared,
+    pub(super) reader: FrameReader<TcpStream>,
+    pub(super) window: ReceiveWindow,
+    pub(super) cipher: SessionCipher,
+    pub(super) from: Direction,
+    pub(super) config: LinkConfig,
+    pub(super) last_heard: Instant,
+    pub(super) damaged_in_a_row: u32,
+    pub(super) ack_due: bool,
+    /// Data frames received since the last AK was queued.
+    pub(super) unacked: u32,
+    /// When this reader last queued an AK (for the keepalive).
+    pub(super) last_ack: Instant,
+}
+
+impl ReaderTask<'_> {
+    fn trace(&self, event: Trace) {
+        if let Some(trace) = &self.config.trace {
+            let _ = trace.send((self.from.reverse(), event));
+        }
+    }
+
+    /// Read and handle frames until the link ends.
+    pub(super) fn run(&mut self) -> Result<()> {
+        loop {
+            match self.reader.read() {
+                Ok(Received::Frame(frame)) => {
+                    self.last_heard = Instant::now();
+                    self.damaged_in_a_row = 0;
+                    self.handle(frame)?;
+                }
+                Ok(Received::Damaged(reason)) => {
+                    self.last_heard = Instant::now();
+                    self.damaged(reason)?;
+                }
+                // The socket's read timeout is the reader's clock tick:
+                // time to see whether the link is being torn down.
+                Err(Error::TimedOut { .. }) => {
+                    if self.shared.lock().stopping {
+                        return Ok(());
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+            let now = Instant::now();
+            self.window.check_deadline(now)?;
+            if let Some(idle) = self.config.idle_timeout
+                && now.duration_since(self.last_heard) > idle
+            {
+                return Err(Error::TimedOut {
+                    waiting_for: "any frame from the peer (idle timeout)",
+                });
+            }
+            // One AK per burst (when no whole frame is left in the buffer),
+            // and at least one every ACK_EVERY frames, so a long burst
+            // does not leave the sender waiting with a full window.
+            if self.ack_due && (self.unacked >= ACK_EVERY || !self.reader.has_buffered()) {
+                self.ack_due = false;
+                self.unacked = 0;
+                self.last_ack = now;
+                self.queue_control(Control::Ack(self.window.expected()));
+            } else if now.duration_since(self.last_ack) >= self.config.keepalive
+                && !self.window.ended()
+            {
+                // The keepalive: the same AK again, so the peer hears us.
+                self.last_ack = now;
+                self.queue_control(Control::Ack(self.window.expected()));
+            }
+        }
+    }
+
+    /// Step 16.e: something damaged arrived: ask again for the frame this
+    /// side expects next.
+    fn damaged(&mut self, reason: String) -> Result<()> {
+        self.damaged_in_a_row += 1;
+        self.shared.lock().stats.damaged_received += 1;
+        self.trace(Trace::Damaged {
+            reason: reason.clone(),
+        });
+        if self.damaged_in_a_row >= MAX_DAMAGED_IN_A_ROW {
+            return Err(Error::Malformed(format!(
+                "{MAX_DAMAGED_IN_A_ROW} damaged frames in a row (last: {reason}): \
+                 the link or the peer is broken"
+            )));
+        }
+        if let Some(seq) = self.window.nak_for_damage(Instant::now()) {
+            self.queue_control(Control::Nak(seq));
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, frame: Frame) -> Result<()> {
+        let now = Instant::now();
+        match frame {
+            Frame::Ack { next } => {
+                let mut state = self.shared.lock();
+                if let Some(resend) = state.window.on_ack(next, now)? {
+                    state.resend.push_back(resend);
+                }
+                drop(state);
+                self.shared.writer.notify_all();
+                self.shared.app.notify_all();
+            }
+            Frame::Nak { seq } => {
+                let mut state = self.shared.lock();
+                if let Some(resend) = state.window.on_nak(seq, now)? {
+                    state.resend.push_back(resend);
+                    drop(state);
+                    self.shared.writer.notify_all();
+                }
+            }
+            Frame::Data { seq, .. } | Frame::End { seq, .. } => {
+                let inbox_full = self.shared.lock().inbox_bytes >= self.config.inbox_bytes;
+                match self.window.position(seq) {
+                    // Already have it: its AK was lost, acknowledge again.
+                    Position::Duplicate => {
+                        self.ack_due = true;
+                        return Ok(());
+                    }
+                    // A sender that keeps to the window never sends it.
+                    Position::BeyondWindow => return Ok(()),
+                    Position::InWindow(_) => {}
+                }
+                if inbox_full {
+                    // The application is behind: take no more for now, and
+                    // say nothing, so the peer backs off and sends it again
+                    // later (or, if the application never reads again,
+                    // gives up).
+                    return Ok(());
+                }
+                self.ack_due = true;
+                self.unacked += 1;
+                // Step 16.f: open the payload (AES: check the tag).
+                let position = match &frame {
+                    Frame::Data { index, count, .. } => Some((*index, *count)),
+                    _ => None,
+                };
+                let bytes = open_dp_packet(frame, &self.cipher, self.from)?;
+                let sequenced = match position {
+                    Some((index, count)) => Sequenced::Fragment {
+                        index,
+                        count,
+                        bytes,
+                    },
+                    None => Sequenced::End,
+                };
+                let outcome = self.window.accept(seq, sequenced, now)?;
+                for seq in outcome.naks {
+                    self.queue_control(Control::Nak(seq));
+                }
+                if !outcome.delivered.is_empty() {
+                    let mut state = self.shared.lock();
+                    for delivery in outcome.delivered {
+                        match &delivery {
+                            Delivery::Message(m) => {
+                                state.inbox_bytes += m.len();
+                                state.stats.messages_delivered += 1;
+                                self.trace(Trace::Delivered { bytes: m.len() });
+                            }
+                            Delivery::End => {
+                                // Acknowledge End at once, before the
+                                // application (told below) can close.
+                                state
+                                    .control
+                                    .push_back(Control::Ack(self.window.expected()));
+                                state.peer_ended = true;
+                            }
+                        }
+                        state.inbox.push_back(delivery);
+                    }
+                    drop(state);
+                    self.shared.app.notify_all();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queue an AK or NK for the writer. A newer AK replaces an older one
+    /// (cumulative acknowledgements make the old one redundant) and goes to
+    /// the end, after any NK queued before it.
+    fn queue_control(&self, control: Control) {
+        let mut state = self.shared.lock();
+        if let Control::Ack(next) = control {
+            state.control.retain(|c| match c {
+                Control::Ack(_) => false,
+                Control::Nak(seq) => !crate::link::reliable::seq_before(*seq, next),
+            });
+        } else {
+            state.stats.naks_sent += 1;
+        }
+        state.control.push_back(control);
+        drop(state);
+        self.shared.writer.notify_all();
+    }
+}
