@@ -116,6 +116,13 @@ pub enum Error {
     #[error("security mismatch: {0}")]
     SecurityMismatch(String),
 
+    /// The server's key is not the one the client expected: not the
+    /// fingerprint pinned with `--server-fingerprint`, or not the key
+    /// remembered for that server ([`crate::handshake::trust`]). The client
+    /// refuses before it sends anything secret.
+    #[error("server key mismatch: {0}")]
+    KeyMismatch(String),
+
     /// The peer sent us an `(EE,<code>,<description>)` packet.
     #[error("the peer reported error {code}: {description}")]
     Peer {
@@ -196,6 +203,7 @@ impl Error {
             | Error::Base64 { .. }
             | Error::BadPublicKey(_)
             | Error::SecurityMismatch(_)
+            | Error::KeyMismatch(_)
             | Error::Damaged(_) => 400,
             Error::TimedOut { .. } | Error::GaveUp(_) => 408,
             Error::PacketTooLarge { .. } | Error::MessageTooLarge(_) => 413,

@@ -13,6 +13,9 @@
 //! - [`framing`]: cut whole packets out of the TCP byte stream.
 //! - [`session`]: the session ciphers none, Caesar and AES-128-EAX that
 //!   the handshake sets up.
+//! - [`trust`]: whether to believe the key of step 9.a: the server's key
+//!   kept across restarts, and the client's known-servers file (trust on
+//!   first use, as OpenSSH).
 //!
 //! This folder uses only [`crate::error`] and the crates for RSA, AES,
 //! base64 and randomness: nothing of the link, the chat or the teaching
@@ -26,3 +29,4 @@ pub mod helpers;
 pub mod packets;
 pub mod server;
 pub mod session;
+pub mod trust;
