@@ -6,6 +6,8 @@
 //!   every message.
 //! - [`actions`]: every action, the shape of its data, names, commands.
 //! - [`accounts`]: usernames and Argon2id password hashes, saved atomically.
+//! - [`hashing`]: Argon2id in a fixed pool of work areas, so password
+//!   hashing has a memory bound whatever the number of threads.
 //! - [`hub`]: the server's shared chat state: logins, tokens, rooms, fan-out.
 //! - [`direct`]: end-to-end direct messages sealed to a user's public key.
 //! - [`transfer`]: sending and receiving files.
@@ -20,6 +22,7 @@ pub mod accounts;
 pub mod actions;
 pub mod client;
 pub mod direct;
+pub mod hashing;
 pub mod hub;
 pub mod messages;
 pub mod server;
