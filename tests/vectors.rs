@@ -13,7 +13,8 @@
 //! functions: the OAEP ciphertext decrypts to the secret under the
 //! TEST-ONLY private key, every CRC recomputes, every associated data
 //! rebuilds from its frame's fields, every sealed payload opens to its
-//! plaintext, and the fragments reassemble into the messages.
+//! plaintext, and the fragments reassemble into the messages. A last test
+//! checks that the examples `SPEC.md` quotes are the bytes rfmp makes.
 
 #![cfg(feature = "teach")]
 
@@ -391,4 +392,51 @@ fn every_sealed_payload_opens_with_its_associated_data() {
         assert_eq!(messages[1], sent, "{name}: the server echoes them");
         assert!(sent[0].starts_with(r#"{"action":"message","data":"Hello, server!","time":"#));
     }
+}
+
+/// The bytes `SPEC.md` quotes are the bytes rfmp makes.
+#[test]
+fn the_specification_quotes_the_bytes_the_code_makes() {
+    use rfmp::handshake::checks::is_secure;
+    use rfmp::handshake::decryption::decrypt_ec_packet;
+    use rfmp::handshake::helpers::os_rng;
+    use rfmp::handshake::packets::{Packet, cc_packet, ee_packet, start_packet};
+    use rfmp::handshake::session::SessionCipher;
+    use rfmp::link::frames::{Direction, associated_data, dp_packet};
+
+    let spec = fs::read_to_string("SPEC.md").expect("SPEC.md");
+    let server_key = PrivateKey::from_pkcs8_pem(include_str!("keys/TEST-ONLY-server-key.pem"))
+        .expect("the TEST-ONLY key");
+    let three_fields = Packet::parse(b"(EC,aes,AAAA)").unwrap();
+    let v2 = Packet::parse(b"(SS,RFMP,v2.0,1)").unwrap();
+    let hi = dp_packet(
+        &SessionCipher::None,
+        Direction::ClientToServer,
+        0,
+        0,
+        1,
+        b"hi",
+        &mut os_rng(),
+    )
+    .unwrap();
+    let quoted = [
+        start_packet(true),
+        start_packet(false),
+        format!("`{}{}`", cc_packet(None), "(SC)"),
+        hi,
+        ee_packet(&decrypt_ec_packet(three_fields, &server_key).unwrap_err()),
+        ee_packet(&is_secure(&v2).unwrap_err()),
+    ];
+    for text in quoted {
+        assert!(spec.contains(&text), "SPEC.md does not quote {text}");
+    }
+    let aad = associated_data("DP", Direction::ClientToServer, 1, 0, 1);
+    assert_eq!(&aad[..12], b"RFMP/1.0DP C");
+    assert!(spec.contains(&format!(
+        "`{}` ‖ `{} {} {}`",
+        "RFMP/1.0DP C",
+        hex::encode(&aad[12..16]),
+        hex::encode(&aad[16..20]),
+        hex::encode(&aad[20..24])
+    )));
 }
