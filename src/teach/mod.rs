@@ -16,3 +16,4 @@
 pub mod demo;
 pub mod tapped;
 pub mod transcript;
+pub mod vectors;
