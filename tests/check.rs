@@ -7,9 +7,9 @@ mod common;
 use rfmp::chat::client::{Client, Security};
 use rfmp::check::{self, Diagnosis, Options, Outcome, Profile, Report};
 use rfmp::handshake::decryption::decrypt_ec_packet;
-use rfmp::handshake::helpers::{base64_encode, os_rng};
-use rfmp::handshake::packets::Packet;
-use rfmp::handshake::session::{Algorithm, SessionSecret};
+use rfmp::handshake::helpers::{base64_decode, base64_encode, os_rng};
+use rfmp::handshake::packets::{Packet, sc_packet};
+use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use rsa::pkcs1::EncodeRsaPublicKey;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -151,7 +151,10 @@ fn server_variant_is_named(answer: fn(&[u8]) -> Option<Vec<u8>>, id: &str, named
     assert_eq!(diagnosis_of(&report, id), Some(named), "{text}");
     assert!(text.contains(named.what()), "{text}");
     assert_eq!(report.exit_code(), 1);
-    assert!(text.lines().last().unwrap().ends_with("passed, 1 failed"), "{text}");
+    assert!(
+        text.lines().last().unwrap().ends_with("passed, 1 failed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -243,6 +246,30 @@ fn aes_ecb_is_named() {
 }
 
 #[test]
+fn oaep_with_sha1_in_a_server_is_named() {
+    server_variant_is_named(
+        |bytes| {
+            if bytes.starts_with(b"(SS,RFMP,v1.0,1)") {
+                return Some(cc_with(common::test_server_public_pem()));
+            }
+            // Step 13 with the wrong hash: only SHA-1 secrets decrypt.
+            let packet = Packet::parse(bytes).ok()?;
+            let secret = base64_decode("secret", packet.fields.get(2)?).ok()?;
+            match common::test_server_key().oaep_decrypt::<sha1::Sha1>(&secret) {
+                Ok(key) => {
+                    let key: [u8; 16] = key.try_into().ok()?;
+                    let cipher = SessionCipher::from_secret(&SessionSecret::Aes(key));
+                    Some(sc_packet(&cipher, &mut os_rng()).ok()?.into_bytes())
+                }
+                Err(_) => Some(b"(EE,400,the session secret does not decrypt)".to_vec()),
+            }
+        },
+        "13.a-1",
+        Diagnosis::OaepSha1,
+    );
+}
+
+#[test]
 fn missing_confirmation_is_named_and_auto_picks_the_seed_profile() {
     let seed_like = |bytes: &[u8]| confirms_with(bytes, |_| None);
     server_variant_is_named(seed_like, "14.a-1", Diagnosis::NoConfirmation);
@@ -298,6 +325,31 @@ fn ec_with(field: fn(&[u8; 16]) -> String) -> Vec<u8> {
 }
 
 #[test]
+fn a_client_that_takes_one_read_as_one_packet_is_named() {
+    let listener = check::listen(0).expect("127.0.0.1:0");
+    let addr = listener.local_addr().expect("address");
+    let client = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream.write_all(b"(SS,RFMP,v1.0,1)").expect("SS");
+        // One read, taken as the whole CC: it is only the first piece, so
+        // this client gives up (as the seed's original would, with a
+        // traceback) and closes.
+        let mut buffer = [0u8; 1024];
+        let n = stream.read(&mut buffer).expect("a read");
+        assert!(!buffer[..n].ends_with(b")"), "the checker split the CC");
+    });
+    let mut out = Vec::new();
+    let reports = check::serve_clients(listener, &options(None), &mut out).expect("graded");
+    client.join().expect("client thread");
+    let text = String::from_utf8(out).expect("UTF-8");
+    assert_eq!(
+        diagnosis_of(&reports[0], "8.a-3"),
+        Some(Diagnosis::OneReadOnePacket),
+        "{text}"
+    );
+}
+
+#[test]
 fn reordered_start_fields_are_named() {
     let (report, text) = grade_client(b"(SS,aes,RFMP,v1.0)", Vec::new);
     assert_eq!(
@@ -318,7 +370,11 @@ fn oaep_with_sha1_is_named() {
             base64_encode(&c)
         })
     });
-    assert_eq!(diagnosis_of(&report, "10.a-2"), Some(Diagnosis::OaepSha1), "{text}");
+    assert_eq!(
+        diagnosis_of(&report, "10.a-2"),
+        Some(Diagnosis::OaepSha1),
+        "{text}"
+    );
     assert!(text.contains("✓ 10.a-1"), "{text}");
 }
 
@@ -340,7 +396,10 @@ fn list_has_ids_levels_and_lessons() {
     check::write_list(None, &Options::default(), &mut out).expect("listed");
     let text = String::from_utf8(out).expect("UTF-8");
     assert_eq!(text.lines().count(), check::list().len());
-    assert!(text.contains("server 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0)"), "{text}");
+    assert!(
+        text.contains("server 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0)"),
+        "{text}"
+    );
     for c in check::list() {
         assert!(
             std::path::Path::new(c.lesson).exists(),

@@ -4,7 +4,7 @@
 use super::diagnose::{self, Diagnosis};
 use super::wire::{Heard, Wire, escape};
 use super::{CHECKER_CLIENT_PUBLIC_PEM, Check, Failure, Options, Outcome, Profile, Runner, Side};
-use crate::chat::messages::{Envelope, encode};
+use crate::chat::messages::{Envelope, decode, encode};
 use crate::error::{Error, Result};
 use crate::handshake::checks::is_confirmed;
 use crate::handshake::helpers::{
@@ -16,11 +16,15 @@ use crate::handshake::packets::{
 use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use crate::link::frames::{
     Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
+    open_dp_packet,
 };
 use rsa::PublicKey;
 use std::io::Write;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
+
+/// The text of the chat message in the checker's data frames.
+const GREETING: &str = "hello from rfmp check";
 
 /// How long the checker waits for a newline right after a packet.
 const NEWLINE_WAIT: Duration = Duration::from_millis(10);
@@ -107,6 +111,7 @@ impl Tester {
             "16.e-1" => self.naks_damage(),
             "16.f-1" => self.opens_sealed_frame(),
             "17.b-1" => self.answers_end(),
+            "chat-1" => self.echoes_before_login(),
             other => Err(Failure::new("a known check", format!("unknown id {other}"))),
         }
     }
@@ -213,9 +218,8 @@ impl Tester {
     /// The server's key for building EC packets, failing with the key check's failure.
     fn server_key_quiet(&mut self) -> Checked<PublicKey> {
         match &self.server_pem {
-            Some(pem) => rsa_public_key_converter(pem).map_err(|e| {
-                Failure::new("a usable server key (see 8.a-2)", format!("{e}"))
-            }),
+            Some(pem) => rsa_public_key_converter(pem)
+                .map_err(|e| Failure::new("a usable server key (see 8.a-2)", format!("{e}"))),
             None => self.server_key(),
         }
     }
@@ -225,11 +229,10 @@ impl Tester {
         let heard = wire.next();
         match &heard {
             Heard::Packet(bytes) if bytes.starts_with(b"(SC") => Ok(()),
-            Heard::Silent(b) if b.is_empty() => Err(Failure::new(
-                "(SC,...)",
-                heard.describe(),
-            )
-            .because(Some(Diagnosis::NoConfirmation))),
+            Heard::Silent(b) if b.is_empty() => {
+                Err(Failure::new("(SC,...)", heard.describe())
+                    .because(Some(Diagnosis::NoConfirmation)))
+            }
             _ => {
                 // Refused: would it have accepted SHA-1?
                 let sha1 = self
@@ -364,6 +367,27 @@ impl Tester {
         Ok(())
     }
 
+    fn echoes_before_login(&mut self) -> Checked {
+        let (wire, cipher) = self.session(None)?;
+        let mut link = Frames::new(wire, cipher, Direction::ClientToServer);
+        let dp0 = link.message(0)?;
+        link.send(&dp0)?;
+        let expected =
+            format!("a data frame carrying {{\"action\":\"message\",\"data\":\"{GREETING}\",...}}");
+        let reply = link.await_frame(&expected, |f| matches!(f, Frame::Data { .. }))?;
+        let whole = matches!(reply, Frame::Data { count: 1, .. });
+        let opened = open_dp_packet(reply, &SessionCipher::None, Direction::ServerToClient)
+            .map_err(|e| Failure::new(&expected, format!("a frame that does not open: {e}")))?;
+        match decode(&opened) {
+            Ok((envelope, _))
+                if whole && envelope.action == "message" && envelope.text() == Some(GREETING) =>
+            {
+                Ok(())
+            }
+            _ => Err(Failure::new(expected, escape(&opened))),
+        }
+    }
+
     fn answers_end(&mut self) -> Checked {
         let (wire, cipher) = self.session(Some(Algorithm::Aes))?;
         let mut link = Frames::new(wire, cipher, Direction::ClientToServer);
@@ -417,7 +441,12 @@ pub(super) fn ecb_opens(key: &[u8; 16], field: &str) -> bool {
         aes.decrypt_block(block.into());
     }
     let pad = usize::from(*bytes.last().expect("not empty"));
-    if pad == 0 || pad > 16 || bytes[bytes.len() - pad..].iter().any(|&b| usize::from(b) != pad) {
+    if pad == 0
+        || pad > 16
+        || bytes[bytes.len() - pad..]
+            .iter()
+            .any(|&b| usize::from(b) != pad)
+    {
         return false;
     }
     bytes.truncate(bytes.len() - pad);
@@ -496,7 +525,7 @@ impl Frames {
 
     /// A data frame carrying a small chat message, as frame `seq`.
     pub(super) fn message(&self, seq: u32) -> Checked<String> {
-        let envelope = Envelope::new("message", "hello from rfmp check".into());
+        let envelope = Envelope::new("message", GREETING.into());
         dp_packet(
             &self.cipher,
             self.ours,
@@ -542,8 +571,9 @@ impl Frames {
                     got.push_str(", then ");
                 }
                 got.push_str(&heard.describe());
-                return Err(Failure::new(expected, got)
-                    .because(diagnose::framing(heard.bytes(), "")));
+                return Err(
+                    Failure::new(expected, got).because(diagnose::framing(heard.bytes(), ""))
+                );
             };
             self.seen.push(escape(bytes));
             let frame = match decode_frame(bytes) {
