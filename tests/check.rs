@@ -409,3 +409,24 @@ fn list_has_ids_levels_and_lessons() {
         );
     }
 }
+
+/// The lesson's tables list every check and every diagnosis, so the
+/// lesson cannot drift from the suite.
+#[test]
+fn the_lesson_lists_every_check_and_diagnosis() {
+    let lesson = std::fs::read_to_string("lessons/11-conformance.md").expect("the lesson");
+    for c in check::list() {
+        let row = format!("| {} | {} |", c.id, c.level.as_str());
+        assert!(
+            lesson.contains(&row),
+            "lessons/11-conformance.md lacks {row}"
+        );
+    }
+    for d in Diagnosis::ALL {
+        let row = format!("| `{}` |", d.name());
+        assert!(
+            lesson.contains(&row),
+            "lessons/11-conformance.md lacks {row}"
+        );
+    }
+}

@@ -39,6 +39,22 @@ pub enum Diagnosis {
 }
 
 impl Diagnosis {
+    /// Every diagnosis, in the order the lesson lists them.
+    pub const ALL: [Diagnosis; 12] = [
+        Diagnosis::NoParentheses,
+        Diagnosis::NewlineTerminated,
+        Diagnosis::LengthPrefix,
+        Diagnosis::FieldsReordered,
+        Diagnosis::KeyBase64OfPem,
+        Diagnosis::KeyPkcs1,
+        Diagnosis::OaepSha1,
+        Diagnosis::KeyUnencrypted,
+        Diagnosis::AesEcb,
+        Diagnosis::OneReadOnePacket,
+        Diagnosis::PlaintextConfirmation,
+        Diagnosis::NoConfirmation,
+    ];
+
     /// A short stable name, for `--json`: e.g. `no-parentheses`.
     pub fn name(self) -> &'static str {
         match self {
