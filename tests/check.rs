@@ -83,12 +83,17 @@ fn json_report_and_filter_by_id_prefix() {
 
 #[test]
 fn rfmp_client_passes_check_client() {
-    for security in [
-        Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: common::test_client_key(),
-        },
-        Security::Unsecured,
+    // Secured, every check applies; unsecured, the three EC checks do not.
+    for (security, passed, skipped) in [
+        (
+            Security::Secured {
+                algorithm: Algorithm::Aes,
+                private_key: common::test_client_key(),
+            },
+            9,
+            0,
+        ),
+        (Security::Unsecured, 6, 3),
     ] {
         let listener = check::listen(0).expect("127.0.0.1:0");
         let addr = listener.local_addr().expect("address");
@@ -106,7 +111,11 @@ fn rfmp_client_passes_check_client() {
         client.join().expect("client thread").expect("clean close");
         let report = &reports[0];
         assert_eq!(report.failed(), 0, "{text}");
-        assert!(report.passed() >= 6, "{text}");
+        assert_eq!(
+            (report.passed(), report.skipped()),
+            (passed, skipped),
+            "{text}"
+        );
         assert!(text.ends_with(&format!("{} passed, 0 failed\n", report.passed())));
     }
 }

@@ -160,6 +160,9 @@ impl std::fmt::Display for Diagnosis {
 /// Recognise a framing variant in `bytes`, which arrived where a packet of
 /// type `kind` (e.g. `CC`) was expected.
 pub(crate) fn framing(bytes: &[u8], kind: &str) -> Option<Diagnosis> {
+    if bytes.is_empty() || kind.is_empty() {
+        return None;
+    }
     if bytes.len() >= 5 && bytes[4] == b'(' {
         let prefix = [bytes[0], bytes[1], bytes[2], bytes[3]];
         let plausible = |n: u32| (1..=65_536).contains(&n);
@@ -216,6 +219,7 @@ mod tests {
             Some(Diagnosis::LengthPrefix)
         );
         assert_eq!(framing(b"hello", "CC"), None);
+        assert_eq!(framing(b"", "CC"), None);
         assert_eq!(newline_after(b"\n"), Some(Diagnosis::NewlineTerminated));
         assert_eq!(newline_after(b"(SC)"), None);
     }

@@ -571,9 +571,10 @@ impl Frames {
                     got.push_str(", then ");
                 }
                 got.push_str(&heard.describe());
-                return Err(
-                    Failure::new(expected, got).because(diagnose::framing(heard.bytes(), ""))
-                );
+                let variant = ["DP", "AK", "NK", "End"]
+                    .into_iter()
+                    .find_map(|kind| diagnose::framing(heard.bytes(), kind));
+                return Err(Failure::new(expected, got).because(variant));
             };
             self.seen.push(escape(bytes));
             let frame = match decode_frame(bytes) {
