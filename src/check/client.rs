@@ -103,6 +103,7 @@ fn grade(stream: TcpStream, key: &PrivateKey, timeout: Duration, profile: Profil
     outcomes
 }
 
+/// Record `result` under `id`; the walk goes on either way.
 fn record(outcomes: &mut Outcomes, id: &'static str, result: std::result::Result<(), Failure>) {
     let outcome = match result {
         Ok(()) => Outcome::Passed,
@@ -129,6 +130,10 @@ fn step<T>(
     }
 }
 
+/// The client's path, step by step: SS, the CC in pieces, the EC (when
+/// secured), then under `rfmp` the SC with a frame in the same write, a
+/// damaged frame, the intact one, and End. Stops at the first failure a
+/// later step depends on.
 fn walk(
     mut wire: Wire,
     key: &PrivateKey,
@@ -137,8 +142,7 @@ fn walk(
     outcomes: &mut Outcomes,
 ) -> std::result::Result<(), ()> {
     // 1.b-1: the start packet, exactly.
-    let ss = step(outcomes, "1.b-1", start(&mut wire))?;
-    let secure = ss;
+    let secure = step(outcomes, "1.b-1", start(&mut wire))?;
 
     // 8.a-3: the CC in three pieces; the client's next move shows it read it.
     let pem = public_key_to_pem(&key.to_public_key()).unwrap_or_default();
@@ -164,7 +168,9 @@ fn walk(
     };
     if profile == Profile::Seed {
         if !secure {
-            record(outcomes, "8.a-3", Ok(()));
+            let why = "under the seed profile an unsecured client sends nothing after the CC \
+                       that shows it read it";
+            outcomes.insert("8.a-3", Outcome::Skipped(why.into()));
         }
         return Ok(());
     }
