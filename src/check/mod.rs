@@ -89,7 +89,7 @@ pub enum Profile {
     /// (16, 17). The default.
     Rfmp,
     /// The seed's original: no SC after EC, course commands afterwards
-    /// (`/work/shared/seeds/README.md`'s wire facts). Checks that need an
+    /// (`lessons/04-confirmation.md`: the original stops at 13). Checks that need an
     /// SC or frames are skipped; the commands are not checked.
     Seed,
     /// Decide from the peer: a server that sends an SC after EC is held to
