@@ -439,3 +439,34 @@ fn the_lesson_lists_every_check_and_diagnosis() {
         );
     }
 }
+
+/// A server that accepts and then says nothing fails each check within
+/// the time-out, instead of hanging the run.
+#[test]
+fn a_silent_server_fails_instead_of_hanging() {
+    let addr = deviant_server(|_| None);
+    let (report, text) = check_server(addr, &options(Some("4.a")));
+    assert_eq!(report.failed(), 3, "{text}");
+    assert!(
+        text.contains("got       nothing (the peer stayed silent)"),
+        "{text}"
+    );
+    assert!(text.ends_with("0 passed, 3 failed\n"), "{text}");
+}
+
+/// Colour only when asked for (the CLI asks when standard output is a
+/// terminal): escape codes around the marks, none otherwise.
+#[test]
+fn colour_only_when_asked() {
+    let addr = common::start_default_server();
+    let mut options = options(Some("4.a-1"));
+    options.timeout = Duration::from_secs(5);
+    let (_, plain) = check_server(addr, &options);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    options.color = true;
+    let (_, coloured) = check_server(addr, &options);
+    assert!(
+        coloured.contains("\x1b[1m\x1b[32m✓\x1b[0m 4.a-1"),
+        "{coloured:?}"
+    );
+}
