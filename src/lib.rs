@@ -78,6 +78,8 @@
 #![warn(missing_docs)]
 
 pub mod chat;
+#[cfg(feature = "teach")]
+pub mod check;
 pub mod error;
 pub mod handshake;
 pub mod link;
