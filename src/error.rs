@@ -8,9 +8,30 @@
 //! course protocol's error packet, see [`crate::handshake::packets::ee_packet`]) before
 //! it closes that one connection; other clients never notice.
 //!
+//! # The kinds of error
+//! The variants fall into a few kinds, and the kind says whose fault it is:
+//!
+//! | kind | variants | whose fault | EE code |
+//! |------|----------|-------------|---------|
+//! | packet and frame syntax | [`Error::Malformed`], [`Error::NotUtf8`], [`Error::PacketTooLarge`], [`Error::Damaged`] | the peer (or the wire) | 400, 413 |
+//! | protocol rules | [`Error::UnexpectedPacket`], [`Error::Protocol`], [`Error::Unsupported`], [`Error::InvalidChoice`], [`Error::SecurityMismatch`], [`Error::MessageTooLarge`], ... | the peer | 400, 413, 426 |
+//! | cryptographic checks | [`Error::Base64`], [`Error::BadPublicKey`], [`Error::Rsa`], [`Error::BadSecret`], [`Error::AuthenticationFailed`], [`Error::NotConfirmed`] | the peer (or an attacker) | 400, 422 |
+//! | chat messages | [`Error::BadMessage`] | the peer's program | 400 |
+//! | chat refusals | [`Error::Unauthorized`], [`Error::Forbidden`], [`Error::NotFound`], [`Error::Conflict`], [`Error::TooManyAttempts`], [`Error::ServerFull`], [`Error::QueueFull`] | the peer's user | 401-429, 503 |
+//! | usage | [`Error::Usage`] | the caller or the user at the keyboard | 400 |
+//! | the peer's own report | [`Error::Peer`] | whatever the peer says | (not sent back) |
+//! | the connection | [`Error::Io`] ("network error"), [`Error::Closed`], [`Error::TimedOut`], [`Error::GaveUp`], [`Error::SessionEnded`] | the network, or a silent peer | 408, 500 |
+//! | local files | [`Error::File`] (with the path), [`Error::Storage`], [`Error::BadPrivateKey`] | this machine | 500 |
+//! | internal faults | [`Error::Internal`] | rfmp itself: a bug | 500 |
+//!
+//! A local failure never blames the peer: a file that cannot be read is an
+//! [`Error::File`] naming the operation and the path, not a "network
+//! error", and not a 400.
+//!
 //! No function in this crate panics on data that came from the network.
 
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// The result type used throughout rfmp.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -23,6 +44,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The socket failed (connection reset, refused, broken pipe...).
+    ///
+    /// Only for sockets: `?` on an [`io::Error`] lands here, so an
+    /// operation on a file maps its error with [`Error::file`] instead.
     #[error("network error: {0}")]
     Io(#[from] io::Error),
 
@@ -52,7 +76,13 @@ pub enum Error {
     #[error("packet is not valid UTF-8 text (RFMP packets are text)")]
     NotUtf8,
 
-    /// The packet breaks the syntax `(` field `,` field ... `)`.
+    /// A packet or frame breaks the syntax: `(` field `,` field ... `)`,
+    /// the number of fields its type has, a field's form (a decimal number,
+    /// an AES payload of at least nonce and tag).
+    ///
+    /// Only for packets and frames; a well-formed one at the wrong moment
+    /// is [`Error::UnexpectedPacket`] or [`Error::Protocol`], a bad chat
+    /// message [`Error::BadMessage`]. EE code 400.
     #[error("malformed packet: {0}")]
     Malformed(String),
 
@@ -64,6 +94,28 @@ pub enum Error {
         /// The start of what arrived instead.
         got: String,
     },
+
+    /// A well-formed frame or chat message that breaks a rule of the
+    /// protocol at this point: an AK for a frame never sent, an NK for a
+    /// frame already acknowledged, a fragment out of order, a frame after
+    /// End, a file chunk with no file started. EE code 400.
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+
+    /// A chat message (step 16.h's reassembled bytes) that is not what the
+    /// chat expects: not a JSON envelope, or an action whose `data` has the
+    /// wrong shape, or an action the server does not know. Answered with
+    /// an `error` envelope, code 400; the session goes on.
+    #[error("malformed message: {0}")]
+    BadMessage(String),
+
+    /// A mistake of the caller or of the user at the keyboard, not of the
+    /// protocol: an invalid name, a chat command with a missing or extra
+    /// argument, an unknown command, a missing command-line option, a
+    /// fragment too large for the frame it is given to. Code 400 when the
+    /// user is at the other end of a session.
+    #[error("usage: {0}")]
+    Usage(String),
 
     /// The start packet asks for another protocol or version.
     #[error("unsupported protocol: {0}")]
@@ -175,21 +227,100 @@ pub enum Error {
     #[error("too many attempts: {0}")]
     TooManyAttempts(String),
 
-    /// The server could not read or write its data directory (accounts).
+    /// A local file could not be opened, read, written, created or moved:
+    /// a key file, the accounts file, a received file or its temporary
+    /// file. Built with [`Error::file`]; never sent as the peer's fault
+    /// (code 500).
+    ///
+    /// ```
+    /// let missing = std::path::Path::new("/no/such/dir/server.pem");
+    /// let error = std::fs::read(missing).map_err(rfmp::Error::file("read", missing)).unwrap_err();
+    /// assert!(error.to_string().starts_with("could not read /no/such/dir/server.pem: "));
+    /// ```
+    #[error("could not {operation} {}: {source}", path.display())]
+    File {
+        /// What was being done, a verb: "read", "create", "write", "rename"...
+        operation: &'static str,
+        /// The file (or directory) it was done to.
+        path: PathBuf,
+        /// The operating system's explanation.
+        source: io::Error,
+    },
+
+    /// A local file was read but its content is not what rfmp stored
+    /// there (an accounts file that is not JSON, a stored hash that does
+    /// not parse): the server refuses to go on rather than overwrite it.
     #[error("storage error: {0}")]
     Storage(String),
+
+    /// rfmp itself failed where it should not: a bug, or a library refusing
+    /// what it always accepts (AES-EAX refusing a nonce, password hashing
+    /// failing). Never the peer's fault: code 500.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {
+    /// A function that turns the [`io::Error`] of `operation` on `path`
+    /// into [`Error::File`], for `map_err`:
+    /// `std::fs::read(path).map_err(Error::file("read", path))?`.
+    ///
+    /// `operation` is a verb that reads well in "could not ... /the/path".
+    pub fn file(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
+        let path = path.to_path_buf();
+        move |source| Error::File {
+            operation,
+            path,
+            source,
+        }
+    }
+
+    /// The text this error is told to the peer with, in an EE packet or a
+    /// chat `error` envelope: its message, except that a local file's path
+    /// stays on this side. The peer learns what failed and why, not where
+    /// this side keeps its files; the full message goes to the local log.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let path = Path::new("/srv/rfmp/files/.notes.txt.part-1");
+    /// let full = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+    /// let error = rfmp::Error::file("create", path)(full);
+    /// assert!(error.to_string().starts_with("could not create /srv/rfmp/files/"));
+    /// assert_eq!(
+    ///     error.description(),
+    ///     "a file operation failed on this side (create): permission denied"
+    /// );
+    /// ```
+    pub fn description(&self) -> String {
+        match self {
+            Error::File {
+                operation, source, ..
+            } => format!("a file operation failed on this side ({operation}): {source}"),
+            other => other.to_string(),
+        }
+    }
+
     /// The numeric code rfmp puts in an `(EE,<code>,<description>)` packet.
     ///
     /// The codes borrow HTTP's well-known numbers so a learner can guess
     /// them: `400` malformed input, `408` timeout, `413` packet too large,
     /// `422` a cryptographic check failed, `426` unsupported protocol or
-    /// version, `503` server full, `500` anything else.
+    /// version, `503` server full, `500` anything else: a local failure
+    /// (a file, the network, a bug), which is not the peer's fault.
+    /// The chat's refusals add `401`, `403`, `404`, `409` and `429`.
+    ///
+    /// ```
+    /// use rfmp::Error;
+    /// assert_eq!(Error::Malformed("no closing )".into()).code(), 400);
+    /// assert_eq!(Error::Protocol("an AK for frame 9, never sent".into()).code(), 400);
+    /// assert_eq!(Error::Internal("a bug".into()).code(), 500);
+    /// ```
     pub fn code(&self) -> u16 {
         match self {
             Error::Malformed(_)
+            | Error::Protocol(_)
+            | Error::BadMessage(_)
+            | Error::Usage(_)
             | Error::NotUtf8
             | Error::UnexpectedPacket { .. }
             | Error::InvalidChoice { .. }
@@ -215,7 +346,9 @@ impl Error {
             | Error::BadPrivateKey(_)
             | Error::Peer { .. }
             | Error::SessionEnded(_)
-            | Error::Storage(_) => 500,
+            | Error::File { .. }
+            | Error::Storage(_)
+            | Error::Internal(_) => 500,
         }
     }
 }
