@@ -14,10 +14,11 @@
 //! | kind | variants | whose fault | EE code |
 //! |------|----------|-------------|---------|
 //! | packet and frame syntax | [`Error::Malformed`], [`Error::NotUtf8`], [`Error::PacketTooLarge`], [`Error::Damaged`] | the peer (or the wire) | 400, 413 |
-//! | protocol rules | [`Error::UnexpectedPacket`], [`Error::Protocol`], [`Error::Unsupported`], [`Error::InvalidChoice`], [`Error::SecurityMismatch`], [`Error::MessageTooLarge`], ... | the peer | 400, 413, 426 |
+//! | protocol rules | [`Error::UnexpectedPacket`], [`Error::Protocol`], [`Error::Unsupported`], [`Error::InvalidChoice`], [`Error::SecurityMismatch`], [`Error::MessageTooLarge`] | the peer | 400, 413, 426 |
 //! | cryptographic checks | [`Error::Base64`], [`Error::BadPublicKey`], [`Error::Rsa`], [`Error::BadSecret`], [`Error::AuthenticationFailed`], [`Error::NotConfirmed`] | the peer (or an attacker) | 400, 422 |
 //! | chat messages | [`Error::BadMessage`] | the peer's program | 400 |
-//! | chat refusals | [`Error::Unauthorized`], [`Error::Forbidden`], [`Error::NotFound`], [`Error::Conflict`], [`Error::TooManyAttempts`], [`Error::ServerFull`], [`Error::QueueFull`] | the peer's user | 401-429, 503 |
+//! | chat refusals | [`Error::Unauthorized`], [`Error::Forbidden`], [`Error::NotFound`], [`Error::Conflict`] | the peer's user | 401-409 |
+//! | limits | [`Error::TooManyAttempts`], [`Error::ServerFull`], [`Error::QueueFull`] | too many tries, clients, or unread answers | 429, 503 |
 //! | usage | [`Error::Usage`] | the caller or the user at the keyboard | 400 |
 //! | the peer's own report | [`Error::Peer`] | whatever the peer says | (not sent back) |
 //! | the connection | [`Error::Io`] ("network error"), [`Error::Closed`], [`Error::TimedOut`], [`Error::GaveUp`], [`Error::SessionEnded`] | the network, or a silent peer | 408, 500 |
@@ -47,10 +48,14 @@ pub enum Error {
     ///
     /// Only for sockets: `?` on an [`io::Error`] lands here, so an
     /// operation on a file maps its error with [`Error::file`] instead.
+    ///
+    /// Code 500 (but nothing is sent on a socket that failed).
     #[error("network error: {0}")]
     Io(#[from] io::Error),
 
     /// The peer closed the connection while we waited for a packet.
+    ///
+    /// Code 500 (nothing is sent: nobody is listening).
     #[error("the peer closed the connection while we waited for {waiting_for}")]
     Closed {
         /// What we were waiting for, e.g. "the EC packet (step 12.a)".
@@ -59,6 +64,8 @@ pub enum Error {
 
     /// The peer sent nothing for too long, or took too long over the whole
     /// handshake (idle and slow peers are disconnected).
+    ///
+    /// EE code 408.
     #[error("timed out waiting for {waiting_for}: the peer was silent, or too slow")]
     TimedOut {
         /// What we were waiting for.
@@ -66,6 +73,8 @@ pub enum Error {
     },
 
     /// More bytes arrived than one packet may hold, with no closing `)`.
+    ///
+    /// EE code 413.
     #[error("packet too large: no closing parenthesis within the first {limit} bytes")]
     PacketTooLarge {
         /// The cap on one packet, in bytes ([`crate::handshake::framing::MAX_PACKET_BYTES`]).
@@ -73,6 +82,8 @@ pub enum Error {
     },
 
     /// The bytes of a packet are not valid UTF-8 text.
+    ///
+    /// EE code 400.
     #[error("packet is not valid UTF-8 text (RFMP packets are text)")]
     NotUtf8,
 
@@ -87,6 +98,8 @@ pub enum Error {
     Malformed(String),
 
     /// A well-formed packet of the wrong type for this point of the flow.
+    ///
+    /// EE code 400.
     #[error("expected {expected}, got {got}")]
     UnexpectedPacket {
         /// The packet this step waits for, e.g. "a CC packet (step 8.a)".
@@ -118,10 +131,14 @@ pub enum Error {
     Usage(String),
 
     /// The start packet asks for another protocol or version.
+    ///
+    /// EE code 426.
     #[error("unsupported protocol: {0}")]
     Unsupported(String),
 
     /// A user's or peer's answer that is not one of the allowed values.
+    ///
+    /// EE code 400.
     #[error("invalid choice {given:?}: expected {expected}")]
     InvalidChoice {
         /// What was given.
@@ -131,6 +148,8 @@ pub enum Error {
     },
 
     /// A base64 field does not decode.
+    ///
+    /// EE code 400.
     #[error("field {field} is not valid standard base64: {source}")]
     Base64 {
         /// Which field, e.g. "session secret".
@@ -140,35 +159,54 @@ pub enum Error {
     },
 
     /// A PEM public key that does not parse or is not an acceptable RSA key.
+    ///
+    /// EE code 400.
     #[error("bad RSA public key: {0}")]
     BadPublicKey(String),
 
     /// A private key file that does not parse.
+    ///
+    /// A local key file: code 500.
     #[error("bad RSA private key: {0}")]
     BadPrivateKey(String),
 
     /// RSA-OAEP failed: wrong length, wrong key, or damaged ciphertext.
+    ///
+    /// EE code 422.
     #[error("RSA-OAEP: {0}")]
     Rsa(String),
 
     /// The decrypted session secret has the wrong size or value.
+    ///
+    /// EE code 422.
     #[error("bad session secret: {0}")]
     BadSecret(String),
 
     /// AES-EAX rejected a message: it was altered, or sealed with another key.
+    ///
+    /// EE code 422.
     #[error("authentication failed: the AES-EAX tag does not match (message altered or wrong key)")]
     AuthenticationFailed,
 
     /// The server's confirmation (step 15.a) does not prove it holds our key.
+    ///
+    /// Code 422.
     #[error("handshake not confirmed: {0}")]
     NotConfirmed(String),
 
     /// The peer asked for a secured session but the answer was unsecured,
     /// or the other way round.
+    ///
+    /// EE code 400.
     #[error("security mismatch: {0}")]
     SecurityMismatch(String),
 
-    /// The peer sent us an `(EE,<code>,<description>)` packet.
+    /// The peer sent us an `(EE,<code>,<description>)` packet (read by
+    /// [`crate::handshake::packets::peer_error`]), or the chat server an
+    /// `error` envelope.
+    ///
+    /// Never answered with an EE packet of our own (rfmp's code for it is
+    /// 500; the peer's code is in the variant).
     #[error("the peer reported error {code}: {description}")]
     Peer {
         /// The numeric code from the packet.
@@ -179,51 +217,73 @@ pub enum Error {
 
     /// A frame arrived damaged (its CRC does not match). Never sent in an
     /// EE packet: the receiver answers with an NK frame instead.
+    ///
+    /// Code 400, should it ever be sent.
     #[error("damaged frame: {0}")]
     Damaged(String),
 
     /// A message is larger than the receiver accepts.
+    ///
+    /// EE code 413, or an `error` envelope 413 in the chat.
     #[error("message too large: {0}")]
     MessageTooLarge(String),
 
     /// The peer stopped acknowledging frames: retransmission gave up.
+    ///
+    /// EE code 408.
     #[error("the peer stopped answering: {0}")]
     GaveUp(String),
 
     /// A peer's outgoing queue is full because it does not read what it is
     /// sent; it is disconnected so that it cannot hold memory hostage.
+    ///
+    /// EE code 503.
     #[error("outgoing queue full: {0}")]
     QueueFull(String),
 
     /// The session has ended (End sent or received, or the link failed)
     /// and cannot carry more messages.
+    ///
+    /// Code 500 (nothing is sent: the session is over).
     #[error("the session has ended: {0}")]
     SessionEnded(String),
 
     /// The server has as many clients as it allows.
+    ///
+    /// EE code 503.
     #[error("server full: {0}")]
     ServerFull(String),
 
     /// A chat request from someone who has not logged in, with a wrong
     /// password, or with a token that is not this connection's.
+    ///
+    /// Code 401, in an `error` envelope.
     #[error("not authorized: {0}")]
     Unauthorized(String),
 
     /// A logged-in user asked for something they may not do, such as
     /// posting to a room they have not joined.
+    ///
+    /// Code 403, in an `error` envelope.
     #[error("forbidden: {0}")]
     Forbidden(String),
 
     /// A room, user or key that does not exist (or is not connected).
+    ///
+    /// Code 404, in an `error` envelope.
     #[error("not found: {0}")]
     NotFound(String),
 
     /// A name that is already taken (a user logged in twice, a room
     /// created twice).
+    ///
+    /// Code 409, in an `error` envelope.
     #[error("conflict: {0}")]
     Conflict(String),
 
     /// Too many failed logins on this connection: wait before the next.
+    ///
+    /// Code 429, in an `error` envelope; EE 429 for the last one.
     #[error("too many attempts: {0}")]
     TooManyAttempts(String),
 
@@ -250,6 +310,8 @@ pub enum Error {
     /// A local file was read but its content is not what rfmp stored
     /// there (an accounts file that is not JSON, a stored hash that does
     /// not parse): the server refuses to go on rather than overwrite it.
+    ///
+    /// Code 500.
     #[error("storage error: {0}")]
     Storage(String),
 

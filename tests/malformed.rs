@@ -620,3 +620,74 @@ fn an_ee_packet_reads_back_as_the_peers_error() {
     );
     assert_eq!(read(decode_frame(packet.as_bytes()).unwrap_err()), expected);
 }
+
+/// Every kind keeps its code: the peer's faults are 4xx, this side's 500.
+#[test]
+fn every_kind_of_error_has_its_code() {
+    use rfmp::handshake::helpers::base64_decode;
+    let text = || "x".to_string();
+    let file = Error::file("read", std::path::Path::new("k.pem"))(std::io::Error::from(
+        std::io::ErrorKind::NotFound,
+    ));
+    let cases: Vec<(Error, u16)> = vec![
+        (Error::Malformed(text()), 400),
+        (Error::NotUtf8, 400),
+        (
+            Error::UnexpectedPacket {
+                expected: "a CC packet",
+                got: text(),
+            },
+            400,
+        ),
+        (Error::Protocol(text()), 400),
+        (Error::BadMessage(text()), 400),
+        (Error::Usage(text()), 400),
+        (
+            Error::InvalidChoice {
+                given: text(),
+                expected: "0 or 1",
+            },
+            400,
+        ),
+        (base64_decode("secret", "!").unwrap_err(), 400),
+        (Error::BadPublicKey(text()), 400),
+        (Error::SecurityMismatch(text()), 400),
+        (Error::Damaged(text()), 400),
+        (Error::Unauthorized(text()), 401),
+        (Error::Forbidden(text()), 403),
+        (Error::NotFound(text()), 404),
+        (Error::TimedOut { waiting_for: "SS" }, 408),
+        (Error::GaveUp(text()), 408),
+        (Error::Conflict(text()), 409),
+        (Error::PacketTooLarge { limit: 4096 }, 413),
+        (Error::MessageTooLarge(text()), 413),
+        (Error::Rsa(text()), 422),
+        (Error::BadSecret(text()), 422),
+        (Error::AuthenticationFailed, 422),
+        (Error::NotConfirmed(text()), 422),
+        (Error::Unsupported(text()), 426),
+        (Error::TooManyAttempts(text()), 429),
+        (
+            Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            500,
+        ),
+        (Error::Closed { waiting_for: "EC" }, 500),
+        (Error::BadPrivateKey(text()), 500),
+        (
+            Error::Peer {
+                code: "400".into(),
+                description: text(),
+            },
+            500,
+        ),
+        (Error::SessionEnded(text()), 500),
+        (file, 500),
+        (Error::Storage(text()), 500),
+        (Error::Internal(text()), 500),
+        (Error::ServerFull(text()), 503),
+        (Error::QueueFull(text()), 503),
+    ];
+    for (error, code) in cases {
+        assert_eq!(error.code(), code, "{error:?}");
+    }
+}
