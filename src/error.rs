@@ -37,7 +37,8 @@ use std::path::{Path, PathBuf};
 /// The result type used throughout rfmp.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// One error for every layer: socket, framing, packet syntax, keys, crypto.
+/// One error for every layer: socket, framing, packet syntax, keys, crypto,
+/// the chat, local files.
 ///
 /// Each variant's message is written for a learner who is debugging their own
 /// implementation against ours, so it names the step and the rule broken.
@@ -299,7 +300,8 @@ pub enum Error {
     /// ```
     #[error("could not {operation} {}: {source}", path.display())]
     File {
-        /// What was being done, a verb: "read", "create", "write", "rename"...
+        /// What was being done, a verb phrase that reads well before the
+        /// path: "read", "open", "create", "write", "replace"...
         operation: &'static str,
         /// The file (or directory) it was done to.
         path: PathBuf,

@@ -691,3 +691,26 @@ fn every_kind_of_error_has_its_code() {
         assert_eq!(error.code(), code, "{error:?}");
     }
 }
+
+/// A file to send that cannot be read is named, with what was tried.
+#[test]
+fn a_file_to_send_that_cannot_be_read_is_named() {
+    use rfmp::chat::transfer::sha256_file;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("report.pdf");
+    let error = sha256_file(&missing).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not open {}: ", missing.display())),
+        "{error}"
+    );
+    // A directory opens, but does not read.
+    let error = sha256_file(dir.path()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not read {}: ", dir.path().display())),
+        "{error}"
+    );
+}

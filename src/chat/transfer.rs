@@ -176,8 +176,16 @@ pub fn send_file(
     let mut sent = 0u64;
     while sent < size {
         let want = CHUNK_BYTES.min((size - sent) as usize);
-        file.read_exact(&mut buffer[..want])
-            .map_err(Error::file("read", path))?;
+        file.read_exact(&mut buffer[..want]).map_err(|e| {
+            let e = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
+                    e.kind(),
+                    format!("it got shorter than {size} bytes while it was sent"),
+                ),
+                _ => e,
+            };
+            Error::file("read", path)(e)
+        })?;
         hasher.update(&buffer[..want]);
         let chunk = Envelope::new("file-chunk", serde_json::Value::Null).with_token(token);
         link.send(encode(&chunk, &buffer[..want]))?;
@@ -235,8 +243,9 @@ impl FileReceiver {
     /// # Errors
     /// [`Error::MessageTooLarge`] over the cap; [`Error::Protocol`] for a
     /// transfer already in progress; [`Error::File`] naming the directory
-    /// or the temporary file when it cannot be created. After an error the transfer's chunks are
-    /// swallowed until its `file-end`, which gets no second answer.
+    /// or the temporary file when it cannot be created. After an error the
+    /// transfer's chunks are swallowed until its `file-end`, which gets no
+    /// second answer.
     pub fn start(&mut self, offer: FileOffer) -> Result<()> {
         if self.current.is_some() {
             self.fail();
@@ -289,8 +298,8 @@ impl FileReceiver {
     /// # Errors
     /// [`Error::Protocol`] for a chunk with no file started, or more bytes
     /// than announced; [`Error::File`] naming the temporary file when
-    /// writing fails. The partial file is
-    /// deleted, and the rest of the transfer swallowed.
+    /// writing fails. The partial file is deleted, and the rest of the
+    /// transfer swallowed.
     pub fn chunk(&mut self, bytes: &[u8]) -> Result<()> {
         let Some(Receiving::File {
             offer,
@@ -334,8 +343,7 @@ impl FileReceiver {
     /// [`Error::Protocol`] with no file started, or fewer bytes than
     /// announced; [`Error::NotConfirmed`] when the SHA-256 does not match;
     /// [`Error::File`] naming the file that cannot be synced, created or
-    /// moved. The partial file is
-    /// deleted in every case.
+    /// moved. The partial file is deleted in every case.
     pub fn end(&mut self, end: FileEnd) -> Result<Option<FileInfo>> {
         let (offer, received, hasher, temp_path, temp) = match self.current.take() {
             Some(Receiving::File {
