@@ -64,7 +64,14 @@ fn step_16_largest_frame_fits_1025_bytes() {
             &over,
             &mut rfmp::handshake::helpers::os_rng(),
         );
-        assert!(matches!(refused, Err(Error::Malformed(_))));
+        // The caller cut the message wrongly: a usage error, not the peer's.
+        let Err(error @ Error::Usage(_)) = refused else {
+            panic!("an oversized fragment must be refused: {refused:?}");
+        };
+        assert!(
+            error.to_string().contains("does not fit one data frame"),
+            "{error}"
+        );
     }
     assert_eq!(fragment_capacity(&SessionCipher::None), 732);
     assert_eq!(fragment_capacity(&aes()), 700);
@@ -338,7 +345,13 @@ fn step_16_sender_refuses_impossible_acknowledgements() {
     let now = Instant::now();
     window.sent("(0)".into(), now);
     window.sent("(1)".into(), now);
-    assert!(matches!(window.on_ack(3, now), Err(Error::Malformed(_))));
+    let error = window.on_ack(3, now).unwrap_err();
+    assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("only frames before 2 were sent"),
+        "{error}"
+    );
+    assert_eq!(error.code(), 400);
     assert_eq!(window.on_ack(1, now).unwrap(), None);
     assert_eq!(window.len(), 1);
     assert_eq!(
@@ -347,7 +360,12 @@ fn step_16_sender_refuses_impossible_acknowledgements() {
         "an old AK is harmless"
     );
     assert_eq!(window.len(), 1);
-    assert!(matches!(window.on_nak(0, now), Err(Error::Malformed(_))));
+    let error = window.on_nak(0, now).unwrap_err();
+    assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("already acknowledged"),
+        "{error}"
+    );
     assert!(
         window.on_nak(2, now).unwrap().is_none(),
         "not sent yet: nothing to do"

@@ -389,3 +389,328 @@ fn step_03_slowloris_is_cut_off_by_the_handshake_deadline() {
     );
     let _ = trickle.join();
 }
+
+// ---------------------------------------------------------------------
+// The kinds of error: each says what was expected, and whose fault it is.
+// ---------------------------------------------------------------------
+
+/// Each kind of error names what was expected, and a peer's fault is a 400
+/// while a local one is a 500.
+#[test]
+fn each_kind_of_error_names_what_was_expected() {
+    use rfmp::chat::actions::{Command, validate_name};
+    use rfmp::chat::messages::decode;
+
+    // Packet syntax.
+    let error = Packet::parse(b"(SS,RFMP").unwrap_err();
+    assert!(matches!(error, Error::Malformed(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "malformed packet: a packet is an opening parenthesis, fields, a closing one"
+    );
+    assert_eq!(error.code(), 400);
+
+    // A chat message that is not an envelope.
+    let error = decode(b"{not json").unwrap_err();
+    assert!(matches!(error, Error::BadMessage(_)), "{error:?}");
+    assert!(
+        error.to_string().starts_with(
+            "malformed message: not a JSON envelope (an object with an action string and an RFC 3339 time): "
+        ),
+        "{error}"
+    );
+    assert_eq!(error.code(), 400);
+
+    // The user's mistakes: a bad name, a command without its argument.
+    let error = validate_name("username", "al ice").unwrap_err();
+    assert!(matches!(error, Error::Usage(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("usage: username \"al ice\": a name is 1 to 32 ASCII letters, digits"),
+        "{error}"
+    );
+    let error = Command::parse("join").unwrap_err();
+    assert!(matches!(error, Error::Usage(_)), "{error:?}");
+    assert_eq!(error.to_string(), "usage: /join needs a room name");
+    assert_eq!(error.code(), 400);
+
+    // Internal faults are never the peer's.
+    assert_eq!(Error::Internal("a bug".into()).code(), 500);
+    assert_eq!(
+        Error::Internal("a bug".into()).to_string(),
+        "internal error: a bug"
+    );
+}
+
+/// A well-formed message at the wrong point breaks a rule of the protocol:
+/// a file chunk with no file started, or more bytes than announced.
+#[test]
+fn protocol_violations_say_which_rule() {
+    use rfmp::chat::transfer::{FileOffer, FileReceiver};
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = FileReceiver::new(dir.path(), 1000);
+    let error = files.chunk(b"hello").unwrap_err();
+    assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "protocol violation: a file-chunk arrived with no file-start before it"
+    );
+    assert_eq!(error.code(), 400);
+
+    files
+        .start(FileOffer {
+            name: "notes.txt".into(),
+            size: 2,
+        })
+        .unwrap();
+    let error = files.chunk(b"abc").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "protocol violation: more bytes than the 2 announced for notes.txt"
+    );
+}
+
+/// Reading a key from a missing path names the path and the operation, and
+/// is not a "network error"; a file that is not a key names its path too.
+#[test]
+fn a_key_file_error_names_its_path() {
+    use rfmp::handshake::helpers::read_private_key;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("server.pem");
+    let error = read_private_key(&missing).unwrap_err();
+    let Error::File {
+        operation, path, ..
+    } = &error
+    else {
+        panic!("a missing key file is a file error: {error:?}");
+    };
+    assert_eq!((*operation, path.as_path()), ("read", missing.as_path()));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "could not read {}: No such file or directory (os error 2)",
+            missing.display()
+        )
+    );
+    assert_eq!(error.code(), 500);
+
+    std::fs::write(&missing, "-----BEGIN PUBLIC KEY-----\n").unwrap();
+    let error = read_private_key(&missing).unwrap_err();
+    assert!(matches!(error, Error::BadPrivateKey(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("bad RSA private key: {}: ", missing.display())),
+        "{error}"
+    );
+}
+
+/// A key pair written to disk reads back, the private key is its owner's
+/// alone, and neither file is ever overwritten.
+#[test]
+fn key_pairs_are_written_once_and_read_back() {
+    use rfmp::handshake::helpers::{public_key_to_pem, read_private_key, write_key_pair};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.pem");
+    let key = test_server_key();
+    let public_path = write_key_pair(&key, &path).unwrap();
+    assert_eq!(public_path, dir.path().join("server.pem.pub"));
+    assert_eq!(read_private_key(&path).unwrap(), key);
+    assert_eq!(
+        std::fs::read_to_string(&public_path).unwrap(),
+        public_key_to_pem(&key.to_public_key()).unwrap() + "\n"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the private key is its owner's alone");
+    }
+
+    // A second write refuses, naming the file that exists.
+    let error = write_key_pair(&key, &path).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not create {}: ", path.display())),
+        "{error}"
+    );
+    // Only the public key left over: still nothing is written.
+    std::fs::remove_file(&path).unwrap();
+    let error = write_key_pair(&key, &path).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not create {}: ", public_path.display())),
+        "{error}"
+    );
+    assert!(!path.exists());
+}
+
+/// The accounts file that cannot be read is named (here it is a directory),
+/// and the server refuses to start on it.
+#[test]
+fn an_unreadable_accounts_file_is_named() {
+    use rfmp::chat::accounts::Accounts;
+    let dir = tempfile::tempdir().unwrap();
+    let accounts_path = dir.path().join("accounts.json");
+    std::fs::create_dir(&accounts_path).unwrap();
+    let error = Accounts::open(dir.path()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not read {}: ", accounts_path.display())),
+        "{error}"
+    );
+    assert!(matches!(error, Error::File { .. }), "{error:?}");
+}
+
+/// A received file that cannot be stored is the server's own failure:
+/// `error` 500, telling the client what failed but not the server's paths.
+#[test]
+fn a_file_the_server_cannot_store_is_its_own_error_500() {
+    use rfmp::chat::messages::{Envelope, encode};
+    use rfmp::chat::transfer::FileOffer;
+    let blocker = tempfile::NamedTempFile::new().unwrap();
+    let receive_dir = blocker.path().join("received");
+    let (addr, _data) = start_chat_server(|config| config.receive_dir = receive_dir.clone());
+    let link = open_link(addr, &secured(rfmp::handshake::session::Algorithm::Aes));
+    let token = login(&link, "alice");
+    let offer = FileOffer {
+        name: "notes.txt".into(),
+        size: 5,
+    };
+    let start =
+        Envelope::new("file-start", serde_json::to_value(&offer).unwrap()).with_token(Some(&token));
+    link.send(encode(&start, b"")).unwrap();
+    let (answer, _) = next_envelope(&link);
+    let (code, message) = answer.error_parts().expect("an error answer");
+    assert_eq!(code, 500, "{message}");
+    assert!(
+        message.starts_with("a file operation failed on this side (create the directory): "),
+        "{message}"
+    );
+    let blocker_path = blocker.path().display().to_string();
+    assert!(!message.contains(&blocker_path), "{message}");
+    link.close().unwrap();
+}
+
+/// A peer's EE packet becomes `Error::Peer` in one place, the inverse of
+/// `ee_packet`, in the handshake and after it alike.
+#[test]
+fn an_ee_packet_reads_back_as_the_peers_error() {
+    use rfmp::handshake::packets::{ee_packet, peer_error};
+    use rfmp::link::frames::decode_frame;
+    let sent = Error::Unsupported("this server speaks RFMP v1.0, the client asked for v2.0".into());
+    let packet = ee_packet(&sent);
+    let expected = (
+        "426".to_string(),
+        "unsupported protocol: this server speaks RFMP v1.0, the client asked for v2.0".to_string(),
+    );
+    let read = |error: Error| match error {
+        Error::Peer { code, description } => (code, description),
+        other => panic!("not the peer's error: {other:?}"),
+    };
+    let parsed = Packet::parse(packet.as_bytes()).unwrap();
+    assert_eq!(read(peer_error(&parsed)), expected);
+    assert_eq!(
+        read(parsed.expect("SC", "an SC packet").unwrap_err()),
+        expected
+    );
+    assert_eq!(read(decode_frame(packet.as_bytes()).unwrap_err()), expected);
+}
+
+/// Every kind keeps its code: the peer's faults are 4xx, this side's 500.
+#[test]
+fn every_kind_of_error_has_its_code() {
+    use rfmp::handshake::helpers::base64_decode;
+    let text = || "x".to_string();
+    let file = Error::file("read", std::path::Path::new("k.pem"))(std::io::Error::from(
+        std::io::ErrorKind::NotFound,
+    ));
+    let cases: Vec<(Error, u16)> = vec![
+        (Error::Malformed(text()), 400),
+        (Error::NotUtf8, 400),
+        (
+            Error::UnexpectedPacket {
+                expected: "a CC packet",
+                got: text(),
+            },
+            400,
+        ),
+        (Error::Protocol(text()), 400),
+        (Error::BadMessage(text()), 400),
+        (Error::Usage(text()), 400),
+        (
+            Error::InvalidChoice {
+                given: text(),
+                expected: "0 or 1",
+            },
+            400,
+        ),
+        (base64_decode("secret", "!").unwrap_err(), 400),
+        (Error::BadPublicKey(text()), 400),
+        (Error::SecurityMismatch(text()), 400),
+        (Error::Damaged(text()), 400),
+        (Error::Unauthorized(text()), 401),
+        (Error::Forbidden(text()), 403),
+        (Error::NotFound(text()), 404),
+        (Error::TimedOut { waiting_for: "SS" }, 408),
+        (Error::GaveUp(text()), 408),
+        (Error::Conflict(text()), 409),
+        (Error::PacketTooLarge { limit: 4096 }, 413),
+        (Error::MessageTooLarge(text()), 413),
+        (Error::Rsa(text()), 422),
+        (Error::BadSecret(text()), 422),
+        (Error::AuthenticationFailed, 422),
+        (Error::NotConfirmed(text()), 422),
+        (Error::Unsupported(text()), 426),
+        (Error::TooManyAttempts(text()), 429),
+        (
+            Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            500,
+        ),
+        (Error::Closed { waiting_for: "EC" }, 500),
+        (Error::BadPrivateKey(text()), 500),
+        (
+            Error::Peer {
+                code: "400".into(),
+                description: text(),
+            },
+            500,
+        ),
+        (Error::SessionEnded(text()), 500),
+        (file, 500),
+        (Error::Storage(text()), 500),
+        (Error::Internal(text()), 500),
+        (Error::ServerFull(text()), 503),
+        (Error::QueueFull(text()), 503),
+    ];
+    for (error, code) in cases {
+        assert_eq!(error.code(), code, "{error:?}");
+    }
+}
+
+/// A file to send that cannot be read is named, with what was tried.
+#[test]
+fn a_file_to_send_that_cannot_be_read_is_named() {
+    use rfmp::chat::transfer::sha256_file;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("report.pdf");
+    let error = sha256_file(&missing).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not open {}: ", missing.display())),
+        "{error}"
+    );
+    // A directory opens, but does not read.
+    let error = sha256_file(dir.path()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("could not read {}: ", dir.path().display())),
+        "{error}"
+    );
+}

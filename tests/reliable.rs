@@ -293,13 +293,13 @@ fn received_files_get_safe_names_and_never_overwrite() {
     // Fewer bytes than announced: refused at file-end.
     files.start(offer.clone()).unwrap();
     files.chunk(b"hell").unwrap();
-    assert!(matches!(files.end(hello()), Err(rfmp::Error::Malformed(_))));
+    assert!(matches!(files.end(hello()), Err(rfmp::Error::Protocol(_))));
     // More bytes than announced: refused at once, the rest swallowed, and
     // its file-end gets no second answer.
     files.start(offer.clone()).unwrap();
     assert!(matches!(
         files.chunk(b"hello!"),
-        Err(rfmp::Error::Malformed(_))
+        Err(rfmp::Error::Protocol(_))
     ));
     assert!(files.chunk(b"more").is_ok());
     assert_eq!(files.end(hello()).unwrap(), None);

@@ -48,7 +48,7 @@ use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// The accounts file's name inside the data directory.
@@ -112,9 +112,10 @@ impl Accounts {
     /// that never finished; the file it was to replace is intact).
     ///
     /// # Errors
-    /// [`Error::Storage`] when the file exists but cannot be read or is not
-    /// an accounts file: the server refuses to start rather than lose the
-    /// accounts by overwriting them.
+    /// [`Error::File`] when the file exists but cannot be read, and
+    /// [`Error::Storage`] when it is not an accounts file: either way the
+    /// server refuses to start rather than lose the accounts by
+    /// overwriting them.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Accounts> {
         let dir = dir.into();
         let path = dir.join(ACCOUNTS_FILE);
@@ -126,12 +127,7 @@ impl Accounts {
                 file.accounts
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => {
-                return Err(Error::Storage(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
-            }
+            Err(e) => return Err(Error::file("read", &path)(e)),
         };
         Ok(Accounts {
             dir,
@@ -167,16 +163,17 @@ impl Accounts {
     /// The username must already be valid ([`crate::chat::actions::validate_name`]).
     ///
     /// # Errors
-    /// - [`Error::Malformed`] for a password shorter than
+    /// - [`Error::Usage`] for a password shorter than
     ///   [`MIN_PASSWORD_BYTES`] or longer than [`MAX_PASSWORD_BYTES`].
     /// - [`Error::Unauthorized`] for a wrong password.
-    /// - [`Error::Storage`] when the new account cannot be saved (it is
+    /// - [`Error::File`] when the new account cannot be saved (it is
     ///   then not created).
+    /// - [`Error::Internal`] if password hashing fails.
     /// - [`Error::ServerFull`] for a new name when there are
     ///   [`MAX_ACCOUNTS`] already.
     pub fn login(&self, username: &str, password: &str) -> Result<LoginOutcome> {
         if password.len() < MIN_PASSWORD_BYTES || password.len() > MAX_PASSWORD_BYTES {
-            return Err(Error::Malformed(format!(
+            return Err(Error::Usage(format!(
                 "a password is {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long"
             )));
         }
@@ -196,7 +193,7 @@ impl Accounts {
             let _turn = self.hashing.acquire();
             Argon2::default()
                 .hash_password(password.as_bytes())
-                .map_err(|e| Error::Storage(format!("password hashing failed: {e}")))?
+                .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))?
                 .to_string()
         };
         // ...then insert, unless another thread created the same name in
@@ -240,16 +237,14 @@ impl Accounts {
 
     /// Write all accounts atomically: a temporary file, `fsync`, rename.
     fn save(&self, accounts: &BTreeMap<String, Account>) -> Result<()> {
-        let storage = |what: &str, path: &Path, e: std::io::Error| {
-            Error::Storage(format!("cannot {what} {}: {e}", path.display()))
-        };
-        std::fs::create_dir_all(&self.dir).map_err(|e| storage("create", &self.dir, e))?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(Error::file("create the directory", &self.dir))?;
         let file = AccountsFile {
             version: 1,
             accounts: accounts.clone(),
         };
         let bytes = serde_json::to_vec(&file)
-            .map_err(|e| Error::Storage(format!("cannot encode the accounts: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot encode the accounts: {e}")))?;
         let temporary = self.dir.join(format!("{ACCOUNTS_FILE}.tmp"));
         // A temporary file left by a crash is replaced, not reused (it
         // might have other permissions).
@@ -262,14 +257,14 @@ impl Accounts {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut out = options
             .open(&temporary)
-            .map_err(|e| storage("create", &temporary, e))?;
+            .map_err(Error::file("create", &temporary))?;
 
         out.write_all(&bytes)
             .and_then(|()| out.sync_all())
-            .map_err(|e| storage("write", &temporary, e))?;
+            .map_err(Error::file("write", &temporary))?;
         drop(out);
         let path = self.path();
-        std::fs::rename(&temporary, &path).map_err(|e| storage("replace", &path, e))?;
+        std::fs::rename(&temporary, &path).map_err(Error::file("replace", &path))?;
         // Make the rename itself durable: sync the directory's entry list.
         // (Opening a directory to sync it works on Unix; elsewhere the
         // rename is still atomic, only its durability is not forced.)

@@ -77,7 +77,7 @@ pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// ```
 ///
 /// # Errors
-/// [`Error::Malformed`] naming `what` and the rule broken.
+/// [`Error::Usage`] naming `what` and the rule broken.
 pub fn validate_name(what: &str, name: &str) -> Result<()> {
     let starts_with_letter = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     let allowed = name
@@ -85,7 +85,7 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if name.is_empty() || name.len() > MAX_NAME_BYTES || !starts_with_letter || !allowed {
         let shown: String = name.chars().take(MAX_NAME_BYTES + 1).collect();
-        return Err(Error::Malformed(format!(
+        return Err(Error::Usage(format!(
             "{what} {shown:?}: a name is 1 to {MAX_NAME_BYTES} ASCII letters, digits, '_' or '-', starting with a letter"
         )));
     }
@@ -261,25 +261,23 @@ impl Command {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Malformed`] for an unknown command, a missing or extra
+    /// [`Error::Usage`] for an unknown command, a missing or extra
     /// argument, or an invalid room name; the message lists the commands.
     pub fn parse(line: &str) -> Result<Command> {
         let mut words = line.split_whitespace();
         let name = words.next().unwrap_or_default();
         let argument = words.next().map(str::to_string);
         if words.next().is_some() {
-            return Err(Error::Malformed(format!(
-                "/{name} takes at most one argument"
-            )));
+            return Err(Error::Usage(format!("/{name} takes at most one argument")));
         }
         if let Some(room) = &argument {
             validate_name("room", room)?;
         }
         let needs_room = |argument: Option<String>| {
-            argument.ok_or_else(|| Error::Malformed(format!("/{name} needs a room name")))
+            argument.ok_or_else(|| Error::Usage(format!("/{name} needs a room name")))
         };
         let no_argument = |command: Command| match &argument {
-            Some(_) => Err(Error::Malformed(format!("/{name} takes no argument"))),
+            Some(_) => Err(Error::Usage(format!("/{name} takes no argument"))),
             None => Ok(command),
         };
         match name {
@@ -291,7 +289,7 @@ impl Command {
             "qqq" | "quit" => no_argument(Command::Quit),
             other => {
                 let shown: String = other.chars().take(MAX_NAME_BYTES).collect();
-                Err(Error::Malformed(format!(
+                Err(Error::Usage(format!(
                     "unknown command /{shown}; the server knows /create NAME, /join NAME, /leave [NAME], /rooms, /who [NAME], /qqq and /quit"
                 )))
             }

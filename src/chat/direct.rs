@@ -99,7 +99,7 @@ pub fn seal_direct<R: CryptoRng + ?Sized>(
 /// - [`Error::Rsa`] when the key was not encrypted to this private key.
 /// - [`Error::AuthenticationFailed`] when the text was altered, or the
 ///   message claims another sender or recipient than it was sealed for.
-/// - [`Error::Malformed`] when the text is not UTF-8.
+/// - [`Error::BadMessage`] when the opened text is not UTF-8.
 pub fn open_direct(
     private_key: &PrivateKey,
     from: &str,
@@ -114,5 +114,7 @@ pub fn open_direct(
     let cipher = SessionCipher::from_secret(&secret);
     let sealed = base64_decode("direct sealed text", &message.sealed)?;
     let text = cipher.open_owned(sealed, &direct_associated_data(from, to))?;
-    String::from_utf8(text).map_err(|_| Error::Malformed("a direct message is UTF-8 text".into()))
+    String::from_utf8(text).map_err(|_| {
+        Error::BadMessage("a direct message is UTF-8 text; this one opened to other bytes".into())
+    })
 }

@@ -257,7 +257,7 @@ impl Hub {
     /// # Errors
     /// [`Error::Conflict`] when the name is a built-in action, starts with
     /// `Core` (seed 002: those are the server's own), or is already
-    /// registered; [`Error::Malformed`] when it is not a valid name.
+    /// registered; [`Error::Usage`] when it is not a valid name.
     pub fn register(&self, action: &str, handler: Handler) -> Result<()> {
         validate_name("action", action)?;
         if action.starts_with("Core") || BUILT_IN_ACTIONS.contains(&action) {
@@ -397,7 +397,7 @@ impl<'a> Conversation<'a> {
         let (envelope, attachment) = match decode(message) {
             Ok(decoded) => decoded,
             Err(error) => {
-                self.reply(Envelope::error(&error));
+                self.reply(answer_error(&error));
                 return Next::Continue;
             }
         };
@@ -410,7 +410,7 @@ impl<'a> Conversation<'a> {
                 } else {
                     Next::Continue
                 };
-                (Some(Envelope::error(&error)), next)
+                (Some(answer_error(&error)), next)
             }
         };
         // The last failed login is answered by the server's (EE,429,...)
@@ -461,7 +461,7 @@ impl<'a> Conversation<'a> {
             "message" => self.say(&username, envelope).map(|()| None),
             "command" => {
                 let line = envelope.data.as_str().ok_or_else(|| {
-                    Error::Malformed("command data is the command line, e.g. \"join rust\"".into())
+                    Error::BadMessage("command data is the command line, e.g. \"join rust\"".into())
                 })?;
                 self.command(&username, Command::parse(line)?)
                     .map(|()| None)
@@ -491,7 +491,7 @@ impl<'a> Conversation<'a> {
             }
         }
         let login: Login = serde_json::from_value(data.clone()).map_err(|e| {
-            Error::Malformed(format!("login data is {{\"username\",\"password\"}}: {e}"))
+            Error::BadMessage(format!("login data is {{\"username\",\"password\"}}: {e}"))
         })?;
         validate_name("username", &login.username)?;
         if let Some(wait) = self.hub.name_wait(&login.username, Instant::now()) {
@@ -572,7 +572,7 @@ impl<'a> Conversation<'a> {
                 text: text.clone(),
             },
             data => serde_json::from_value(data.clone()).map_err(|e| {
-                Error::Malformed(format!(
+                Error::BadMessage(format!(
                     "message data is {{\"room\",\"text\"}} or a string: {e}"
                 ))
             })?,
@@ -749,7 +749,7 @@ impl<'a> Conversation<'a> {
         let username = data
             .get("username")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::Malformed("CoreKey data is {\"username\"}".into()))?;
+            .ok_or_else(|| Error::BadMessage("CoreKey data is {\"username\"}".into()))?;
         let state = self.hub.lock();
         let member = state
             .members
@@ -766,7 +766,7 @@ impl<'a> Conversation<'a> {
     /// `direct`: relay an end-to-end sealed message, unread.
     fn direct(&self, username: &str, envelope: &Envelope) -> Result<Envelope> {
         let out: DirectOut = serde_json::from_value(envelope.data.clone()).map_err(|e| {
-            Error::Malformed(format!("direct data is {{\"to\",\"key\",\"sealed\"}}: {e}"))
+            Error::BadMessage(format!("direct data is {{\"to\",\"key\",\"sealed\"}}: {e}"))
         })?;
         // At most a chat message's text: base64 of nonce (16), tag (16)
         // and MAX_TEXT_BYTES of ciphertext; an RSA-4096 key's ciphertext
@@ -800,13 +800,13 @@ impl<'a> Conversation<'a> {
 
     /// The file actions (see [`crate::chat::transfer`]).
     fn file(&mut self, action: &str, data: &Value, attachment: &[u8]) -> Option<Envelope> {
-        let error = |e: Error| Some(Envelope::error(&e));
+        let error = |e: Error| Some(answer_error(&e));
         match action {
             "file-start" => match serde_json::from_value::<FileOffer>(data.clone()) {
                 Ok(offer) => self.files.start(offer).err().and_then(error),
                 Err(e) => {
                     self.files.refuse();
-                    error(Error::Malformed(format!(
+                    error(Error::BadMessage(format!(
                         "file-start data is {{\"name\",\"size\"}}: {e}"
                     )))
                 }
@@ -820,7 +820,7 @@ impl<'a> Conversation<'a> {
                 },
                 Err(e) => {
                     self.files.abort();
-                    error(Error::Malformed(format!(
+                    error(Error::BadMessage(format!(
                         "file-end data is {{\"sha256\"}}: {e}"
                     )))
                 }
@@ -852,7 +852,7 @@ impl<'a> Conversation<'a> {
                 .keys()
                 .cloned()
                 .collect();
-            return Err(Error::Malformed(format!(
+            return Err(Error::BadMessage(format!(
                 "unknown action {}; this server answers login, message, command, CoreClients, CoreKey, direct, file-start, file-chunk, file-end{}{}",
                 shown(action),
                 if custom.is_empty() { "" } else { ", " },
@@ -876,6 +876,16 @@ impl Drop for Conversation<'_> {
             self.hub.lock().remove(username);
         }
     }
+}
+
+/// The `error` answer to a request that failed. A failure on the server's
+/// side (code 500, such as a file that cannot be written) is logged here in
+/// full, with its path; the client is told what failed, not where.
+fn answer_error(error: &Error) -> Envelope {
+    if error.code() == 500 {
+        log::warn!("a request failed on the server's side: {error}");
+    }
+    Envelope::error(error)
 }
 
 /// A name from the network, cut short and quoted, for error messages.

@@ -104,11 +104,12 @@ impl Envelope {
 
     /// An `error` answer: `{"action":"error","data":{"code":401,
     /// "message":"not authorized: log in first"},"time":...}`, the code
-    /// being [`Error::code`] (HTTP's numbers, as in `EE` packets).
+    /// being [`Error::code`] (HTTP's numbers, as in `EE` packets) and the
+    /// message [`Error::description`].
     pub fn error(error: &Error) -> Envelope {
         Envelope::new(
             "error",
-            serde_json::json!({"code": error.code(), "message": error.to_string()}),
+            serde_json::json!({"code": error.code(), "message": error.description()}),
         )
     }
 
@@ -164,14 +165,17 @@ pub fn encode(envelope: &Envelope, attachment: &[u8]) -> Vec<u8> {
 /// Split a message into its envelope and attachment.
 ///
 /// # Errors
-/// [`Error::Malformed`] when the part before the first newline is not a
+/// [`Error::BadMessage`] when the part before the first newline is not a
 /// JSON envelope with an `action` string and an RFC 3339 `time`.
 pub fn decode(message: &[u8]) -> Result<(Envelope, &[u8])> {
     let (json, attachment) = match message.iter().position(|&b| b == b'\n') {
         Some(newline) => (&message[..newline], &message[newline + 1..]),
         None => (message, &message[message.len()..]),
     };
-    let envelope = serde_json::from_slice(json)
-        .map_err(|e| Error::Malformed(format!("not a JSON envelope: {e}")))?;
+    let envelope = serde_json::from_slice(json).map_err(|e| {
+        Error::BadMessage(format!(
+            "not a JSON envelope (an object with an action string and an RFC 3339 time): {e}"
+        ))
+    })?;
     Ok((envelope, attachment))
 }

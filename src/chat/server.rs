@@ -267,7 +267,8 @@ impl Server {
     /// # Errors
     /// - [`Error::Io`] when the address cannot be bound (in use, no
     ///   permission).
-    /// - [`Error::Storage`] when the accounts file exists but cannot be read.
+    /// - [`Error::File`] when the accounts file exists but cannot be read,
+    ///   [`Error::Storage`] when it is not an accounts file.
     pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
         let accounts = Accounts::open(&config.data_dir)?;
         Ok(Server {
@@ -291,7 +292,7 @@ impl Server {
     /// # Errors
     /// [`Error::Conflict`] for a built-in name ([`crate::chat::hub::BUILT_IN_ACTIONS`],
     /// or any name starting with `Core`) or one already registered;
-    /// [`Error::Malformed`] for a name that is not a valid name
+    /// [`Error::Usage`] for a name that is not a valid name
     /// ([`crate::chat::actions::validate_name`]).
     pub fn handle(
         &self,

@@ -108,14 +108,14 @@ pub fn safe_file_name(name: &str) -> String {
 /// The size and SHA-256 (hex) of the file at `path`, read in chunks.
 ///
 /// # Errors
-/// [`Error::Io`] when the file cannot be read.
+/// [`Error::File`] naming `path` when the file cannot be opened or read.
 pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
-    let mut file = File::open(path)?;
+    let mut file = File::open(path).map_err(Error::file("open", path))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK_BYTES];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buffer)?;
+        let n = file.read(&mut buffer).map_err(Error::file("read", path))?;
         if n == 0 {
             break;
         }
@@ -136,8 +136,8 @@ pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
 ///
 /// # Errors
 /// - [`Error::MessageTooLarge`] when the file is larger than `max_bytes`.
-/// - [`Error::Io`] when the file cannot be read, or gets shorter while it is
-///   sent.
+/// - [`Error::File`] naming `path` when the file cannot be opened or read,
+///   or gets shorter while it is sent.
 /// - The link's errors.
 pub fn send_file(
     link: &Link,
@@ -146,8 +146,11 @@ pub fn send_file(
     max_bytes: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<FileInfo> {
-    let mut file = File::open(path)?;
-    let size = file.metadata()?.len();
+    let mut file = File::open(path).map_err(Error::file("open", path))?;
+    let size = file
+        .metadata()
+        .map_err(Error::file("read the size of", path))?
+        .len();
     if size > max_bytes {
         return Err(Error::MessageTooLarge(format!(
             "{} is {size} bytes; files are limited to {max_bytes} bytes",
@@ -173,7 +176,16 @@ pub fn send_file(
     let mut sent = 0u64;
     while sent < size {
         let want = CHUNK_BYTES.min((size - sent) as usize);
-        file.read_exact(&mut buffer[..want])?;
+        file.read_exact(&mut buffer[..want]).map_err(|e| {
+            let e = match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => std::io::Error::new(
+                    e.kind(),
+                    format!("it got shorter than {size} bytes while it was sent"),
+                ),
+                _ => e,
+            };
+            Error::file("read", path)(e)
+        })?;
         hasher.update(&buffer[..want]);
         let chunk = Envelope::new("file-chunk", serde_json::Value::Null).with_token(token);
         link.send(encode(&chunk, &buffer[..want]))?;
@@ -229,14 +241,15 @@ impl FileReceiver {
     /// A `file-start` arrived: check it and open a temporary file.
     ///
     /// # Errors
-    /// [`Error::MessageTooLarge`] over the cap; [`Error::Malformed`] for a
-    /// transfer already in progress; [`Error::Io`] when the directory or
-    /// file cannot be created. After an error the transfer's chunks are
-    /// swallowed until its `file-end`, which gets no second answer.
+    /// [`Error::MessageTooLarge`] over the cap; [`Error::Protocol`] for a
+    /// transfer already in progress; [`Error::File`] naming the directory
+    /// or the temporary file when it cannot be created. After an error the
+    /// transfer's chunks are swallowed until its `file-end`, which gets no
+    /// second answer.
     pub fn start(&mut self, offer: FileOffer) -> Result<()> {
         if self.current.is_some() {
             self.fail();
-            return Err(Error::Malformed(
+            return Err(Error::Protocol(
                 "a file-start arrived before the previous file-end".into(),
             ));
         }
@@ -247,18 +260,21 @@ impl FileReceiver {
                 offer.name, offer.size, self.max_bytes
             )));
         }
-        let opened = std::fs::create_dir_all(&self.dir).and_then(|()| {
-            let temp_path = self.dir.join(format!(
-                ".{}.part-{:016x}",
-                safe_file_name(&offer.name),
-                rand::rng().random::<u64>()
-            ));
-            let temp = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp_path)?;
-            Ok((temp_path, temp))
-        });
+        let opened = std::fs::create_dir_all(&self.dir)
+            .map_err(Error::file("create the directory", &self.dir))
+            .and_then(|()| {
+                let temp_path = self.dir.join(format!(
+                    ".{}.part-{:016x}",
+                    safe_file_name(&offer.name),
+                    rand::rng().random::<u64>()
+                ));
+                let temp = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&temp_path)
+                    .map_err(Error::file("create", &temp_path))?;
+                Ok((temp_path, temp))
+            });
         match opened {
             Ok((temp_path, temp)) => {
                 self.current = Some(Receiving::File {
@@ -270,9 +286,9 @@ impl FileReceiver {
                 });
                 Ok(())
             }
-            Err(e) => {
+            Err(error) => {
                 self.current = Some(Receiving::Refused);
-                Err(e.into())
+                Err(error)
             }
         }
     }
@@ -280,27 +296,28 @@ impl FileReceiver {
     /// A `file-chunk` arrived with `bytes`: write them and hash them.
     ///
     /// # Errors
-    /// [`Error::Malformed`] for a chunk with no file started, or more bytes
-    /// than announced; [`Error::Io`] when writing fails. The partial file is
-    /// deleted, and the rest of the transfer swallowed.
+    /// [`Error::Protocol`] for a chunk with no file started, or more bytes
+    /// than announced; [`Error::File`] naming the temporary file when
+    /// writing fails. The partial file is deleted, and the rest of the
+    /// transfer swallowed.
     pub fn chunk(&mut self, bytes: &[u8]) -> Result<()> {
         let Some(Receiving::File {
             offer,
             received,
             hasher,
             temp,
-            ..
+            temp_path,
         }) = &mut self.current
         else {
             return match self.current {
                 Some(Receiving::Refused) => Ok(()),
-                _ => Err(Error::Malformed(
+                _ => Err(Error::Protocol(
                     "a file-chunk arrived with no file-start before it".into(),
                 )),
             };
         };
         if *received + bytes.len() as u64 > offer.size {
-            let error = Error::Malformed(format!(
+            let error = Error::Protocol(format!(
                 "more bytes than the {} announced for {}",
                 offer.size, offer.name
             ));
@@ -308,8 +325,9 @@ impl FileReceiver {
             return Err(error);
         }
         if let Err(e) = temp.write_all(bytes) {
+            let error = Error::file("write", temp_path)(e);
             self.fail();
-            return Err(e.into());
+            return Err(error);
         }
         hasher.update(bytes);
         *received += bytes.len() as u64;
@@ -322,10 +340,10 @@ impl FileReceiver {
     /// reported then).
     ///
     /// # Errors
-    /// [`Error::Malformed`] with no file started, or fewer bytes than
+    /// [`Error::Protocol`] with no file started, or fewer bytes than
     /// announced; [`Error::NotConfirmed`] when the SHA-256 does not match;
-    /// [`Error::Io`] when the file cannot be moved. The partial file is
-    /// deleted in every case.
+    /// [`Error::File`] naming the file that cannot be synced, created or
+    /// moved. The partial file is deleted in every case.
     pub fn end(&mut self, end: FileEnd) -> Result<Option<FileInfo>> {
         let (offer, received, hasher, temp_path, temp) = match self.current.take() {
             Some(Receiving::File {
@@ -337,19 +355,19 @@ impl FileReceiver {
             }) => (offer, received, hasher, temp_path, temp),
             Some(Receiving::Refused) => return Ok(None),
             None => {
-                return Err(Error::Malformed(
+                return Err(Error::Protocol(
                     "a file-end arrived with no file-start before it".into(),
                 ));
             }
         };
         let result = (|| {
             if received != offer.size {
-                return Err(Error::Malformed(format!(
+                return Err(Error::Protocol(format!(
                     "{}: {received} bytes arrived, {} were announced",
                     offer.name, offer.size
                 )));
             }
-            temp.sync_all()?;
+            temp.sync_all().map_err(Error::file("write", &temp_path))?;
             drop(temp);
             let actual = hex::encode(hasher.finalize());
             if !actual.eq_ignore_ascii_case(&end.sha256) {
@@ -418,14 +436,14 @@ fn place(dir: &Path, name: &str, temp: &Path) -> Result<String> {
         let path = dir.join(&candidate);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => {
-                std::fs::rename(temp, &path)?;
+                std::fs::rename(temp, &path).map_err(Error::file("move the file to", &path))?;
                 return Ok(candidate);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(Error::file("create", &path)(e)),
         }
     }
-    Err(Error::Io(std::io::Error::new(
+    Err(Error::file("create", &dir.join(name))(std::io::Error::new(
         std::io::ErrorKind::AlreadyExists,
         format!("{name} and 999 numbered copies already exist"),
     )))

@@ -20,6 +20,12 @@
 //! -----END PUBLIC KEY-----
 //! ```
 //!
+//! # Keys on disk
+//! A server keeps its private key in a PEM file ([`read_private_key`],
+//! [`write_key_pair`]). A file that cannot be read is reported with its
+//! path (`could not read /etc/rfmp/server.pem: No such file or
+//! directory`), never as a network error.
+//!
 //! # What is weak on purpose
 //! Nothing tells the client that the key in the CC packet is really the
 //! server's. An attacker in the middle can replace it with its own key, read
@@ -41,6 +47,8 @@ use rsa::pkcs8::{
 use rsa::sha2::{Digest, Sha256};
 use rsa::traits::PublicKeyParts;
 use rsa::{PrivateKey, PublicKey};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 /// Size of every RSA key rfmp generates, in bits (seed: RSA-2048, e = 65537).
 pub const RSA_BITS: usize = 2048;
@@ -155,6 +163,75 @@ pub fn private_key_to_pem(key: &PrivateKey) -> Result<String> {
         .to_pkcs8_pem(LineEnding::LF)
         .map_err(|e| Error::BadPrivateKey(e.to_string()))?;
     Ok(pem.to_string())
+}
+
+/// Read an RSA private key from a PEM file (PKCS#8 `BEGIN PRIVATE KEY`),
+/// such as the server key `rfmp keygen` writes.
+///
+/// ```
+/// use std::path::Path;
+/// let path = Path::new("tests/keys/TEST-ONLY-server-key.pem");
+/// let key = rfmp::handshake::helpers::read_private_key(path).unwrap();
+/// assert_eq!(rsa::traits::PublicKeyParts::size(&key.to_public_key()), 256);
+///
+/// let missing = rfmp::handshake::helpers::read_private_key(Path::new("no/such.pem"));
+/// assert!(missing.unwrap_err().to_string().starts_with("could not read no/such.pem: "));
+/// ```
+///
+/// # Errors
+/// - [`Error::File`] naming `path` when the file cannot be read.
+/// - [`Error::BadPrivateKey`] naming `path` when its text is not a PKCS#8
+///   RSA private key.
+pub fn read_private_key(path: &Path) -> Result<PrivateKey> {
+    let pem = std::fs::read_to_string(path).map_err(Error::file("read", path))?;
+    private_key_from_pem(&pem).map_err(|error| match error {
+        Error::BadPrivateKey(why) => Error::BadPrivateKey(format!("{}: {why}", path.display())),
+        other => other,
+    })
+}
+
+/// Write a new key pair to disk: the private key to `path` (PKCS#8 PEM,
+/// readable by its owner only on Unix) and the public key to `path` with
+/// `.pub` added (SPKI PEM, as on the wire, plus a final newline). Returns
+/// the public key's path.
+///
+/// Neither file is overwritten: if either exists, nothing is written.
+///
+/// # Errors
+/// - [`Error::File`] naming the file that exists already or cannot be
+///   created or written.
+/// - [`Error::BadPrivateKey`] / [`Error::BadPublicKey`] if the key cannot
+///   be encoded (not for a key from [`generate_key`]).
+pub fn write_key_pair(key: &PrivateKey, path: &Path) -> Result<PathBuf> {
+    let public_path = PathBuf::from(format!("{}.pub", path.display()));
+    for path in [path, public_path.as_path()] {
+        if path.exists() {
+            return Err(Error::file("create", path)(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "it exists already; not overwriting it",
+            )));
+        }
+    }
+    let private_pem = private_key_to_pem(key)?;
+    let public_pem = public_key_to_pem(&key.to_public_key())? + "\n";
+    for (path, text, private) in [
+        (path, private_pem.as_str(), true),
+        (public_path.as_path(), public_pem.as_str(), false),
+    ] {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        if private {
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut file = options.open(path).map_err(Error::file("create", path))?;
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(Error::file("write", path))?;
+    }
+    Ok(public_path)
 }
 
 /// Standard base64 with padding (RFC 4648 section 4), as on the wire.

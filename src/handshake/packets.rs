@@ -119,10 +119,7 @@ impl Packet {
             return Ok(self);
         }
         if self.kind() == "EE" {
-            return Err(Error::Peer {
-                code: self.fields.get(1).cloned().unwrap_or_default(),
-                description: self.fields.get(2..).unwrap_or_default().join(","),
-            });
+            return Err(peer_error(&self));
         }
         Err(Error::UnexpectedPacket {
             expected,
@@ -349,10 +346,32 @@ pub fn sc_packet<R: CryptoRng + ?Sized>(cipher: &SessionCipher, rng: &mut R) -> 
     Ok(packet_formatter(&["SC", &base64_encode(&sealed)]))
 }
 
+/// Read the peer's error packet, `(EE,<code>,<description>)`, as
+/// [`Error::Peer`]: the inverse of [`ee_packet`].
+///
+/// The description is every field after the code, joined back with `,`
+/// (a description may contain commas). Every reader of an EE packet, in
+/// the handshake ([`Packet::expect`]) and after it
+/// ([`crate::link::frames::decode_frame`]), goes through here.
+///
+/// ```
+/// use rfmp::handshake::packets::{peer_error, Packet};
+/// let ee = Packet::parse(b"(EE,503,server full, try later)").unwrap();
+/// let rfmp::Error::Peer { code, description } = peer_error(&ee) else { panic!() };
+/// assert_eq!((code.as_str(), description.as_str()), ("503", "server full, try later"));
+/// ```
+pub fn peer_error(packet: &Packet) -> Error {
+    Error::Peer {
+        code: packet.fields.get(1).cloned().unwrap_or_default(),
+        description: packet.fields.get(2..).unwrap_or_default().join(","),
+    }
+}
+
 /// Build an error packet: `(EE,<code>,<description>)`.
 ///
 /// The course protocol's error packet, sent just before a side closes a
-/// connection because of `error` (see [`Error::code`] for the codes).
+/// connection because of `error` (see [`Error::code`] for the codes, and
+/// [`Error::description`] for the text: a local file's path is not sent).
 /// The description may contain commas (a reader joins the fields after the
 /// code back together), but a `(` or `)` would break the packet syntax, so
 /// they are replaced by `<` and `>`.
@@ -363,7 +382,7 @@ pub fn sc_packet<R: CryptoRng + ?Sized>(cipher: &SessionCipher, rng: &mut R) -> 
 /// ```
 pub fn ee_packet(error: &Error) -> String {
     let description: String = error
-        .to_string()
+        .description()
         .chars()
         .map(|c| match c {
             '(' => '<',

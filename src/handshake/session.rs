@@ -238,8 +238,9 @@ impl SessionCipher {
     /// message itself.
     ///
     /// # Errors
-    /// [`Error::Malformed`] only if AES-EAX refuses the length (it accepts
-    /// up to 2^36 bytes, far beyond any packet).
+    /// [`Error::Internal`] only if AES-EAX refuses the nonce or the length
+    /// (it accepts up to 2^36 bytes, far beyond any packet): never the
+    /// peer's fault.
     pub fn seal<R: CryptoRng + ?Sized>(
         &self,
         message: &[u8],
@@ -259,11 +260,14 @@ impl SessionCipher {
                 rng.fill_bytes(&mut sealed[..NONCE_BYTES]);
                 sealed[NONCE_BYTES + TAG_BYTES..].copy_from_slice(message);
                 let (head, ciphertext) = sealed.split_at_mut(NONCE_BYTES + TAG_BYTES);
-                let nonce = Nonce::try_from(&head[..NONCE_BYTES])
-                    .map_err(|_| Error::Malformed("nonce length".into()))?;
+                let nonce = Nonce::try_from(&head[..NONCE_BYTES]).map_err(|_| {
+                    Error::Internal(format!("AES-EAX refused a {NONCE_BYTES}-byte nonce"))
+                })?;
                 let tag = eax
                     .encrypt_inout_detached(&nonce, associated_data, ciphertext.into())
-                    .map_err(|_| Error::Malformed("message too long for AES-EAX".into()))?;
+                    .map_err(|_| {
+                        Error::Internal(format!("AES-EAX refused to seal {} bytes", message.len()))
+                    })?;
                 head[NONCE_BYTES..].copy_from_slice(&tag);
                 Ok(sealed)
             }

@@ -92,7 +92,7 @@
 
 use crate::error::{Error, Result};
 use crate::handshake::helpers::base64_decode;
-use crate::handshake::packets::Packet;
+use crate::handshake::packets::{Packet, peer_error};
 use crate::handshake::session::SessionCipher;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -272,7 +272,7 @@ fn start_with_payload(head: std::fmt::Arguments<'_>, payload: &[u8]) -> String {
 /// `hi`, sent as frame 0.
 ///
 /// # Errors
-/// [`Error::Malformed`] when the fragment is longer than one frame can
+/// [`Error::Usage`] when the fragment is longer than one frame can
 /// carry ([`fragment_capacity`]) or `index >= count`: the caller cut the
 /// message wrongly.
 pub fn dp_packet<R: CryptoRng + ?Sized>(
@@ -285,7 +285,7 @@ pub fn dp_packet<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<String> {
     if fragment.len() > fragment_capacity(cipher) || index >= count {
-        return Err(Error::Malformed(format!(
+        return Err(Error::Usage(format!(
             "fragment {index} of {count} with {} bytes does not fit one data frame \
              (at most {} bytes)",
             fragment.len(),
@@ -385,10 +385,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
         // The course protocol's error packet, which has no CRC: the peer
         // explains why it is closing the connection.
         return Err(match Packet::parse(bytes) {
-            Ok(packet) => Error::Peer {
-                code: packet.fields.get(1).cloned().unwrap_or_default(),
-                description: packet.fields.get(2..).unwrap_or_default().join(","),
-            },
+            Ok(packet) => peer_error(&packet),
             Err(error) => error,
         });
     }
@@ -646,9 +643,10 @@ impl<R: Read> FrameReader<R> {
 ///
 /// # Errors
 /// - [`Error::AuthenticationFailed`] when the AES tag does not match.
-/// - [`Error::Malformed`] for an AES payload shorter than nonce and tag, an
-///   End frame whose payload is not empty once opened, or an AK/NK frame
-///   (they carry no payload).
+/// - [`Error::Malformed`] for an AES payload shorter than nonce and tag.
+/// - [`Error::Protocol`] for an End frame whose payload is not empty once
+///   opened.
+/// - [`Error::Usage`] for an AK/NK frame: they carry no payload to open.
 pub fn open_dp_packet(frame: Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
     match frame {
         Frame::Data {
@@ -662,13 +660,13 @@ pub fn open_dp_packet(frame: Frame, cipher: &SessionCipher, from: Direction) -> 
             if opened.is_empty() {
                 Ok(opened)
             } else {
-                Err(Error::Malformed(
+                Err(Error::Protocol(
                     "an End frame carries an empty message".into(),
                 ))
             }
         }
-        Frame::Ack { .. } | Frame::Nak { .. } => Err(Error::Malformed(format!(
-            "an {} frame has no payload to open",
+        Frame::Ack { .. } | Frame::Nak { .. } => Err(Error::Usage(format!(
+            "an {} frame has no payload to open; only DP and End frames are opened",
             frame.kind()
         ))),
     }

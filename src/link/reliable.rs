@@ -332,13 +332,13 @@ impl SendWindow {
     /// duplicate AK in a row (fast retransmit).
     ///
     /// # Errors
-    /// - [`Error::Malformed`] when `next` acknowledges a frame never sent.
+    /// - [`Error::Protocol`] when `next` acknowledges a frame never sent.
     /// - [`Error::GaveUp`] when the frame to retransmit was already sent
     ///   [`ReliableConfig::max_transmissions`] times.
     pub fn on_ack(&mut self, next: u32, now: Instant) -> Result<Option<Resend>> {
         self.answered_at = Some(now);
         if seq_before(self.next_seq, next) {
-            return Err(Error::Malformed(format!(
+            return Err(Error::Protocol(format!(
                 "(AK,{next}) acknowledges frames up to {}, but only frames before {} were sent",
                 next.wrapping_sub(1),
                 self.next_seq
@@ -386,7 +386,7 @@ impl SendWindow {
     /// expects next).
     ///
     /// # Errors
-    /// - [`Error::Malformed`] when `seq` was already acknowledged: the peer
+    /// - [`Error::Protocol`] when `seq` was already acknowledged: the peer
     ///   lost a frame after acknowledging it (or someone forged the AK).
     /// - [`Error::GaveUp`] when the frame was already sent
     ///   [`ReliableConfig::max_transmissions`] times.
@@ -397,7 +397,7 @@ impl SendWindow {
         }
         let oldest = self.in_flight.front().map_or(self.next_seq, |f| f.seq);
         if seq_before(seq, oldest) {
-            return Err(Error::Malformed(format!(
+            return Err(Error::Protocol(format!(
                 "(NK,{seq}) asks again for a frame the peer already acknowledged: \
                  it was lost after its AK (a forged acknowledgement?)"
             )));
@@ -441,7 +441,10 @@ impl SendWindow {
     fn retransmit(&mut self, offset: usize, now: Instant) -> Result<Resend> {
         let max = self.config.max_transmissions;
         let Some(transmissions) = self.in_flight.get(offset).map(|f| f.transmissions) else {
-            return Err(Error::Malformed("no such frame in flight".into()));
+            // Unreachable: every caller checked `offset` against the window.
+            return Err(Error::Internal(format!(
+                "retransmit: no frame at offset {offset} of the send window"
+            )));
         };
         if transmissions >= max {
             let seq = self.in_flight[offset].seq;
@@ -597,7 +600,7 @@ impl ReceiveWindow {
     ///
     /// # Errors
     /// Those of [`Reassembly::push`] (an invalid or oversized message),
-    /// and [`Error::Malformed`] for a frame after End or End in the middle
+    /// and [`Error::Protocol`] for a frame after End or End in the middle
     /// of a message.
     pub fn accept(&mut self, seq: u32, frame: Sequenced, now: Instant) -> Result<Outcome> {
         let mut outcome = Outcome::default();
@@ -605,7 +608,7 @@ impl ReceiveWindow {
             return Ok(outcome);
         };
         if self.ended {
-            return Err(Error::Malformed(format!(
+            return Err(Error::Protocol(format!(
                 "frame {seq} arrived after the peer's End"
             )));
         }
@@ -644,7 +647,7 @@ impl ReceiveWindow {
                 }
                 Sequenced::End => {
                     if self.reassembly.in_progress() {
-                        return Err(Error::Malformed(
+                        return Err(Error::Protocol(
                             "End arrived in the middle of a fragmented message".into(),
                         ));
                     }
@@ -757,7 +760,7 @@ impl Reassembly {
     /// # Errors
     /// - [`Error::MessageTooLarge`] when `count` or the bytes so far exceed
     ///   the limit.
-    /// - [`Error::Malformed`] when the fragment is not the one expected:
+    /// - [`Error::Protocol`] when the fragment is not the one expected:
     ///   a new message must start at index 0, and the next fragment of a
     ///   message has the next index and the same count.
     pub fn push(
@@ -771,7 +774,7 @@ impl Reassembly {
         let partial = match &mut self.partial {
             Some(partial) => {
                 if index != partial.next_index || count != partial.count {
-                    return Err(Error::Malformed(format!(
+                    return Err(Error::Protocol(format!(
                         "expected fragment {} of {}, got fragment {index} of {count}",
                         partial.next_index, partial.count
                     )));
@@ -780,7 +783,7 @@ impl Reassembly {
             }
             None => {
                 if index != 0 {
-                    return Err(Error::Malformed(format!(
+                    return Err(Error::Protocol(format!(
                         "a message starts with fragment 0, got fragment {index} of {count}"
                     )));
                 }
