@@ -136,7 +136,11 @@ fn input_loop(client: &Client, leaving: &AtomicBool) -> CliResult<()> {
                         anstream::println!("{}", show::key(&now, &key));
                         anstream::println!("{}", show::direct_sent(&now, to));
                     }
-                    Err(error) => answered::<String>(Err(error))?,
+                    Err(error @ (Error::Peer { .. } | Error::SessionEnded(_))) => {
+                        answered::<String>(Err(error))?;
+                    }
+                    // A key for someone else, or one that does not parse.
+                    Err(error) => eprintln!("not sent: {error}"),
                 }
             }
             Input::Send(path) => send(client, Path::new(path))?,
