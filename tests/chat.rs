@@ -1032,3 +1032,32 @@ fn local_file_errors_name_the_path_and_the_operation_before_connecting() {
         "a client connected"
     );
 }
+
+/// The events a `Client` keeps for `receive` are bounded (here by a small
+/// `queue_bytes`): when the queue is full its reader waits instead of
+/// dropping any, so a slow reader still gets every message, in order.
+#[test]
+fn a_full_event_queue_makes_the_reader_wait_and_loses_nothing() {
+    const SAID: usize = 50;
+    let (addr, _data) = start_chat_server(|_| {});
+    let config = LinkConfig {
+        queue_bytes: 1024,
+        ..LinkConfig::default()
+    };
+    let alice = Client::connect_with(addr, Security::Unsecured, config).unwrap();
+    alice.login("alice", TEST_PASSWORD).unwrap();
+    let bob = client_with(addr, "bob", second_client_key());
+    // About 250 bytes each: the queue holds four or five of them.
+    for n in 0..SAID {
+        bob.say(None, &format!("{n:03} {}", "x".repeat(150)))
+            .unwrap();
+    }
+    let heard: Vec<String> = room_messages(&alice, SAID)
+        .into_iter()
+        .map(|(_, _, text)| text[..3].to_string())
+        .collect();
+    let expected: Vec<String> = (0..SAID).map(|n| format!("{n:03}")).collect();
+    assert_eq!(heard, expected);
+    alice.close().unwrap();
+    bob.close().unwrap();
+}

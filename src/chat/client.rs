@@ -23,10 +23,10 @@ use rsa::{PrivateKey, PublicKey};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How a [`Client`] secures its session: the answers to the seed's two
 /// questions (step 1.a and step 10.a.i), with the client's own key pair.
@@ -95,14 +95,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// thread takes each envelope off the link and routes it:
 ///
 /// ```text
-///  request("CoreKey")  --> waiting: [CoreKey] --+
-///  say("hi")           --> waiting: [.., message]|
-///                                               |  the server answers every
-///  link --> reader thread --+-- an answer ------+  request once, in order:
-///                           |   (or an error)      the oldest waiting one
-///                           |                      gets the next answer
-///                           +-- an event --------> receive() (queued, never lost)
-///                               (someone's room message, notice, direct)
+///  thread A: request("rooms") --+  send, and join the     waiting requests,
+///  thread B: say("hi") ---------+  queue, under one lock   oldest first:
+///                                                         [rooms, message]
+///                                                            ^
+///  link --> reader thread --+-- an answer, or an error ------+ (the oldest)
+///                           |
+///                           +-- an event ----------> events --> receive()
+///                               (someone's room message, a notice, a direct)
 /// ```
 ///
 /// - **Answers in request order.** The server answers every request
@@ -111,10 +111,14 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 ///   Sending and joining the queue of waiting requests happen together, so
 ///   two threads' requests cannot swap places. An `error` answer goes to
 ///   the request that caused it, as [`Error::Peer`].
-/// - **Events are never lost**: they queue up (without limit, so keep
-///   reading them) until [`Client::receive`] takes them, whether or not a
-///   request is waiting meanwhile. Our own room message comes back as the
-///   answer to [`Client::say`], not as an event.
+/// - **Events are never lost**: they queue up until [`Client::receive`]
+///   takes them, whether or not a request is waiting meanwhile. The queue
+///   holds at most [`LinkConfig::queue_bytes`] (4 MiB by default); when it
+///   is full the reader waits, so a program that never takes its events
+///   stops reading the link, its requests go unanswered, and the server
+///   disconnects it as a client that does not read (`EE 503`). Our own
+///   room message comes back as the answer to [`Client::say`], not as an
+///   event.
 /// - **[`Client::send`] waits for nothing**: its answer is queued with the
 ///   events, for [`Client::receive`]; so is an answer that arrives after
 ///   its request gave up ([`REQUEST_TIMEOUT`]).
@@ -155,13 +159,22 @@ pub struct Client {
     private_key: Option<PrivateKey>,
     server_key: Option<PublicKey>,
     /// Shared with the reader thread.
-    routes: Arc<Mutex<Routes>>,
+    shared: Arc<Shared>,
     /// Held while sending a request, so that the order of the waiting
     /// requests is the order on the wire.
     sending: Mutex<()>,
-    /// What the reader thread queued for [`Client::receive`].
-    events: Mutex<Receiver<Result<Envelope>>>,
     reader: Option<JoinHandle<()>>,
+}
+
+/// What the callers and the reader thread share.
+#[derive(Debug)]
+struct Shared {
+    routes: Mutex<Routes>,
+    /// Signalled when an event is queued or taken, and at the end.
+    changed: Condvar,
+    /// The most bytes of events queued at once (the link's
+    /// [`LinkConfig::queue_bytes`]).
+    max_event_bytes: usize,
 }
 
 /// Who waits for the answer to one request.
@@ -173,7 +186,7 @@ enum Waiter {
     Events,
 }
 
-/// What the callers and the reader thread share.
+/// The state behind [`Shared`]'s lock.
 #[derive(Debug, Default)]
 struct Routes {
     /// One entry for each request sent and not yet answered, oldest first.
@@ -183,6 +196,14 @@ struct Routes {
     welcome: Option<Welcome>,
     /// Why the session ended, once it has: no more requests.
     ended: Option<String>,
+    /// Events for [`Client::receive`], oldest first, with their sizes in
+    /// bytes (as they came off the link); the last one may be the error
+    /// that ended the session.
+    events: VecDeque<(Result<Envelope>, usize)>,
+    /// The sum of those sizes.
+    event_bytes: usize,
+    /// The [`Client`] is being dropped: the reader stops waiting for room.
+    dropped: bool,
 }
 
 impl Client {
@@ -228,22 +249,24 @@ impl Client {
             ),
         };
         let (session, server_key) = handshake(Connection::new(stream), &mode, &mut os_rng())?;
+        let shared = Arc::new(Shared {
+            routes: Mutex::new(Routes::default()),
+            changed: Condvar::new(),
+            max_event_bytes: config.queue_bytes,
+        });
         let link = Arc::new(Link::start(session, Direction::ClientToServer, config)?);
-        let routes = Arc::new(Mutex::new(Routes::default()));
-        let (queue_event, events) = mpsc::channel();
         let reader = {
-            let (link, routes) = (Arc::clone(&link), Arc::clone(&routes));
+            let (link, shared) = (Arc::clone(&link), Arc::clone(&shared));
             std::thread::Builder::new()
                 .name("chat-client-reader".into())
-                .spawn(move || read_and_route(&link, &routes, &queue_event))?
+                .spawn(move || read_and_route(&link, &shared))?
         };
         Ok(Client {
             link,
             private_key,
             server_key,
-            routes,
+            shared,
             sending: Mutex::new(()),
-            events: Mutex::new(events),
             reader: Some(reader),
         })
     }
@@ -264,7 +287,7 @@ impl Client {
 
     /// The `welcome` of our login, once logged in.
     pub fn welcome(&self) -> Option<Welcome> {
-        lock(&self.routes).welcome.clone()
+        lock(&self.shared.routes).welcome.clone()
     }
 
     /// The underlying link, for its statistics ([`Link::stats`]). Do not
@@ -340,7 +363,7 @@ impl Client {
     fn send_as(&self, action: &str, data: Value, waiter: Waiter) -> Result<()> {
         let _in_order = lock(&self.sending);
         let token = {
-            let mut routes = lock(&self.routes);
+            let mut routes = lock(&self.shared.routes);
             if let Some(why) = &routes.ended {
                 return Err(Error::SessionEnded(why.clone()));
             }
@@ -352,7 +375,7 @@ impl Client {
             // Not sent, so never answered: take our waiter back. It is the
             // last one (nobody else can join while we hold `sending`),
             // unless the session ended and the queue was emptied.
-            lock(&self.routes).waiting.pop_back();
+            lock(&self.shared.routes).waiting.pop_back();
             return Err(error);
         }
         Ok(())
@@ -486,20 +509,36 @@ impl Client {
     /// ended it, once, then [`Error::SessionEnded`]. [`Error::Malformed`]
     /// for a message from the server that is not an envelope.
     pub fn receive(&self, timeout: Option<Duration>) -> Result<Option<Envelope>> {
-        let events = lock(&self.events);
-        let next = match timeout {
-            Some(timeout) => events.recv_timeout(timeout),
-            None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match next {
-            Ok(event) => event.map(Some),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::SessionEnded(
-                lock(&self.routes)
-                    .ended
-                    .clone()
-                    .unwrap_or_else(|| "the client's reader stopped".into()),
-            )),
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut routes = lock(&self.shared.routes);
+        loop {
+            if let Some((event, size)) = routes.events.pop_front() {
+                routes.event_bytes -= size;
+                // The reader may be waiting for room.
+                self.shared.changed.notify_all();
+                return event.map(Some);
+            }
+            if let Some(why) = &routes.ended {
+                return Err(Error::SessionEnded(why.clone()));
+            }
+            routes = match deadline {
+                None => self
+                    .shared
+                    .changed
+                    .wait(routes)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    self.shared
+                        .changed
+                        .wait_timeout(routes, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
         }
     }
 
@@ -527,7 +566,7 @@ impl Client {
         let sent = {
             let _in_order = lock(&self.sending);
             {
-                let mut routes = lock(&self.routes);
+                let mut routes = lock(&self.shared.routes);
                 if let Some(why) = &routes.ended {
                     return Err(Error::SessionEnded(why.clone()));
                 }
@@ -547,7 +586,7 @@ impl Client {
                     };
                     let end = Envelope::new("file-end", to_value(&end)).with_token(Some(&token));
                     if self.link.send(encode(&end, b"")).is_err() {
-                        lock(&self.routes).waiting.pop_back();
+                        lock(&self.shared.routes).waiting.pop_back();
                     }
                     return Err(error);
                 }
@@ -594,6 +633,8 @@ impl Drop for Client {
         // Harmless after `close`: the link has ended already.
         self.link
             .abort(Error::SessionEnded("the client was dropped".into()));
+        lock(&self.shared.routes).dropped = true;
+        self.shared.changed.notify_all();
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
@@ -602,14 +643,14 @@ impl Drop for Client {
 
 /// The reader thread: route every envelope from the link (see
 /// [Threads](Client#threads)) until the session ends.
-fn read_and_route(link: &Link, routes: &Mutex<Routes>, events: &Sender<Result<Envelope>>) {
+fn read_and_route(link: &Link, shared: &Shared) {
     let end = loop {
-        let envelope = match link.receive() {
+        let (envelope, size) = match link.receive() {
             Ok(Delivery::Message(bytes)) => match decode(&bytes) {
-                Ok((envelope, _)) => envelope,
+                Ok((envelope, _)) => (envelope, bytes.len()),
                 Err(error) => {
                     // Our server never sends one; report it, go on.
-                    let _ = events.send(Err(error));
+                    queue_event(shared, lock(&shared.routes), Err(error), bytes.len());
                     continue;
                 }
             },
@@ -618,7 +659,7 @@ fn read_and_route(link: &Link, routes: &Mutex<Routes>, events: &Sender<Result<En
             }
             Err(error) => break error,
         };
-        let mut routes = lock(routes);
+        let mut routes = lock(&shared.routes);
         if envelope.action == "welcome"
             && let Ok(welcome) = serde_json::from_value::<Welcome>(envelope.data.clone())
         {
@@ -629,7 +670,7 @@ fn read_and_route(link: &Link, routes: &Mutex<Routes>, events: &Sender<Result<En
                 && envelope.data.get("from").and_then(Value::as_str) == Some(&me.username)
         });
         if is_event(&envelope) && !ours {
-            let _ = events.send(Ok(envelope));
+            queue_event(shared, routes, Ok(envelope), size);
             continue;
         }
         match routes.waiting.pop_front() {
@@ -637,25 +678,46 @@ fn read_and_route(link: &Link, routes: &Mutex<Routes>, events: &Sender<Result<En
                 // A caller that gave up (timed out) left; its answer goes
                 // with the events rather than be lost.
                 if let Err(mpsc::SendError(answer)) = caller.send(Ok(envelope)) {
-                    let _ = events.send(answer);
+                    queue_event(shared, routes, answer, size);
                 }
             }
             // The answer to `send`, or to nothing we know of.
-            Some(Waiter::Events) | None => {
-                let _ = events.send(Ok(envelope));
-            }
+            Some(Waiter::Events) | None => queue_event(shared, routes, Ok(envelope), size),
         }
     };
     // The end: no more requests; each waiting one, and then `receive`,
     // learn why.
-    let mut routes = lock(routes);
+    let mut routes = lock(&shared.routes);
     routes.ended = Some(end.to_string());
     for waiter in routes.waiting.drain(..) {
         if let Waiter::Caller(caller) = waiter {
             let _ = caller.send(Err(copy_of(&end)));
         }
     }
-    let _ = events.send(Err(end));
+    routes.events.push_back((Err(end), 0));
+    shared.changed.notify_all();
+}
+
+/// Queue an event of `size` bytes for [`Client::receive`], first waiting
+/// while the queue is full (it takes any event when empty).
+fn queue_event(
+    shared: &Shared,
+    mut routes: MutexGuard<'_, Routes>,
+    event: Result<Envelope>,
+    size: usize,
+) {
+    while routes.event_bytes > 0
+        && routes.event_bytes + size > shared.max_event_bytes
+        && !routes.dropped
+    {
+        routes = shared
+            .changed
+            .wait(routes)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+    routes.events.push_back((event, size));
+    routes.event_bytes += size;
+    shared.changed.notify_all();
 }
 
 /// The same error again, for each request that waited when the session
