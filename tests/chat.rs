@@ -810,3 +810,254 @@ fn the_client_command_sends_a_direct_message_only_to_its_recipient() {
     bob.close().unwrap();
     carol.close().unwrap();
 }
+
+/// One `Client` shared by two threads: a reader takes the events (bob's
+/// room messages, in the order he said them, none lost) while the other
+/// thread makes requests and speaks, and each request gets its own answer.
+#[test]
+fn a_shared_client_hears_the_room_while_another_thread_makes_requests() {
+    const SAID: usize = 20;
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    let bob = client_with(addr, "bob", second_client_key());
+    std::thread::scope(|threads| {
+        // alice's reader: every event until it has heard all of bob's lines.
+        let reader = threads.spawn(|| {
+            let mut heard = Vec::new();
+            while heard.len() < SAID {
+                let event = alice
+                    .receive(Some(Duration::from_secs(10)))
+                    .expect("the session works")
+                    .expect("bob's messages within 10 s");
+                match event.action.as_str() {
+                    "message" => heard.push(spoke(serde_json::from_value(event.data).unwrap())),
+                    "notice" => {}
+                    _ => panic!("an answer reached the reader: {event:?}"),
+                }
+            }
+            heard
+        });
+        // bob talks in the lobby meanwhile.
+        let talker = threads.spawn(|| {
+            for n in 0..SAID {
+                bob.say(None, &format!("bob {n}")).unwrap();
+            }
+        });
+        // alice's main thread: requests, each with the answer it asked for.
+        for n in 0..SAID {
+            assert_eq!(alice.command("rooms").unwrap().action, "rooms");
+            let text = format!("alice {n}");
+            assert_eq!(
+                spoke(alice.say(None, &text).unwrap()),
+                said("lobby", "alice", &text)
+            );
+            assert_eq!(alice.key_of("bob").unwrap().username, "bob");
+        }
+        talker.join().unwrap();
+        let expected: Vec<_> = (0..SAID)
+            .map(|n| said("lobby", "bob", &format!("bob {n}")))
+            .collect();
+        assert_eq!(reader.join().unwrap(), expected);
+    });
+    // alice's own messages came back as answers, not as events.
+    assert_eq!(
+        alice.receive(Some(Duration::from_millis(200))).unwrap(),
+        None
+    );
+    alice.close().unwrap();
+    bob.close().unwrap();
+}
+
+/// Three threads make requests on one `Client` at once: each gets the
+/// answer, or the `error`, of its own request.
+#[test]
+fn each_answer_and_each_error_goes_to_the_request_that_caused_it() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    std::thread::scope(|threads| {
+        for worker in 0..3 {
+            let alice = &alice;
+            threads.spawn(move || {
+                for n in 0..20 {
+                    match (worker + n) % 4 {
+                        0 => assert_eq!(code_of(alice.command("join nowhere")), "404"),
+                        1 => assert_eq!(code_of(alice.command("create")), "400"),
+                        2 => {
+                            let who = alice.command("who lobby").unwrap();
+                            assert_eq!(
+                                (who.action.as_str(), &who.data["room"]),
+                                ("who", &"lobby".into())
+                            );
+                        }
+                        _ => assert_eq!(alice.command("rooms").unwrap().action, "rooms"),
+                    }
+                }
+            });
+        }
+    });
+    alice.close().unwrap();
+}
+
+/// After `/qqq` the server answers `bye` and ends the session: the reader
+/// thread learns it from `receive`, and later requests fail at once.
+#[test]
+fn after_qqq_every_thread_of_a_shared_client_learns_the_session_ended() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let alice = alice_like(addr, "alice");
+    std::thread::scope(|threads| {
+        let reader = threads.spawn(|| {
+            loop {
+                match alice.receive(Some(Duration::from_secs(10))) {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => panic!("the session did not end within 10 s"),
+                    Err(error) => return error,
+                }
+            }
+        });
+        assert_eq!(alice.command("qqq").unwrap().action, "bye");
+        let ended = reader.join().unwrap();
+        assert!(matches!(ended, Error::SessionEnded(_)), "{ended:?}");
+    });
+    assert!(matches!(
+        alice.command("rooms"),
+        Err(Error::SessionEnded(_))
+    ));
+    alice.close().unwrap();
+}
+
+/// `--cipher` and `--secure` take only the values the protocol knows: the
+/// parser refuses others, listing the right ones, before connecting.
+#[test]
+fn the_client_command_refuses_an_unknown_cipher_or_secure_value_before_connecting() {
+    use std::process::{Command, Stdio};
+    // A listener nobody should reach: the program must stop first.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    for (flag, value) in [("--cipher", "des"), ("--secure", "2")] {
+        let output = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+            .args(["client", "--port", &port, "--user", "dave", flag, value])
+            .env("RFMP_PASSWORD", TEST_PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "a usage error: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("possible values"), "{stderr}");
+    }
+    assert_eq!(
+        listener.accept().map(|_| ()).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::WouldBlock),
+        "the client connected"
+    );
+}
+
+/// A usage mistake in a chat command is explained by the client, and
+/// never sent: the server reads only the commands that were right.
+#[test]
+fn the_client_command_explains_a_usage_mistake_without_sending_it() {
+    let (tap, seen) = std::sync::mpsc::channel();
+    let (addr, _data) = start_chat_server(|c| c.tap = Some(tap));
+    let output = run_client_command(addr, "dave", b"/join\n/who\n/qqq\n");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        stderr.contains("/join needs a room name; usage: /join NAME"),
+        "{stderr}"
+    );
+    let commands: Vec<String> = seen
+        .try_iter()
+        .filter_map(|message| {
+            let (envelope, _) = rfmp::chat::messages::decode(&message).ok()?;
+            (envelope.action == "command").then(|| envelope.data.as_str().map(str::to_string))?
+        })
+        .collect();
+    assert_eq!(commands, ["who", "qqq"]);
+}
+
+/// A local file the program cannot use is named, with what was being done
+/// to it, before any connection: a missing file to send, a missing
+/// `--key`, and a key file that `keygen` would overwrite.
+#[test]
+fn local_file_errors_name_the_path_and_the_operation_before_connecting() {
+    use std::process::{Command, Stdio};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.txt");
+    let missing = missing.to_str().unwrap();
+    let existing = dir.path().join("key.pem");
+    std::fs::write(&existing, "not a key").unwrap();
+    let existing = existing.to_str().unwrap();
+    let runs: [(&[&str], String); 3] = [
+        (
+            &["send-file", missing, "--user", "dave", "--port", &port],
+            format!("error: cannot send the file {missing}: "),
+        ),
+        (
+            &[
+                "client", "--key", missing, "--user", "dave", "--port", &port,
+            ],
+            format!("error: cannot read the private key {missing}: "),
+        ),
+        (
+            &["keygen", existing],
+            format!("error: cannot write the private key to {existing}: it exists"),
+        ),
+    ];
+    for (args, expected) in runs {
+        let output = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+            .args(args)
+            .env("RFMP_PASSWORD", TEST_PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(existing).unwrap(),
+        "not a key",
+        "keygen overwrote a file"
+    );
+    assert_eq!(
+        listener.accept().map(|_| ()).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::WouldBlock),
+        "a client connected"
+    );
+}
+
+/// The events a `Client` keeps for `receive` are bounded (here by a small
+/// `queue_bytes`): when the queue is full its reader waits instead of
+/// dropping any, so a slow reader still gets every message, in order.
+#[test]
+fn a_full_event_queue_makes_the_reader_wait_and_loses_nothing() {
+    const SAID: usize = 50;
+    let (addr, _data) = start_chat_server(|_| {});
+    let config = LinkConfig {
+        queue_bytes: 1024,
+        ..LinkConfig::default()
+    };
+    let alice = Client::connect_with(addr, Security::Unsecured, config).unwrap();
+    alice.login("alice", TEST_PASSWORD).unwrap();
+    let bob = client_with(addr, "bob", second_client_key());
+    // About 250 bytes each: the queue holds four or five of them.
+    for n in 0..SAID {
+        bob.say(None, &format!("{n:03} {}", "x".repeat(150)))
+            .unwrap();
+    }
+    let heard: Vec<String> = room_messages(&alice, SAID)
+        .into_iter()
+        .map(|(_, _, text)| text[..3].to_string())
+        .collect();
+    let expected: Vec<String> = (0..SAID).map(|n| format!("{n:03}")).collect();
+    assert_eq!(heard, expected);
+    alice.close().unwrap();
+    bob.close().unwrap();
+}

@@ -1,11 +1,16 @@
 //! The chat client for programs: [`Client`] connects, runs the handshake
 //! ([`crate::handshake::client::handshake`], steps 1-15), starts the link
 //! (steps 16-17), logs in, and sends the chat's actions with the token.
+//!
+//! A [`Client`] can be shared between threads: a reader thread inside it
+//! takes every envelope off the link and routes it, answers to the request
+//! that is waiting for them, events to [`Client::receive`]. The type's own
+//! documentation shows the threads and how to use them.
 
 use crate::chat::actions::{DirectIn, DirectOut, KeyInfo, Login, RoomMessage, Say, Welcome};
 use crate::chat::direct::{SealedDirect, open_direct, seal_direct};
 use crate::chat::messages::{Envelope, decode, encode};
-use crate::chat::transfer::{FileInfo, send_file};
+use crate::chat::transfer::{FileEnd, FileInfo, send_file};
 use crate::error::{Error, Result};
 use crate::handshake::client::{Mode, handshake};
 use crate::handshake::framing::Connection;
@@ -18,7 +23,9 @@ use rsa::{PrivateKey, PublicKey};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::Mutex;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How a [`Client`] secures its session: the answers to the seed's two
@@ -43,7 +50,11 @@ pub enum Security {
 
 /// The actions the server sends unasked ([`crate::chat::actions`]): a room's
 /// `message` (with `from`), `notice` and `direct`. Everything else it sends
-/// is the answer to the last request.
+/// is the answer to a request.
+///
+/// One room message is both: the copy of our own message that the room
+/// sends back to us answers our `message` request (the [`Client`] knows
+/// our name, so it tells the two apart).
 pub fn is_event(envelope: &Envelope) -> bool {
     match envelope.action.as_str() {
         "notice" | "direct" => true,
@@ -53,6 +64,9 @@ pub fn is_event(envelope: &Envelope) -> bool {
         _ => false,
     }
 }
+
+/// How long [`Client::request`] waits for an answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A chat client for programs (seed 002's client): it connects, runs the
 /// handshake (steps 1-15) and the link (16-17), logs in, and sends actions
@@ -74,25 +88,123 @@ pub fn is_event(envelope: &Envelope) -> bool {
 /// # Ok::<(), rfmp::Error>(())
 /// ```
 ///
-/// All methods take `&self`, so one thread can [`Client::receive`] while
-/// another [`Client::send`]s. The methods that wait for an answer
-/// ([`Client::request`], [`Client::login`], [`Client::say`],
-/// [`Client::command`], [`Client::direct`], [`Client::send_file`]) both
-/// send and receive: while one runs, no other thread may call
-/// [`Client::receive`], or it could take the answer. Answers come in the
-/// order of the requests, and events that arrive meanwhile are kept for
-/// [`Client::receive`].
+/// # Threads
+///
+/// Every method takes `&self`, and a `Client` can be shared (by reference
+/// in [`std::thread::scope`], or in an [`Arc`]). Inside it, one reader
+/// thread takes each envelope off the link and routes it:
+///
+/// ```text
+///  thread A: request("rooms") --+  send, and join the     waiting requests,
+///  thread B: say("hi") ---------+  queue, under one lock   oldest first:
+///                                                         [rooms, message]
+///                                                            ^
+///  link --> reader thread --+-- an answer, or an error ------+ (the oldest)
+///                           |
+///                           +-- an event ----------> events --> receive()
+///                               (someone's room message, a notice, a direct)
+/// ```
+///
+/// - **Answers in request order.** The server answers every request
+///   exactly once, in the order it got them (a file is one request), so
+///   the reader gives each answer to the oldest request still waiting.
+///   Sending and joining the queue of waiting requests happen together, so
+///   two threads' requests cannot swap places. An `error` answer goes to
+///   the request that caused it, as [`Error::Peer`].
+/// - **Events are never lost**: they queue up until [`Client::receive`]
+///   takes them, whether or not a request is waiting meanwhile. The queue
+///   holds at most [`LinkConfig::queue_bytes`] (4 MiB by default); when it
+///   is full the reader waits, so a program that never takes its events
+///   stops reading the link, its requests go unanswered, and the server
+///   disconnects it as a client that does not read (`EE 503`). Our own
+///   room message comes back as the answer to [`Client::say`], not as an
+///   event.
+/// - **[`Client::send`] waits for nothing**: its answer is queued with the
+///   events, for [`Client::receive`]; so is an answer that arrives after
+///   its request gave up ([`REQUEST_TIMEOUT`]).
+/// - **The end.** After `/qqq` the server answers `bye` and ends the
+///   session (step 17); when the session ends, for that or any other
+///   reason, every waiting request fails with the reason, and
+///   [`Client::receive`] returns the events still queued, then the error
+///   ([`Error::SessionEnded`] when the server said End).
+///
+/// So one thread can show what others say while another sends what the
+/// user types:
+///
+/// ```no_run
+/// # use rfmp::chat::client::{Client, Security};
+/// let alice = Client::connect("127.0.0.1:25565", Security::Unsecured)?;
+/// alice.login("alice", "correct horse")?;
+/// std::thread::scope(|threads| {
+///     // The reader: events as they come, until the session ends.
+///     threads.spawn(|| {
+///         while let Ok(event) = alice.receive(None) {
+///             if let Some(event) = event {
+///                 println!("{}: {}", event.action, event.data);
+///             }
+///         }
+///     });
+///     // Meanwhile, requests and their answers.
+///     alice.command("join rust")?;
+///     let said = alice.say(None, "hello, rust")?;
+///     println!("said in #{}", said.room);
+///     alice.command("qqq")?; // the server answers bye and ends the session
+///     alice.close()
+/// })?;
+/// # Ok::<(), rfmp::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Client {
-    link: Link,
+    link: Arc<Link>,
     private_key: Option<PrivateKey>,
     server_key: Option<PublicKey>,
-    welcome: Mutex<Option<Welcome>>,
-    held: Mutex<VecDeque<Envelope>>,
+    /// Shared with the reader thread.
+    shared: Arc<Shared>,
+    /// Held while sending a request, so that the order of the waiting
+    /// requests is the order on the wire.
+    sending: Mutex<()>,
+    reader: Option<JoinHandle<()>>,
 }
 
-/// How long [`Client::request`] waits for an answer.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// What the callers and the reader thread share.
+#[derive(Debug)]
+struct Shared {
+    routes: Mutex<Routes>,
+    /// Signalled when an event is queued or taken, and at the end.
+    changed: Condvar,
+    /// The most bytes of events queued at once (the link's
+    /// [`LinkConfig::queue_bytes`]).
+    max_event_bytes: usize,
+}
+
+/// Who waits for the answer to one request.
+#[derive(Debug)]
+enum Waiter {
+    /// A caller of [`Client::request`] (or a method built on it).
+    Caller(Sender<Result<Envelope>>),
+    /// Nobody: the answer to [`Client::send`] goes with the events.
+    Events,
+}
+
+/// The state behind [`Shared`]'s lock.
+#[derive(Debug, Default)]
+struct Routes {
+    /// One entry for each request sent and not yet answered, oldest first.
+    waiting: VecDeque<Waiter>,
+    /// Our login, once the server welcomed us: the token for every later
+    /// envelope, and our name (our own room message is an answer).
+    welcome: Option<Welcome>,
+    /// Why the session ended, once it has: no more requests.
+    ended: Option<String>,
+    /// Events for [`Client::receive`], oldest first, with their sizes in
+    /// bytes (as they came off the link); the last one may be the error
+    /// that ended the session.
+    events: VecDeque<(Result<Envelope>, usize)>,
+    /// The sum of those sizes.
+    event_bytes: usize,
+    /// The [`Client`] is being dropped: the reader stops waiting for room.
+    dropped: bool,
+}
 
 impl Client {
     /// Connect to `addr`, run the handshake and start the link (default
@@ -104,12 +216,14 @@ impl Client {
         Client::connect_with(addr, security, LinkConfig::default())
     }
 
-    /// Connect to `addr` (10 s at most), run the handshake (steps 1-15)
-    /// and start the link with `config`.
+    /// Connect to `addr` (10 s at most), run the handshake (steps 1-15),
+    /// start the link with `config`, and start the reader thread (see
+    /// [Threads](Client#threads)).
     ///
     /// # Errors
-    /// [`Error::Io`] when the server cannot be reached, and every error of
-    /// [`handshake`] (an `EE` from the server arrives as [`Error::Peer`]).
+    /// [`Error::Io`] when the server cannot be reached or a thread cannot
+    /// be started, and every error of [`handshake`] (an `EE` from the
+    /// server arrives as [`Error::Peer`]).
     pub fn connect_with(
         addr: impl ToSocketAddrs,
         security: Security,
@@ -135,13 +249,25 @@ impl Client {
             ),
         };
         let (session, server_key) = handshake(Connection::new(stream), &mode, &mut os_rng())?;
-        let link = Link::start(session, Direction::ClientToServer, config)?;
+        let shared = Arc::new(Shared {
+            routes: Mutex::new(Routes::default()),
+            changed: Condvar::new(),
+            max_event_bytes: config.queue_bytes,
+        });
+        let link = Arc::new(Link::start(session, Direction::ClientToServer, config)?);
+        let reader = {
+            let (link, shared) = (Arc::clone(&link), Arc::clone(&shared));
+            std::thread::Builder::new()
+                .name("chat-client-reader".into())
+                .spawn(move || read_and_route(&link, &shared))?
+        };
         Ok(Client {
             link,
             private_key,
             server_key,
-            welcome: Mutex::new(None),
-            held: Mutex::new(VecDeque::new()),
+            shared,
+            sending: Mutex::new(()),
+            reader: Some(reader),
         })
     }
 
@@ -161,10 +287,12 @@ impl Client {
 
     /// The `welcome` of our login, once logged in.
     pub fn welcome(&self) -> Option<Welcome> {
-        lock(&self.welcome).clone()
+        lock(&self.shared.routes).welcome.clone()
     }
 
-    /// The underlying link (for its statistics, or raw messages).
+    /// The underlying link, for its statistics ([`Link::stats`]). Do not
+    /// send or receive on it: the reader thread reads it, and a request
+    /// sent past [`Client::request`] would take another one's answer.
     pub fn link(&self) -> &Link {
         &self.link
     }
@@ -181,62 +309,98 @@ impl Client {
             username: username.to_string(),
             password: password.to_string(),
         };
-        let answer = self.request("login", to_value(&login))?;
-        let welcome: Welcome = from_answer(answer)?;
-        *lock(&self.welcome) = Some(welcome.clone());
-        Ok(welcome)
+        // The reader thread keeps the welcome (and so the token) as it
+        // routes it, before any later envelope.
+        from_answer(self.request("login", to_value(&login))?, "welcome")
     }
 
     /// Send `action` with `data` (and our token, once logged in), without
-    /// waiting for an answer.
+    /// waiting for its answer: the answer (every action gets one) is queued
+    /// with the events, for [`Client::receive`].
     ///
     /// # Errors
-    /// The link's errors ([`Error::SessionEnded`] after the session ended).
+    /// The link's errors; [`Error::SessionEnded`] after the session ended.
     pub fn send(&self, action: &str, data: Value) -> Result<()> {
-        let token = lock(&self.welcome).as_ref().map(|w| w.token.clone());
-        let envelope = Envelope::new(action, data).with_token(token.as_deref());
-        self.link.send(encode(&envelope, b""))
+        self.send_as(action, data, Waiter::Events)
     }
 
     /// Send `action` with `data` and wait for its answer (at most
-    /// [`REQUEST_TIMEOUT`]); events that arrive first are kept for
-    /// [`Client::receive`].
+    /// [`REQUEST_TIMEOUT`]), whatever other threads send and receive
+    /// meanwhile (see [Threads](Client#threads)).
     ///
     /// # Errors
     /// - [`Error::Peer`] when the answer is an `error` (its code and
     ///   message).
     /// - [`Error::TimedOut`] when no answer comes.
-    /// - [`Error::SessionEnded`] when the server ended the session.
+    /// - [`Error::SessionEnded`] when the session ended first (the server's
+    ///   End, or [`Client::close`]), or the link's error that ended it
+    ///   (an `EE` from the server as [`Error::Peer`]).
     pub fn request(&self, action: &str, data: Value) -> Result<Envelope> {
-        self.send(action, data)?;
-        self.await_answer("the answer to a request", |envelope| {
-            (!is_event(envelope)).then(|| envelope.clone())
-        })
+        let (answer, answered) = mpsc::channel();
+        self.send_as(action, data, Waiter::Caller(answer))?;
+        let answer = match answered.recv_timeout(REQUEST_TIMEOUT) {
+            Ok(answer) => answer?,
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(Error::TimedOut {
+                    waiting_for: "the answer to a request",
+                });
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::SessionEnded("the client's reader stopped".into()));
+            }
+        };
+        match answer.error_parts() {
+            Some((code, message)) => Err(Error::Peer {
+                code: code.to_string(),
+                description: message.to_string(),
+            }),
+            None => Ok(answer),
+        }
+    }
+
+    /// Send one envelope and put `waiter` in the queue of waiting requests,
+    /// both under the `sending` lock: the queue's order is the wire's.
+    fn send_as(&self, action: &str, data: Value, waiter: Waiter) -> Result<()> {
+        let _in_order = lock(&self.sending);
+        let token = {
+            let mut routes = lock(&self.shared.routes);
+            if let Some(why) = &routes.ended {
+                return Err(Error::SessionEnded(why.clone()));
+            }
+            routes.waiting.push_back(waiter);
+            routes.welcome.as_ref().map(|w| w.token.clone())
+        };
+        let envelope = Envelope::new(action, data).with_token(token.as_deref());
+        if let Err(error) = self.link.send(encode(&envelope, b"")) {
+            // Not sent, so never answered: take our waiter back. It is the
+            // last one (nobody else can join while we hold `sending`),
+            // unless the session ended and the queue was emptied.
+            lock(&self.shared.routes).waiting.pop_back();
+            return Err(error);
+        }
+        Ok(())
     }
 
     /// Say `text` in `room` (the current room when `None`) and wait for
     /// the answer: the room's `message` as the server fanned it out to
     /// every member, us included (so we know it was accepted, and its place
-    /// in the room's order). Other events that arrive first are kept for
-    /// [`Client::receive`].
+    /// in the room's order).
     ///
     /// # Errors
-    /// [`Error::Peer`] when the server refuses (`403` not in that room,
-    /// `413` too long, `401` not logged in); as [`Client::request`].
+    /// [`Error::Unauthorized`] before login; [`Error::Peer`] when the
+    /// server refuses (`403` not in that room, `413` too long); as
+    /// [`Client::request`].
     pub fn say(&self, room: Option<&str>, text: &str) -> Result<RoomMessage> {
-        let me = self
-            .welcome()
-            .map(|w| w.username)
-            .ok_or_else(|| Error::Unauthorized("log in before speaking in a room".into()))?;
+        if self.welcome().is_none() {
+            return Err(Error::Unauthorized(
+                "log in before speaking in a room".into(),
+            ));
+        }
         let say = Say {
             room: room.map(str::to_string),
             text: text.to_string(),
         };
-        self.send("message", to_value(&say))?;
-        self.await_answer("our own message back from the room", |envelope| {
-            let said = serde_json::from_value::<RoomMessage>(envelope.data.clone()).ok()?;
-            (envelope.action == "message" && said.from == me && said.text == text).then_some(said)
-        })
+        from_answer(self.request("message", to_value(&say))?, "message")
     }
 
     /// Run a command line without its `/` (e.g. `join rust`) and return
@@ -252,43 +416,61 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Peer`] `404` when the user is not connected or has no key;
-    /// as [`Client::request`].
+    /// [`Error::Malformed`] when the server answers with someone else's
+    /// key (a message sealed to it would go to the wrong person); as
+    /// [`Client::request`].
     pub fn key_of(&self, username: &str) -> Result<KeyInfo> {
-        from_answer(self.request("CoreKey", serde_json::json!({ "username": username }))?)
+        let answer = self.request("CoreKey", serde_json::json!({ "username": username }))?;
+        let key: KeyInfo = from_answer(answer, "key")?;
+        if key.username != username {
+            return Err(Error::Malformed(format!(
+                "asked for {username}'s key, the server sent {}'s",
+                key.username
+            )));
+        }
+        Ok(key)
     }
 
     /// Seal `text` for the owner of `key` ([`crate::chat::direct::seal_direct`])
-    /// and send it as `direct`, without waiting for `direct-sent`.
+    /// and send it as `direct`, without waiting: the answer (`direct-sent`,
+    /// or an `error`) comes to [`Client::receive`].
+    ///
+    /// # Errors
+    /// As [`Client::direct`]'s sealing; as [`Client::send`].
+    pub fn send_direct(&self, key: &KeyInfo, text: &str) -> Result<()> {
+        let out = self.seal_for(key, text)?;
+        self.send("direct", to_value(&out))
+    }
+
+    /// Send `text` end to end to `username`: fetch the key
+    /// ([`Client::key_of`]), seal, send, and wait for `direct-sent`.
+    /// Returns the key used, so its fingerprint can be shown and compared.
     ///
     /// # Errors
     /// [`Error::Unauthorized`] before login; [`Error::BadPublicKey`] for a
-    /// key that does not parse; as [`Client::send`].
-    pub fn send_direct(&self, key: &KeyInfo, text: &str) -> Result<()> {
+    /// key that does not parse; as [`Client::key_of`] and
+    /// [`Client::request`].
+    pub fn direct(&self, username: &str, text: &str) -> Result<KeyInfo> {
+        let key = self.key_of(username)?;
+        let out = self.seal_for(&key, text)?;
+        let sent = self.request("direct", to_value(&out))?;
+        expect_action(&sent, "direct-sent")?;
+        Ok(key)
+    }
+
+    /// The `direct` data for `text`, sealed to `key` (step 10's client
+    /// keys at work, [`crate::chat::direct`]).
+    fn seal_for(&self, key: &KeyInfo, text: &str) -> Result<DirectOut> {
         let me = self
             .welcome()
             .ok_or_else(|| Error::Unauthorized("log in before sending direct messages".into()))?;
         let recipient = rsa_public_key_converter(&key.public_key)?;
         let sealed = seal_direct(&recipient, &me.username, &key.username, text, &mut os_rng())?;
-        let out = DirectOut {
+        Ok(DirectOut {
             to: key.username.clone(),
             key: sealed.key,
             sealed: sealed.sealed,
-        };
-        self.send("direct", to_value(&out))
-    }
-
-    /// Send `text` end to end to `username`: fetch the key, seal, send,
-    /// and wait for `direct-sent`. Returns the key used, so its
-    /// fingerprint can be shown and compared.
-    ///
-    /// # Errors
-    /// As [`Client::key_of`], [`Client::send_direct`] and
-    /// [`Client::request`].
-    pub fn direct(&self, username: &str, text: &str) -> Result<KeyInfo> {
-        let key = self.key_of(username)?;
-        self.send_direct(&key, text)?;
-        self.wait_for("direct-sent")?;
-        Ok(key)
+        })
     }
 
     /// Open a `direct` envelope sent to us: the sender's data and the text.
@@ -315,75 +497,59 @@ impl Client {
         Ok((direct, text))
     }
 
-    /// The next envelope from the server: a kept event first, then the
-    /// link; `Ok(None)` after `timeout` (`None`: wait for ever).
+    /// The next event from the server (someone's room message, a
+    /// `notice`, a `direct`), or the answer to a [`Client::send`], in the
+    /// order they arrived; `Ok(None)` after `timeout` (`None`: wait for
+    /// ever). Any thread may call it while others make requests.
     ///
     /// # Errors
-    /// [`Error::SessionEnded`] when the server ended the session, and the
-    /// link's errors.
+    /// Once the session has ended and every queued event was returned:
+    /// [`Error::SessionEnded`] when the server ended the session (after
+    /// `/qqq`, say) or this side closed it, else the link's error that
+    /// ended it, once, then [`Error::SessionEnded`]. [`Error::Malformed`]
+    /// for a message from the server that is not an envelope.
     pub fn receive(&self, timeout: Option<Duration>) -> Result<Option<Envelope>> {
-        if let Some(held) = lock(&self.held).pop_front() {
-            return Ok(Some(held));
-        }
-        match timeout {
-            Some(timeout) => self.next_from_link(timeout),
-            None => loop {
-                if let Some(envelope) = self.next_from_link(Duration::from_secs(3600))? {
-                    return Ok(Some(envelope));
-                }
-            },
-        }
-    }
-
-    /// Wait for the answer `action`, keeping events for later.
-    fn wait_for(&self, action: &str) -> Result<Envelope> {
-        self.await_answer("an answer from the server", |envelope| {
-            (envelope.action == action).then(|| envelope.clone())
-        })
-    }
-
-    /// Read envelopes (at most [`REQUEST_TIMEOUT`] in all) until `pick`
-    /// accepts one, or one is an `error` (returned as [`Error::Peer`]);
-    /// the others are kept for [`Client::receive`].
-    fn await_answer<T>(
-        &self,
-        waiting_for: &'static str,
-        pick: impl Fn(&Envelope) -> Option<T>,
-    ) -> Result<T> {
-        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        let mut routes = lock(&self.shared.routes);
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(envelope) = self.next_from_link(left)? else {
-                return Err(Error::TimedOut { waiting_for });
+            if let Some((event, size)) = routes.events.pop_front() {
+                routes.event_bytes -= size;
+                // The reader may be waiting for room.
+                self.shared.changed.notify_all();
+                return event.map(Some);
+            }
+            if let Some(why) = &routes.ended {
+                return Err(Error::SessionEnded(why.clone()));
+            }
+            routes = match deadline {
+                None => self
+                    .shared
+                    .changed
+                    .wait(routes)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Ok(None);
+                    }
+                    self.shared
+                        .changed
+                        .wait_timeout(routes, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
             };
-            if let Some((code, message)) = envelope.error_parts() {
-                return Err(Error::Peer {
-                    code: code.to_string(),
-                    description: message.to_string(),
-                });
-            }
-            if let Some(answer) = pick(&envelope) {
-                return Ok(answer);
-            }
-            lock(&self.held).push_back(envelope);
-        }
-    }
-
-    /// One envelope from the link, or `None` after `timeout`.
-    fn next_from_link(&self, timeout: Duration) -> Result<Option<Envelope>> {
-        match self.link.receive_timeout(Some(timeout))? {
-            None => Ok(None),
-            Some(Delivery::Message(bytes)) => Ok(Some(decode(&bytes)?.0)),
-            Some(Delivery::End) => Err(Error::SessionEnded("the server ended the session".into())),
         }
     }
 
     /// Send the file at `path` ([`crate::chat::transfer::send_file`], with our
     /// token), calling `progress` with the bytes queued so far, and wait
-    /// for the server's `file-saved`.
+    /// for the server's `file-saved`. Other threads' requests wait until
+    /// the whole file is queued: a file is one request.
     ///
     /// # Errors
-    /// Those of [`crate::chat::transfer::send_file`]; [`Error::Peer`] when the
+    /// [`Error::Unauthorized`] before login; those of
+    /// [`crate::chat::transfer::send_file`]; [`Error::Peer`] when the
     /// server refuses or fails to save the file; [`Error::NotConfirmed`]
     /// when it saved other bytes than we sent (size or SHA-256 differ).
     pub fn send_file(
@@ -392,9 +558,55 @@ impl Client {
         max_bytes: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileInfo> {
-        let token = self.welcome().map(|w| w.token);
-        let sent = send_file(&self.link, token.as_deref(), path, max_bytes, progress)?;
-        let saved: FileInfo = from_answer(self.wait_for("file-saved")?)?;
+        let token = self
+            .welcome()
+            .map(|w| w.token)
+            .ok_or_else(|| Error::Unauthorized("log in before sending files".into()))?;
+        let (answer, answered) = mpsc::channel();
+        let sent = {
+            let _in_order = lock(&self.sending);
+            {
+                let mut routes = lock(&self.shared.routes);
+                if let Some(why) = &routes.ended {
+                    return Err(Error::SessionEnded(why.clone()));
+                }
+                routes.waiting.push_back(Waiter::Caller(answer));
+            }
+            match send_file(&self.link, Some(&token), path, max_bytes, progress) {
+                Ok(sent) => sent,
+                Err(error) => {
+                    // The file could not be read to the end (or at all).
+                    // If `file-start` went out, the server is still
+                    // receiving: a `file-end` it must refuse closes the
+                    // request with one `error` answer, which nobody reads.
+                    // If nothing went out, the same `file-end` is refused
+                    // as a `file-end` without a file.
+                    let end = FileEnd {
+                        sha256: String::new(),
+                    };
+                    let end = Envelope::new("file-end", to_value(&end)).with_token(Some(&token));
+                    if self.link.send(encode(&end, b"")).is_err() {
+                        lock(&self.shared.routes).waiting.pop_back();
+                    }
+                    return Err(error);
+                }
+            }
+        };
+        let answer = match answered.recv_timeout(REQUEST_TIMEOUT) {
+            Ok(answer) => answer?,
+            Err(_) => {
+                return Err(Error::TimedOut {
+                    waiting_for: "the server's file-saved",
+                });
+            }
+        };
+        if let Some((code, message)) = answer.error_parts() {
+            return Err(Error::Peer {
+                code: code.to_string(),
+                description: message.to_string(),
+            });
+        }
+        let saved: FileInfo = from_answer(answer, "file-saved")?;
         if saved.size != sent.size || saved.sha256 != sent.sha256 {
             return Err(Error::NotConfirmed(format!(
                 "sent {} bytes with SHA-256 {}, the server saved {} bytes with SHA-256 {}",
@@ -404,7 +616,8 @@ impl Client {
         Ok(saved)
     }
 
-    /// Close the session (step 17: End both ways).
+    /// Close the session (step 17: End both ways). The reader thread
+    /// stops when the session has ended.
     ///
     /// # Errors
     /// As [`Link::close`].
@@ -413,18 +626,138 @@ impl Client {
     }
 }
 
+impl Drop for Client {
+    /// Dropping a client without [`Client::close`] hangs up without End,
+    /// as dropping a [`Link`] does; the reader thread stops with it.
+    fn drop(&mut self) {
+        // Harmless after `close`: the link has ended already.
+        self.link
+            .abort(Error::SessionEnded("the client was dropped".into()));
+        lock(&self.shared.routes).dropped = true;
+        self.shared.changed.notify_all();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+/// The reader thread: route every envelope from the link (see
+/// [Threads](Client#threads)) until the session ends.
+fn read_and_route(link: &Link, shared: &Shared) {
+    let end = loop {
+        let (envelope, size) = match link.receive() {
+            Ok(Delivery::Message(bytes)) => match decode(&bytes) {
+                Ok((envelope, _)) => (envelope, bytes.len()),
+                Err(error) => {
+                    // Our server never sends one; report it, go on.
+                    queue_event(shared, lock(&shared.routes), Err(error), bytes.len());
+                    continue;
+                }
+            },
+            Ok(Delivery::End) => {
+                break Error::SessionEnded("the server ended the session".into());
+            }
+            Err(error) => break error,
+        };
+        let mut routes = lock(&shared.routes);
+        if envelope.action == "welcome"
+            && let Ok(welcome) = serde_json::from_value::<Welcome>(envelope.data.clone())
+        {
+            routes.welcome = Some(welcome);
+        }
+        let ours = routes.welcome.as_ref().is_some_and(|me| {
+            envelope.action == "message"
+                && envelope.data.get("from").and_then(Value::as_str) == Some(&me.username)
+        });
+        if is_event(&envelope) && !ours {
+            queue_event(shared, routes, Ok(envelope), size);
+            continue;
+        }
+        match routes.waiting.pop_front() {
+            Some(Waiter::Caller(caller)) => {
+                // A caller that gave up (timed out) left; its answer goes
+                // with the events rather than be lost.
+                if let Err(mpsc::SendError(answer)) = caller.send(Ok(envelope)) {
+                    queue_event(shared, routes, answer, size);
+                }
+            }
+            // The answer to `send`, or to nothing we know of.
+            Some(Waiter::Events) | None => queue_event(shared, routes, Ok(envelope), size),
+        }
+    };
+    // The end: no more requests; each waiting one, and then `receive`,
+    // learn why.
+    let mut routes = lock(&shared.routes);
+    routes.ended = Some(end.to_string());
+    for waiter in routes.waiting.drain(..) {
+        if let Waiter::Caller(caller) = waiter {
+            let _ = caller.send(Err(copy_of(&end)));
+        }
+    }
+    routes.events.push_back((Err(end), 0));
+    shared.changed.notify_all();
+}
+
+/// Queue an event of `size` bytes for [`Client::receive`], first waiting
+/// while the queue is full (it takes any event when empty).
+fn queue_event(
+    shared: &Shared,
+    mut routes: MutexGuard<'_, Routes>,
+    event: Result<Envelope>,
+    size: usize,
+) {
+    while routes.event_bytes > 0
+        && routes.event_bytes + size > shared.max_event_bytes
+        && !routes.dropped
+    {
+        routes = shared
+            .changed
+            .wait(routes)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+    routes.events.push_back((event, size));
+    routes.event_bytes += size;
+    shared.changed.notify_all();
+}
+
+/// The same error again, for each request that waited when the session
+/// ended: an `EE` from the server keeps its code, others become
+/// [`Error::SessionEnded`] with their text.
+fn copy_of(error: &Error) -> Error {
+    match error {
+        Error::Peer { code, description } => Error::Peer {
+            code: code.clone(),
+            description: description.clone(),
+        },
+        Error::SessionEnded(why) => Error::SessionEnded(why.clone()),
+        other => Error::SessionEnded(other.to_string()),
+    }
+}
+
 /// Our own types always serialise.
 fn to_value<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-/// Read an answer's data as `T`.
-fn from_answer<T: serde::de::DeserializeOwned>(answer: Envelope) -> Result<T> {
-    let action = answer.action.clone();
+/// Check that an answer is the `action` expected.
+fn expect_action(answer: &Envelope, action: &str) -> Result<()> {
+    if answer.action == action {
+        Ok(())
+    } else {
+        Err(Error::Malformed(format!(
+            "expected {action} in answer, got {}",
+            answer.action
+        )))
+    }
+}
+
+/// Read an answer, which must be `action`, as `T`.
+fn from_answer<T: serde::de::DeserializeOwned>(answer: Envelope, action: &str) -> Result<T> {
+    expect_action(&answer, action)?;
     serde_json::from_value(answer.data)
         .map_err(|e| Error::Malformed(format!("unexpected {action} answer: {e}")))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,0 +1,265 @@
+//! The command line: subcommands and flags, parsed by clap.
+//!
+//! Each flag has a one-line help (`rfmp client -h`) and its details in the
+//! long help (`rfmp client --help`). Answers with a fixed set of values
+//! (`--secure`, `--cipher`, `demo --cipher`) are [`ValueEnum`]s: clap
+//! refuses anything else, with the list of allowed values, before the
+//! program does anything.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::handshake::session::Algorithm;
+use rfmp::link::Faults;
+use std::path::PathBuf;
+
+/// rfmp: the reference implementation of RFMP v1.0, a small secure chat
+/// protocol taught step by step.
+#[derive(Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Narrate a session step by step, bytes and eavesdropper included.
+    ///
+    /// Runs a client and a server in this process and narrates every step,
+    /// with the bytes on the wire and what an eavesdropper sees; then shows
+    /// damaged and dropped frames being recovered, and a chat.
+    Demo {
+        /// Which session to show.
+        #[arg(long, value_enum, default_value = "aes")]
+        cipher: DemoChoice,
+        /// Do not wait for Enter between steps.
+        ///
+        /// Without it the demo waits only when standard input is a terminal.
+        #[arg(long)]
+        no_pause: bool,
+        /// Faults for the last section (default: 10% damaged, 5% dropped,
+        /// the seed in rfmp::teach::demo::DEMO_FAULTS; --corrupt-rate 0
+        /// --drop-rate 0 skips the section).
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+    /// Run the thread-per-client chat server.
+    ///
+    /// Accounts, rooms, direct messages, and the files clients send; it
+    /// logs its address and its key's fingerprint at start.
+    Server {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on.
+        ///
+        /// 0 lets the operating system choose a free port (the log says
+        /// which).
+        #[arg(long, default_value_t = 25565)]
+        port: u16,
+        /// The server's RSA private key file.
+        ///
+        /// PKCS#8 PEM, as `rfmp keygen` writes it. Without it a fresh
+        /// RSA-2048 key is generated at start, and its fingerprint changes
+        /// at every start.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Most clients served at once.
+        ///
+        /// The next one is refused with (EE,503,...).
+        #[arg(long, default_value_t = 256)]
+        max_clients: usize,
+        /// Where files from clients are saved.
+        ///
+        /// Only the last part of the sender's name is kept, and an existing
+        /// file is never overwritten (`notes (1).txt`).
+        #[arg(long, default_value = "rfmp-received")]
+        receive_dir: PathBuf,
+        /// Largest file accepted, in bytes.
+        #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+        /// Where the accounts are kept.
+        ///
+        /// The file is accounts.json, with Argon2id password hashes only,
+        /// replaced atomically at every change.
+        #[arg(long, default_value = "rfmp-data")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+    /// Chat: log in, then talk in rooms; /help lists the commands.
+    ///
+    /// Connects, completes the handshake, logs in, then sends each line of
+    /// standard input to the current room and shows what others say.
+    /// `/help` lists the commands; `/qqq`, `/quit`, Ctrl-D or Ctrl-C leave.
+    /// The password comes from RFMP_PASSWORD, or is asked on a terminal.
+    Client {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+    /// Log in and send one file to a server, checked end to end.
+    ///
+    /// Checks that the file arrived intact (same size and SHA-256), with a
+    /// progress bar on a terminal. The file is checked before connecting.
+    SendFile {
+        /// The file to send.
+        path: PathBuf,
+        /// Largest file this client sends, in bytes.
+        #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
+        max_file_bytes: u64,
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        faults: FaultArgs,
+    },
+    /// Print the byte-annotated transcript of one secured session.
+    ///
+    /// Made in an INSECURE deterministic teaching mode (TEST-ONLY keys, a
+    /// published random seed, a fixed clock): lessons/08-transcript.md is
+    /// its output.
+    Transcript {
+        /// Print a Mermaid sequence diagram instead.
+        ///
+        /// The same session, as in diagrams/transcript.md.
+        #[arg(long)]
+        diagram: bool,
+    },
+    /// Create an RSA-2048 key pair: FILE and FILE.pub.
+    ///
+    /// FILE holds the private key (PKCS#8 PEM), FILE.pub the public key
+    /// (SPKI PEM, as sent on the wire). Neither is overwritten if it exists.
+    Keygen {
+        /// Where to write the private key; the public key goes to FILE.pub.
+        out: PathBuf,
+    },
+}
+
+/// Where to connect and how to secure the session.
+#[derive(Args)]
+pub struct ConnectArgs {
+    /// Server address.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Server port.
+    #[arg(long, default_value_t = 25565)]
+    pub port: u16,
+    /// Encrypt the session: 1 yes, 0 no (step 1.a).
+    ///
+    /// The answer to the seed's first question, sent as (SS,RFMP,v1.0,1)
+    /// or (SS,RFMP,v1.0,0). Asked on a terminal when not given; 1
+    /// otherwise. With 0 the password and every message cross the network
+    /// readable by anyone on the path.
+    #[arg(long, value_enum)]
+    pub secure: Option<Secure>,
+    /// The session cipher: aes or caesar (step 10.a.i).
+    ///
+    /// Used when the session is encrypted. Asked on a terminal when not
+    /// given; aes otherwise. Caesar is there to be broken: the demo breaks
+    /// it.
+    #[arg(long, value_enum)]
+    pub cipher: Option<Cipher>,
+    /// The client's RSA private key file.
+    ///
+    /// PKCS#8 PEM, as `rfmp keygen` writes it; its public half goes in the
+    /// EC packet (step 10) and opens the direct messages sent to you.
+    /// Without it a fresh RSA-2048 key is generated.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// The username to log in as.
+    ///
+    /// The first login of a new name creates the account. Asked on a
+    /// terminal when not given.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Do not log in: check steps 1-17 with plain-text echoes.
+    ///
+    /// Sends each line as a plain-text message and shows the server's
+    /// echo: a check of steps 1-17 alone, for a server (yours, or the seed
+    /// peer) that does not speak the chat yet.
+    #[arg(long)]
+    pub link_check: bool,
+}
+
+/// `--secure`: the answer to step 1.a.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Secure {
+    /// Unencrypted: (SS,RFMP,v1.0,0).
+    #[value(name = "0")]
+    Unencrypted,
+    /// Encrypted: (SS,RFMP,v1.0,1).
+    #[value(name = "1")]
+    Encrypted,
+}
+
+/// `--cipher`: the answer to step 10.a.i.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Cipher {
+    /// AES-128 in EAX mode.
+    Aes,
+    /// A one-byte Caesar shift: weak on purpose.
+    Caesar,
+}
+
+impl From<Cipher> for Algorithm {
+    fn from(cipher: Cipher) -> Algorithm {
+        match cipher {
+            Cipher::Aes => Algorithm::Aes,
+            Cipher::Caesar => Algorithm::Caesar,
+        }
+    }
+}
+
+/// Deliberate damage to the frames this side writes, for teaching. On the
+/// server and the clients a rate not given is 0; in the demo it is the
+/// demo's default.
+#[derive(Args)]
+pub struct FaultArgs {
+    /// Probability (0 to 1) that a frame is damaged.
+    ///
+    /// A damaged frame has one bit flipped; the receiver's CRC check
+    /// catches it and asks for it again (NK).
+    #[arg(long, value_parser = probability)]
+    pub corrupt_rate: Option<f64>,
+    /// Probability (0 to 1) that a frame is dropped.
+    ///
+    /// The sender resends it when no acknowledgement comes.
+    #[arg(long, value_parser = probability)]
+    pub drop_rate: Option<f64>,
+    /// Seed for the damage, so a run can be repeated exactly.
+    #[arg(long)]
+    pub fault_seed: Option<u64>,
+}
+
+impl FaultArgs {
+    /// The faults asked for, each one not given taken from `default`.
+    pub fn or(&self, default: Faults) -> Faults {
+        Faults {
+            corrupt_rate: self.corrupt_rate.unwrap_or(default.corrupt_rate),
+            drop_rate: self.drop_rate.unwrap_or(default.drop_rate),
+            seed: self.fault_seed.unwrap_or(default.seed),
+        }
+    }
+}
+
+/// Parse a probability from 0 to 1.
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a probability from 0 to 1")),
+    }
+}
+
+/// `demo --cipher`: which sessions the demo shows.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DemoChoice {
+    /// An unencrypted session.
+    None,
+    /// A Caesar session, and the eavesdropper breaking it.
+    Caesar,
+    /// An AES session.
+    Aes,
+    /// All three, one after the other.
+    All,
+}

@@ -1,0 +1,140 @@
+//! Connecting: the seed's two questions (step 1.a, step 10.a.i), asked on
+//! a terminal or answered by flags, then the handshake, the link and the
+//! login, all done by [`Client`].
+
+use crate::args::{ConnectArgs, Secure};
+use crate::keys::load_or_generate;
+use crate::{CliError, CliResult};
+use rfmp::Error;
+use rfmp::chat::actions::validate_name;
+use rfmp::chat::client::{Client, Security};
+use rfmp::handshake::packets::{encryption_choice, encryption_type};
+use rfmp::handshake::session::Algorithm;
+use rfmp::link::{Faults, LinkConfig};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// Ask `question` on a terminal until `parse` accepts the answer.
+fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
+    let stdin = std::io::stdin();
+    loop {
+        eprint!("{question} ");
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            return Err(CliError::Rfmp(Error::Closed {
+                waiting_for: "an answer on standard input",
+            }));
+        }
+        match parse(&line) {
+            Ok(value) => return Ok(value),
+            Err(error) => eprintln!("{error}"),
+        }
+    }
+}
+
+/// Steps 1.a and 10.a.i (from the flags, or asked on a terminal), the
+/// key, the handshake, the link and (unless `--link-check`) the login.
+///
+/// # Errors
+/// A `--key` file that cannot be read; no `--user` or `RFMP_PASSWORD`
+/// from a script; the errors of [`Client::connect_with`] and
+/// [`Client::login`].
+pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
+    let interactive = std::io::stdin().is_terminal();
+    // Step 1.a: encrypted or not (a flag was already checked by clap).
+    let secure = match args.secure {
+        Some(secure) => secure == Secure::Encrypted,
+        None if interactive => ask(
+            "Encrypted session? 1 = encrypted, 0 = unencrypted:",
+            encryption_type,
+        )?,
+        None => true,
+    };
+    let security = if secure {
+        // Step 10.a.i: which algorithm (asked now, before connecting).
+        let algorithm = match args.cipher {
+            Some(cipher) => cipher.into(),
+            None if interactive => ask("Algorithm? aes or caesar:", encryption_choice)?,
+            None => Algorithm::Aes,
+        };
+        Security::Secured {
+            algorithm,
+            private_key: load_or_generate(args.key.as_deref())?,
+        }
+    } else {
+        Security::Unsecured
+    };
+    let addr = (args.host.as_str(), args.port);
+    let config = LinkConfig {
+        faults,
+        ..LinkConfig::default()
+    };
+    if args.link_check {
+        let client = Client::connect_with(addr, security, config)?;
+        report_connected(args, &client);
+        return Ok(client);
+    }
+    let username = match &args.user {
+        Some(name) => name.clone(),
+        None if interactive => ask("Username:", |answer| {
+            let name = answer.trim();
+            validate_name("username", name).map(|()| name.to_string())
+        })?,
+        None => {
+            return Err(CliError::Rfmp(Error::Malformed(
+                "give --user NAME to log in from a script".into(),
+            )));
+        }
+    };
+    let password = match std::env::var("RFMP_PASSWORD") {
+        Ok(password) => password,
+        Err(_) if interactive => rpassword::prompt_password(format!(
+            "Password for {username} (a new name creates the account with it): "
+        ))?,
+        Err(_) => {
+            return Err(CliError::Rfmp(Error::Malformed(
+                "set RFMP_PASSWORD to log in from a script".into(),
+            )));
+        }
+    };
+
+    let weak = match &security {
+        Security::Unsecured => Some("unsecured"),
+        Security::Secured {
+            algorithm: Algorithm::Caesar,
+            ..
+        } => Some("only Caesar-shifted"),
+        Security::Secured { .. } => None,
+    };
+    let client = Client::connect_with(addr, security, config)?;
+    report_connected(args, &client);
+    if let Some(weak) = weak {
+        eprintln!(
+            "warning: this session is {weak}: your password and messages cross the network \
+             readable by anyone on the path (use --secure 1 --cipher aes)"
+        );
+    }
+    let welcome = client.login(&username, &password)?;
+    eprintln!(
+        "logged in as {}{}, in #{}",
+        welcome.username,
+        if welcome.created {
+            " (a new account)"
+        } else {
+            ""
+        },
+        welcome.room
+    );
+    if let Some(mine) = client.fingerprint() {
+        eprintln!("your key fingerprint {mine} (others see it with /key {username})");
+    }
+    Ok(client)
+}
+
+/// Say where we are connected, and the server key's fingerprint.
+fn report_connected(args: &ConnectArgs, client: &Client) {
+    eprintln!("connected to {}:{}", args.host, args.port);
+    if let Some(server) = client.server_fingerprint() {
+        eprintln!("server key fingerprint {server} (compare it with the one the server prints)");
+    }
+}

@@ -1,0 +1,165 @@
+//! How the interactive client prints what the server sends: one line each,
+//! starting with the local time, e.g. `[10:15:00] #rust alice: hi`. Names
+//! are coloured; anstream drops the colours when the output is not a
+//! terminal.
+
+use anstyle::{AnsiColor, Style};
+use rfmp::chat::actions::{DirectIn, KeyInfo, RoomMessage};
+use rfmp::chat::messages::Envelope;
+use rfmp::chat::transfer::FileInfo;
+use serde_json::Value;
+
+/// A user's name in a colour of its own (the same colour every time), so a
+/// conversation is easy to follow.
+pub fn coloured(name: &str) -> String {
+    const COLOURS: [AnsiColor; 6] = [
+        AnsiColor::Cyan,
+        AnsiColor::Green,
+        AnsiColor::Magenta,
+        AnsiColor::Yellow,
+        AnsiColor::Blue,
+        AnsiColor::Red,
+    ];
+    let index = name.bytes().map(usize::from).sum::<usize>() % COLOURS.len();
+    let style = Style::new().fg_color(Some(COLOURS[index].into())).bold();
+    format!("{style}{name}{style:#}")
+}
+
+/// The local time now, `HH:MM:SS`, for lines about answers that carry no
+/// time of their own.
+pub fn now() -> String {
+    chrono::Local::now().format("%H:%M:%S").to_string()
+}
+
+/// A room message: `[10:15:00] #rust alice: hi`, at the time it was sent.
+pub fn room_message(m: &RoomMessage) -> String {
+    let sent = m.sent.with_timezone(&chrono::Local).format("%H:%M:%S");
+    format!("[{sent}] #{} {}: {}", m.room, coloured(&m.from), m.text)
+}
+
+/// A direct message sent to us, opened: the sender and their key's
+/// fingerprint.
+pub fn direct_message(direct: &DirectIn, text: &str) -> String {
+    let sent = direct.sent.with_timezone(&chrono::Local).format("%H:%M:%S");
+    format!(
+        "[{sent}] (direct, end-to-end) {}: {text}   [their key {}]",
+        coloured(&direct.from),
+        direct.fingerprint.as_deref().unwrap_or("unknown")
+    )
+}
+
+/// The server's refusal of a request: `[10:15:00] error 404: ...`.
+pub fn refusal(time: &str, code: &str, message: &str) -> String {
+    format!("[{time}] error {code}: {message}")
+}
+
+/// A user's key, to compare over another channel.
+pub fn key(time: &str, key: &KeyInfo) -> String {
+    format!(
+        "[{time}] {}'s key fingerprint {} (compare it with {0} over another channel)",
+        coloured(&key.username),
+        key.fingerprint
+    )
+}
+
+/// Our direct message was relayed.
+pub fn direct_sent(time: &str, to: &str) -> String {
+    format!(
+        "[{time}] direct message to {} relayed, sealed end to end",
+        coloured(to)
+    )
+}
+
+/// The server saved our file.
+pub fn file_saved(time: &str, info: &FileInfo) -> String {
+    format!(
+        "[{time}] file saved as {:?}: {} bytes, SHA-256 {}",
+        info.name, info.size, info.sha256
+    )
+}
+
+/// One line for an envelope from the server (times in local `HH:MM:SS`).
+pub fn show(envelope: &Envelope) -> String {
+    let time = envelope.local_time();
+    let data = &envelope.data;
+    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
+    let list = |value: &Value| -> String {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(coloured)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    match envelope.action.as_str() {
+        "message" => match serde_json::from_value::<RoomMessage>(data.clone()) {
+            Ok(m) => room_message(&m),
+            // Before login the server echoes a plain-text message.
+            Err(_) => format!("[{time}] echo: {}", data.as_str().unwrap_or_default()),
+        },
+        "notice" => format!("[{time}] #{} -- {}", text("room"), text("text")),
+        "joined" => format!(
+            "[{time}] you are in #{} with {}",
+            text("room"),
+            list(&data["users"])
+        ),
+        "left" => match data.get("current").and_then(Value::as_str) {
+            Some(current) => format!("[{time}] you left #{}; now in #{current}", text("room")),
+            None => format!(
+                "[{time}] you left #{}; you are in no room (/join one)",
+                text("room")
+            ),
+        },
+        "who" => format!("[{time}] in #{}: {}", text("room"), list(&data["users"])),
+        "rooms" => {
+            let rooms: Vec<String> = data
+                .as_array()
+                .map(|rooms| {
+                    rooms
+                        .iter()
+                        .map(|r| format!("#{} ({})", r["room"].as_str().unwrap_or("?"), r["users"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("[{time}] rooms: {}", rooms.join(", "))
+        }
+        "clients" => {
+            let clients: Vec<String> = data
+                .as_array()
+                .map(|clients| {
+                    clients
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{} (key {})",
+                                coloured(c["username"].as_str().unwrap_or("?")),
+                                c["fingerprint"].as_str().unwrap_or("none: unsecured")
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!("[{time}] connected: {}", clients.join(", "))
+        }
+        "key" => match serde_json::from_value::<KeyInfo>(data.clone()) {
+            Ok(info) => key(&time, &info),
+            Err(_) => format!("[{time}] key: {data}"),
+        },
+        "direct-sent" => direct_sent(&time, text("to")),
+        "file-saved" => match serde_json::from_value::<FileInfo>(data.clone()) {
+            Ok(info) => file_saved(&time, &info),
+            Err(_) => format!("[{time}] file saved"),
+        },
+        "error" => match envelope.error_parts() {
+            Some((code, message)) => refusal(&time, &code.to_string(), message),
+            None => format!("[{time}] error: {data}"),
+        },
+        "bye" => format!("[{time}] bye"),
+        other => format!("[{time}] {other}: {data}"),
+    }
+}
