@@ -180,7 +180,8 @@ row() {
     irc=$(get "$2" "$3" irc)
     rfmp=$(get "$2" "$3" rfmp)
     awk -v label="$1" -v irc="$irc" -v rfmp="$rfmp" 'BEGIN {
-        ratio = (irc + 0 != 0) ? sprintf("%.1fx", rfmp / irc) : "-"
+        ratio = "-"
+        if (irc + 0 != 0) ratio = sprintf(rfmp / irc >= 100 ? "%.0fx" : "%.3gx", rfmp / irc)
         printf "| %-58s | %12s | %12s | %7s |\n", label, irc, rfmp, ratio
     }'
 }
@@ -199,7 +200,7 @@ for size in small large; do
     row "fanout $members members: server CPU/delivery (us)" "fanout-$size" server_cpu_us_per_delivery
     row "fanout $members members: lost messages" "fanout-$size" lost
     row "fanout $members members: order violations" "fanout-$size" order_violations
-    row "fanout $members members: server RSS growth per client at login (KiB)" "fanout-$size" rss_per_client_kib
+    row "fanout $members members: server RSS per login (KiB)" "fanout-$size" rss_per_client_kib
 done
 row "pair (1:1) latency p50 (us)" pair p50_us
 row "pair (1:1) latency p99 (us)" pair p99_us
