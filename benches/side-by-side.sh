@@ -187,8 +187,10 @@ row() {
 }
 
 echo
+PACED=unpaced
+[ -z "$RATE" ] || PACED="paced to $RATE deliveries/s"
 echo "Side by side, 127.0.0.1, $(getconf _NPROCESSORS_ONLN) cores, $SIZE-byte messages," \
-    "fan-out ${RATE:+paced to $RATE deliveries/s}${RATE:-unpaced} ($(date -u +%Y-%m-%d)):"
+    "$MESSAGES messages per fan-out, $PACED ($(date -u +%Y-%m-%d)):"
 echo
 printf "| %-58s | %12s | %12s | %7s |\n" "what" "ngircd" "rfmp" "rfmp/ngircd"
 printf "|%s|%s|%s|%s|\n" "$(printf -- '-%.0s' {1..60})" "--------------" "--------------" "---------"
