@@ -211,6 +211,13 @@ pub enum Error {
     #[error("server key mismatch: {0}")]
     KeyMismatch(String),
 
+    /// A private key file that others than its owner may read: refused, as
+    /// OpenSSH refuses one (`chmod 600` the file).
+    ///
+    /// Code 500 (a local fault), should it ever be sent.
+    #[error("unprotected private key: {0}")]
+    KeyFileExposed(String),
+
     /// The peer sent us an `(EE,<code>,<description>)` packet (read by
     /// [`crate::handshake::packets::peer_error`]), or the chat server an
     /// `error` envelope.
@@ -422,6 +429,7 @@ impl Error {
             | Error::SessionEnded(_)
             | Error::File { .. }
             | Error::Storage(_)
+            | Error::KeyFileExposed(_)
             | Error::Internal(_) => 500,
         }
     }

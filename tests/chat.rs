@@ -629,15 +629,11 @@ fn accounts_file_is_never_half_written_when_the_server_is_killed() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
     let data = tempfile::tempdir().unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args([
-            "server",
-            "--port",
-            "0",
-            "--key",
-            "tests/keys/TEST-ONLY-server-key.pem",
-        ])
+        .args(["server", "--port", "0", "--key"])
+        .arg(&server_key)
         .arg("--data-dir")
         .arg(data.path())
         .arg("--receive-dir")
@@ -719,6 +715,19 @@ fn accounts_file_is_never_half_written_when_the_server_is_killed() {
 /// Run `rfmp client` as `user` (AES, the first TEST-ONLY client key, the
 /// password in RFMP_PASSWORD) with `input` piped in; its output.
 fn run_client_command(addr: SocketAddr, user: &str, input: &[u8]) -> std::process::Output {
+    let known = tempfile::tempdir().unwrap();
+    run_client_trusting(addr, user, input, &known.path().join("known-servers"), &[])
+}
+
+/// [`run_client_command`] with this known-servers file and extra flags.
+fn run_client_trusting(
+    addr: SocketAddr,
+    user: &str,
+    input: &[u8],
+    known_servers: &std::path::Path,
+    flags: &[&str],
+) -> std::process::Output {
+    let (_keys, client_key) = private_key_file("TEST-ONLY-client-key.pem");
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut client = Command::new(env!("CARGO_BIN_EXE_rfmp"))
@@ -732,7 +741,10 @@ fn run_client_command(addr: SocketAddr, user: &str, input: &[u8]) -> std::proces
             "aes",
         ])
         .args(["--port", &addr.port().to_string(), "--user", user])
-        .args(["--key", "tests/keys/TEST-ONLY-client-key.pem"])
+        .arg("--key")
+        .arg(&client_key)
+        .args(flags)
+        .env("RFMP_KNOWN_SERVERS", known_servers)
         .env("RFMP_PASSWORD", TEST_PASSWORD)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -937,6 +949,7 @@ fn the_client_command_refuses_an_unknown_cipher_or_secure_value_before_connectin
     for (flag, value) in [("--cipher", "des"), ("--secure", "2")] {
         let output = Command::new(env!("CARGO_BIN_EXE_rfmp"))
             .args(["client", "--port", &port, "--user", "dave", flag, value])
+            .env("RFMP_KNOWN_SERVERS", "/nonexistent/known-servers")
             .env("RFMP_PASSWORD", TEST_PASSWORD)
             .stdin(Stdio::null())
             .output()
@@ -1003,11 +1016,11 @@ fn local_file_errors_name_the_path_and_the_operation_before_connecting() {
             &[
                 "client", "--key", missing, "--user", "dave", "--port", &port,
             ],
-            format!("error: cannot read the private key {missing}: "),
+            format!("error: could not read {missing}: "),
         ),
         (
             &["keygen", existing],
-            format!("error: cannot write the private key to {existing}: it exists"),
+            format!("error: could not create {existing}: it exists already"),
         ),
     ];
     for (args, expected) in runs {
@@ -1060,4 +1073,80 @@ fn a_full_event_queue_makes_the_reader_wait_and_loses_nothing() {
     assert_eq!(heard, expected);
     alice.close().unwrap();
     bob.close().unwrap();
+}
+
+/// Trust on first use, as OpenSSH's known_hosts: the first connection
+/// remembers the server's key and says so; a server that presents another
+/// key later is refused before the password is sent, naming both
+/// fingerprints and the line to remove; `--accept-changed-server-key`
+/// accepts it, and `--server-fingerprint` pins a key from the start.
+#[test]
+fn the_client_command_remembers_the_server_key_and_refuses_a_changed_one() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let file = known.path().join("nested").join("known-servers");
+    let presented =
+        rfmp::handshake::helpers::fingerprint(&test_server_key().to_public_key()).unwrap();
+
+    let first = run_client_trusting(addr, "erin", b"/qqq\n", &file, &[]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("first connection to 127.0.0.1:"),
+        "{stderr}"
+    );
+    let server = format!("127.0.0.1:{}", addr.port());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!("{server} {presented}\n")), "{text}");
+
+    // The same key again: no word about it.
+    let again = run_client_trusting(addr, "erin", b"/qqq\n", &file, &[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{stderr}");
+    assert!(!stderr.contains("first connection"), "{stderr}");
+
+    // Another key remembered for this server (as after a man in the middle
+    // swapped it, or the server's key changed): refused before login.
+    let other = "SHA256:0pA6zIYXt0hpldqQxD0DZhJ0Qw0TOJp9Lt1pYDFf1qA";
+    std::fs::write(&file, format!("# known\n{server} {other}\n")).unwrap();
+    let refused = run_client_trusting(addr, "erin", b"hello\n/qqq\n", &file, &[]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    for part in [presented.as_str(), other, "CHANGED", "remove line 2"] {
+        assert!(stderr.contains(part), "{part} missing: {stderr}");
+    }
+    assert!(
+        !stderr.contains("logged in"),
+        "no login after a changed key: {stderr}"
+    );
+
+    // Accepted when the user says the key really changed.
+    let accepted = run_client_trusting(
+        addr,
+        "erin",
+        b"/qqq\n",
+        &file,
+        &["--accept-changed-server-key"],
+    );
+    let stderr = String::from_utf8_lossy(&accepted.stderr);
+    assert!(accepted.status.success(), "{stderr}");
+    assert!(stderr.contains("changed from"), "{stderr}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text, format!("# known\n{server} {presented}\n"));
+
+    // A pinned fingerprint that is not the server's: refused at once.
+    let fresh = known.path().join("fresh");
+    let pinned = run_client_trusting(
+        addr,
+        "erin",
+        b"/qqq\n",
+        &fresh,
+        &["--server-fingerprint", other],
+    );
+    let stderr = String::from_utf8_lossy(&pinned.stderr);
+    assert_eq!(pinned.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(other) && stderr.contains(&presented),
+        "{stderr}"
+    );
 }

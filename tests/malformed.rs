@@ -496,6 +496,10 @@ fn a_key_file_error_names_its_path() {
     assert_eq!(error.code(), 500);
 
     std::fs::write(&missing, "-----BEGIN PUBLIC KEY-----\n").unwrap();
+    // Readable by its owner only, or it would be refused for that first.
+    let mut private = std::fs::metadata(&missing).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut private, 0o600);
+    std::fs::set_permissions(&missing, private).unwrap();
     let error = read_private_key(&missing).unwrap_err();
     assert!(matches!(error, Error::BadPrivateKey(_)), "{error:?}");
     assert!(

@@ -169,25 +169,66 @@ pub fn private_key_to_pem(key: &PrivateKey) -> Result<String> {
 /// such as the server key `rfmp keygen` writes.
 ///
 /// ```
+/// use rfmp::handshake::helpers::read_private_key;
+/// use std::os::unix::fs::PermissionsExt;
 /// use std::path::Path;
-/// let path = Path::new("tests/keys/TEST-ONLY-server-key.pem");
-/// let key = rfmp::handshake::helpers::read_private_key(path).unwrap();
+/// let dir = std::env::temp_dir().join(format!("rfmp-key-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("server.pem");
+/// std::fs::copy("tests/keys/TEST-ONLY-server-key.pem", &path)?;
+///
+/// // Readable by everyone (as git checks files out): refused.
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+/// assert!(read_private_key(&path).unwrap_err().to_string().contains("chmod 600"));
+///
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+/// let key = read_private_key(&path)?;
 /// assert_eq!(rsa::traits::PublicKeyParts::size(&key.to_public_key()), 256);
 ///
-/// let missing = rfmp::handshake::helpers::read_private_key(Path::new("no/such.pem"));
+/// let missing = read_private_key(Path::new("no/such.pem"));
 /// assert!(missing.unwrap_err().to_string().starts_with("could not read no/such.pem: "));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors
 /// - [`Error::File`] naming `path` when the file cannot be read.
 /// - [`Error::BadPrivateKey`] naming `path` when its text is not a PKCS#8
 ///   RSA private key.
+/// - [`Error::KeyFileExposed`] when, on Unix, its group or others may read
+///   it: as OpenSSH refuses an unprotected private key, rfmp refuses to use
+///   a key that others could have copied, and says how to fix it.
 pub fn read_private_key(path: &Path) -> Result<PrivateKey> {
     let pem = std::fs::read_to_string(path).map_err(Error::file("read", path))?;
+    refuse_if_readable_by_others(path)?;
     private_key_from_pem(&pem).map_err(|error| match error {
         Error::BadPrivateKey(why) => Error::BadPrivateKey(format!("{}: {why}", path.display())),
         other => other,
     })
+}
+
+/// On Unix, refuse a private key file whose mode lets its group or others
+/// read it (`chmod 600` fixes it).
+fn refuse_if_readable_by_others(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(Error::file("read", path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::KeyFileExposed(format!(
+                "{} holds a private key but others can read it (mode {:o}): run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Write a new key pair to disk: the private key to `path` (PKCS#8 PEM,

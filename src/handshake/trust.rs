@@ -33,7 +33,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::handshake::helpers::{generate_key, os_rng, private_key_from_pem, private_key_to_pem};
+use crate::handshake::helpers::{generate_key, os_rng, read_private_key, write_key_pair};
 use rsa::PrivateKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -76,14 +76,15 @@ impl KnownServers {
     /// Read the file at `path`; a missing file is an empty list.
     ///
     /// # Errors
-    /// [`Error::Storage`] naming the path when the file cannot be read, is
-    /// larger than [`MAX_KNOWN_SERVERS_BYTES`], is not UTF-8, or has a line
-    /// that is not `host:port SHA256:<base64>`.
+    /// [`Error::File`] naming the path when the file cannot be read (or is
+    /// not UTF-8); [`Error::Storage`] naming the path when it is larger than
+    /// [`MAX_KNOWN_SERVERS_BYTES`] or has a line that is not
+    /// `host:port SHA256:<base64>`.
     pub fn open(path: impl Into<PathBuf>) -> Result<KnownServers> {
         let path = path.into();
         let text = match std::fs::metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(storage("read", &path, e)),
+            Err(e) => return Err(Error::file("read", &path)(e)),
             Ok(meta) if meta.len() > MAX_KNOWN_SERVERS_BYTES => {
                 return Err(Error::Storage(format!(
                     "{} is {} bytes, more than the {MAX_KNOWN_SERVERS_BYTES} a known-servers \
@@ -92,7 +93,7 @@ impl KnownServers {
                     meta.len()
                 )));
             }
-            Ok(_) => std::fs::read_to_string(&path).map_err(|e| storage("read", &path, e))?,
+            Ok(_) => std::fs::read_to_string(&path).map_err(Error::file("read", &path))?,
         };
         let mut entries = Vec::new();
         for (at, line) in text.lines().enumerate() {
@@ -138,18 +139,20 @@ impl KnownServers {
         }
     }
 
-    /// Remember `fingerprint` for `server`, appending a line to the file
-    /// (created, readable by its owner only, with a comment line that says
-    /// what it is). The whole file is written to a temporary file and
-    /// renamed over the old one, so a crash never leaves half a file.
+    /// Remember `fingerprint` for `server`: a new line at the end of the
+    /// file, or, when `server` is there already, its line replaced (the
+    /// user accepted a changed key). The file is created readable by its
+    /// owner only, with a comment line that says what it is, and written to
+    /// a temporary file renamed over the old one, so a crash never leaves
+    /// half a file.
     ///
     /// # Errors
-    /// [`Error::Storage`] for a server that is not `host:port` or a
-    /// fingerprint that is not `SHA256:<base64>`, and naming the path when
-    /// the file cannot be written.
+    /// [`Error::Usage`] for a server that is not `host:port` or a
+    /// fingerprint that is not `SHA256:<base64>`; [`Error::File`] naming the
+    /// path when the file cannot be written.
     pub fn remember(&mut self, server: &str, fingerprint: &str) -> Result<()> {
         if !is_server(server) || !is_fingerprint(fingerprint) {
-            return Err(Error::Storage(format!(
+            return Err(Error::Usage(format!(
                 "cannot remember {server:?} {fingerprint:?}: expected host:port and \
                  SHA256:<base64>"
             )));
@@ -159,22 +162,90 @@ impl KnownServers {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 "# rfmp known servers: host:port SHA-256 fingerprint of the server's key\n".into()
             }
-            Err(e) => return Err(storage("read", &self.path, e)),
+            Err(e) => return Err(Error::file("read", &self.path)(e)),
         };
-        let mut text = old;
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
+        let entry = format!("{server} {fingerprint}");
+        let replaced_line = self.entry(server).map(|(line, _, _)| *line);
+        let mut lines: Vec<String> = old.lines().map(str::to_string).collect();
+        match replaced_line {
+            Some(line) if line <= lines.len() => lines[line - 1] = entry,
+            _ => lines.push(entry),
         }
-        text.push_str(&format!("{server} {fingerprint}\n"));
+        let text = lines.join("\n") + "\n";
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(Error::file("create", dir))?;
+        }
         write_private_file(&self.path, text.as_bytes(), true)?;
-        let line = text.lines().count();
-        self.entries
-            .push((line, server.to_string(), fingerprint.to_string()));
+        // Read it back, so the line numbers are the file's own.
+        *self = KnownServers::open(self.path.clone())?;
         Ok(())
     }
 
     fn entry(&self, server: &str) -> Option<&(usize, String, String)> {
         self.entries.iter().find(|(_, s, _)| s == server)
+    }
+}
+
+/// What [`trust_server_key`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trusted {
+    /// The key matches the fingerprint the user pinned.
+    Pinned,
+    /// The key is the one remembered for this server.
+    Known,
+    /// No key was remembered for this server: this one is now (trust on
+    /// first use). Tell the user, with the fingerprint.
+    FirstUse,
+    /// The key changed and the user said to accept it: the new key
+    /// replaced the remembered one, shown here.
+    Replaced {
+        /// The fingerprint remembered before.
+        old: String,
+    },
+}
+
+/// Decide whether to trust the key `server` presented (its fingerprint),
+/// before anything secret is sent (the password comes after this): the
+/// client's half of trust on first use, as OpenSSH checks `known_hosts`.
+///
+/// - With `pinned`, only that fingerprint is accepted ([`check_pin`]).
+/// - Otherwise the known-servers file decides: a first use is remembered,
+///   the remembered key passes, and a changed key is refused with both
+///   fingerprints and the line to remove ([`changed_key_error`]), unless
+///   `accept_changed` (the user says the server's key really changed): then
+///   the new key replaces the old one.
+///
+/// # Errors
+/// [`Error::KeyMismatch`] for a key that is not the pinned or remembered
+/// one; the errors of [`KnownServers::remember`].
+pub fn trust_server_key(
+    known: &mut KnownServers,
+    server: &str,
+    presented: &str,
+    pinned: Option<&str>,
+    accept_changed: bool,
+) -> Result<Trusted> {
+    if let Some(pinned) = pinned {
+        check_pin(pinned, presented)?;
+        return Ok(Trusted::Pinned);
+    }
+    match known.check(server, presented) {
+        Verdict::Known => Ok(Trusted::Known),
+        Verdict::FirstUse => {
+            known.remember(server, presented)?;
+            Ok(Trusted::FirstUse)
+        }
+        Verdict::Changed { remembered, .. } if accept_changed => {
+            known.remember(server, presented)?;
+            Ok(Trusted::Replaced { old: remembered })
+        }
+        Verdict::Changed { remembered, line } => Err(changed_key_error(
+            server,
+            presented,
+            &remembered,
+            known.path(),
+            line,
+        )),
     }
 }
 
@@ -206,7 +277,8 @@ pub fn changed_key_error(
     Error::KeyMismatch(format!(
         "the key of {server} has CHANGED: it presented {presented}, but {remembered} is \
          remembered ({}:{line}). Someone may be in the middle, reading everything. If the \
-         server's key really changed, remove line {line} of {} and connect again.",
+         server's key really changed, remove line {line} of {} (or pass \
+         --accept-changed-server-key) and connect again.",
         file.display(),
         file.display()
     ))
@@ -214,71 +286,22 @@ pub fn changed_key_error(
 
 /// The server's long-lived key: read from `data_dir/server-key.pem`, or
 /// created there (RSA-2048, PKCS#8 PEM, readable by its owner only) when
-/// there is none. Returns the key and whether it was created now.
+/// there is none, with its public half beside it (`server-key.pem.pub`).
+/// Returns the key and whether it was created now.
 ///
 /// # Errors
-/// [`Error::Storage`] naming the path when the directory or file cannot
-/// be read or written, or when the file can be read by others than its
-/// owner (as OpenSSH refuses an unprotected private key: `chmod 600` it);
-/// [`Error::BadPrivateKey`] when it is not a PKCS#8 PEM RSA key.
+/// Those of [`read_private_key`] (a file others can read is refused, as
+/// OpenSSH refuses one) and [`write_key_pair`]; [`Error::File`] naming the
+/// directory when it cannot be created.
 pub fn load_or_create_server_key(data_dir: &Path) -> Result<(PrivateKey, bool)> {
     let path = data_dir.join(SERVER_KEY_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(pem) => {
-            refuse_if_readable_by_others(&path)?;
-            Ok((private_key_from_pem(&pem)?, false))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir)
-                .map_err(|e| storage("create the directory", data_dir, e))?;
-            let key = generate_key(&mut os_rng())?;
-            write_private_file(&path, private_key_to_pem(&key)?.as_bytes(), false)?;
-            Ok((key, true))
-        }
-        Err(e) => Err(storage("read", &path, e)),
+    if path.exists() {
+        return Ok((read_private_key(&path)?, false));
     }
-}
-
-/// Read a private key file (`--key`), refusing one that others can read.
-///
-/// # Errors
-/// As [`load_or_create_server_key`], for an existing file.
-pub fn load_private_key(path: &Path) -> Result<PrivateKey> {
-    let pem = std::fs::read_to_string(path).map_err(|e| storage("read", path, e))?;
-    refuse_if_readable_by_others(path)?;
-    private_key_from_pem(&pem)
-}
-
-/// Write a private key file (`rfmp keygen`): PKCS#8 PEM, readable by its
-/// owner only, never over an existing file.
-///
-/// # Errors
-/// [`Error::Storage`] naming the path when it exists or cannot be written.
-pub fn save_private_key(path: &Path, key: &PrivateKey) -> Result<()> {
-    write_private_file(path, private_key_to_pem(key)?.as_bytes(), false)
-}
-
-/// On Unix, refuse a file whose mode lets its group or others read it.
-fn refuse_if_readable_by_others(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(|e| storage("read", path, e))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            return Err(Error::Storage(format!(
-                "{} holds a private key but others can read it (mode {:o}): run `chmod 600 {}`",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            )));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+    std::fs::create_dir_all(data_dir).map_err(Error::file("create", data_dir))?;
+    let key = generate_key(&mut os_rng())?;
+    write_key_pair(&key, &path)?;
+    Ok((key, true))
 }
 
 /// Write `bytes` to `path`, readable by its owner only (mode 0600 on
@@ -307,11 +330,7 @@ fn write_private_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
         }
     });
     let _ = std::fs::remove_file(&temporary);
-    placed.map_err(|e| storage("write", path, e))
-}
-
-fn storage(operation: &str, path: &Path, error: std::io::Error) -> Error {
-    Error::Storage(format!("could not {operation} {}: {error}", path.display()))
+    placed.map_err(Error::file("write", path))
 }
 
 /// `host:port` with a numeric port and no spaces.

@@ -181,3 +181,16 @@ pub fn expect_room_message(link: &Link, from: &str, text: &str) {
     assert_eq!(envelope.data["from"], from, "{envelope:?}");
     assert_eq!(envelope.data["text"], text, "{envelope:?}");
 }
+
+/// A private copy of a committed TEST-ONLY private key (`name` in
+/// `tests/keys/`), readable by its owner only: git checks the committed
+/// files out readable by everyone, and rfmp, like OpenSSH, refuses such a
+/// key. The copy lives as long as the returned directory.
+pub fn private_key_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join(name);
+    std::fs::copy(format!("tests/keys/{name}"), &path).expect("the TEST-ONLY key");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    (dir, path)
+}

@@ -22,6 +22,9 @@ DEADLINE_SECONDS=20   # hard limit for every "wait until ready" poll
 POLL_INTERVAL=0.1     # how often to look again while polling
 
 WORK=$(mktemp -d)
+# Each peer server makes a fresh key on a fresh port: remember them in a
+# file of this run only, not in the user's ~/.rfmp/known-servers.
+export RFMP_KNOWN_SERVERS="$WORK/known-servers"
 BACKGROUND_PIDS=()
 
 # Always stop what we started in the background, and remove the temp dir.

@@ -173,6 +173,25 @@ pub struct ConnectArgs {
     /// terminal when not given.
     #[arg(long)]
     pub user: Option<String>,
+    /// Accept only a server key with this fingerprint (SHA256:...).
+    ///
+    /// Pins the key instead of trusting it on first use: get the
+    /// fingerprint from the server's operator (`rfmp server` prints it).
+    #[arg(long, value_name = "SHA256:...")]
+    pub server_fingerprint: Option<String>,
+    /// The known-servers file [default: ~/.rfmp/known-servers].
+    ///
+    /// Trust on first use, as OpenSSH's known_hosts: the first key a server
+    /// presents is remembered, and a different key later is refused before
+    /// the password is sent. Also from RFMP_KNOWN_SERVERS.
+    #[arg(long, env = "RFMP_KNOWN_SERVERS", value_name = "FILE")]
+    pub known_servers: Option<PathBuf>,
+    /// Accept a server key that differs from the remembered one.
+    ///
+    /// Only when you know the server's key really changed: the new key
+    /// replaces the remembered one.
+    #[arg(long)]
+    pub accept_changed_server_key: bool,
     /// Do not log in: check steps 1-17 with plain-text echoes.
     ///
     /// Sends each line as a plain-text message and shows the server's

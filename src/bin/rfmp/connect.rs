@@ -10,8 +10,10 @@ use rfmp::chat::actions::validate_name;
 use rfmp::chat::client::{Client, Security};
 use rfmp::handshake::packets::{encryption_choice, encryption_type};
 use rfmp::handshake::session::Algorithm;
+use rfmp::handshake::trust::{KnownServers, Trusted, trust_server_key};
 use rfmp::link::{Faults, LinkConfig};
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 
 /// Ask `question` on a terminal until `parse` accepts the answer.
 fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
@@ -72,6 +74,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     if args.link_check {
         let client = Client::connect_with(addr, security, config)?;
         report_connected(args, &client);
+        trust_server(args, &client)?;
         return Ok(client);
     }
     let username = match &args.user {
@@ -108,6 +111,8 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     };
     let client = Client::connect_with(addr, security, config)?;
     report_connected(args, &client);
+    // Before the password goes anywhere: is this the server's key?
+    trust_server(args, &client)?;
     if let Some(weak) = weak {
         eprintln!(
             "warning: this session is {weak}: your password and messages cross the network \
@@ -136,5 +141,55 @@ fn report_connected(args: &ConnectArgs, client: &Client) {
     eprintln!("connected to {}:{}", args.host, args.port);
     if let Some(server) = client.server_fingerprint() {
         eprintln!("server key fingerprint {server} (compare it with the one the server prints)");
+    }
+}
+
+/// Trust on first use (`handshake::trust`): check the server's key against
+/// `--server-fingerprint`, or the known-servers file, before anything
+/// secret is sent; say so on first use.
+///
+/// # Errors
+/// [`Error::KeyMismatch`] with both fingerprints (the client then hangs
+/// up: dropping the [`Client`] closes the connection); a known-servers
+/// file that cannot be read or written.
+fn trust_server(args: &ConnectArgs, client: &Client) -> CliResult<()> {
+    let Some(presented) = client.server_fingerprint() else {
+        return Ok(()); // unsecured: there is no key to check
+    };
+    let path = match &args.known_servers {
+        Some(path) => path.clone(),
+        None => default_known_servers(),
+    };
+    let server = format!("{}:{}", args.host, args.port);
+    let mut known = KnownServers::open(&path)?;
+    let pinned = args.server_fingerprint.as_deref();
+    match trust_server_key(
+        &mut known,
+        &server,
+        &presented,
+        pinned,
+        args.accept_changed_server_key,
+    )? {
+        Trusted::Pinned | Trusted::Known => {}
+        Trusted::FirstUse => eprintln!(
+            "first connection to {server}: its key {presented} is now remembered in {} \
+             (compare the fingerprint with the one the server prints)",
+            path.display()
+        ),
+        Trusted::Replaced { old } => eprintln!(
+            "warning: the key of {server} changed from {old} to {presented}, accepted as asked \
+             and remembered in {}",
+            path.display()
+        ),
+    }
+    Ok(())
+}
+
+/// `~/.rfmp/known-servers`, or `./rfmp-data/known-servers` without a home
+/// directory.
+fn default_known_servers() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".rfmp").join("known-servers"),
+        None => PathBuf::from("rfmp-data").join("known-servers"),
     }
 }

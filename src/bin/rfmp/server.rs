@@ -1,22 +1,36 @@
 //! `rfmp server`: the library's thread-per-client chat server.
 
 use crate::CliResult;
-use crate::keys::load_or_generate;
 use rfmp::chat::server::{DEFAULT_ADDR, Server, ServerConfig};
+use rfmp::handshake::helpers::read_private_key;
 use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::trust::{SERVER_KEY_FILE, load_or_create_server_key};
 use std::path::Path;
 
-/// Load or generate the key, listen on `host`:`port`, log the address and
-/// the key's fingerprint, and serve until the process is stopped.
+/// Read the key (`--key`, or the one kept in the data directory, made
+/// there the first time), listen on `host`:`port`, log the address and the
+/// key's fingerprint, and serve until the process is stopped.
 ///
 /// # Errors
-/// A [`crate::CliError::File`] for a `--key` that cannot be read; the
-/// address cannot be bound; [`Server::run`]'s errors.
+/// A key file that cannot be read, or that others can read; the address
+/// cannot be bound; [`Server::run`]'s errors.
 pub fn run(host: &str, port: u16, key: Option<&Path>, config: ServerConfig) -> CliResult<()> {
-    if key.is_none() {
-        log::info!("generating the server's RSA-2048 key...");
-    }
-    let key = ServerKey::new(load_or_generate(key)?)?;
+    let key = match key {
+        Some(path) => read_private_key(path)?,
+        // One key across restarts, so clients that remembered it (trust on
+        // first use) keep trusting this server.
+        None => {
+            let (key, created) = load_or_create_server_key(&config.data_dir)?;
+            let file = config.data_dir.join(SERVER_KEY_FILE);
+            if created {
+                log::info!("made the server's RSA-2048 key, kept in {}", file.display());
+            } else {
+                log::info!("the server's key is {}", file.display());
+            }
+            key
+        }
+    };
+    let key = ServerKey::new(key)?;
     let server = Server::bind((host, port), key, config)?;
     log::info!(
         "rfmp server listening on {} (default {DEFAULT_ADDR})",
