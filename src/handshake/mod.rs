@@ -13,6 +13,8 @@
 //! - [`framing`]: cut whole packets out of the TCP byte stream.
 //! - [`session`]: the session ciphers none, Caesar and AES-128-EAX that
 //!   the handshake sets up.
+//! - [`observe`]: how the two flows report each step as it happens, and
+//!   [`observe::STEPS`], the table of every step.
 //!
 //! This folder uses only [`crate::error`] and the crates for RSA, AES,
 //! base64 and randomness: nothing of the link, the chat or the teaching
@@ -23,6 +25,7 @@ pub mod client;
 pub mod decryption;
 pub mod framing;
 pub mod helpers;
+pub mod observe;
 pub mod packets;
 pub mod server;
 pub mod session;
