@@ -70,10 +70,34 @@ pub fn rustdoc_table() -> String {
             "//! | {} | {} | {} | {} | {} |\n",
             step.id,
             step.side.as_str(),
-            step.title.replace('|', "\\|"),
+            code_spans(step.title),
             functions.join(", "),
             modules.join(", ")
         ));
     }
+    out
+}
+
+/// A title with each packet in it, `(...)` holding a `<placeholder>`, as
+/// code: `send (CC,<server public key>)` becomes
+/// ``send `(CC,<server public key>)` `` (rustdoc would read `<server` as
+/// an HTML tag).
+fn code_spans(title: &str) -> String {
+    let mut out = String::new();
+    let mut rest = title;
+    while let Some(open) = rest.find('(') {
+        let Some(close) = rest[open..].find(')').map(|at| open + at) else {
+            break;
+        };
+        let packet = &rest[open..=close];
+        out.push_str(&rest[..open]);
+        if packet.contains('<') {
+            out.push_str(&format!("`{packet}`"));
+        } else {
+            out.push_str(packet);
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
     out
 }
