@@ -64,6 +64,39 @@ fn demo_narrates_every_step_with_real_bytes() {
         out.contains("wire: client -> server, 807 bytes"),
         "the caesar EC packet"
     );
+    // Each session's handshake is told in the order of the flow, though its
+    // two sides run on two threads: in the unsecured one the server sends
+    // (CC) and (SC) back to back, and the client's 8.a still comes first.
+    let sessions: Vec<Vec<&str>> = out
+        .split("== Session cipher: ")
+        .skip(1)
+        .map(|session| {
+            session
+                .lines()
+                .filter_map(|line| line.strip_prefix("Step "))
+                .filter_map(|rest| rest.split_whitespace().next())
+                .take_while(|id| !id.starts_with("16."))
+                .collect()
+        })
+        .collect();
+    let secured = |one: &str| -> Vec<String> {
+        let steps = [
+            "1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.a", "8.a", "9.a", "9.b",
+            "10.a.i", "10.a.ii", "#a", "#b", "#c", "10.a.iii", "11.a", "12.a", "13.a", "14.a",
+            "15.a",
+        ];
+        steps.iter().map(|id| id.replace('#', one)).collect()
+    };
+    let none = [
+        "1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.b", "8.a", "14.a", "15.a",
+    ]
+    .map(String::from)
+    .to_vec();
+    let expected = [none, secured("10.a.ii.2."), secured("10.a.ii.1.")];
+    assert_eq!(sessions.len(), expected.len(), "{out}");
+    for (session, expected) in sessions.iter().zip(&expected) {
+        assert_eq!(session, expected, "{out}");
+    }
     assert!(out.contains("same as the client's: true"));
     assert!(!out.contains("same as the client's: false"));
     assert_eq!(out.matches("Step 17.b ").count(), 3);
