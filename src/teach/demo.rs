@@ -10,7 +10,7 @@
 //! [`crate::handshake::client::handshake_observed`] and
 //! [`crate::handshake::server::handshake_observed`] run on two threads and
 //! report each step as it happens; the demo tells each report (see
-//! `handshake.rs` in this folder). So every step, function and byte it
+//! `demo/handshake.rs`). So every step, function and byte it
 //! shows is what the client and the server of `rfmp client` and
 //! `rfmp server` do.
 //!
@@ -18,10 +18,10 @@
 //! function and file that implement it, the bytes on the wire (as text, and
 //! in hex where the text encodes binary data) and what the eavesdropper
 //! learns. After the handshake it sends a few messages, frame by frame
-//! (`frames.rs`), then the eavesdropper attacks: it reads unsecured
+//! (`demo/frames.rs`), then the eavesdropper attacks: it reads unsecured
 //! messages directly, breaks Caesar by trying all 255 shifts, and gets
 //! nowhere against AES-EAX. Two more sections run the real link over a
-//! lossy connection (`lossy.rs`) and the real chat server (`chat.rs`).
+//! lossy connection (`demo/lossy.rs`) and the real chat server (`demo/chat.rs`).
 
 mod chat;
 mod eavesdropper;

@@ -24,15 +24,16 @@
 //! [`crate::handshake::client::handshake_observed`] against
 //! [`crate::handshake::server::handshake_observed`] over TCP on 127.0.0.1,
 //! handed these keys and generators, with every step they report recorded
-//! (`handshake.rs` in this folder). The frames after it are made by the
+//! (`transcript/handshake.rs`). The frames after it are made by the
 //! step functions the link calls, and each is checked by the receiving
 //! side's functions (the frames are decoded and opened), so the transcript
 //! cannot show bytes the protocol would not accept.
 //!
-//! The folder: this file renders `lessons/08-transcript.md` and its
-//! diagram; `handshake.rs` runs the observed handshake and draws the
-//! handshake diagrams; `blocks.rs` makes the lessons' generated blocks;
-//! `chat.rs` the chat lesson's; `recovery.rs` the frames chapter's.
+//! This file renders `lessons/08-transcript.md` and its diagram, and names
+//! the lessons' generated blocks; the folder `transcript/` holds the rest:
+//! `handshake.rs` runs the observed handshake and draws the handshake
+//! diagrams, `blocks.rs` makes the lessons' blocks, `chat.rs` the chat
+//! lesson's, `recovery.rs` the frames chapter's.
 
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};

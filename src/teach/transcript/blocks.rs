@@ -3,13 +3,15 @@
 use super::chat::chat_direct;
 use super::handshake::{Draws, observed_handshake};
 use super::recovery::{nk_py_output, silent_py_output};
+// The teaching mode (keys, generators) and the imports of `transcript.rs`.
 use super::*;
 
 // The lessons show packets and output between two markers,
 // `<!-- generated: NAME -->` and `<!-- end generated -->`; `tests/lessons.rs`
 // fills every marked block with `lesson_block(NAME)` and fails if the
-// committed text differs. Every block is made in the teaching mode above,
-// by the same step functions the client and server call.
+// committed text differs. Every block is made in the teaching mode, from
+// the observed real handshake (`handshake.rs`) or by the same step
+// functions the client and server call.
 
 /// Make the block `name`, one of [`LESSON_BLOCKS`] (see [`lesson_block`]).
 ///

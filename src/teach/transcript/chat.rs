@@ -1,5 +1,6 @@
 //! The chat, for the chat lesson.
 
+// The teaching mode (keys, generators) and the imports of `transcript.rs`.
 use super::*;
 
 /// The TEST-ONLY client private key (alice's in the chat lesson).

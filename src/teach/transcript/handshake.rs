@@ -1,5 +1,6 @@
 //! The handshake diagrams: a real handshake in the teaching mode, drawn.
 
+// The teaching mode (keys, generators) and the imports of `transcript.rs`.
 use super::*;
 use crate::handshake::observe::{Data, Event, Observer, Side};
 
@@ -251,8 +252,9 @@ fn frame_shape(frame: &str, payload_note: &str) -> String {
 /// The Mermaid sequence diagram of a whole session in the teaching mode:
 /// unsecured when `algorithm` is `None`, else secured with aes or caesar.
 ///
-/// The handshake (1 to 15) is a real run of `handshake::client::handshake` against
-/// `handshake::server::handshake` over TCP on 127.0.0.1, traced on the wire. The
+/// The handshake (1 to 15) is a real run of `handshake::client::handshake_observed`
+/// against `handshake::server::handshake_observed` over TCP on 127.0.0.1, each
+/// packet as the side that sent it reported it. The
 /// frames after it (16, 17) are made with the two sides' session ciphers by
 /// the step functions the link calls, in the order the link sends them on
 /// a quiet link (the real link's timing could batch them differently), and

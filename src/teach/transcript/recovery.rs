@@ -2,6 +2,7 @@
 //! frames chapter's Python peers.
 
 use super::blocks::text_block;
+// The teaching mode (keys, generators) and the imports of `transcript.rs`.
 use super::*;
 
 /// A damaged frame and a dropped frame, recovered: four one-fragment
