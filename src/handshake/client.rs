@@ -80,19 +80,19 @@ pub fn send_start_packet<S: Read + Write>(
         observer,
         "1.b",
         "handshake::packets::start_packet",
-        Data::Built((&packet).into()),
+        Data::built(&packet),
     );
     report(
         observer,
         "1.c",
         "handshake::packets::packet_formatter",
-        Data::Built((&packet).into()),
+        Data::built(&packet),
     );
     report(
         observer,
         "2.a",
         "handshake::client::send_start_packet",
-        Data::Sent((&packet).into()),
+        Data::sent(&packet),
     );
     conn.write_packet(&packet)?;
     Ok(packet)
@@ -118,12 +118,7 @@ pub fn receive_cc_packet<S: Read + Write>(
     let expected = "a CC packet, (CC) or (CC,<server public key>)";
     let read = conn.read_packet("the CC packet (step 8.a)");
     let packet = deviation(observer, ("8.a", Side::Client, RECEIVE), expected, read)?;
-    report(
-        observer,
-        "8.a",
-        RECEIVE,
-        Data::Received(Cow::Borrowed(&packet)),
-    );
+    report(observer, "8.a", RECEIVE, Data::received(&packet));
     let checked = check_cc_packet(packet, asked_secure);
     let Some(pem) = deviation(observer, ("8.a", Side::Client, CHECK), expected, checked)? else {
         report(observer, "8.a.i", CHECK, Data::Nothing);
@@ -188,7 +183,7 @@ pub fn build_ec_packet<R: CryptoRng + ?Sized>(
         observer,
         "10.a.iii",
         "handshake::packets::ec_packet",
-        Data::Built((&packet).into()),
+        Data::built(&packet),
     );
     Ok((session, packet))
 }
@@ -246,7 +241,7 @@ pub fn send_ec_packet<S: Read + Write>(
         observer,
         "11.a",
         "handshake::client::send_ec_packet",
-        Data::Sent(ec_packet.into()),
+        Data::sent(ec_packet),
     );
     conn.write_packet(ec_packet)
 }
@@ -275,12 +270,7 @@ pub fn receive_confirmation<S: Read + Write>(
         expected,
         checked,
     )?;
-    report(
-        observer,
-        "15.a",
-        RECEIVE,
-        Data::Received(Cow::Owned(packet)),
-    );
+    report(observer, "15.a", RECEIVE, Data::received(&packet));
     Ok(())
 }
 

@@ -169,7 +169,22 @@ pub enum Data<'a> {
     },
 }
 
-impl Data<'_> {
+impl<'a> Data<'a> {
+    /// [`Data::Built`], borrowing the packet's text.
+    pub fn built(packet: &'a str) -> Data<'a> {
+        Data::Built(Cow::Borrowed(packet))
+    }
+
+    /// [`Data::Sent`], borrowing the packet's text.
+    pub fn sent(packet: &'a str) -> Data<'a> {
+        Data::Sent(Cow::Borrowed(packet))
+    }
+
+    /// [`Data::Received`], borrowing the packet.
+    pub fn received(packet: &'a Packet) -> Data<'a> {
+        Data::Received(Cow::Borrowed(packet))
+    }
+
     /// A copy that owns its bytes, to keep or to send to another thread.
     pub fn into_owned(self) -> Data<'static> {
         match self {

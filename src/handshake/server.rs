@@ -26,7 +26,6 @@ use crate::handshake::packets::{Packet, cc_packet, sc_packet};
 use crate::handshake::session::{Session, SessionCipher};
 use rand::CryptoRng;
 use rsa::{PrivateKey, PublicKey};
-use std::borrow::Cow;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -107,12 +106,7 @@ pub fn receive_start_packet<S: Read + Write>(
     const RECEIVE: &str = "handshake::server::receive_start_packet";
     let read = conn.read_packet("the start packet (step 3.a)");
     let packet = deviation(observer, ("3.a", Side::Server, RECEIVE), START, read)?;
-    report(
-        observer,
-        "3.a",
-        RECEIVE,
-        Data::Received(Cow::Borrowed(&packet)),
-    );
+    report(observer, "3.a", RECEIVE, Data::received(&packet));
     Ok(packet)
 }
 
@@ -135,10 +129,10 @@ pub fn sending_secure_connection_packet<S: Read + Write>(
         observer,
         "6.a",
         "handshake::packets::cc_packet",
-        Data::Built((&packet).into()),
+        Data::built(&packet),
     );
     const SEND: &str = "handshake::server::sending_secure_connection_packet";
-    report(observer, "7.a", SEND, Data::Sent((&packet).into()));
+    report(observer, "7.a", SEND, Data::sent(&packet));
     conn.write_packet(&packet)?;
     Ok(packet)
 }
@@ -157,13 +151,13 @@ pub fn na_secure_packet<S: Read + Write>(
         observer,
         "6.a",
         "handshake::packets::cc_packet",
-        Data::Built((&packet).into()),
+        Data::built(&packet),
     );
     report(
         observer,
         "7.b",
         "handshake::server::na_secure_packet",
-        Data::Sent((&packet).into()),
+        Data::sent(&packet),
     );
     conn.write_packet(&packet)?;
     Ok(packet)
@@ -206,12 +200,7 @@ pub fn receive_ec_packet<S: Read + Write>(
     const RECEIVE: &str = "handshake::server::receive_ec_packet";
     let read = conn.read_packet("the EC packet (step 12.a)");
     let packet = deviation(observer, ("12.a", Side::Server, RECEIVE), EC, read)?;
-    report(
-        observer,
-        "12.a",
-        RECEIVE,
-        Data::Received(Cow::Borrowed(&packet)),
-    );
+    report(observer, "12.a", RECEIVE, Data::received(&packet));
     Ok(packet)
 }
 
@@ -259,7 +248,7 @@ pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
         observer,
         "14.a",
         "handshake::server::send_confirmation",
-        Data::Sent((&packet).into()),
+        Data::sent(&packet),
     );
     conn.write_packet(&packet)?;
     Ok(packet)
