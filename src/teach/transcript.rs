@@ -37,17 +37,11 @@
 
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
-use crate::handshake::client::Mode;
-use crate::handshake::decryption::decrypt_ec_packet;
-use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{
     base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
 };
-use crate::handshake::packets::{
-    CONFIRMATION_TEXT, Packet, cc_packet, ee_packet, packet_formatter, sc_packet, start_packet,
-};
-use crate::handshake::server::ServerKey;
-use crate::handshake::session::{Algorithm, NONCE_BYTES, SessionCipher, TAG_BYTES};
+use crate::handshake::packets::{CONFIRMATION_TEXT, Packet};
+use crate::handshake::session::{Algorithm, NONCE_BYTES, TAG_BYTES};
 use crate::link::frames::open_dp_packet;
 use crate::link::frames::{
     Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
@@ -56,10 +50,6 @@ use crate::link::reliable::fragment;
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
 use std::fmt::Write as _;
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
 
 mod blocks;
 mod chat;

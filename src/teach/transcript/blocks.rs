@@ -1,10 +1,24 @@
 //! Generated blocks for the lessons and the diagrams.
 
-use super::chat::chat_direct;
-use super::handshake::{Draws, observed_handshake};
-use super::recovery::{nk_py_output, silent_py_output};
-// The teaching mode (keys, generators) and the imports of `transcript.rs`.
-use super::*;
+use super::chat::{chat_diagram, chat_direct, chat_session};
+use super::handshake::{Draws, handshake_diagram, observed_handshake};
+use super::recovery::{nk_py_output, recovery_diagram, silent_py_output};
+use super::{
+    DP_BLOCK_STREAM, TEACHING_TIME, teaching_client_pem, teaching_rng, teaching_server_key,
+    teaching_stream, wrapped,
+};
+use crate::chat::messages::{Envelope, encode};
+use crate::error::{Error, Result};
+use crate::handshake::decryption::decrypt_ec_packet;
+use crate::handshake::helpers::public_key_to_pem;
+use crate::handshake::packets::{
+    Packet, cc_packet, ee_packet, packet_formatter, sc_packet, start_packet,
+};
+use crate::handshake::session::{Algorithm, SessionCipher};
+use crate::link::frames::{
+    Direction, ak_packet, associated_data, decode_frame, dp_packet, open_dp_packet,
+};
+use std::fmt::Write as _;
 
 // The lessons show packets and output between two markers,
 // `<!-- generated: NAME -->` and `<!-- end generated -->`; `tests/lessons.rs`

@@ -1,7 +1,13 @@
 //! The chat, for the chat lesson.
 
-// The teaching mode (keys, generators) and the imports of `transcript.rs`.
-use super::*;
+use super::{CHAT_DIRECT_STREAM, teaching_server_key, teaching_stream, wrapped};
+use crate::chat::messages::{Envelope, encode};
+use crate::error::{Error, Result};
+use crate::handshake::helpers::private_key_from_pem;
+use crate::handshake::server::ServerKey;
+use crate::handshake::session::Algorithm;
+use std::fmt::Write as _;
+use std::time::Duration;
 
 /// The TEST-ONLY client private key (alice's in the chat lesson).
 const CLIENT_KEY_PEM: &str = include_str!("../../../tests/keys/TEST-ONLY-client-key.pem");

@@ -1,8 +1,27 @@
 //! The handshake diagrams: a real handshake in the teaching mode, drawn.
 
-// The teaching mode (keys, generators) and the imports of `transcript.rs`.
-use super::*;
+use super::{
+    CLIENT_FRAMES_STREAM, CLIENT_PUBLIC_PEM, SERVER_FRAMES_STREAM, SERVER_STREAM, TEACHING_TIME,
+    teaching_rng, teaching_server_key, teaching_stream,
+};
+use crate::chat::messages::{Envelope, encode};
+use crate::error::{Error, Result};
+use crate::handshake::client::Mode;
+use crate::handshake::framing::Connection;
+use crate::handshake::helpers::{base64_decode, rsa_public_key_converter};
 use crate::handshake::observe::{Data, Event, Observer, Side};
+use crate::handshake::packets::{CONFIRMATION_TEXT, Packet};
+use crate::handshake::server::ServerKey;
+use crate::handshake::session::{Algorithm, NONCE_BYTES, SessionCipher, TAG_BYTES};
+use crate::link::frames::{
+    Direction, Frame, ak_packet, decode_frame, dp_packet, end_packet, open_dp_packet,
+};
+use rand::rngs::ChaCha20Rng;
+use std::fmt::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
 
 /// The teaching generator, shared by the two sides of a handshake on two
 /// threads: each draw takes the lock for that draw only, so the values

@@ -2,8 +2,14 @@
 //! frames chapter's Python peers.
 
 use super::blocks::text_block;
-// The teaching mode (keys, generators) and the imports of `transcript.rs`.
-use super::*;
+use super::teaching_rng;
+use crate::chat::messages::{Envelope, encode};
+use crate::error::{Error, Result};
+use crate::handshake::packets::{cc_packet, ee_packet, sc_packet};
+use crate::handshake::session::SessionCipher;
+use crate::link::frames::{Direction, ak_packet, decode_frame, dp_packet};
+use std::fmt::Write as _;
+use std::time::Duration;
 
 /// A damaged frame and a dropped frame, recovered: four one-fragment
 /// messages `m0` to `m3` sent as unsecured data frames through the real
