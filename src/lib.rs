@@ -17,44 +17,55 @@
 //! The steps are numbered exactly as in the flow write-up the project
 //! started from (`lessons/00-flow.md`); steps 14-17 are rfmp's additions.
 //! Every function that implements a step says so in its documentation.
+//! The table is made from [`handshake::observe::STEPS`], as is the one in
+//! `lessons/00-flow.md`; `tests/lessons.rs` checks that both are up to date.
 //!
+//! <!-- generated: rustdoc-steps -->
 //! | step | side | what happens | function | module |
 //! |------|------|--------------|----------|--------|
-//! | 1.a  | client | choose 0 (unencrypted) or 1 (encrypted) | [`handshake::packets::encryption_type`] | packets |
-//! | 1.b  | client | build the start packet `(SS,RFMP,v1.0,1)` | [`handshake::packets::start_packet`] | packets |
-//! | 1.c  | client | add the parentheses and commas | [`handshake::packets::packet_formatter`] | packets |
-//! | 2.a  | client | send the SS packet | [`handshake::client::send_start_packet`] | client |
-//! | 3.a  | server | receive and decode the first packet | [`chat::server::chatting`], [`handshake::server::receive_start_packet`] | server |
-//! | 4.a  | server | does SS end in 0 or 1? | [`handshake::checks::is_secure`] | checks |
-//! | 5.a  | server | if secure, answer with the key | [`handshake::server::answer_start_packet`] | server |
-//! | 6.a  | server | build `(CC)` or `(CC,<public key>)` | [`handshake::packets::cc_packet`] | packets |
-//! | 7.a  | server | send `(CC,<public key>)` | [`handshake::server::sending_secure_connection_packet`] | server |
-//! | 7.b  | server | send `(CC)` | [`handshake::server::na_secure_packet`] | server |
-//! | 8.a  | client | receive CC; one field: 8.a.i unencrypted, two: 8.a.ii encrypted | [`handshake::checks::check_cc_packet`], [`handshake::client::receive_cc_packet`] | checks, client |
-//! | 9.a  | client | convert the key from text to a key | [`handshake::helpers::rsa_public_key_converter`] | helpers |
-//! | 9.b  | client | pass it to `algo_and_encrypted_session` | [`handshake::client::build_ec_packet`] | client |
+//! | 1.a | client | choose encrypted (1) or not (0) | [`handshake::packets::encryption_type`] | packets |
+//! | 1.b | client | build the start packet | [`handshake::packets::start_packet`] | packets |
+//! | 1.c | client | add parentheses and commas | [`handshake::packets::packet_formatter`] | packets |
+//! | 2.a | client | send the SS packet | [`handshake::client::send_start_packet`] | client |
+//! | 3.a | server | receive and decode the first packet | [`handshake::server::receive_start_packet`], [`chat::server::chatting`], [`handshake::framing::Connection::read_packet`] | server, server, framing |
+//! | 4.a | server | is it secure? (does SS end in 1?) | [`handshake::checks::is_secure`] | checks |
+//! | 5.a | server | answer: with the key if secure | [`handshake::server::answer_start_packet`] | server |
+//! | 6.a | server | build the CC packet | [`handshake::packets::cc_packet`] | packets |
+//! | 7.a | server | send `(CC,<server public key>)` | [`handshake::server::sending_secure_connection_packet`] | server |
+//! | 7.b | server | send (CC) | [`handshake::server::na_secure_packet`] | server |
+//! | 8.a | client | receive CC; count its fields | [`handshake::client::receive_cc_packet`], [`handshake::checks::check_cc_packet`] | client, checks |
+//! | 8.a.i | client | one field: unencrypted | [`handshake::checks::check_cc_packet`] | checks |
+//! | 8.a.ii | client | two fields: encrypted | [`handshake::checks::check_cc_packet`] | checks |
+//! | 9.a | client | convert the key from text to a key | [`handshake::helpers::rsa_public_key_converter`] | helpers |
+//! | 9.b | client | pass it to algo_and_encrypted_session | [`handshake::client::build_ec_packet`] | client |
 //! | 10.a.i | client | choose aes or caesar | [`handshake::packets::encryption_choice`] | packets |
 //! | 10.a.ii | client | make and encrypt the session secret | [`handshake::packets::algo_and_encrypted_session`] | packets |
-//! | 10.a.ii.1.a / 2.a | client | generate the AES key / the shift | [`handshake::packets::generate_session_key`], [`handshake::packets::generate_shift`] | packets |
-//! | 10.a.ii.1.b / 2.b | client | encrypt it with RSA-OAEP | [`handshake::packets::encrypt_session_secret`] | packets |
-//! | 10.a.ii.1.c / 2.c | client | convert it to text (base64) | [`handshake::packets::algo_and_encrypted_session`] | packets |
-//! | 10.a.iii | client | build `(EC,<algo>,<secret>,<client key>)` | [`handshake::packets::ec_packet`] | packets |
+//! | 10.a.ii.1.a | client | generate the secret | [`handshake::packets::generate_session_key`] | packets |
+//! | 10.a.ii.1.b | client | encrypt it with RSA-OAEP-SHA256 | [`handshake::packets::encrypt_session_secret`] | packets |
+//! | 10.a.ii.1.c | client | convert it to text: base64 | [`handshake::packets::algo_and_encrypted_session`] | packets |
+//! | 10.a.ii.2.a | client | generate the secret | [`handshake::packets::generate_shift`] | packets |
+//! | 10.a.ii.2.b | client | encrypt it with RSA-OAEP-SHA256 | [`handshake::packets::encrypt_session_secret`] | packets |
+//! | 10.a.ii.2.c | client | convert it to text: base64 | [`handshake::packets::algo_and_encrypted_session`] | packets |
+//! | 10.a.iii | client | build the EC packet | [`handshake::packets::ec_packet`] | packets |
 //! | 11.a | client | send the EC packet | [`handshake::client::send_ec_packet`] | client |
 //! | 12.a | server | wait for the EC packet | [`handshake::server::receive_ec_packet`] | server |
-//! | 13.a | server | split it (13.a.i), decrypt the secret (13.a.ii) | [`handshake::decryption::decrypt_ec_packet`] | decryption |
-//! | 14.a | server | confirm with `(SC,<sealed confirmation>)` | [`handshake::packets::sc_packet`], [`handshake::server::send_confirmation`] | packets, server |
-//! | 15.a | client | check the confirmation | [`handshake::checks::is_confirmed`], [`handshake::client::receive_confirmation`] | checks, client |
-//! | 16.a | sender | cut a message into fragments | [`link::reliable::fragment`] | reliable |
-//! | 16.b | sender | seal a fragment into `(DP,<seq>,<index>,<count>,<payload>,<crc>)` | [`link::frames::dp_packet`] | frames |
-//! | 16.c | sender | the CRC-32 field | [`link::frames::crc32_field`] | frames |
+//! | 13.a | server | split the packet, decrypt the secret | [`handshake::decryption::decrypt_ec_packet`] | decryption |
+//! | 13.a.i | server | split the packet and check its fields | [`handshake::decryption::decrypt_ec_packet`] | decryption |
+//! | 13.a.ii | server | decrypt the secret (RSA-OAEP) | [`handshake::decryption::decrypt_ec_packet`], [`handshake::session::SessionSecret::from_bytes`] | decryption, session |
+//! | 14.a | server | confirm: seal a known text | [`handshake::server::send_confirmation`], [`handshake::packets::sc_packet`] | server, packets |
+//! | 15.a | client | check the confirmation | [`handshake::client::receive_confirmation`], [`handshake::checks::is_confirmed`] | client, checks |
+//! | 16.a | sender | cut the message into fragments | [`link::reliable::fragment`] | reliable |
+//! | 16.b | sender | seal the fragment into a DP frame | [`link::frames::dp_packet`], [`link::frames::associated_data`] | frames |
+//! | 16.c | sender | end the frame with its CRC-32 | [`link::frames::crc32_field`] | frames |
 //! | 16.d | sender | keep the frame until acknowledged | [`link::reliable::SendWindow::sent`] | reliable |
-//! | 16.e | receiver | check the CRC, parse; NK a damaged frame | [`link::frames::decode_frame`], [`link::frames::nk_packet`] | frames |
-//! | 16.f | receiver | open the payload with its associated data | [`link::frames::open_dp_packet`] | decryption |
-//! | 16.g | receiver | in order, exactly once; `(AK,<next>)` | [`link::reliable::ReceiveWindow::accept`], [`link::frames::ak_packet`] | reliable, frames |
-//! | 16.h | receiver | reassemble, with limits | [`link::reliable::Reassembly`] | reliable |
-//! | 16.i | sender | resend on NK, duplicate AKs, timeout | [`link::reliable::SendWindow::on_ack`], [`link::reliable::SendWindow::on_tick`] | reliable |
-//! | 17.a | either | send `(End,<seq>,<payload>,<crc>)` | [`link::frames::end_packet`] | frames |
-//! | 17.b | either | close: End both ways | [`link::Link::close`] | link |
+//! | 16.e | receiver | check the CRC, then parse the frame | [`link::frames::decode_frame`], [`link::frames::FrameReader`], [`link::frames::nk_packet`], [`link::reliable::ReceiveWindow::nak_for_damage`] | frames, reliable |
+//! | 16.f | receiver | open the payload | [`link::frames::open_dp_packet`] | frames |
+//! | 16.g | receiver | deliver in order, acknowledge | [`link::frames::ak_packet`], [`link::reliable::ReceiveWindow::accept`] | frames, reliable |
+//! | 16.h | receiver | put the fragments back together, with limits | [`link::reliable::Reassembly`] | reliable |
+//! | 16.i | sender | resend on NK, duplicate AKs, timeout | [`link::reliable::SendWindow::on_ack`], [`link::reliable::SendWindow::on_nak`], [`link::reliable::SendWindow::on_tick`] | reliable |
+//! | 17.a | either | close with an End frame | [`link::frames::end_packet`] | frames |
+//! | 17.b | either | acknowledge End and close too | [`link::Link::close`], [`link::frames::ak_packet`], [`link::frames::end_packet`] | link, frames |
+//! <!-- end generated -->
 //!
 //! ## The layout
 //! The source is in four folders, one for each part of the protocol and

@@ -1,7 +1,20 @@
 //! The step-by-step demo, run for real: both sides, the eavesdropper, all ciphers.
 
+mod common;
+
+use common::{secured, test_server_key};
+use rfmp::handshake::framing::Connection;
+use rfmp::handshake::helpers::os_rng;
+use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::session::Algorithm;
+use rfmp::handshake::{client, server};
 use rfmp::teach::demo::{DEMO_FAULTS, DEMO_MESSAGES, DemoCipher, crack_caesar};
+use rfmp::teach::trace::TracePrinter;
 use std::collections::BTreeSet;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
 
 /// Run the demo for all three ciphers and return its text (without colour).
 fn demo_output() -> String {
@@ -51,6 +64,39 @@ fn demo_narrates_every_step_with_real_bytes() {
         out.contains("wire: client -> server, 807 bytes"),
         "the caesar EC packet"
     );
+    // Each session's handshake is told in the order of the flow, though its
+    // two sides run on two threads: in the unsecured one the server sends
+    // (CC) and (SC) back to back, and the client's 8.a still comes first.
+    let sessions: Vec<Vec<&str>> = out
+        .split("== Session cipher: ")
+        .skip(1)
+        .map(|session| {
+            session
+                .lines()
+                .filter_map(|line| line.strip_prefix("Step "))
+                .filter_map(|rest| rest.split_whitespace().next())
+                .take_while(|id| !id.starts_with("16."))
+                .collect()
+        })
+        .collect();
+    let secured = |one: &str| -> Vec<String> {
+        let steps = [
+            "1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.a", "8.a", "9.a", "9.b",
+            "10.a.i", "10.a.ii", "#a", "#b", "#c", "10.a.iii", "11.a", "12.a", "13.a", "14.a",
+            "15.a",
+        ];
+        steps.iter().map(|id| id.replace('#', one)).collect()
+    };
+    let none = [
+        "1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.b", "8.a", "14.a", "15.a",
+    ]
+    .map(String::from)
+    .to_vec();
+    let expected = [none, secured("10.a.ii.2."), secured("10.a.ii.1.")];
+    assert_eq!(sessions.len(), expected.len(), "{out}");
+    for (session, expected) in sessions.iter().zip(&expected) {
+        assert_eq!(session, expected, "{out}");
+    }
     assert!(out.contains("same as the client's: true"));
     assert!(!out.contains("same as the client's: false"));
     assert_eq!(out.matches("Step 17.b ").count(), 3);
@@ -183,4 +229,150 @@ fn demo_chat_section_shows_an_end_to_end_message_the_server_cannot_read() {
     assert_eq!(fingerprints[0], fingerprints[1]);
     assert_eq!(fingerprints[2], fingerprints[3]);
     assert_ne!(fingerprints[0], fingerprints[2]);
+}
+
+/// A handshake's trace, as `TracePrinter` prints it for one side.
+fn trace_of(printer: TracePrinter<anstream::StripStream<Vec<u8>>>) -> String {
+    String::from_utf8(printer.into_inner().into_inner()).expect("UTF-8")
+}
+
+/// The live trace of real peers prints each side's steps, in order, with
+/// the demo's titles and functions, and the packets each side wrote and read.
+#[test]
+fn trace_prints_each_side_of_a_real_handshake() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
+        let key = ServerKey::new(test_server_key()).unwrap();
+        server::handshake_observed(Connection::new(stream), &key, &mut os_rng(), &mut printer)
+            .unwrap();
+        trace_of(printer)
+    });
+    let stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
+    client::handshake_observed(
+        Connection::new(stream),
+        &secured(Algorithm::Aes),
+        &mut os_rng(),
+        &mut printer,
+    )
+    .unwrap();
+    let client = trace_of(printer);
+    let server = server.join().unwrap();
+    // Each side's steps, in the order of the flow, and only its own.
+    let ids = |trace: &str| -> Vec<String> {
+        trace
+            .lines()
+            .filter_map(|line| line.strip_prefix("Step "))
+            .map(|rest| {
+                rest.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(&client),
+        [
+            "1.a",
+            "1.b",
+            "1.c",
+            "2.a",
+            "8.a",
+            "8.a.ii",
+            "9.a",
+            "9.b",
+            "10.a.i",
+            "10.a.ii",
+            "10.a.ii.1.a",
+            "10.a.ii.1.b",
+            "10.a.ii.1.c",
+            "10.a.iii",
+            "11.a",
+            "15.a"
+        ],
+        "{client}"
+    );
+    assert_eq!(
+        ids(&server),
+        [
+            "3.a", "4.a", "5.a", "6.a", "7.a", "12.a", "13.a", "13.a.i", "13.a.ii", "14.a"
+        ],
+        "{server}"
+    );
+    // The demo's header, title and function, and the bytes on the wire.
+    assert!(
+        client.contains(
+            "Step 2.a         client  send the SS packet\n          \
+             handshake::client::send_start_packet (src/handshake/client.rs)\n  \
+             writes 16 bytes:\n          (SS,RFMP,v1.0,1)"
+        ),
+        "{client}"
+    );
+    assert!(
+        server.contains("read 16 bytes:\n          (SS,RFMP,v1.0,1)"),
+        "{server}"
+    );
+    assert!(
+        server.contains("writes 455 bytes:"),
+        "the CC packet: {server}"
+    );
+    assert!(
+        client.contains("read 455 bytes:"),
+        "the CC packet: {client}"
+    );
+    assert!(
+        client.contains("writes 804 bytes:"),
+        "the EC packet: {client}"
+    );
+}
+
+/// A server's trace says which step a client got wrong, and what the step
+/// expected.
+#[test]
+fn trace_shows_the_step_a_peer_got_wrong() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
+        let key = ServerKey::new(test_server_key()).unwrap();
+        let refused =
+            server::handshake_observed(Connection::new(stream), &key, &mut os_rng(), &mut printer);
+        assert!(refused.is_err(), "v2.0 is refused");
+        trace_of(printer)
+    });
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.write_all(b"(SS,RFMP,v2.0,1)").unwrap();
+    let trace = server.join().unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let at = lines
+        .iter()
+        .position(|line| line.starts_with("Step 4.a "))
+        .unwrap_or_else(|| panic!("no step 4.a in\n{trace}"));
+    assert!(
+        lines[at + 1].contains("handshake::checks::is_secure (src/handshake/checks.rs)"),
+        "{trace}"
+    );
+    assert!(
+        lines[at + 2].starts_with("  deviation: expected a start packet (SS,RFMP,v1.0,0|1):"),
+        "{trace}"
+    );
+    assert!(trace.contains("v2.0"), "the error names what came: {trace}");
+    assert!(
+        !trace.contains("Step 5.a"),
+        "nothing after the failed step: {trace}"
+    );
 }

@@ -7,8 +7,21 @@
 //! defined once and in the chapter of its group, and that the lessons name
 //! only functions and tests that really exist.
 
+mod common;
+
+use common::{secured, test_server_key};
+use rfmp::handshake::client::{Mode, handshake_observed as client_handshake};
+use rfmp::handshake::framing::Connection;
+use rfmp::handshake::helpers::os_rng;
+use rfmp::handshake::observe::{Event, Observer, STEPS, step};
+use rfmp::handshake::server::{ServerKey, handshake_observed as server_handshake};
+use rfmp::handshake::session::Algorithm;
 use std::collections::BTreeSet;
 use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
 
 /// A step id after the word "Step ": `4.a`, `10.a.ii.1.c`, ...
 fn step_ids_after(text: &str, marker: &str) -> Vec<String> {
@@ -97,9 +110,27 @@ fn source_of(path: &str) -> Option<String> {
         return None;
     }
     let joined = modules.join("/");
-    [format!("src/{joined}.rs"), format!("src/{joined}/mod.rs")]
+    let file = [format!("src/{joined}.rs"), format!("src/{joined}/mod.rs")]
         .into_iter()
-        .find(|file| fs::metadata(file).is_ok())
+        .find(|file| fs::metadata(file).is_ok())?;
+    Some(reexported_from(&file, &joined, parts[modules.len()]).unwrap_or(file))
+}
+
+/// Where a module re-exports `item` from one of its own submodules
+/// (`pub use chat::{chat_diagram, ...};` in `src/teach/transcript.rs`),
+/// the submodule's file (`src/teach/transcript/chat.rs`); `None` when the
+/// item is not re-exported.
+fn reexported_from(file: &str, module: &str, item: &str) -> Option<String> {
+    let text = fs::read_to_string(file).ok()?;
+    text.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("pub use ")?;
+        let submodule = rest.split("::").next()?;
+        let names = rest
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word == item);
+        let path = format!("src/{module}/{submodule}.rs");
+        (names && fs::metadata(&path).is_ok()).then_some(path)
+    })
 }
 
 /// Step ids named in `///` doc blocks, and the subset whose block documents a `fn`.
@@ -330,4 +361,154 @@ fn lessons_put_each_item_in_its_real_file() {
     }
     assert!(checked > 50, "expected many places, checked {checked}");
     assert!(wrong.is_empty(), "items put in the wrong file: {wrong:#?}");
+}
+
+/// A test's observer: every step reported, by either side, as
+/// `(id, side, function)`.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<(String, String, String)>>>);
+
+impl Observer for Recorder {
+    fn observe(&mut self, event: Event<'_>) {
+        assert!(
+            !event.is_deviation(),
+            "step {} failed: {:?}",
+            event.id,
+            event.data
+        );
+        self.0.lock().expect("not poisoned").push((
+            event.id.to_string(),
+            event.side.as_str().to_string(),
+            event.function.to_string(),
+        ));
+    }
+}
+
+/// Run a real client and server handshake over TCP on 127.0.0.1 in
+/// `mode`, and return every step both reported.
+fn observed_steps(mode: &Mode) -> Vec<(String, String, String)> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let recorder = Recorder::default();
+    let mut server_recorder = recorder.clone();
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let key = ServerKey::new(test_server_key()).expect("key");
+        server_handshake(
+            Connection::new(stream),
+            &key,
+            &mut os_rng(),
+            &mut server_recorder,
+        )
+        .expect("the server's handshake");
+    });
+    let stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    client_handshake(
+        Connection::new(stream),
+        mode,
+        &mut os_rng(),
+        &mut recorder.clone(),
+    )
+    .expect("the client's handshake");
+    server.join().expect("the server thread");
+    let steps = recorder.0.lock().expect("not poisoned");
+    steps.clone()
+}
+
+/// Does step `id` (of 1-15) run in this mode? Unsecured sessions skip 9-13
+/// and take the (CC) branches; each algorithm takes its own 10.a.ii branch.
+fn applies(id: &str, algorithm: Option<Algorithm>) -> bool {
+    let number: u32 = id
+        .split('.')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    match algorithm {
+        None => !(9..=13).contains(&number) && id != "7.a" && id != "8.a.ii",
+        Some(algorithm) => {
+            let other = match algorithm {
+                Algorithm::Aes => "10.a.ii.2.",
+                Algorithm::Caesar => "10.a.ii.1.",
+            };
+            id != "7.b" && id != "8.a.i" && !id.starts_with(other)
+        }
+    }
+}
+
+/// The real handshake reports every step of 1 to 15 that the lessons
+/// define and that applies to the mode (unsecured, caesar, aes), each by
+/// the side and with one of the functions the step table gives for it
+/// (`STEPS`, from which the tables of `src/lib.rs` and
+/// `lessons/00-flow.md` are made), and each function it names exists in
+/// its file: the demo's and the trace's labels name code that runs.
+#[test]
+fn real_handshake_reports_every_step_with_its_function() {
+    let written: Vec<String> = write_up_steps()
+        .into_iter()
+        .filter(|id| id.split('.').next().and_then(|n| n.parse::<u32>().ok()) <= Some(15))
+        .collect();
+    for algorithm in [None, Some(Algorithm::Caesar), Some(Algorithm::Aes)] {
+        let mode = algorithm.map_or(Mode::Unsecured, secured);
+        let reported = observed_steps(&mode);
+        let ids: BTreeSet<&str> = reported.iter().map(|(id, _, _)| id.as_str()).collect();
+        for id in written.iter().filter(|id| applies(id, algorithm)) {
+            assert!(
+                ids.contains(id.as_str()),
+                "{algorithm:?}: step {id} was not reported"
+            );
+        }
+        for (id, side, function) in &reported {
+            assert!(
+                written.contains(id),
+                "{algorithm:?}: {id} is no step of the lessons"
+            );
+            assert!(
+                applies(id, algorithm),
+                "{algorithm:?}: {id} does not belong to this mode"
+            );
+            let row = step(id).expect("a row of STEPS");
+            assert_eq!(row.side.as_str(), side, "the side of step {id}");
+            assert!(
+                row.functions.contains(&function.as_str()),
+                "step {id} names {function}, the table gives {:?}",
+                row.functions
+            );
+            let file = source_of(function).unwrap_or_else(|| panic!("no file for {function}"));
+            let name = function.rsplit("::").next().unwrap_or_default();
+            let source = fs::read_to_string(&file).expect("readable");
+            assert!(
+                source.contains(&format!("fn {name}(")) || source.contains(&format!("fn {name}<")),
+                "step {id} names {function}, which is not a function of {file}"
+            );
+        }
+    }
+}
+
+/// The step table has one row per step the lessons define, in their
+/// order, and every function it names is an item of its file.
+#[test]
+fn step_table_has_every_written_step_in_order() {
+    let table: Vec<&str> = STEPS.iter().map(|step| step.id).collect();
+    assert_eq!(
+        table,
+        write_up_steps(),
+        "STEPS and the lessons' **Step** markers"
+    );
+    for step in STEPS {
+        for function in step.functions {
+            let file = source_of(function).unwrap_or_else(|| panic!("no file for {function}"));
+            let name = function.rsplit("::").next().unwrap_or_default();
+            let source = fs::read_to_string(&file).expect("readable");
+            let defined = ["fn ", "struct "]
+                .iter()
+                .any(|kind| source.contains(&format!("{kind}{name}")));
+            assert!(defined, "step {} names {function}, not in {file}", step.id);
+        }
+    }
 }

@@ -173,6 +173,7 @@ fn step_13_decrypts_what_step_10_encrypted() {
             &server_key.to_public_key(),
             &test_client_public(),
             &mut rng,
+            &mut rfmp::handshake::observe::NoObserver,
         )
         .unwrap();
         let decrypted =

@@ -170,6 +170,39 @@ fn generated_blocks_match_the_code() {
     );
 }
 
+/// The step table in `src/lib.rs`'s docs is the one
+/// `rfmp::teach::steps::rustdoc_table` makes from `STEPS`, like the one of
+/// `lessons/00-flow.md` (block `flow-steps`), so the two cannot disagree
+/// (with `RFMP_BLESS=1`, rewrite it instead).
+#[test]
+fn lib_step_table_is_made_from_steps() {
+    let file = "src/lib.rs";
+    let committed = fs::read_to_string(file).expect("src/lib.rs");
+    let (start, end) = (
+        "//! <!-- generated: rustdoc-steps -->\n",
+        "//! <!-- end generated -->",
+    );
+    let from = committed.find(start).expect("the table's opening marker") + start.len();
+    let to = from
+        + committed[from..]
+            .find(end)
+            .expect("the table's closing marker");
+    let generated = rfmp::teach::steps::rustdoc_table();
+    if committed[from..to] == generated {
+        return;
+    }
+    if std::env::var_os("RFMP_BLESS").is_some() {
+        let blessed = format!("{}{generated}{}", &committed[..from], &committed[to..]);
+        fs::write(file, blessed).expect("writable");
+    } else {
+        panic!(
+            "the step table of src/lib.rs is out of date; rewrite it with\n  \
+             RFMP_BLESS=1 cargo test --test lessons\n\n{}",
+            difference(&committed[from..to], &generated)
+        );
+    }
+}
+
 /// Every block name the files use is one the code knows, and every name
 /// the code knows is used: neither side has anything the other lacks.
 #[test]

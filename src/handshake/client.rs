@@ -12,8 +12,10 @@
 //! ```
 //!
 //! [`handshake`] runs the client's steps in order; each step is also a
-//! public function of its own, so the step-by-step demo (`rfmp demo`) and
-//! the tests can run them one at a time and show the bytes in between.
+//! public function of its own, so the tests can run them one at a time.
+//! [`handshake_observed`] is the same handshake reporting each step to an
+//! [`Observer`] as it happens: the demo (`rfmp demo`) narrates the real
+//! handshake that way.
 //! [`crate::chat::Client`] puts it all together for programs: connect, handshake, link,
 //! login, and the chat's actions ([`crate::chat::actions`]).
 //!
@@ -26,12 +28,15 @@ use crate::error::Result;
 use crate::handshake::checks::{check_cc_packet, is_confirmed};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{public_key_to_pem, rsa_public_key_converter};
+use crate::handshake::observe::{Data, Event, NoObserver, Observer, Side, deviation};
 use crate::handshake::packets::{
-    EncryptedSession, algo_and_encrypted_session, ec_packet, start_packet,
+    EncryptedSession, algo_and_encrypted_session, ec_packet, encryption_choice, encryption_type,
+    start_packet,
 };
 use crate::handshake::session::{Algorithm, Session, SessionCipher};
 use rand::CryptoRng;
 use rsa::PublicKey;
+use std::borrow::Cow;
 use std::io::{Read, Write};
 
 /// What kind of session the client asks for: the answers to the seed's two
@@ -59,16 +64,36 @@ impl Mode {
 
 /// Step 2.a: send the start packet (SS) to the server.
 ///
-/// Builds it with step 1.b's [`start_packet`] and writes it; returns the
-/// packet's text, e.g. `(SS,RFMP,v1.0,1)`.
+/// Builds it with step 1.b's [`start_packet`] (which formats it with step
+/// 1.c's `packet_formatter`), reports 1.b, 1.c and 2.a to `observer`, and
+/// writes it; returns the packet's text, e.g. `(SS,RFMP,v1.0,1)`.
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the connection fails.
 pub fn send_start_packet<S: Read + Write>(
     conn: &mut Connection<S>,
     secure: bool,
+    observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = start_packet(secure);
+    report(
+        observer,
+        "1.b",
+        "handshake::packets::start_packet",
+        Data::built(&packet),
+    );
+    report(
+        observer,
+        "1.c",
+        "handshake::packets::packet_formatter",
+        Data::built(&packet),
+    );
+    report(
+        observer,
+        "2.a",
+        "handshake::client::send_start_packet",
+        Data::sent(&packet),
+    );
     conn.write_packet(&packet)?;
     Ok(packet)
 }
@@ -77,7 +102,8 @@ pub fn send_start_packet<S: Read + Write>(
 /// the key it carries from text into a key.
 ///
 /// Returns `None` for an unsecured `(CC)` (step 8.a.i) and the server's
-/// public key for `(CC,<pem>)` (step 8.a.ii).
+/// public key for `(CC,<pem>)` (step 8.a.ii). Reports 8.a once the packet
+/// is read, then 8.a.i or 8.a.ii, then 9.a; or the step that failed.
 ///
 /// # Errors
 /// Those of [`Connection::read_packet`], [`check_cc_packet`] (including a
@@ -85,47 +111,144 @@ pub fn send_start_packet<S: Read + Write>(
 pub fn receive_cc_packet<S: Read + Write>(
     conn: &mut Connection<S>,
     asked_secure: bool,
+    observer: &mut dyn Observer,
 ) -> Result<Option<PublicKey>> {
-    let packet = conn.read_packet("the CC packet (step 8.a)")?;
-    match check_cc_packet(packet, asked_secure)? {
-        None => Ok(None),
-        Some(pem) => rsa_public_key_converter(&pem).map(Some),
-    }
+    const RECEIVE: &str = "handshake::client::receive_cc_packet";
+    const CHECK: &str = "handshake::checks::check_cc_packet";
+    let expected = "a CC packet, (CC) or (CC,<server public key>)";
+    let read = conn.read_packet("the CC packet (step 8.a)");
+    let packet = deviation(observer, ("8.a", Side::Client, RECEIVE), expected, read)?;
+    report(observer, "8.a", RECEIVE, Data::received(&packet));
+    let checked = check_cc_packet(packet, asked_secure);
+    let Some(pem) = deviation(observer, ("8.a", Side::Client, CHECK), expected, checked)? else {
+        report(observer, "8.a.i", CHECK, Data::Nothing);
+        return Ok(None);
+    };
+    report(observer, "8.a.ii", CHECK, Data::Nothing);
+    const CONVERT: &str = "handshake::helpers::rsa_public_key_converter";
+    let converted = rsa_public_key_converter(&pem);
+    let key = deviation(
+        observer,
+        ("9.a", Side::Client, CONVERT),
+        "an RSA public key in PEM",
+        converted,
+    )?;
+    report(observer, "9.a", CONVERT, Data::Key(Cow::Borrowed(&key)));
+    Ok(Some(key))
 }
 
 /// Step 9.b and step 10.a: pass the server's key to
 /// `algo_and_encrypted_session` and build the EC packet.
 ///
+/// Runs, and reports, 9.b; 10.a.i, the user's choice `aes` or `caesar`
+/// (`algorithm` by its name, through [`encryption_choice`] as the seed's
+/// client reads the answer); 10.a.ii and its three sub-steps, from what
+/// [`algo_and_encrypted_session`] returns; and 10.a.iii.
+///
 /// Returns the encrypted session (the secret and its encrypted forms) and
 /// the EC packet's text.
 ///
 /// # Errors
-/// Those of [`algo_and_encrypted_session`] and [`public_key_to_pem`].
+/// Those of [`encryption_choice`], [`algo_and_encrypted_session`] and
+/// [`public_key_to_pem`].
 pub fn build_ec_packet<R: CryptoRng + ?Sized>(
     algorithm: Algorithm,
     server_key: &PublicKey,
     client_public_key: &PublicKey,
     rng: &mut R,
+    observer: &mut dyn Observer,
 ) -> Result<(EncryptedSession, String)> {
+    report(
+        observer,
+        "9.b",
+        "handshake::client::build_ec_packet",
+        Data::Nothing,
+    );
+    let answer = algorithm.as_str();
+    let algorithm = encryption_choice(answer)?;
+    report(
+        observer,
+        "10.a.i",
+        "handshake::packets::encryption_choice",
+        Data::Answer(answer.into()),
+    );
     let session = algo_and_encrypted_session(algorithm, server_key, rng)?;
+    report_secret(observer, algorithm, &session);
     let packet = ec_packet(
         algorithm,
         &session.field,
         &public_key_to_pem(client_public_key)?,
     );
+    report(
+        observer,
+        "10.a.iii",
+        "handshake::packets::ec_packet",
+        Data::built(&packet),
+    );
     Ok((session, packet))
 }
 
-/// Step 11.a: send the EC packet to the server.
+/// Report step 10.a.ii and its sub-steps (1.a-1.c for AES, 2.a-2.c for
+/// Caesar) from what `algo_and_encrypted_session` made.
+fn report_secret(observer: &mut dyn Observer, algorithm: Algorithm, session: &EncryptedSession) {
+    const WHOLE: &str = "handshake::packets::algo_and_encrypted_session";
+    report(observer, "10.a.ii", WHOLE, Data::Nothing);
+    let (generate, encrypt, encode, generator) = match algorithm {
+        Algorithm::Aes => (
+            "10.a.ii.1.a",
+            "10.a.ii.1.b",
+            "10.a.ii.1.c",
+            "handshake::packets::generate_session_key",
+        ),
+        Algorithm::Caesar => (
+            "10.a.ii.2.a",
+            "10.a.ii.2.b",
+            "10.a.ii.2.c",
+            "handshake::packets::generate_shift",
+        ),
+    };
+    report(
+        observer,
+        generate,
+        generator,
+        Data::Secret(session.secret.as_bytes().into()),
+    );
+    report(
+        observer,
+        encrypt,
+        "handshake::packets::encrypt_session_secret",
+        Data::Ciphertext((&session.ciphertext[..]).into()),
+    );
+    report(
+        observer,
+        encode,
+        WHOLE,
+        Data::Base64((&session.field).into()),
+    );
+}
+
+/// Step 11.a: send the EC packet to the server (reported before it is
+/// written).
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the connection fails.
-pub fn send_ec_packet<S: Read + Write>(conn: &mut Connection<S>, ec_packet: &str) -> Result<()> {
+pub fn send_ec_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    ec_packet: &str,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    report(
+        observer,
+        "11.a",
+        "handshake::client::send_ec_packet",
+        Data::sent(ec_packet),
+    );
     conn.write_packet(ec_packet)
 }
 
 /// Step 15.a: receive the server's SC packet and check that it proves the
-/// server holds the session secret ([`is_confirmed`]).
+/// server holds the session secret ([`is_confirmed`]); reported once it is
+/// read and checked.
 ///
 /// # Errors
 /// Those of [`Connection::read_packet`] and [`is_confirmed`]; an EE packet
@@ -134,9 +257,31 @@ pub fn send_ec_packet<S: Read + Write>(conn: &mut Connection<S>, ec_packet: &str
 pub fn receive_confirmation<S: Read + Write>(
     conn: &mut Connection<S>,
     cipher: &SessionCipher,
+    observer: &mut dyn Observer,
 ) -> Result<()> {
-    let packet = conn.read_packet("the SC packet (step 15.a)")?;
-    is_confirmed(packet, cipher)
+    const RECEIVE: &str = "handshake::client::receive_confirmation";
+    let expected = "an SC packet that opens to the confirmation text";
+    let read = conn.read_packet("the SC packet (step 15.a)");
+    let packet = deviation(observer, ("15.a", Side::Client, RECEIVE), expected, read)?;
+    let checked = is_confirmed(packet.clone(), cipher);
+    deviation(
+        observer,
+        ("15.a", Side::Client, "handshake::checks::is_confirmed"),
+        expected,
+        checked,
+    )?;
+    report(observer, "15.a", RECEIVE, Data::received(&packet));
+    Ok(())
+}
+
+/// Report one of the client's steps.
+fn report(observer: &mut dyn Observer, id: &'static str, function: &'static str, data: Data<'_>) {
+    observer.observe(Event {
+        id,
+        side: Side::Client,
+        function,
+        data,
+    });
 }
 
 /// The client's whole handshake: steps 2.a, 8.a, 9, 10, 11.a and 15.a, in
@@ -149,12 +294,35 @@ pub fn receive_confirmation<S: Read + Write>(
 /// # Errors
 /// Any error of the steps it runs; the connection should then be dropped.
 pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
-    mut conn: Connection<S>,
+    conn: Connection<S>,
     mode: &Mode,
     rng: &mut R,
 ) -> Result<(Session<S>, Option<PublicKey>)> {
-    send_start_packet(&mut conn, mode.is_secure())?;
-    let server_key = receive_cc_packet(&mut conn, mode.is_secure())?;
+    handshake_observed(conn, mode, rng, &mut NoObserver)
+}
+
+/// [`handshake`], reporting every step to `observer` as it happens (see
+/// [`crate::handshake::observe`]): 1.a to 15.a, those of the mode.
+///
+/// # Errors
+/// As [`handshake`].
+pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
+    mut conn: Connection<S>,
+    mode: &Mode,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+) -> Result<(Session<S>, Option<PublicKey>)> {
+    // Step 1.a: the mode is the user's answer to the seed's "0 or 1?".
+    let answer = if mode.is_secure() { "1" } else { "0" };
+    let secure = encryption_type(answer)?;
+    report(
+        observer,
+        "1.a",
+        "handshake::packets::encryption_type",
+        Data::Answer(answer.into()),
+    );
+    send_start_packet(&mut conn, secure, observer)?;
+    let server_key = receive_cc_packet(&mut conn, secure, observer)?;
     let cipher = match (mode, &server_key) {
         (
             Mode::Secured {
@@ -164,14 +332,14 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
             Some(server_key),
         ) => {
             let (session, packet) =
-                build_ec_packet(*algorithm, server_key, client_public_key, rng)?;
-            send_ec_packet(&mut conn, &packet)?;
+                build_ec_packet(*algorithm, server_key, client_public_key, rng, observer)?;
+            send_ec_packet(&mut conn, &packet, observer)?;
             SessionCipher::from_secret(&session.secret)
         }
         // check_cc_packet guarantees a key exactly when we asked for one.
         _ => SessionCipher::None,
     };
-    receive_confirmation(&mut conn, &cipher)?;
+    receive_confirmation(&mut conn, &cipher, observer)?;
     Ok((
         Session {
             connection: conn,

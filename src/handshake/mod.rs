@@ -16,6 +16,8 @@
 //! - [`trust`]: whether to believe the key of step 9.a: the server's key
 //!   kept across restarts, and the client's known-servers file (trust on
 //!   first use, as OpenSSH).
+//! - [`observe`]: how the two flows report each step as it happens, and
+//!   [`observe::STEPS`], the table of every step.
 //!
 //! This folder uses only [`crate::error`] and the crates for RSA, AES,
 //! base64 and randomness: nothing of the link, the chat or the teaching
@@ -26,6 +28,7 @@ pub mod client;
 pub mod decryption;
 pub mod framing;
 pub mod helpers;
+pub mod observe;
 pub mod packets;
 pub mod server;
 pub mod session;

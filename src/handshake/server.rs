@@ -3,7 +3,9 @@
 //!
 //! [`handshake`] runs the server's steps in order, each a short function of
 //! its own; read it beside [`crate::handshake::client::handshake`] and
-//! `lessons/00-flow.md`. [`ServerKey`] is the server's RSA key pair, made
+//! `lessons/00-flow.md`. [`handshake_observed`] is the same handshake
+//! reporting each step, and the step a client got wrong, to an
+//! [`Observer`]. [`ServerKey`] is the server's RSA key pair, made
 //! once and shared read-only by every client's thread.
 //!
 //! Everything a connection negotiates (its session cipher, the client's
@@ -16,9 +18,10 @@
 
 use crate::error::Result;
 use crate::handshake::checks::is_secure;
-use crate::handshake::decryption::decrypt_ec_packet;
+use crate::handshake::decryption::{DecryptedEc, decrypt_ec_packet};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, generate_key, os_rng, public_key_to_pem};
+use crate::handshake::observe::{Data, Event, NoObserver, Observer, Side, deviation};
 use crate::handshake::packets::{Packet, cc_packet, sc_packet};
 use crate::handshake::session::{Session, SessionCipher};
 use rand::CryptoRng;
@@ -92,35 +95,70 @@ pub struct Accepted<S> {
 }
 
 /// Step 3.a: receive the start packet (the first thing a client sends),
-/// decoded from UTF-8 bytes into a [`Packet`].
+/// decoded from UTF-8 bytes into a [`Packet`]; reported once read.
 ///
 /// # Errors
 /// Those of [`Connection::read_packet`].
-pub fn receive_start_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<Packet> {
-    conn.read_packet("the start packet (step 3.a)")
+pub fn receive_start_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    observer: &mut dyn Observer,
+) -> Result<Packet> {
+    const RECEIVE: &str = "handshake::server::receive_start_packet";
+    let read = conn.read_packet("the start packet (step 3.a)");
+    let packet = deviation(observer, ("3.a", Side::Server, RECEIVE), START, read)?;
+    report(observer, "3.a", RECEIVE, Data::received(&packet));
+    Ok(packet)
 }
 
+/// What the server expects first: the start packet (step 3.a, 4.a).
+const START: &str = "a start packet (SS,RFMP,v1.0,0|1)";
+
 /// Step 7.a: `sending_secure_connection_packet`: send `(CC,<server public
-/// key>)` (built by step 6.a's [`cc_packet`]).
+/// key>)` (built by step 6.a's [`cc_packet`]); 6.a and 7.a are reported
+/// before the write.
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the connection fails.
 pub fn sending_secure_connection_packet<S: Read + Write>(
     conn: &mut Connection<S>,
     key: &ServerKey,
+    observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = cc_packet(Some(key.public_key_pem()));
+    report(
+        observer,
+        "6.a",
+        "handshake::packets::cc_packet",
+        Data::built(&packet),
+    );
+    const SEND: &str = "handshake::server::sending_secure_connection_packet";
+    report(observer, "7.a", SEND, Data::sent(&packet));
     conn.write_packet(&packet)?;
     Ok(packet)
 }
 
 /// Step 7.b: `na_secure_packet`: send the unsecured answer `(CC)` (built by
-/// step 6.a's [`cc_packet`]).
+/// step 6.a's [`cc_packet`]); 6.a and 7.b are reported before the write.
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the connection fails.
-pub fn na_secure_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<String> {
+pub fn na_secure_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    observer: &mut dyn Observer,
+) -> Result<String> {
     let packet = cc_packet(None);
+    report(
+        observer,
+        "6.a",
+        "handshake::packets::cc_packet",
+        Data::built(&packet),
+    );
+    report(
+        observer,
+        "7.b",
+        "handshake::server::na_secure_packet",
+        Data::sent(&packet),
+    );
     conn.write_packet(&packet)?;
     Ok(packet)
 }
@@ -136,24 +174,66 @@ pub fn answer_start_packet<S: Read + Write>(
     conn: &mut Connection<S>,
     secure: bool,
     key: &ServerKey,
+    observer: &mut dyn Observer,
 ) -> Result<String> {
+    report(
+        observer,
+        "5.a",
+        "handshake::server::answer_start_packet",
+        Data::Nothing,
+    );
     if secure {
-        sending_secure_connection_packet(conn, key)
+        sending_secure_connection_packet(conn, key, observer)
     } else {
-        na_secure_packet(conn)
+        na_secure_packet(conn, observer)
     }
 }
 
-/// Step 12.a: wait for the EC packet to arrive.
+/// Step 12.a: wait for the EC packet to arrive; reported once read.
 ///
 /// # Errors
 /// Those of [`Connection::read_packet`].
-pub fn receive_ec_packet<S: Read + Write>(conn: &mut Connection<S>) -> Result<Packet> {
-    conn.read_packet("the EC packet (step 12.a)")
+pub fn receive_ec_packet<S: Read + Write>(
+    conn: &mut Connection<S>,
+    observer: &mut dyn Observer,
+) -> Result<Packet> {
+    const RECEIVE: &str = "handshake::server::receive_ec_packet";
+    let read = conn.read_packet("the EC packet (step 12.a)");
+    let packet = deviation(observer, ("12.a", Side::Server, RECEIVE), EC, read)?;
+    report(observer, "12.a", RECEIVE, Data::received(&packet));
+    Ok(packet)
+}
+
+/// What the server expects second, in a secured session (12.a, 13.a).
+const EC: &str = "an EC packet (EC,aes|caesar,<base64 RSA-OAEP secret>,<client public key>)";
+
+/// Step 13.a, run by [`decrypt_ec_packet`]: split the EC packet (13.a.i)
+/// and decrypt the secret (13.a.ii); all three are reported once it
+/// succeeded, or 13.a with what went wrong.
+///
+/// # Errors
+/// Those of [`decrypt_ec_packet`].
+fn decrypt_observed(
+    ec: Packet,
+    key: &ServerKey,
+    observer: &mut dyn Observer,
+) -> Result<DecryptedEc> {
+    const DECRYPT: &str = "handshake::decryption::decrypt_ec_packet";
+    let decrypted = decrypt_ec_packet(ec, key.private_key());
+    let decrypted = deviation(observer, ("13.a", Side::Server, DECRYPT), EC, decrypted)?;
+    report(observer, "13.a", DECRYPT, Data::Nothing);
+    report(observer, "13.a.i", DECRYPT, Data::Nothing);
+    report(
+        observer,
+        "13.a.ii",
+        DECRYPT,
+        Data::Secret(decrypted.secret.as_bytes().into()),
+    );
+    Ok(decrypted)
 }
 
 /// Step 14.a: send the session confirmation `(SC,...)` sealed with the new
-/// session cipher (built by [`sc_packet`]).
+/// session cipher (built by [`sc_packet`]); reported before the write.
 ///
 /// # Errors
 /// [`crate::Error::Io`] if the connection fails.
@@ -161,10 +241,27 @@ pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
     conn: &mut Connection<S>,
     cipher: &SessionCipher,
     rng: &mut R,
+    observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = sc_packet(cipher, rng)?;
+    report(
+        observer,
+        "14.a",
+        "handshake::server::send_confirmation",
+        Data::sent(&packet),
+    );
     conn.write_packet(&packet)?;
     Ok(packet)
+}
+
+/// Report one of the server's steps.
+fn report(observer: &mut dyn Observer, id: &'static str, function: &'static str, data: Data<'_>) {
+    observer.observe(Event {
+        id,
+        side: Side::Server,
+        function,
+        data,
+    });
 }
 
 /// The server's whole handshake: steps 3.a, 4.a, 5.a (6.a, 7), 12.a, 13.a
@@ -174,16 +271,34 @@ pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
 /// Any error of the steps it runs. The caller reports it to the client with
 /// an EE packet (see [`crate::chat::server::chatting`]).
 pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
-    mut conn: Connection<S>,
+    conn: Connection<S>,
     key: &ServerKey,
     rng: &mut R,
 ) -> Result<Accepted<S>> {
-    let start = receive_start_packet(&mut conn)?;
-    let secure = is_secure(&start)?;
-    answer_start_packet(&mut conn, secure, key)?;
+    handshake_observed(conn, key, rng, &mut NoObserver)
+}
+
+/// [`handshake`], reporting every step to `observer` as it happens (see
+/// [`crate::handshake::observe`]), and, when a step fails, which step and
+/// what it expected ([`crate::handshake::observe::Data::Deviation`]).
+///
+/// # Errors
+/// As [`handshake`].
+pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
+    mut conn: Connection<S>,
+    key: &ServerKey,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+) -> Result<Accepted<S>> {
+    let start = receive_start_packet(&mut conn, observer)?;
+    const CHECK: &str = "handshake::checks::is_secure";
+    let checked = is_secure(&start);
+    let secure = deviation(observer, ("4.a", Side::Server, CHECK), START, checked)?;
+    report(observer, "4.a", CHECK, Data::Decision(secure));
+    answer_start_packet(&mut conn, secure, key, observer)?;
     let (cipher, client_public_key) = if secure {
-        let ec = receive_ec_packet(&mut conn)?;
-        let decrypted = decrypt_ec_packet(ec, key.private_key())?;
+        let ec = receive_ec_packet(&mut conn, observer)?;
+        let decrypted = decrypt_observed(ec, key, observer)?;
         (
             SessionCipher::from_secret(&decrypted.secret),
             Some(decrypted.client_public_key),
@@ -191,7 +306,7 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
     } else {
         (SessionCipher::None, None)
     };
-    send_confirmation(&mut conn, &cipher, rng)?;
+    send_confirmation(&mut conn, &cipher, rng, observer)?;
     Ok(Accepted {
         session: Session {
             connection: conn,

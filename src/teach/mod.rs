@@ -10,10 +10,17 @@
 //!   every field labelled; it generates the lessons' checked blocks.
 //! - [`tapped`]: a server that shows what it reads, for the demo and the
 //!   chat lesson.
+//! - [`trace`]: a live trace of a real peer's handshake, step by step, in
+//!   the demo's words (for `rfmp server --trace`, `rfmp client --trace`).
+//! - [`steps`]: the step tables of `src/lib.rs` and `lessons/00-flow.md`,
+//!   made from [`crate::handshake::observe::STEPS`].
 //!
 //! This folder uses everything below it and nothing uses it.
 
 pub mod demo;
+mod narrate;
+pub mod steps;
 pub mod tapped;
+pub mod trace;
 pub mod transcript;
 pub mod vectors;
