@@ -14,6 +14,7 @@
 //! This folder uses everything below it and nothing uses it.
 
 pub mod demo;
+pub mod pcap;
 pub mod tapped;
 pub mod transcript;
 pub mod vectors;
