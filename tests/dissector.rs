@@ -72,9 +72,20 @@ fn tshark_fields(pcap: &Path, keylog: &Path) -> Vec<Vec<String>> {
 }
 
 /// Write the capture of `algorithm`'s session and its key log into `dir`.
+///
+/// With `RFMP_CAPTURES=DIR` in the environment, a copy of each goes to
+/// `DIR/<session>.pcap` and `DIR/<session>.keys` (session `aes`, `caesar`
+/// or `unsecured`), to open in Wireshark (`contrib/wireshark/README.md`).
 fn capture(dir: &Path, algorithm: Option<Algorithm>) -> (PathBuf, PathBuf) {
     let (pcap, keylog) = (dir.join("session.pcap"), dir.join("session.keys"));
     write_session(algorithm, &pcap, &keylog).expect("write the teaching capture");
+    if let Some(keep) = std::env::var_os("RFMP_CAPTURES") {
+        let keep = PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).expect("create RFMP_CAPTURES");
+        let name = algorithm.map_or("unsecured", |a| a.as_str());
+        std::fs::copy(&pcap, keep.join(format!("{name}.pcap"))).expect("copy the capture");
+        std::fs::copy(&keylog, keep.join(format!("{name}.keys"))).expect("copy the key log");
+    }
     (pcap, keylog)
 }
 
