@@ -19,13 +19,14 @@ const SECURED_TYPES: &str = "SS CC EC SC DP DP DP AK DP DP DP AK End AK End AK";
 const UNSECURED_TYPES: &str = "SS CC SC DP DP DP AK DP DP DP AK End AK End AK";
 
 /// The fields each test reads, one column each.
-const FIELDS: [&str; 6] = [
+const FIELDS: [&str; 7] = [
     "rfmp.type",
     "rfmp.crc.status",
     "rfmp.tag.status",
     "rfmp.action",
     "rfmp.sc.confirmation",
     "rfmp.direction",
+    "rfmp.message",
 ];
 
 fn dissector() -> PathBuf {
@@ -99,17 +100,34 @@ fn aes_session_is_cut_checked_and_decrypted() {
         "{log}"
     );
 
-    let [types, crcs, tags, actions, confirmations, directions] =
-        <[Vec<String>; 6]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+    let [
+        types,
+        crcs,
+        tags,
+        actions,
+        confirmations,
+        directions,
+        messages,
+    ] = <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
     assert_eq!(types.join(" "), SECURED_TYPES);
     // 12 frames (DP, AK, End), every CRC good.
     assert_eq!(crcs, vec!["good"; 12]);
     // The SC, 6 DP and 2 End are sealed: 9 tags, all good.
     assert_eq!(tags, vec!["good"; 9]);
     assert_eq!(confirmations, ["RFMP v1.0 ready"]);
-    // The one-fragment messages (the client's link check and its echo)
-    // show their envelope's action.
-    assert_eq!(actions, ["message", "message"]);
+    // Four messages (two each way, one of them in two fragments each
+    // time): every envelope's action is shown.
+    assert_eq!(actions, vec!["message"; 4]);
+    // The two-fragment messages are joined whole, the client's and the
+    // server's echo.
+    assert_eq!(messages.len(), 2);
+    for message in &messages {
+        assert!(message.starts_with(r#"{"action":"message","data":"This message is longer"#));
+        assert!(
+            message.ends_with(r#""time":"2026-01-01T00:00:00.000Z"}"#),
+            "{message}"
+        );
+    }
     assert_eq!(directions[0], "client to server");
     assert_eq!(directions[1], "server to client");
 }
@@ -125,12 +143,12 @@ fn a_wrong_key_makes_every_tag_bad() {
     )
     .unwrap();
 
-    let [types, crcs, tags, actions, confirmations, _] =
-        <[Vec<String>; 6]>::try_from(tshark_fields(&pcap, &wrong)).unwrap();
+    let [types, crcs, tags, actions, confirmations, _, messages] =
+        <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &wrong)).unwrap();
     assert_eq!(types.join(" "), SECURED_TYPES);
     assert_eq!(crcs, vec!["good"; 12]);
     assert_eq!(tags, vec!["bad"; 9]);
-    assert!(actions.is_empty() && confirmations.is_empty());
+    assert!(actions.is_empty() && confirmations.is_empty() && messages.is_empty());
 }
 
 #[test]
@@ -148,7 +166,7 @@ fn a_damaged_frame_has_a_bad_crc() {
     bytes[at + 4] = b'2';
     std::fs::write(&pcap, bytes).unwrap();
 
-    let [types, crcs, ..] = <[Vec<String>; 6]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+    let [types, crcs, ..] = <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
     assert_eq!(types.join(" "), UNSECURED_TYPES);
     let mut expected = vec!["good"; 12];
     expected[3] = "bad"; // DP DP DP, then the AK
@@ -160,8 +178,8 @@ fn unsecured_and_caesar_sessions_show_their_envelopes() {
     for algorithm in [None, Some(Algorithm::Caesar)] {
         let dir = tempfile::tempdir().unwrap();
         let (pcap, keylog) = capture(dir.path(), algorithm);
-        let [types, crcs, tags, actions, confirmations, _] =
-            <[Vec<String>; 6]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+        let [types, crcs, tags, actions, confirmations, _, messages] =
+            <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
         let expected = if algorithm.is_some() {
             SECURED_TYPES
         } else {
@@ -170,7 +188,8 @@ fn unsecured_and_caesar_sessions_show_their_envelopes() {
         assert_eq!(types.join(" "), expected, "{algorithm:?}");
         assert_eq!(crcs, vec!["good"; 12], "{algorithm:?}");
         assert!(tags.is_empty(), "no tags without AES");
-        assert_eq!(actions, ["message", "message"], "{algorithm:?}");
+        assert_eq!(actions, vec!["message"; 4], "{algorithm:?}");
+        assert_eq!(messages.len(), 2, "{algorithm:?}");
         let confirmation: &[&str] = if algorithm.is_some() {
             &["RFMP v1.0 ready"]
         } else {

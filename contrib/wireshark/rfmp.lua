@@ -11,7 +11,8 @@
 --     frame's CRC-32 (zlib's polynomial);
 --   * with a key log (the preference "Key log file"), opens the sealed
 --     payloads of SC, DP and End: AES-128-EAX (the tag is checked) or the
---     Caesar shift, and shows the JSON envelope of the chat.
+--     Caesar shift, joins the fragments of a message cut into several DP
+--     frames, and shows the JSON envelope of the chat.
 --
 -- Install: copy this file into Wireshark's personal Lua plugins folder
 -- (Help > About Wireshark > Folders), or run
@@ -83,6 +84,7 @@ local f = {
     tag        = ProtoField.string("rfmp.tag", "EAX tag (hex)"),
     tag_status = ProtoField.string("rfmp.tag.status", "Tag status"),
     plaintext  = ProtoField.string("rfmp.plaintext", "Decrypted"),
+    message    = ProtoField.string("rfmp.message", "Reassembled message"),
     confirmation = ProtoField.string("rfmp.sc.confirmation", "Confirmation text"),
     action     = ProtoField.string("rfmp.action", "Envelope action"),
 }
@@ -428,6 +430,13 @@ end
 -- its action and the JSON dissector's tree. Returns the plaintext.
 local json_dissector = Dissector.get("json")
 
+-- A whole message: its envelope's action, and the JSON dissector's tree.
+local function show_envelope(tvb, text, pinfo, tree)
+    local action = text:match('"action"%s*:%s*"([^"]*)"')
+    if action then tree:add(f.action, tvb(), action) end
+    if json_dissector and text:match("^%s*{") then json_dissector:call(tvb, pinfo, tree) end
+end
+
 local function show_plaintext(plain, tree, pinfo, whole_message, range)
     if #plain == 0 then
         tree:add(f.plaintext, range, "")
@@ -435,12 +444,31 @@ local function show_plaintext(plain, tree, pinfo, whole_message, range)
     end
     local tvb = bytes_tvb(plain, "Decrypted RFMP payload")
     tree:add(f.plaintext, tvb(), plain)
-    local action = plain:match('^{"action":"([^"]*)"')
-    if action and whole_message then
-        tree:add(f.action, tvb(), action)
-        if json_dissector and #plain > 0 then json_dissector:call(tvb, pinfo, tree) end
-    end
+    if whole_message then show_envelope(tvb, plain, pinfo, tree) end
     return plain
+end
+
+-- The opened fragments of messages cut into several DP frames:
+-- fragments["<connection> <direction>"][seq] = plaintext. A message's
+-- fragments have consecutive sequence numbers, from seq - index; on its
+-- last fragment the message is joined and shown whole.
+local fragments = {}
+
+local function join_fragments(plain, connection, direction, seq, index, count, tree, pinfo)
+    local key = connection .. " " .. direction
+    fragments[key] = fragments[key] or {}
+    fragments[key][seq] = plain
+    if index ~= count - 1 then return end
+    local parts = {}
+    for n = 0, count - 1 do
+        local part = fragments[key][seq - index + n]
+        if not part then return end -- a fragment was not captured or not opened
+        parts[n + 1] = part
+    end
+    local message = table.concat(parts)
+    local tvb = bytes_tvb(message, "Reassembled RFMP message")
+    tree:add(f.message, tvb(), message)
+    show_envelope(tvb, message, pinfo, tree)
 end
 
 -- Open `sealed` under the session's cipher with `aad`; add the fields.
@@ -562,12 +590,16 @@ local function dissect_packet(range, pinfo, tree)
             return "DP (malformed)"
         end
         item:add(f.sealed_len, range, #sealed)
+        local plain
         if not session and unsecured[connection] then
             -- An unsecured session: the payload is the plain bytes.
-            show_plaintext(sealed, item, pinfo, count == 1, range)
+            plain = show_plaintext(sealed, item, pinfo, count == 1, range)
         else
-            open_sealed(session, sealed, associated_data("DP", direction, seq, index, count),
+            plain = open_sealed(session, sealed, associated_data("DP", direction, seq, index, count),
                 item, pinfo, range, count == 1)
+        end
+        if plain and count > 1 then
+            join_fragments(plain, connection, direction, seq, index, count, item, pinfo)
         end
         return string.format("DP seq=%d %d/%d", seq, index + 1, count)
     elseif kind == "AK" and #frame == 2 then
@@ -635,6 +667,7 @@ end
 function rfmp.init()
     loaded_path = nil -- read the key log again when a capture is opened
     unsecured = {}
+    fragments = {}
 end
 
 ---------------------------------------------------------------------------
