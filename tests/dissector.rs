@@ -198,3 +198,36 @@ fn unsecured_and_caesar_sessions_show_their_envelopes() {
         assert_eq!(confirmations, confirmation, "{algorithm:?}");
     }
 }
+
+#[test]
+fn capture_has_a_tcp_handshake_and_good_checksums() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pcap, _keylog) = capture(dir.path(), Some(Algorithm::Aes));
+    let output = Command::new("tshark")
+        .args([
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "ip.check_checksum:TRUE",
+        ])
+        .arg("-r")
+        .arg(&pcap)
+        .args(["-T", "fields", "-E", "separator=|"])
+        .args(["-e", "tcp.flags.str", "-e", "tcp.checksum.status"])
+        .args(["-e", "ip.checksum.status", "-e", "tcp.stream"])
+        .output()
+        .expect("tshark runs (apt-get install tshark)");
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('|').collect()).collect();
+    // SYN, SYN-ACK, ACK first (tshark writes flags as e.g. "··········S·").
+    let flags: Vec<String> = lines[..3]
+        .iter()
+        .map(|l| l[0].chars().filter(|c| c.is_ascii_alphabetic()).collect())
+        .collect();
+    assert_eq!(flags, ["S", "AS", "A"]);
+    for line in &lines {
+        // Status 1 is "Good" for both checksums; one TCP stream, number 0.
+        assert_eq!(line[1..], ["1", "1", "0"], "{line:?}");
+    }
+}
