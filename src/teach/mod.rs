@@ -12,6 +12,9 @@
 //!   chat lesson.
 //! - [`trace`]: a live trace of a real peer's handshake, step by step, in
 //!   the demo's words (for `rfmp server --trace`, `rfmp client --trace`).
+//! - [`vectors`]: the language-neutral test vectors of `vectors/*.json`.
+//! - [`pcap`]: a vector session as a packet capture with its key log, for
+//!   Wireshark and `contrib/wireshark/rfmp.lua`.
 //! - [`steps`]: the step tables of `src/lib.rs` and `lessons/00-flow.md`,
 //!   made from [`crate::handshake::observe::STEPS`].
 //!
@@ -19,6 +22,7 @@
 
 pub mod demo;
 mod narrate;
+pub mod pcap;
 pub mod steps;
 pub mod tapped;
 pub mod trace;
