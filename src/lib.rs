@@ -81,6 +81,7 @@ pub mod chat;
 pub mod error;
 pub mod handshake;
 pub mod link;
+pub mod seed;
 #[cfg(feature = "teach")]
 pub mod teach;
 
