@@ -47,23 +47,51 @@ const ALL: [Cipher; 3] = [Cipher::None, Cipher::Caesar, Cipher::Aes];
 fn start_seed_server(workspace: Workspace) -> (SocketAddr, JoinHandle<rfmp::Result<()>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
+    let handle = std::thread::spawn(move || seed_connection(listener.accept()?.0, &workspace));
+    (addr, handle)
+}
+
+/// The same for `clients` connections, each in its own thread sharing the
+/// one workspace, as a thread-per-client server runs them. The thread
+/// returns what each `serve` returned.
+fn start_seed_server_for(
+    workspace: Workspace,
+    clients: usize,
+) -> (SocketAddr, JoinHandle<Vec<rfmp::Result<()>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
     let handle = std::thread::spawn(move || {
-        let (stream, _) = listener.accept()?;
-        stream.set_read_timeout(Some(Duration::from_secs(20)))?;
-        let key = ServerKey::new(test_server_key())?;
-        let mut conn = Connection::new(stream);
-        let start = receive_start_packet(&mut conn)?;
-        let secure = is_secure(&start)?;
-        answer_start_packet(&mut conn, secure, &key)?;
-        let cipher = if secure {
-            let ec = receive_ec_packet(&mut conn)?;
-            SessionCipher::from_secret(&decrypt_ec_packet(ec, key.private_key())?.secret)
-        } else {
-            SessionCipher::None
-        };
-        serve(&mut conn, &cipher, &workspace, &mut os_rng())
+        let mut sessions = Vec::new();
+        for _ in 0..clients {
+            let workspace = workspace.clone();
+            let stream = listener.accept().map(|(stream, _)| stream);
+            sessions.push(std::thread::spawn(move || {
+                seed_connection(stream?, &workspace)
+            }));
+        }
+        sessions
+            .into_iter()
+            .map(|session| session.join().expect("session thread"))
+            .collect()
     });
     (addr, handle)
+}
+
+/// One server connection: steps 3-13 (no SC), then the command loop.
+fn seed_connection(stream: TcpStream, workspace: &Workspace) -> rfmp::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    let key = ServerKey::new(test_server_key())?;
+    let mut conn = Connection::new(stream);
+    let start = receive_start_packet(&mut conn)?;
+    let secure = is_secure(&start)?;
+    answer_start_packet(&mut conn, secure, &key)?;
+    let cipher = if secure {
+        let ec = receive_ec_packet(&mut conn)?;
+        SessionCipher::from_secret(&decrypt_ec_packet(ec, key.private_key())?.secret)
+    } else {
+        SessionCipher::None
+    };
+    serve(&mut conn, &cipher, workspace, &mut os_rng())
 }
 
 /// Connect and run the client's steps 1-11 (no SC) for `cipher`.
@@ -331,6 +359,59 @@ fn tampered_payload_is_refused_and_the_session_goes_on() {
         "(EE,422,"
     );
     open_write(&mut conn, &cipher, "t.txt", "still here").expect("session goes on");
+}
+
+/// Two clients of one server, each with its own AES key, interleave
+/// their requests and each reads its files correctly: the original kept
+/// one global key that the second handshake replaced.
+#[test]
+fn two_clients_keep_their_own_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, servers) = start_seed_server_for(workspace(dir.path()), 2);
+    let (mut first, first_cipher) = connect(addr, Cipher::Aes);
+    let (mut second, second_cipher) = connect(addr, Cipher::Aes);
+    open_write(&mut first, &first_cipher, "first.txt", "from the first").unwrap();
+    open_write(&mut second, &second_cipher, "second.txt", "from the second").unwrap();
+    assert_eq!(
+        open_read(&mut first, &first_cipher, "second.txt").unwrap(),
+        b"from the second"
+    );
+    assert_eq!(
+        open_read(&mut second, &second_cipher, "first.txt").unwrap(),
+        b"from the first"
+    );
+    // And one client's key does not open the other's payloads.
+    conn_write_with_wrong_key(&mut second, &first_cipher);
+    end(&mut first).unwrap();
+    end(&mut second).unwrap();
+    let results = servers.join().expect("server thread");
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+}
+
+/// An openWrite sealed under another session's key gets a 422 EE.
+fn conn_write_with_wrong_key(conn: &mut Connection<TcpStream>, wrong: &SessionCipher) {
+    assert_eq!(
+        peer_code(open_write(conn, wrong, "x.txt", "not yours")),
+        "422"
+    );
+}
+
+/// Two requests in one write are two requests, and a request split over
+/// two writes is one: the server cuts packets at each `)`, as the
+/// original's one `recv` per packet did not.
+#[test]
+fn packets_are_cut_from_the_stream_however_they_arrive() {
+    let (dir, mut conn, _cipher, _server) = session(Cipher::None);
+    let reply = raw_exchange(
+        &mut conn,
+        "(CM,prompt,mkdir a)(CM,prompt,mkdir b)",
+        "(SC)(SC)",
+    );
+    assert_eq!(reply, "(SC)(SC)");
+    assert!(dir.path().join("files/a").is_dir() && dir.path().join("files/b").is_dir());
+    conn.get_ref().write_all(b"(CM,prompt,mk").unwrap();
+    assert_eq!(raw_exchange(&mut conn, "dir c)", ")"), "(SC)");
+    assert!(dir.path().join("files/c").is_dir());
 }
 
 /// `(End)` ends the session: `serve` returns Ok and the server closes.

@@ -238,7 +238,8 @@ impl Command {
         match word.to_ascii_lowercase().as_str() {
             "openread" => Command::OpenRead(rest.trim().to_string()),
             "openwrite" => {
-                let (name, text) = rest.trim_start().split_once(' ').unwrap_or((rest, ""));
+                let rest = rest.trim_start();
+                let (name, text) = rest.split_once(' ').unwrap_or((rest, ""));
                 Command::OpenWrite(name.to_string(), text.to_string())
             }
             _ => Command::Prompt(line.to_string()),
