@@ -54,6 +54,27 @@ pub struct Outcome {
 
 /// The server's side of one seed-profile session: the session cipher from
 /// the handshake, the shared workspace, and this session's own place in it.
+///
+/// Sans-IO: packets in, bytes out, no socket anywhere.
+///
+/// ```
+/// use rfmp::handshake::packets::Packet;
+/// use rfmp::handshake::session::SessionCipher;
+/// use rfmp::seed::session::ServerSession;
+/// use rfmp::seed::workspace::Workspace;
+///
+/// let dir = tempfile::tempdir()?;
+/// let workspace = Workspace::open(dir.path())?;
+/// let mut server = ServerSession::new(&workspace, SessionCipher::None);
+/// let mut rng = rfmp::handshake::helpers::os_rng();
+/// let mut feed = |bytes: &[u8]| server.handle(&Packet::parse(bytes).unwrap(), &mut rng);
+/// assert_eq!(feed(b"(CM,openWrite,a.txt)").reply, ""); // the DP comes next
+/// assert_eq!(feed(b"(DP,hello, world)").reply, "(SC)");
+/// assert_eq!(feed(b"(CM,openRead,a.txt)").reply, "(hello, world)(SC)");
+/// assert_eq!(feed(b"(CM,prompt,format c:)").reply, "(EE)");
+/// assert!(feed(b"(End)").close);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct ServerSession<'w> {
     workspace: &'w Workspace,
@@ -268,6 +289,23 @@ enum Expect {
 
 /// The client's side of a seed-profile session: builds requests, and reads
 /// the server's replies one packet at a time.
+///
+/// ```
+/// use rfmp::handshake::packets::Packet;
+/// use rfmp::handshake::session::SessionCipher;
+/// use rfmp::seed::session::{Answer, ClientSession, Command};
+///
+/// let mut client = ClientSession::new(SessionCipher::None);
+/// let mut rng = rfmp::handshake::helpers::os_rng();
+/// let packets = client.request(&Command::parse("openread a.txt"), false, &mut rng)?;
+/// assert_eq!(packets, ["(CM,openRead,a.txt)"]);
+/// assert_eq!(client.on_packet(&Packet::parse(b"(hello)")?)?, None); // SC still to come
+/// assert_eq!(
+///     client.on_packet(&Packet::parse(b"(SC)")?)?,
+///     Some(Answer::Content(b"hello".to_vec()))
+/// );
+/// # Ok::<(), rfmp::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ClientSession {
     cipher: SessionCipher,
