@@ -94,6 +94,7 @@ pub mod check;
 pub mod error;
 pub mod handshake;
 pub mod link;
+pub mod seed;
 #[cfg(feature = "teach")]
 pub mod teach;
 
