@@ -232,7 +232,7 @@ impl Client {
         let addr = addr
             .to_socket_addrs()?
             .next()
-            .ok_or_else(|| Error::Malformed("the address resolves to nothing".into()))?;
+            .ok_or_else(|| Error::Usage("the address resolves to nothing".into()))?;
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let (mode, private_key) = match security {
@@ -416,14 +416,14 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Peer`] `404` when the user is not connected or has no key;
-    /// [`Error::Malformed`] when the server answers with someone else's
+    /// [`Error::Protocol`] when the server answers with someone else's
     /// key (a message sealed to it would go to the wrong person); as
     /// [`Client::request`].
     pub fn key_of(&self, username: &str) -> Result<KeyInfo> {
         let answer = self.request("CoreKey", serde_json::json!({ "username": username }))?;
         let key: KeyInfo = from_answer(answer, "key")?;
         if key.username != username {
-            return Err(Error::Malformed(format!(
+            return Err(Error::Protocol(format!(
                 "asked for {username}'s key, the server sent {}'s",
                 key.username
             )));
@@ -476,13 +476,13 @@ impl Client {
     /// Open a `direct` envelope sent to us: the sender's data and the text.
     ///
     /// # Errors
-    /// [`Error::Malformed`] when it is not `direct` data;
+    /// [`Error::BadMessage`] when it is not `direct` data;
     /// [`Error::SecurityMismatch`] in an unsecured session (we have no
     /// key); the errors of [`open_direct`] (a forged or altered message
     /// fails its tag).
     pub fn open_direct(&self, envelope: &Envelope) -> Result<(DirectIn, String)> {
         let direct: DirectIn = serde_json::from_value(envelope.data.clone())
-            .map_err(|e| Error::Malformed(format!("not direct data: {e}")))?;
+            .map_err(|e| Error::BadMessage(format!("not direct data: {e}")))?;
         let private_key = self.private_key.as_ref().ok_or_else(|| {
             Error::SecurityMismatch("an unsecured session has no key to open it".into())
         })?;
@@ -506,7 +506,7 @@ impl Client {
     /// Once the session has ended and every queued event was returned:
     /// [`Error::SessionEnded`] when the server ended the session (after
     /// `/qqq`, say) or this side closed it, else the link's error that
-    /// ended it, once, then [`Error::SessionEnded`]. [`Error::Malformed`]
+    /// ended it, once, then [`Error::SessionEnded`]. [`Error::BadMessage`]
     /// for a message from the server that is not an envelope.
     pub fn receive(&self, timeout: Option<Duration>) -> Result<Option<Envelope>> {
         let deadline = timeout.map(|timeout| Instant::now() + timeout);
@@ -744,7 +744,7 @@ fn expect_action(answer: &Envelope, action: &str) -> Result<()> {
     if answer.action == action {
         Ok(())
     } else {
-        Err(Error::Malformed(format!(
+        Err(Error::BadMessage(format!(
             "expected {action} in answer, got {}",
             answer.action
         )))
@@ -755,7 +755,7 @@ fn expect_action(answer: &Envelope, action: &str) -> Result<()> {
 fn from_answer<T: serde::de::DeserializeOwned>(answer: Envelope, action: &str) -> Result<T> {
     expect_action(&answer, action)?;
     serde_json::from_value(answer.data)
-        .map_err(|e| Error::Malformed(format!("unexpected {action} answer: {e}")))
+        .map_err(|e| Error::BadMessage(format!("unexpected {action} answer: {e}")))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

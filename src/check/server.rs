@@ -48,7 +48,7 @@ pub fn run_server(
     let addr = addr
         .to_socket_addrs()?
         .next()
-        .ok_or_else(|| Error::Malformed("the address resolves to nothing".into()))?;
+        .ok_or_else(|| Error::Usage("the address resolves to nothing".into()))?;
     let mut tester = Tester {
         addr,
         timeout: options.timeout,

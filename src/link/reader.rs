@@ -92,7 +92,7 @@ impl ReaderTask<'_> {
             reason: reason.clone(),
         });
         if self.damaged_in_a_row >= MAX_DAMAGED_IN_A_ROW {
-            return Err(Error::Malformed(format!(
+            return Err(Error::Protocol(format!(
                 "{MAX_DAMAGED_IN_A_ROW} damaged frames in a row (last: {reason}): \
                  the link or the peer is broken"
             )));

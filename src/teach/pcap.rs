@@ -153,7 +153,7 @@ impl<W: Write> Capture<W> {
         tcp.extend_from_slice(&[0, 0]); // urgent pointer
         tcp.extend_from_slice(payload);
         let tcp_length = u16::try_from(tcp.len())
-            .map_err(|_| Error::Malformed("a TCP segment longer than 65535 bytes".into()))?;
+            .map_err(|_| Error::Internal("a TCP segment longer than 65535 bytes".into()))?;
         // The checksum covers a pseudo-header: addresses, protocol, length.
         let mut pseudo = Vec::with_capacity(12);
         pseudo.extend_from_slice(&from);
@@ -183,7 +183,7 @@ impl<W: Write> Capture<W> {
         let time = Duration::from_secs(START_SECONDS) + Duration::from_millis(self.segments);
         self.writer
             .write_packet(&PcapPacket::new(time, u32::from(total), &ip))
-            .map_err(|e| Error::Malformed(format!("writing the pcap file: {e}")))?;
+            .map_err(|e| Error::Internal(format!("writing the pcap file: {e}")))?;
 
         // SYN and FIN each take one sequence number, like a byte.
         let used = payload.len() as u32 + u32::from(flags & (SYN | FIN) != 0);
@@ -211,7 +211,7 @@ impl<W: Write> Capture<W> {
 fn text_field<'a>(record: &'a Value, name: &str) -> Result<&'a str> {
     record[name]["value"]
         .as_str()
-        .ok_or_else(|| Error::Malformed(format!("the vectors have no text field {name:?}")))
+        .ok_or_else(|| Error::Internal(format!("the vectors have no text field {name:?}")))
 }
 
 /// The key-log file of a session: comments, and the `RFMP_SESSION` line of
@@ -255,7 +255,7 @@ fn key_log(algorithm: Option<Algorithm>, secret_hex: Option<&str>) -> String {
 ///
 /// # Errors
 /// - [`Error::Io`] when a file cannot be created or written.
-/// - [`Error::Malformed`] when the pcap writer fails, or (a bug) the
+/// - [`Error::Internal`] when the pcap writer fails, or (a bug) the
 ///   vectors lack a field.
 /// - As [`crate::teach::vectors::session_vectors`].
 pub fn write_session(
@@ -266,7 +266,7 @@ pub fn write_session(
     let vectors = session_vectors(algorithm)?;
     let packets = vectors["packets"]["value"]
         .as_array()
-        .ok_or_else(|| Error::Malformed("the vectors have no packets".into()))?;
+        .ok_or_else(|| Error::Internal("the vectors have no packets".into()))?;
 
     let header = PcapHeader {
         datalink: DataLink::RAW,
@@ -274,7 +274,7 @@ pub fn write_session(
     };
     let file = BufWriter::new(File::create(pcap_path)?);
     let writer = PcapWriter::with_header(file, header)
-        .map_err(|e| Error::Malformed(format!("writing the pcap header: {e}")))?;
+        .map_err(|e| Error::Internal(format!("writing the pcap header: {e}")))?;
     let mut capture = Capture {
         writer,
         next_seq: [CLIENT_ISN, SERVER_ISN],
@@ -294,7 +294,7 @@ pub fn write_session(
             "client to server" => Side::Client,
             "server to client" => Side::Server,
             other => {
-                return Err(Error::Malformed(format!(
+                return Err(Error::Internal(format!(
                     "a packet's direction is client to server or server to client, got {other:?}"
                 )));
             }

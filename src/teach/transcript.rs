@@ -209,7 +209,7 @@ pub fn render() -> Result<String> {
     let secret = run.bytes("10.a.ii.1.a")?;
     let encrypted = run.bytes("10.a.ii.1.b")?;
     let Data::Base64(field) = run.data("10.a.ii.1.c")? else {
-        return Err(Error::Malformed(
+        return Err(Error::Internal(
             "10.a.ii.1.c reports the base64 field".into(),
         ));
     };
@@ -271,7 +271,7 @@ pub fn render() -> Result<String> {
             action: "message".into(),
             data: text.into(),
             time: chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
-                .map_err(|e| Error::Malformed(e.to_string()))?
+                .map_err(|e| Error::Internal(e.to_string()))?
                 .to_utc(),
             token: None,
         };
@@ -294,7 +294,7 @@ pub fn render() -> Result<String> {
             let decoded = decode_frame(frame.as_bytes())?;
             let opened = open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer)?;
             let Frame::Data { payload, .. } = &decoded else {
-                return Err(Error::Malformed("not a data frame".into()));
+                return Err(Error::Internal("not a data frame".into()));
             };
             let aad = associated_data("DP", Direction::ClientToServer, seq, index, count);
             let mut fields = format!(
@@ -330,7 +330,7 @@ pub fn render() -> Result<String> {
     let decoded = decode_frame(end.as_bytes())?;
     open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer)?;
     let Frame::End { payload, .. } = &decoded else {
-        return Err(Error::Malformed("not an End frame".into()));
+        return Err(Error::Internal("not an End frame".into()));
     };
     let aad = associated_data("End", Direction::ClientToServer, seq, 0, 0);
     section(

@@ -206,18 +206,18 @@ impl FrameMaker<'_> {
     fn message(&mut self, direction: Direction, mut seq: u32, message: &[u8]) -> Result<u32> {
         let pieces: Vec<&[u8]> = fragment(message, fragment_capacity(self.cipher)).collect();
         let count = u32::try_from(pieces.len())
-            .map_err(|_| Error::Malformed("too many fragments".into()))?;
+            .map_err(|_| Error::Internal("too many fragments".into()))?;
         for (index, piece) in (0u32..).zip(pieces) {
             let frame = dp_packet(self.cipher, direction, seq, index, count, piece, self.rng)?;
             // The receiving side's checks: the CRC, the fields, the tag.
             let decoded = decode_frame(frame.as_bytes())?;
             let Frame::Data { payload, .. } = &decoded else {
-                return Err(Error::Malformed("a DP frame did not decode as data".into()));
+                return Err(Error::Internal("a DP frame did not decode as data".into()));
             };
             let payload = payload.clone();
             let opened = open_dp_packet(decoded, self.cipher, direction)?;
             if opened != piece {
-                return Err(Error::Malformed("a DP frame opened to other bytes".into()));
+                return Err(Error::Internal("a DP frame opened to other bytes".into()));
             }
             let aad = associated_data("DP", direction, seq, index, count);
             let mut record = packet(
@@ -266,9 +266,7 @@ impl FrameMaker<'_> {
         let frame = end_packet(self.cipher, direction, seq, self.rng)?;
         let decoded = decode_frame(frame.as_bytes())?;
         let Frame::End { payload, .. } = &decoded else {
-            return Err(Error::Malformed(
-                "an End frame did not decode as End".into(),
-            ));
+            return Err(Error::Internal("an End frame did not decode as End".into()));
         };
         let payload = payload.clone();
         open_dp_packet(decoded, self.cipher, direction)?;
@@ -304,7 +302,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 /// A message envelope with the fixed teaching time, encoded for the link.
 fn envelope(text: &str) -> Result<Vec<u8>> {
     let time = chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
-        .map_err(|e| Error::Malformed(format!("TEACHING_TIME: {e}")))?
+        .map_err(|e| Error::Internal(format!("TEACHING_TIME: {e}")))?
         .to_utc();
     let envelope = Envelope {
         action: "message".into(),
@@ -562,7 +560,7 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
 pub fn render(algorithm: Option<Algorithm>) -> Result<String> {
     let value = session_vectors(algorithm)?;
     let mut text = serde_json::to_string_pretty(&value)
-        .map_err(|e| Error::Malformed(format!("vectors as JSON: {e}")))?;
+        .map_err(|e| Error::Internal(format!("vectors as JSON: {e}")))?;
     text.push('\n');
     Ok(text)
 }

@@ -189,7 +189,13 @@ fn answered<T: std::fmt::Display>(answer: rfmp::Result<T>) -> CliResult<()> {
         Err(Error::Peer { code, description }) => {
             anstream::println!("{}", show::refusal(&show::now(), &code, &description));
         }
-        Err(error @ (Error::TimedOut { .. } | Error::Malformed(_) | Error::NotConfirmed(_))) => {
+        Err(
+            error @ (Error::TimedOut { .. }
+            | Error::BadMessage(_)
+            | Error::Protocol(_)
+            | Error::Usage(_)
+            | Error::NotConfirmed(_)),
+        ) => {
             eprintln!("{error}");
         }
         Err(error) => return Err(CliError::Rfmp(error)),

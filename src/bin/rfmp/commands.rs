@@ -178,7 +178,7 @@ pub fn parse(line: &str) -> Result<Input<'_>, String> {
     }
     let checked = |what: &str, name: &str| match validate_name(what, name) {
         Ok(()) => Ok(()),
-        Err(Error::Malformed(why)) => Err(why),
+        Err(Error::Usage(why)) => Err(why),
         Err(other) => Err(other.to_string()),
     };
     match spec.takes {

@@ -50,7 +50,7 @@ pub(super) fn run_frames(
             message.len()
         ))?;
         let [piece] = pieces[..] else {
-            return Err(Error::Malformed("the demo's messages fit one frame".into()));
+            return Err(Error::Internal("the demo's messages fit one frame".into()));
         };
         n.step_of("16.b", Side::Client, "link::frames::dp_packet")?;
         n.detail(&format!(
@@ -71,7 +71,7 @@ pub(super) fn run_frames(
         let crc_at = frame.rfind(',').map_or(0, |i| i + 1);
         let crc = crc32_field(&frame.as_bytes()[..crc_at]);
         if frame[crc_at..frame.len() - 1] != crc {
-            return Err(Error::Malformed("the frame's CRC field".into()));
+            return Err(Error::Internal("the frame's CRC field".into()));
         }
         n.detail(&format!("CRC-32 of the {crc_at} bytes before it: {crc}"))?;
         client.stream.write_all(frame.as_bytes())?;
@@ -82,7 +82,7 @@ pub(super) fn run_frames(
             "the frame's numbers and the payload; what it can do with it is below",
         )?;
         let Frame::Data { payload, .. } = &received else {
-            return Err(Error::Malformed("the demo expected a DP frame".into()));
+            return Err(Error::Internal("the demo expected a DP frame".into()));
         };
         show_payload(n, cipher_server, payload)?;
         n.step_of("16.f", Side::Server, "link::frames::open_dp_packet")?;
@@ -92,7 +92,7 @@ pub(super) fn run_frames(
         let ak = ak_packet(seq + 1);
         server.stream.write_all(ak.as_bytes())?;
         let Frame::Ack { next } = client.read()? else {
-            return Err(Error::Malformed("the demo expected an AK frame".into()));
+            return Err(Error::Internal("the demo expected an AK frame".into()));
         };
         tap.show(n, "that frames before this number arrived")?;
         n.detail(&format!(
@@ -106,7 +106,7 @@ pub(super) fn run_frames(
         ..
     }) = decode_frame(last_frame.as_bytes())
     else {
-        return Err(Error::Malformed("the demo's own frame decodes".into()));
+        return Err(Error::Internal("the demo's own frame decodes".into()));
     };
 
     // ---- The eavesdropper attacks ----------------------------------------

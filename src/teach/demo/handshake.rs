@@ -171,7 +171,7 @@ pub(super) fn run_handshake(
         };
         let told = tell_in_turn(n, &mut story, &heard);
         let sc_sealed = std::mem::take(&mut story.sc_sealed);
-        let panicked = |_| Error::Malformed("a demo handshake thread panicked".into());
+        let panicked = |_| Error::Internal("a demo handshake thread panicked".into());
         let accepted = server.join().map_err(panicked)?;
         let connected = client.join().map_err(panicked)?;
         told?;

@@ -87,7 +87,7 @@ pub(super) fn run_faults(
         link.close()?;
         server
             .join()
-            .map_err(|_| Error::Malformed("the demo's server thread panicked".into()))??;
+            .map_err(|_| Error::Internal("the demo's server thread panicked".into()))??;
         Ok(echoes)
     });
     let echoes = server?;

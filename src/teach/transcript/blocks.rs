@@ -45,7 +45,7 @@ pub(super) fn make(name: &str) -> Result<String> {
         "ee-426" => {
             let refused = crate::handshake::checks::is_secure(&Packet::parse(b"(SS,RFMP,v2.0,1)")?);
             let Err(error) = refused else {
-                return Err(Error::Malformed("v2.0 was accepted".into()));
+                return Err(Error::Internal("v2.0 was accepted".into()));
             };
             Ok(text_block(&format!("{}\n", ee_packet(&error))))
         }
@@ -56,7 +56,7 @@ pub(super) fn make(name: &str) -> Result<String> {
         "cc-downgrade" => {
             let refused = crate::handshake::checks::check_cc_packet(Packet::parse(b"(CC)")?, true);
             let Err(error) = refused else {
-                return Err(Error::Malformed("the downgrade was accepted".into()));
+                return Err(Error::Internal("the downgrade was accepted".into()));
             };
             Ok(text_block(&format!("error: {error}\n")))
         }
@@ -116,7 +116,7 @@ pub(super) fn make(name: &str) -> Result<String> {
                 let ec = packet_formatter(&["EC", algorithm, secret, &client_pem]);
                 let refused = decrypt_ec_packet(Packet::parse(ec.as_bytes())?, &server_key);
                 let Err(error) = refused else {
-                    return Err(Error::Malformed("a bad EC packet was accepted".into()));
+                    return Err(Error::Internal("a bad EC packet was accepted".into()));
                 };
                 lines.push_str(&ee_packet(&error));
                 lines.push('\n');
@@ -192,7 +192,7 @@ pub(super) fn make(name: &str) -> Result<String> {
         "silent-py" => silent_py_output(),
         "envelope-hi" => {
             let time = chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
-                .map_err(|e| Error::Malformed(e.to_string()))?
+                .map_err(|e| Error::Internal(e.to_string()))?
                 .to_utc();
             let envelope = Envelope {
                 time,

@@ -46,7 +46,7 @@ fn masked(bytes: &[u8]) -> Result<String> {
     }
     let (envelope, _) = crate::chat::messages::decode(bytes)?;
     let mut value = serde_json::to_value(&envelope)
-        .map_err(|e| Error::Malformed(format!("an envelope that does not serialise: {e}")))?;
+        .map_err(|e| Error::Internal(format!("an envelope that does not serialise: {e}")))?;
     mask(&mut value);
     Ok(value.to_string())
 }
@@ -247,7 +247,7 @@ pub fn chat_diagram() -> Result<String> {
         };
         let json = line.find('{').map(|at| &line[at..]).unwrap_or("{}");
         let value: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| Error::Malformed(format!("a chat lesson line is not JSON: {e}")))?;
+            .map_err(|e| Error::Internal(format!("a chat lesson line is not JSON: {e}")))?;
         let _ = writeln!(out, "    {from}->>{to}: {}", gist(&value));
     }
     out.push_str("```\n");

@@ -125,36 +125,34 @@ impl Observed {
     /// What step `id` reported.
     ///
     /// # Errors
-    /// [`Error::Malformed`] when no side reported that step.
+    /// [`Error::Internal`] when no side reported that step.
     pub(super) fn data(&self, id: &str) -> Result<&Data<'static>> {
         self.events
             .iter()
             .find(|event| event.id == id)
             .map(|event| &event.data)
-            .ok_or_else(|| {
-                Error::Malformed(format!("the teaching handshake reported no step {id}"))
-            })
+            .ok_or_else(|| Error::Internal(format!("the teaching handshake reported no step {id}")))
     }
 
     /// The packet step `id` sent (2.a, 7.a, 7.b, 11.a, 14.a).
     ///
     /// # Errors
-    /// [`Error::Malformed`] when that step sent nothing.
+    /// [`Error::Internal`] when that step sent nothing.
     pub(super) fn sent(&self, id: &str) -> Result<&str> {
         match self.data(id)? {
             Data::Sent(packet) => Ok(packet),
-            _ => Err(Error::Malformed(format!("step {id} sent no packet"))),
+            _ => Err(Error::Internal(format!("step {id} sent no packet"))),
         }
     }
 
     /// The bytes step `id` reported (a secret or a ciphertext).
     ///
     /// # Errors
-    /// [`Error::Malformed`] when that step reported no bytes.
+    /// [`Error::Internal`] when that step reported no bytes.
     pub(super) fn bytes(&self, id: &str) -> Result<&[u8]> {
         match self.data(id)? {
             Data::Secret(bytes) | Data::Ciphertext(bytes) => Ok(bytes),
-            _ => Err(Error::Malformed(format!("step {id} reported no bytes"))),
+            _ => Err(Error::Internal(format!("step {id} reported no bytes"))),
         }
     }
 }
@@ -228,13 +226,13 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
     };
     let server = server
         .join()
-        .map_err(|_| Error::Malformed("the teaching server's thread panicked".into()))?;
+        .map_err(|_| Error::Internal("the teaching server's thread panicked".into()))?;
     let (client, _) = client?;
     let server = server?;
     let rng = match draws {
         // Both sides are done with it: the last handle is this one.
         Draws::Shared => Arc::try_unwrap(shared.0)
-            .map_err(|_| Error::Malformed("the teaching generator is still shared".into()))?
+            .map_err(|_| Error::Internal("the teaching generator is still shared".into()))?
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
         Draws::Separate => own,
@@ -453,7 +451,7 @@ fn session_frames(out: &mut String, run: &Observed, algorithm: Option<Algorithm>
         action: "message".into(),
         data: "hello".into(),
         time: chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
-            .map_err(|e| Error::Malformed(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))?
             .to_utc(),
         token: None,
     };

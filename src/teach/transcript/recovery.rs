@@ -177,10 +177,10 @@ pub fn recovery_diagram() -> Result<String> {
     let _ = writeln!(out, "    S--xR: {} dropped on the way", short(&frame));
     let deadline = sender
         .next_deadline()
-        .ok_or_else(|| Error::Malformed("frame 3 has no retransmission deadline".into()))?;
+        .ok_or_else(|| Error::Internal("frame 3 has no retransmission deadline".into()))?;
     let waited = deadline.duration_since(sent_at).as_millis();
     let Some(resend) = sender.on_tick(deadline)? else {
-        return Err(Error::Malformed(
+        return Err(Error::Internal(
             "the retransmission timer did not fire".into(),
         ));
     };
@@ -227,7 +227,7 @@ fn unacknowledged_frame(frame: &str) -> Result<(Vec<u64>, u64, Error)> {
     loop {
         let deadline = sender
             .next_deadline()
-            .ok_or_else(|| Error::Malformed("a frame in flight has no deadline".into()))?;
+            .ok_or_else(|| Error::Internal("a frame in flight has no deadline".into()))?;
         let at = deadline.duration_since(start).as_millis() as u64;
         match sender.on_tick(deadline) {
             Ok(Some(_)) => times.push(at),
@@ -299,7 +299,7 @@ pub(super) fn nk_py_output() -> Result<String> {
                 let _ = writeln!(out, "    {}", nk_packet(seq));
             }
         }
-        _ => return Err(Error::Malformed("the damaged frame was not noticed".into())),
+        _ => return Err(Error::Internal("the damaged frame was not noticed".into())),
     }
     let _ = writeln!(out, "sent {}...", &good[..12]);
     let Frame::Data {
@@ -309,7 +309,7 @@ pub(super) fn nk_py_output() -> Result<String> {
         payload,
     } = decode_frame(good.as_bytes())?
     else {
-        return Err(Error::Malformed("not a data frame".into()));
+        return Err(Error::Internal("not a data frame".into()));
     };
     let sequenced = Sequenced::Fragment {
         index,
@@ -317,7 +317,7 @@ pub(super) fn nk_py_output() -> Result<String> {
         bytes: payload,
     };
     if receiver.accept(seq, sequenced, now)?.delivered.len() != 1 {
-        return Err(Error::Malformed("the good frame was not delivered".into()));
+        return Err(Error::Internal("the good frame was not delivered".into()));
     }
     let _ = writeln!(out, "    {}", ak_packet(receiver.expected()));
     // The echo, and its copies while the script listens: it stops after
