@@ -4,6 +4,8 @@
 //! rfmp as a library can leave it out, and with it the TEST-ONLY keys that
 //! the transcript compiles in.
 //!
+//! - [`attack`]: a man in the middle run for real, and how remembering
+//!   the server's key stops him.
 //! - [`demo`]: `rfmp demo`, a real client and server with an eavesdropper
 //!   between them, narrated step by step.
 //! - [`transcript`]: one session in an insecure, deterministic teaching mode,
@@ -20,6 +22,7 @@
 //!
 //! This folder uses everything below it and nothing uses it.
 
+pub mod attack;
 pub mod demo;
 mod narrate;
 pub mod pcap;
