@@ -161,7 +161,10 @@ fn connections_not_logged_in_are_capped_per_address_and_in_all() {
 fn parallel_guessers_get_five_guesses_and_the_owner_still_logs_in() {
     let (addr, hub, _data) = start(|c| {
         c.login_backoff = Duration::from_secs(60);
+        // Room for the 32 guessers and the owner, with no random refusals.
         c.max_unauthenticated_per_address = 64;
+        c.max_unauthenticated = 64;
+        c.early_refusal_from = 64;
     });
     let owner = session_from(HONEST, addr, LinkConfig::default()).unwrap();
     assert_eq!(try_login(&owner, "alice", TEST_PASSWORD).action, "welcome");
@@ -515,7 +518,7 @@ fn five_hundred_hostile_connections_do_not_keep_honest_clients_out() {
     }
     let mut received = 0;
     for (n, (client, _, _)) in honest.iter().enumerate() {
-        let mut next = vec![0usize; 20];
+        let mut next = [0usize; 20];
         next[n] = HONEST_MESSAGES; // its own come back as answers
         while next.iter().any(|&m| m < HONEST_MESSAGES) {
             let envelope = client

@@ -387,13 +387,13 @@ impl Hub {
             }
             let guessed_from_here = account.crowded || account.guessers.contains(&address);
             let waiting = account.until.filter(|until| now < *until);
-            if let Some(until) = waiting.filter(|_| account.failures >= MAX_FAILED_LOGINS) {
-                if guessed_from_here {
-                    return Err(Error::TooManyAttempts(format!(
-                        "too many failed logins for {name} from your address; retry in {} s",
-                        seconds(until - now)
-                    )));
-                }
+            if let Some(until) = waiting.filter(|_| account.failures >= MAX_FAILED_LOGINS)
+                && guessed_from_here
+            {
+                return Err(Error::TooManyAttempts(format!(
+                    "too many failed logins for {name} from your address; retry in {} s",
+                    seconds(until - now)
+                )));
             }
         }
         // Reserve: from here the attempt counts, whatever its outcome.
