@@ -31,25 +31,35 @@
 //! acknowledged account is never lost.
 //!
 //! # Bounded cost
-//! Hashing is deliberately slow and uses 19 MiB, so at most
-//! [`HASHING_AT_ONCE`] hashes run at once, whatever the number of clients
-//! logging in; the others wait their turn. (The server also slows down
-//! repeated failures on one connection: see [`crate::chat::hub`]; a connection
-//! can create at most one account, since a login ends only with the
-//! connection.) The accounts' mutex is held while a new account is
+//! Hashing is deliberately slow and uses 19 MiB, so every hash and check
+//! runs in a [`HashingPool`] of [`HASHING_AT_ONCE`] work areas by default
+//! (`ServerConfig::hashing_slots`): at most that many run at once, and the
+//! memory they use is allocated once and reused, whatever the number of
+//! clients logging in; the others wait their turn.
+//!
+//! # Names differ by more than case
+//! A username is stored as typed (`Alice`), and matched by its lower-case
+//! form ([`normalise`]): a login as `alice` or `ALICE` is a login to
+//! `Alice`, so nobody can create a look-alike of someone else's name. An
+//! accounts file written before this rule may hold names that differ only
+//! by case (`Bob` and `bob`): it still loads, a warning is logged, and each
+//! of those accounts keeps working under its exact spelling; another
+//! spelling reaches the first of them in sorted order.
+//!
+//! The hub limits guesses per connection, per address and per account, and
+//! new accounts per address, before any hash runs ([`crate::chat::hub`]).
+//! The accounts' mutex is held while a new account is
 //! written and flushed to the disk, so that files are written in order:
 //! milliseconds for a small file, more as it grows (see [`MAX_ACCOUNTS`]).
 
+use crate::chat::hashing::HashingPool;
 use crate::error::{Error, Result};
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 /// The accounts file's name inside the data directory.
 pub const ACCOUNTS_FILE: &str = "accounts.json";
@@ -61,7 +71,8 @@ pub const MIN_PASSWORD_BYTES: usize = 8;
 /// hash a megabyte).
 pub const MAX_PASSWORD_BYTES: usize = 256;
 
-/// How many Argon2 hashes may run at the same time (each takes 19 MiB).
+/// How many Argon2 hashes may run at the same time by default (each takes
+/// 19 MiB): the slots of the accounts' [`HashingPool`].
 pub const HASHING_AT_ONCE: usize = 2;
 
 /// Most accounts the server keeps. Each is about 150 bytes of the file,
@@ -99,8 +110,8 @@ struct AccountsFile {
 #[derive(Debug)]
 pub struct Accounts {
     dir: PathBuf,
-    accounts: Mutex<BTreeMap<String, Account>>,
-    hashing: Semaphore,
+    accounts: Mutex<Table>,
+    hashing: HashingPool,
 }
 
 impl Accounts {
@@ -117,6 +128,15 @@ impl Accounts {
     /// server refuses to start rather than lose the accounts by
     /// overwriting them.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Accounts> {
+        Accounts::open_with(dir, HashingPool::new(HASHING_AT_ONCE))
+    }
+
+    /// As [`Accounts::open`], hashing and checking passwords in `hashing`
+    /// (the server passes a pool of `ServerConfig::hashing_slots`).
+    ///
+    /// # Errors
+    /// As [`Accounts::open`].
+    pub fn open_with(dir: impl Into<PathBuf>, hashing: HashingPool) -> Result<Accounts> {
         let dir = dir.into();
         let path = dir.join(ACCOUNTS_FILE);
         let accounts = match std::fs::read(&path) {
@@ -129,10 +149,26 @@ impl Accounts {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(e) => return Err(Error::file("read", &path)(e)),
         };
+        let mut by_normal = BTreeMap::new();
+        for name in accounts.keys() {
+            // In sorted order, so the first spelling of a clash wins.
+            if let Some(first) = by_normal.get(&normalise(name)) {
+                log::warn!(
+                    "{}: accounts {first:?} and {name:?} differ only by case; each logs in \
+                     under its exact spelling, any other spelling reaches {first:?}",
+                    path.display()
+                );
+            } else {
+                by_normal.insert(normalise(name), name.clone());
+            }
+        }
         Ok(Accounts {
             dir,
-            accounts: Mutex::new(accounts),
-            hashing: Semaphore::new(HASHING_AT_ONCE),
+            accounts: Mutex::new(Table {
+                accounts,
+                by_normal,
+            }),
+            hashing,
         })
     }
 
@@ -143,7 +179,7 @@ impl Accounts {
 
     /// How many accounts exist.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().accounts.len()
     }
 
     /// True when no account exists yet.
@@ -151,16 +187,44 @@ impl Accounts {
         self.len() == 0
     }
 
-    /// True when `username` has an account.
+    /// True when `username` has an account, in any spelling
+    /// ([`Accounts::find`]).
     pub fn contains(&self, username: &str) -> bool {
-        self.lock().contains_key(username)
+        self.find(username).is_some()
+    }
+
+    /// The stored name of the account `username` logs in to: the exact
+    /// spelling if it exists, else the one with the same [`normalise`]d
+    /// form (`ALICE` finds `alice`); `None` for a new name.
+    pub fn find(&self, username: &str) -> Option<String> {
+        self.lock().find(username)
+    }
+
+    /// The pool every hash and check runs in.
+    pub fn hashing(&self) -> &HashingPool {
+        &self.hashing
     }
 
     /// Log `username` in with `password`: create the account if the name
     /// is new (saving it before returning), or check the password against
-    /// the stored hash.
+    /// the stored hash. As [`Accounts::login_as`], without the stored name.
     ///
-    /// The username must already be valid ([`crate::chat::actions::validate_name`]).
+    /// # Errors
+    /// As [`Accounts::login_as`].
+    pub fn login(&self, username: &str, password: &str) -> Result<LoginOutcome> {
+        self.login_as(username, password)
+            .map(|(_, outcome)| outcome)
+    }
+
+    /// Log `username` in with `password`, and return the account's stored
+    /// name ([`Accounts::find`]: `ALICE` logs in as `alice`) with what was
+    /// done: the account is created if no spelling of the name exists
+    /// (saved before returning), else the password is checked against the
+    /// stored hash. Hashing waits for a free slot of the [`HashingPool`].
+    ///
+    /// The username must already be valid ([`crate::chat::actions::validate_name`]);
+    /// whether a new name may be created (reserved names, rate limits) is
+    /// the caller's decision, taken before ([`crate::chat::hub`]).
     ///
     /// # Errors
     /// - [`Error::Usage`] for a password shorter than
@@ -168,20 +232,21 @@ impl Accounts {
     /// - [`Error::Unauthorized`] for a wrong password.
     /// - [`Error::File`] when the new account cannot be saved (it is
     ///   then not created).
-    /// - [`Error::Internal`] if password hashing fails.
+    /// - [`Error::Storage`] if password hashing fails or a stored hash
+    ///   does not parse.
     /// - [`Error::ServerFull`] for a new name when there are
     ///   [`MAX_ACCOUNTS`] already.
-    pub fn login(&self, username: &str, password: &str) -> Result<LoginOutcome> {
+    pub fn login_as(&self, username: &str, password: &str) -> Result<(String, LoginOutcome)> {
         if password.len() < MIN_PASSWORD_BYTES || password.len() > MAX_PASSWORD_BYTES {
             return Err(Error::Usage(format!(
                 "a password is {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long"
             )));
         }
-        let stored = self.lock().get(username).map(|a| a.hash.clone());
-        if let Some(hash) = stored {
+        let stored = self.lock().lookup(username);
+        if let Some((name, hash)) = stored {
             return self
                 .verify(password, &hash)
-                .map(|()| LoginOutcome::Existing);
+                .map(|()| (name, LoginOutcome::Existing));
         }
         if self.len() >= MAX_ACCOUNTS {
             return Err(Error::ServerFull(format!(
@@ -189,24 +254,17 @@ impl Accounts {
             )));
         }
         // A new name: hash without holding the lock (hashing is slow)...
-        let hash = {
-            let _turn = self.hashing.acquire();
-            Argon2::default()
-                .hash_password(password.as_bytes())
-                .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))?
-                .to_string()
-        };
+        let hash = self.hashing.hash(password)?;
         // ...then insert, unless another thread created the same name in
         // the meantime: then this is a login to that account.
-        let mut accounts = self.lock();
-        if let Some(existing) = accounts.get(username) {
-            let hash = existing.hash.clone();
-            drop(accounts);
+        let mut table = self.lock();
+        if let Some((name, hash)) = table.lookup(username) {
+            drop(table);
             return self
                 .verify(password, &hash)
-                .map(|()| LoginOutcome::Existing);
+                .map(|()| (name, LoginOutcome::Existing));
         }
-        if accounts.len() >= MAX_ACCOUNTS {
+        if table.accounts.len() >= MAX_ACCOUNTS {
             return Err(Error::ServerFull(format!(
                 "the server keeps at most {MAX_ACCOUNTS} accounts"
             )));
@@ -215,24 +273,26 @@ impl Accounts {
             hash,
             created: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
         };
-        accounts.insert(username.to_string(), account);
+        table.accounts.insert(username.to_string(), account);
         // Saved while the lock is held, so files are written in the order
         // the accounts were created, and each one holds all earlier ones.
-        if let Err(error) = self.save(&accounts) {
-            accounts.remove(username);
+        if let Err(error) = self.save(&table.accounts) {
+            table.accounts.remove(username);
             return Err(error);
         }
-        Ok(LoginOutcome::Created)
+        table
+            .by_normal
+            .insert(normalise(username), username.to_string());
+        Ok((username.to_string(), LoginOutcome::Created))
     }
 
-    /// Check `password` against a stored PHC hash string.
+    /// Check `password` against a stored PHC hash string, in the pool.
     fn verify(&self, password: &str, hash: &str) -> Result<()> {
-        let parsed = PasswordHash::new(hash)
-            .map_err(|e| Error::Storage(format!("a stored hash does not parse: {e}")))?;
-        let _turn = self.hashing.acquire();
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .map_err(|_| Error::Unauthorized("wrong username or password".into()))
+        if self.hashing.verify(password, hash)? {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized("wrong username or password".into()))
+        }
     }
 
     /// Write all accounts atomically: a temporary file, `fsync`, rename.
@@ -274,43 +334,42 @@ impl Accounts {
         Ok(())
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Account>> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.accounts.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// A counting semaphore: at most `permits` holders at once.
+/// The accounts by stored name, and the stored name of each lower-case
+/// form (the first in sorted order, when an old file has a clash).
 #[derive(Debug)]
-struct Semaphore {
-    free: Mutex<usize>,
-    freed: Condvar,
+struct Table {
+    accounts: BTreeMap<String, Account>,
+    by_normal: BTreeMap<String, String>,
 }
 
-impl Semaphore {
-    fn new(permits: usize) -> Semaphore {
-        Semaphore {
-            free: Mutex::new(permits),
-            freed: Condvar::new(),
+impl Table {
+    fn find(&self, username: &str) -> Option<String> {
+        if self.accounts.contains_key(username) {
+            return Some(username.to_string());
         }
+        self.by_normal.get(&normalise(username)).cloned()
     }
 
-    /// Wait for a permit; it is given back when the guard is dropped.
-    fn acquire(&self) -> Permit<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        Permit(self)
+    /// The stored name and hash of the account `username` logs in to.
+    fn lookup(&self, username: &str) -> Option<(String, String)> {
+        let name = self.find(username)?;
+        let hash = self.accounts.get(&name)?.hash.clone();
+        Some((name, hash))
     }
 }
 
-/// A held permit of a [`Semaphore`].
-struct Permit<'a>(&'a Semaphore);
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
+/// The form two usernames are compared in: ASCII lower case (names are
+/// ASCII, [`crate::chat::actions::validate_name`]), so `Alice`, `ALICE` and
+/// `alice` are one name.
+///
+/// ```
+/// assert_eq!(rfmp::chat::accounts::normalise("Alice"), "alice");
+/// ```
+pub fn normalise(username: &str) -> String {
+    username.to_ascii_lowercase()
 }

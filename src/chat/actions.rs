@@ -92,13 +92,63 @@ pub fn validate_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Names nobody may create an account under, compared in lower case: they
+/// could pass for the server, its administrator or the lobby. Names
+/// starting with `core` (any case) are refused too, like seed 002's `Core`
+/// actions.
+pub const RESERVED_USERNAMES: &[&str] = &["admin", "root", "server", "lobby"];
+
+/// Check a username for a new account: a valid name ([`validate_name`])
+/// that is not reserved ([`RESERVED_USERNAMES`], or starting with `Core`,
+/// in any case).
+///
+/// ```
+/// use rfmp::chat::actions::validate_new_username;
+/// assert!(validate_new_username("alice").is_ok());
+/// assert!(validate_new_username("Admin").is_err());
+/// assert!(validate_new_username("coreKey").is_err());
+/// ```
+///
+/// # Errors
+/// [`Error::Usage`] for an invalid name, [`Error::Forbidden`] for a
+/// reserved one.
+pub fn validate_new_username(name: &str) -> Result<()> {
+    validate_name("username", name)?;
+    let lower = name.to_ascii_lowercase();
+    if RESERVED_USERNAMES.contains(&lower.as_str()) || lower.starts_with("core") {
+        return Err(Error::Forbidden(format!(
+            "the username {name:?} is reserved (admin, root, server, lobby and names \
+             starting with Core, in any case); choose another"
+        )));
+    }
+    Ok(())
+}
+
 /// `login` data (seed 002's `handShake` with its username and password).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Its `{:?}` never shows the password, and the password is overwritten
+/// with zeros when the value is dropped (the `zeroize` crate).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Login {
     /// The name to log in as (see [`validate_name`]).
     pub username: String,
     /// The password; the first login of a new name sets it.
     pub password: String,
+}
+
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+impl Drop for Login {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.password);
+    }
 }
 
 /// `welcome` data: the answer to a successful `login`.

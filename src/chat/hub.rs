@@ -34,12 +34,21 @@
 //!   4 s...), and the [`MAX_FAILED_LOGINS`]-th failure disconnects. The
 //!   count is never reset on that connection (a successful login in
 //!   between does not buy new tries), and `/qqq` ends the connection.
-//!   Failures are also counted per username, across connections: after
-//!   [`MAX_FAILED_LOGINS`] failures for one name, each further login to it
-//!   must wait `LOGIN_BACKOFF × 2^k` (doubling, at most
-//!   [`MAX_NAME_BACKOFF`]), whichever connection it comes from, until a
-//!   login to it succeeds. (The price: someone guessing can make the real
-//!   owner wait too, up to a minute at a time.)
+//!   Failures are also counted per address and per account, across
+//!   connections, and each attempt is *reserved* before its password is
+//!   hashed (so parallel connections are counted one by one, and at most
+//!   one check of an account runs at a time). After
+//!   [`MAX_FAILED_LOGINS`] failures from one address, it may try once at a
+//!   time after a wait of `LOGIN_BACKOFF × 2^k` (doubling, at most
+//!   [`MAX_NAME_BACKOFF`]); after as many failures on one account, the
+//!   same wait applies to the addresses that failed on it, not to others,
+//!   so the owner is not locked out by someone else's guesses. Every
+//!   refusal says when to retry.
+//! - New accounts: at most [`NEW_ACCOUNTS_PER_MINUTE`] a minute from one
+//!   address, never a reserved name
+//!   ([`crate::chat::actions::validate_new_username`]), and a name matches
+//!   an account whatever its case ([`crate::chat::accounts::normalise`]).
+//! - A token is compared in constant time.
 //! - Nothing grows without bound: at most [`MAX_ROOMS`] rooms,
 //!   [`MAX_ROOMS_PER_USER`] rooms per user, one new account per
 //!   connection (a login lasts as long as the connection) and
@@ -48,10 +57,12 @@
 //!   are queued while the hub is still locked, so no room message can slip
 //!   in between the change and its answer.
 
-use crate::chat::accounts::{Accounts, LoginOutcome};
+use crate::chat::accounts::{
+    Accounts, LoginOutcome, MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES, normalise,
+};
 use crate::chat::actions::{
     ClientInfo, Command, DirectIn, DirectOut, KeyInfo, LOBBY, Left, Login, MAX_TEXT_BYTES, Notice,
-    RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name,
+    RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name, validate_new_username,
 };
 use crate::chat::messages::{Envelope, decode, encode};
 use crate::chat::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
@@ -61,6 +72,7 @@ use crate::link::Link;
 use rand::RngExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
@@ -73,8 +85,18 @@ pub const LOGIN_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest wait imposed on a username after repeated failed logins.
 pub const MAX_NAME_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Most usernames whose failed logins are remembered at once.
-pub const MAX_TRACKED_NAMES: usize = 10_000;
+/// Most accounts, and most addresses, whose login attempts are remembered
+/// at once.
+pub const MAX_TRACKED: usize = 10_000;
+
+/// Most addresses remembered as having failed on one account; beyond them,
+/// the account's wait applies to every address.
+pub const MAX_GUESSERS_PER_NAME: usize = 64;
+
+/// New accounts one address may create in a minute, by default
+/// (`ServerConfig::new_accounts_per_minute`, `rfmp server
+/// --new-accounts-per-minute`).
+pub const NEW_ACCOUNTS_PER_MINUTE: usize = 10;
 
 /// Most rooms on the server, the lobby included.
 pub const MAX_ROOMS: usize = 1000;
@@ -191,11 +213,11 @@ fn event<T: serde::Serialize>(action: &str, data: &T) -> Envelope {
 pub struct Hub {
     accounts: Accounts,
     state: Mutex<HubState>,
-    /// Failed logins per username: how many, and until when the next must
-    /// wait.
-    failed_names: Mutex<BTreeMap<String, (u32, Instant)>>,
+    /// Login attempts per account and per address (see [`Guesses`]).
+    guesses: Mutex<Guesses>,
     handlers: RwLock<BTreeMap<String, Handler>>,
     login_backoff: Duration,
+    new_accounts_per_minute: usize,
 }
 
 impl std::fmt::Debug for Hub {
@@ -241,10 +263,30 @@ impl Hub {
         Hub {
             accounts,
             state: Mutex::new(state),
-            failed_names: Mutex::new(BTreeMap::new()),
+            guesses: Mutex::new(Guesses::default()),
             handlers: RwLock::new(BTreeMap::new()),
             login_backoff,
+            new_accounts_per_minute: NEW_ACCOUNTS_PER_MINUTE,
         }
+    }
+
+    /// Allow each address `count` new accounts a minute instead of
+    /// [`NEW_ACCOUNTS_PER_MINUTE`] (`ServerConfig::new_accounts_per_minute`).
+    pub fn with_new_accounts_per_minute(mut self, count: usize) -> Hub {
+        self.new_accounts_per_minute = count;
+        self
+    }
+
+    /// How many password checks (and hashes of new accounts) the hub has
+    /// let run since it started: every guess costs one, so this is what a
+    /// guesser got. A refused attempt (a wait, a check already running for
+    /// that account) does not count: it costs no Argon2.
+    pub fn password_checks(&self) -> u64 {
+        self.guesses().checks
+    }
+
+    fn guesses(&self) -> MutexGuard<'_, Guesses> {
+        self.guesses.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The accounts.
@@ -282,43 +324,232 @@ impl Hub {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// How long a login to `username` must still wait, if at all.
-    fn name_wait(&self, username: &str, now: Instant) -> Option<Duration> {
-        let names = self.failed_names.lock().unwrap_or_else(|e| e.into_inner());
-        let (_, until) = names.get(username)?;
-        (now < *until).then(|| *until - now)
-    }
-
-    /// Count a failed login to `username`; from the
-    /// [`MAX_FAILED_LOGINS`]-th on, make the next one wait.
-    fn name_failed(&self, username: &str, now: Instant) {
-        let mut names = self.failed_names.lock().unwrap_or_else(|e| e.into_inner());
-        if names.len() >= MAX_TRACKED_NAMES && !names.contains_key(username) {
-            // Forget the names whose wait is over; if none is, forget all:
-            // memory stays bounded, at the cost of a fresh start.
-            names.retain(|_, (_, until)| *until > now);
-            if names.len() >= MAX_TRACKED_NAMES {
-                names.clear();
+    /// Reserve one login attempt to the account `name` from `address`,
+    /// before any password is hashed; `creating` when the name is new.
+    /// The reservation is what makes the limits hold under parallel
+    /// connections: it is taken under one lock, so 32 connections asking
+    /// at once are counted one by one.
+    ///
+    /// # Errors
+    /// [`Error::TooManyAttempts`] (429), each saying when to retry:
+    /// - the address has [`MAX_FAILED_LOGINS`] failures (counted with the
+    ///   checks it has running) and its wait is not over, or it already
+    ///   has a check running;
+    /// - the account has [`MAX_FAILED_LOGINS`] failures, its wait is not
+    ///   over, and this address is one of those that failed on it (an
+    ///   address with no failures for it, such as the owner's, is let
+    ///   through);
+    /// - another check of the same account is running (at most one at a
+    ///   time);
+    /// - `creating`, and the address made `new_accounts_per_minute`
+    ///   accounts in the last minute.
+    fn begin_attempt(&self, name: &str, address: IpAddr, creating: bool) -> Result<Attempt<'_>> {
+        let now = Instant::now();
+        let key = normalise(name);
+        let mut guesses = self.guesses();
+        guesses.make_room(now);
+        let by_address = guesses.addresses.entry(address).or_default();
+        if by_address.failures + by_address.checking >= MAX_FAILED_LOGINS {
+            if by_address.checking > 0 {
+                return Err(Error::TooManyAttempts(format!(
+                    "{MAX_FAILED_LOGINS} failed logins from your address, and a login from it \
+                     is being checked; retry in 1 s"
+                )));
+            }
+            if let Some(until) = by_address.until.filter(|until| now < *until) {
+                return Err(Error::TooManyAttempts(format!(
+                    "{} failed logins from your address; retry in {} s",
+                    by_address.failures,
+                    seconds(until - now)
+                )));
             }
         }
-        let entry = names.entry(username.to_string()).or_insert((0, now));
-        entry.0 = entry.0.saturating_add(1);
-        if entry.0 >= MAX_FAILED_LOGINS {
-            let doublings = (entry.0 - MAX_FAILED_LOGINS).min(16);
-            let wait = self
-                .login_backoff
-                .saturating_mul(1 << doublings)
-                .min(MAX_NAME_BACKOFF);
-            entry.1 = now.checked_add(wait).unwrap_or(now);
+        if creating {
+            by_address
+                .created
+                .retain(|at| now.duration_since(*at) < Duration::from_secs(60));
+            if by_address.created.len() >= self.new_accounts_per_minute {
+                let oldest = by_address.created.first().copied().unwrap_or(now);
+                let wait = Duration::from_secs(60).saturating_sub(now.duration_since(oldest));
+                return Err(Error::TooManyAttempts(format!(
+                    "your address created {} accounts in the last minute, the most allowed; \
+                     retry in {} s",
+                    by_address.created.len(),
+                    seconds(wait)
+                )));
+            }
         }
+        if let Some(account) = guesses.names.get(&key) {
+            if account.checking {
+                return Err(Error::TooManyAttempts(format!(
+                    "another login to {name} is being checked; retry in 1 s"
+                )));
+            }
+            let guessed_from_here = account.crowded || account.guessers.contains(&address);
+            let waiting = account.until.filter(|until| now < *until);
+            if let Some(until) = waiting.filter(|_| account.failures >= MAX_FAILED_LOGINS)
+                && guessed_from_here
+            {
+                return Err(Error::TooManyAttempts(format!(
+                    "too many failed logins for {name} from your address; retry in {} s",
+                    seconds(until - now)
+                )));
+            }
+        }
+        // Reserve: from here the attempt counts, whatever its outcome.
+        let by_address = guesses.addresses.entry(address).or_default();
+        by_address.checking += 1;
+        if creating {
+            by_address.created.push(now);
+        }
+        guesses.names.entry(key.clone()).or_default().checking = true;
+        guesses.checks += 1;
+        Ok(Attempt {
+            hub: self,
+            key,
+            address,
+            finished: false,
+        })
     }
 
-    /// A login to `username` succeeded: forget its failures.
-    fn name_succeeded(&self, username: &str) {
-        self.failed_names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(username);
+    /// The wait before the next try after `failures` failures: none before
+    /// [`MAX_FAILED_LOGINS`], then `login_backoff`, doubling, at most
+    /// [`MAX_NAME_BACKOFF`].
+    fn wait_after(&self, failures: u32) -> Duration {
+        if failures < MAX_FAILED_LOGINS {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - MAX_FAILED_LOGINS).min(16);
+        self.login_backoff
+            .saturating_mul(1 << doublings)
+            .min(MAX_NAME_BACKOFF)
+    }
+}
+
+/// Whole seconds to tell a client to wait, rounded up (at least 1).
+fn seconds(wait: Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
+}
+
+/// The hub's accounting of login attempts, behind one lock.
+#[derive(Debug, Default)]
+struct Guesses {
+    /// By account (the [`normalise`]d name).
+    names: BTreeMap<String, NameRecord>,
+    /// By the client's IP address.
+    addresses: BTreeMap<IpAddr, AddressRecord>,
+    /// Password checks and hashes let run ([`Hub::password_checks`]).
+    checks: u64,
+}
+
+/// Failed logins to one account.
+#[derive(Debug, Default)]
+struct NameRecord {
+    failures: u32,
+    /// No retry from a guessing address before this.
+    until: Option<Instant>,
+    /// A check of this account is running.
+    checking: bool,
+    /// The addresses that failed on it (at most [`MAX_GUESSERS_PER_NAME`]).
+    guessers: BTreeSet<IpAddr>,
+    /// More addresses failed than are remembered: the wait applies to all.
+    crowded: bool,
+}
+
+/// Login attempts from one address.
+#[derive(Debug, Default)]
+struct AddressRecord {
+    failures: u32,
+    /// No retry from this address before this.
+    until: Option<Instant>,
+    /// Checks running now.
+    checking: u32,
+    /// When each account made in the last minute was made.
+    created: Vec<Instant>,
+}
+
+impl Guesses {
+    /// Keep the tables bounded: when one is full, forget the entries that
+    /// hold no running check, no wait and no recent account; if that is not
+    /// enough, forget every entry without a running check (a fresh start
+    /// for guessers, but memory stays bounded).
+    fn make_room(&mut self, now: Instant) {
+        if self.names.len() >= MAX_TRACKED {
+            self.names
+                .retain(|_, r| r.checking || r.until.is_some_and(|until| until > now));
+            if self.names.len() >= MAX_TRACKED {
+                self.names.retain(|_, r| r.checking);
+            }
+        }
+        if self.addresses.len() >= MAX_TRACKED {
+            let minute = Duration::from_secs(60);
+            self.addresses.retain(|_, r| {
+                r.checking > 0
+                    || r.until.is_some_and(|until| until > now)
+                    || r.created.iter().any(|at| now.duration_since(*at) < minute)
+            });
+            if self.addresses.len() >= MAX_TRACKED {
+                self.addresses.retain(|_, r| r.checking > 0);
+            }
+        }
+    }
+}
+
+/// One reserved login attempt ([`Hub::begin_attempt`]); [`Attempt::finish`]
+/// records its outcome. Dropped unfinished (an early return), it only
+/// frees its reservation.
+struct Attempt<'h> {
+    hub: &'h Hub,
+    key: String,
+    address: IpAddr,
+    finished: bool,
+}
+
+impl Attempt<'_> {
+    /// Record the outcome: a wrong password counts against the address
+    /// and the account (and starts their waits from the
+    /// [`MAX_FAILED_LOGINS`]-th on); a success forgets the account's
+    /// failures (not the address's).
+    fn finish(mut self, wrong_password: bool) {
+        self.finished = true;
+        let hub = self.hub;
+        let now = Instant::now();
+        let mut guesses = hub.guesses();
+        if let Some(by_address) = guesses.addresses.get_mut(&self.address) {
+            by_address.checking = by_address.checking.saturating_sub(1);
+            if wrong_password {
+                by_address.failures = by_address.failures.saturating_add(1);
+                by_address.until = Some(now + hub.wait_after(by_address.failures));
+            }
+        }
+        if wrong_password {
+            let account = guesses.names.entry(self.key.clone()).or_default();
+            account.checking = false;
+            account.failures = account.failures.saturating_add(1);
+            account.until = Some(now + hub.wait_after(account.failures));
+            if account.guessers.len() < MAX_GUESSERS_PER_NAME {
+                account.guessers.insert(self.address);
+            } else if !account.guessers.contains(&self.address) {
+                account.crowded = true;
+            }
+        } else {
+            guesses.names.remove(&self.key);
+        }
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut guesses = self.hub.guesses();
+        if let Some(by_address) = guesses.addresses.get_mut(&self.address) {
+            by_address.checking = by_address.checking.saturating_sub(1);
+        }
+        if let Some(account) = guesses.names.get_mut(&self.key) {
+            account.checking = false;
+        }
     }
 }
 
@@ -344,6 +575,11 @@ pub struct Conversation<'a> {
     client_key: Option<(String, String)>,
     /// The logged-in name and its token.
     login: Option<(String, String)>,
+    /// The client's IP address, for the per-address limits.
+    address: IpAddr,
+    /// Whatever holds this connection's place among those not logged in
+    /// yet ([`Conversation::holding`]); dropped at login.
+    admission: Option<Box<dyn Send + 'a>>,
     failed_logins: u32,
     next_login_at: Option<Instant>,
     closing: bool,
@@ -362,23 +598,37 @@ impl std::fmt::Debug for Conversation<'_> {
 impl<'a> Conversation<'a> {
     /// Start the conversation of a client whose session runs over `link`.
     /// `client_key` is the PEM text and fingerprint of the client key from
-    /// its EC packet (`None` when unsecured); files go to `files`.
+    /// its EC packet (`None` when unsecured); files go to `files`;
+    /// `address` is the client's IP address (its failed logins and new
+    /// accounts are counted per address).
     pub fn new(
         hub: &'a Hub,
         link: Arc<Link>,
         client_key: Option<(String, String)>,
         files: FileReceiver,
+        address: IpAddr,
     ) -> Conversation<'a> {
         Conversation {
             hub,
             link,
             client_key,
             login: None,
+            address,
+            admission: None,
             failed_logins: 0,
             next_login_at: None,
             closing: false,
             files,
         }
+    }
+
+    /// Hold `place` (the server's place for a connection not logged in
+    /// yet) until the client logs in: it is dropped just before `welcome`
+    /// is queued, so a client that has read its `welcome` no longer counts
+    /// against [`crate::chat::server::ServerConfig::max_unauthenticated`].
+    pub fn holding(mut self, place: impl Send + 'a) -> Conversation<'a> {
+        self.admission = Some(Box::new(place));
+        self
     }
 
     /// The logged-in username, if any.
@@ -451,7 +701,11 @@ impl<'a> Conversation<'a> {
                 ))),
             };
         };
-        if envelope.token.as_deref() != Some(token.as_str()) {
+        if !envelope
+            .token
+            .as_deref()
+            .is_some_and(|sent| same_secret(sent.as_bytes(), token.as_bytes()))
+        {
             return Err(Error::Unauthorized(
                 "this envelope's token is missing or is not this session's".into(),
             ));
@@ -494,24 +748,32 @@ impl<'a> Conversation<'a> {
             Error::BadMessage(format!("login data is {{\"username\",\"password\"}}: {e}"))
         })?;
         validate_name("username", &login.username)?;
-        if let Some(wait) = self.hub.name_wait(&login.username, Instant::now()) {
-            return Err(Error::TooManyAttempts(format!(
-                "too many failed logins for {}; wait {} ms",
-                login.username,
-                wait.as_millis()
+        if login.password.len() < MIN_PASSWORD_BYTES || login.password.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::Usage(format!(
+                "a password is {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long"
             )));
         }
-        let outcome = match self.hub.accounts.login(&login.username, &login.password) {
-            Ok(outcome) => outcome,
+        let creating = !self.hub.accounts.contains(&login.username);
+        if creating {
+            validate_new_username(&login.username)?;
+        }
+        // Reserved before the hash runs, so parallel guesses are counted.
+        let attempt = self
+            .hub
+            .begin_attempt(&login.username, self.address, creating)?;
+        let result = self.hub.accounts.login_as(&login.username, &login.password);
+        let wrong_password = matches!(result, Err(Error::Unauthorized(_)));
+        attempt.finish(wrong_password);
+        let (username, outcome) = match result {
+            Ok(done) => done,
             Err(error) => {
-                if matches!(error, Error::Unauthorized(_)) {
+                if wrong_password {
                     // Never reset on this connection: a successful login
                     // in between buys no new tries.
                     self.failed_logins += 1;
                     let doublings = self.failed_logins.saturating_sub(1).min(16);
                     let wait = self.hub.login_backoff.saturating_mul(1 << doublings);
                     self.next_login_at = Instant::now().checked_add(wait);
-                    self.hub.name_failed(&login.username, Instant::now());
                 }
                 return Err(error);
             }
@@ -521,21 +783,21 @@ impl<'a> Conversation<'a> {
             .client_key
             .clone()
             .map(|(public_key, fingerprint)| KeyInfo {
-                username: login.username.clone(),
+                username: username.clone(),
                 public_key,
                 fingerprint,
             });
         let hub = self.hub;
         let mut state = hub.lock();
-        if state.members.contains_key(&login.username) {
+        if state.members.contains_key(&username) {
             return Err(Error::Conflict(format!(
                 "{} is already logged in on another connection (a connection that \
                  died is noticed within the idle timeout)",
-                login.username
+                username
             )));
         }
         state.members.insert(
-            login.username.clone(),
+            username.clone(),
             Member {
                 link: Arc::clone(&self.link),
                 rooms: BTreeSet::from([LOBBY.to_string()]),
@@ -547,15 +809,15 @@ impl<'a> Conversation<'a> {
             .rooms
             .entry(LOBBY.to_string())
             .or_default()
-            .insert(login.username.clone());
-        state.notice(LOBBY, &login.username, "joined");
+            .insert(username.clone());
+        state.notice(LOBBY, &username, "joined");
         self.next_login_at = None;
-        self.hub.name_succeeded(&login.username);
-        self.login = Some((login.username.clone(), token.clone()));
+        self.admission = None;
+        self.login = Some((username.clone(), token.clone()));
         self.reply(event(
             "welcome",
             &Welcome {
-                username: login.username,
+                username,
                 token,
                 room: LOBBY.to_string(),
                 created: outcome == LoginOutcome::Created,
@@ -889,6 +1151,23 @@ fn answer_error(error: &Error) -> Envelope {
 }
 
 /// A name from the network, cut short and quoted, for error messages.
+/// Compare two secrets (tokens) in time that does not depend on where
+/// they first differ: every byte pair is XORed and the results ORed
+/// together, with no early exit, so a guesser timing the answers learns
+/// nothing about how many leading characters were right. (Only the length
+/// may show, and every token has the same length.) `std::hint::black_box`
+/// keeps the compiler from turning the fold back into an early exit.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a
+        .iter()
+        .zip(b)
+        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
+    difference == 0
+}
+
 fn shown(name: &str) -> String {
     format!("{:?}", name.chars().take(32).collect::<String>())
 }

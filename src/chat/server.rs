@@ -29,7 +29,15 @@
 //! reserves a stack and four memory mappings, and a process aborts near
 //! 16,000 threads; open files are capped near 20,000. So the server caps its
 //! clients ([`ServerConfig::max_clients`], 256 by default) and answers the
-//! next one with `(EE,503,server full...)` instead of falling over. Servers
+//! next one with `(EE,503,server full...)` instead of falling over.
+//! Connections that have not logged in yet have a smaller budget of their
+//! own (like OpenSSH's `MaxStartups`): [`ServerConfig::max_unauthenticated`]
+//! in all, [`ServerConfig::max_unauthenticated_per_address`] from one
+//! address, refused at random from [`ServerConfig::early_refusal_from`] on,
+//! and [`ServerConfig::login_deadline`] to log in (like `LoginGraceTime`),
+//! so idle or slow connections cannot take the places of those who log
+//! in. Each refusal is an `(EE,503,...)` naming the limit and saying when
+//! to retry. Servers
 //! for many thousands of clients use a few threads and non-blocking I/O
 //! (epoll, or an async runtime such as tokio) instead.
 //!
@@ -49,8 +57,9 @@
 //! `(EE,<code>,<description>)` packet telling it why. No other client
 //! notices.
 
-use crate::chat::accounts::Accounts;
-use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, Next, Request};
+use crate::chat::accounts::{Accounts, HASHING_AT_ONCE};
+use crate::chat::hashing::HashingPool;
+use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, NEW_ACCOUNTS_PER_MINUTE, Next, Request};
 use crate::chat::messages::decode;
 use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
@@ -61,13 +70,18 @@ use crate::handshake::server::{HandshakeStream, ServerKey, handshake};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
+use rand::RngExt;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a refused client is told to wait before it tries again.
+pub const RETRY_AFTER: Duration = Duration::from_secs(2);
 
 /// The default address, from the seed's socket library: 127.0.0.1:25565.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:25565";
@@ -101,6 +115,45 @@ pub struct ServerConfig {
     pub handshake_deadline: Duration,
     /// How long a client may stay silent after the handshake.
     pub idle_timeout: Duration,
+    /// How long a client has to log in once the handshake is done,
+    /// however it spreads its bytes (keepalives do not count): a client
+    /// that has not logged in by then is closed with `(EE,408,...)`.
+    /// Default 30 s (`rfmp server --login-deadline`, in seconds), like
+    /// OpenSSH's `LoginGraceTime`.
+    pub login_deadline: Duration,
+    /// Most connections that have not logged in yet (in the handshake, or
+    /// after it and before `welcome`), from all addresses together; the
+    /// next is refused with `(EE,503,...)`. Default 64
+    /// (`--max-unauthenticated`). Logged-in clients do not count: they
+    /// have only [`ServerConfig::max_clients`] above them.
+    pub max_unauthenticated: usize,
+    /// From this many connections not logged in, each new one is refused
+    /// at random, with the chance [`ServerConfig::early_refusal_percent`]
+    /// rising in a straight line to 100 % at
+    /// [`ServerConfig::max_unauthenticated`] ("random early drop", like
+    /// OpenSSH's `MaxStartups 10:30:100`). Default 32
+    /// (`--early-refusal-from`); a value at or above the maximum turns it
+    /// off.
+    pub early_refusal_from: usize,
+    /// The chance, in percent, of an early refusal at
+    /// [`ServerConfig::early_refusal_from`]. Default 30
+    /// (`--early-refusal-percent`).
+    pub early_refusal_percent: u32,
+    /// Most connections not logged in yet from one IP address; the next
+    /// from it is refused with `(EE,503,...)`. Default 16
+    /// (`--max-unauthenticated-per-address`): enough for a class behind
+    /// one address logging in together, far too few to fill the server.
+    pub max_unauthenticated_per_address: usize,
+    /// New accounts one IP address may create in a minute (a sliding
+    /// window); the next gets `error` 429. Default
+    /// [`crate::chat::hub::NEW_ACCOUNTS_PER_MINUTE`] (10,
+    /// `--new-accounts-per-minute`).
+    pub new_accounts_per_minute: usize,
+    /// Argon2 hashes that run at once, each in a 19 MiB work area kept for
+    /// reuse ([`crate::chat::hashing::HashingPool`]): peak hashing memory
+    /// is this times 19 MiB. Default
+    /// [`crate::chat::accounts::HASHING_AT_ONCE`] (2, `--hashing-slots`).
+    pub hashing_slots: usize,
     /// A window on what the server can read: when set, a copy of every
     /// message the server receives, after the session cipher is opened
     /// (the JSON envelope and any attachment), is sent here. For teaching
@@ -111,7 +164,9 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     /// 256 clients, 10 s of silence in the handshake and 30 s for all of
-    /// it, 5 minutes idle after,
+    /// it, 30 s more to log in, 5 minutes idle after; 64 connections not
+    /// logged in (16 per address, random early refusal from 32 at 30 %);
+    /// 10 new accounts per address a minute; 2 hashing slots;
     /// files up to 64 MiB into `./rfmp-received`, the link's defaults.
     fn default() -> ServerConfig {
         ServerConfig {
@@ -124,6 +179,13 @@ impl Default for ServerConfig {
             handshake_timeout: Duration::from_secs(10),
             handshake_deadline: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
+            login_deadline: Duration::from_secs(30),
+            max_unauthenticated: 64,
+            early_refusal_from: 32,
+            early_refusal_percent: 30,
+            max_unauthenticated_per_address: 16,
+            new_accounts_per_minute: NEW_ACCOUNTS_PER_MINUTE,
+            hashing_slots: HASHING_AT_ONCE,
             tap: None,
         }
     }
@@ -144,7 +206,9 @@ impl Default for ServerConfig {
 /// disconnected with `(EE,503,...)` when its queue is full
 /// ([`LinkConfig::queue_bytes`]): the server never waits for one client.
 /// A client that fails to log in [`crate::chat::hub::MAX_FAILED_LOGINS`] times
-/// is disconnected with `(EE,429,...)`.
+/// is disconnected with `(EE,429,...)`, and one that has not logged in
+/// within [`ServerConfig::login_deadline`] of the handshake's end with
+/// `(EE,408,...)`.
 ///
 /// # Errors
 /// Whatever ended the conversation, other than a clean End or the client
@@ -154,6 +218,18 @@ pub fn chatting(
     key: &ServerKey,
     config: &ServerConfig,
     hub: &Hub,
+) -> Result<()> {
+    chatting_admitted(stream, key, config, hub, None)
+}
+
+/// [`chatting`], holding `ticket` (a place among the connections not
+/// logged in yet) until the client logs in or leaves.
+fn chatting_admitted(
+    stream: TcpStream,
+    key: &ServerKey,
+    config: &ServerConfig,
+    hub: &Hub,
+    ticket: Option<Ticket>,
 ) -> Result<()> {
     let peer = stream.peer_addr()?;
     stream.set_write_timeout(Some(config.handshake_timeout))?;
@@ -194,9 +270,34 @@ pub fn chatting(
     )?);
     let files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
     // Dropped (leaving every room) however this function returns.
-    let mut conversation = Conversation::new(hub, Arc::clone(&link), client_key, files);
+    // The ticket is given back at login, before `welcome` is queued.
+    let mut conversation =
+        Conversation::new(hub, Arc::clone(&link), client_key, files, peer.ip()).holding(ticket);
+    // The login deadline counts from the handshake's end; no keepalive,
+    // nor any message, moves it.
+    let login_by = Instant::now() + config.login_deadline;
     loop {
-        match link.receive() {
+        let received = if conversation.username().is_some() {
+            link.receive()
+        } else {
+            let left = login_by.saturating_duration_since(Instant::now());
+            match link.receive_timeout(Some(left)) {
+                Ok(Some(delivery)) => Ok(delivery),
+                Ok(None) => {
+                    let error = Error::TimedOut {
+                        waiting_for: "a login within the login deadline \
+                                      (ServerConfig::login_deadline, 30 s by default)",
+                    };
+                    log::warn!("{peer}: did not log in in time; disconnecting it");
+                    link.abort(error);
+                    return Err(Error::TimedOut {
+                        waiting_for: "a login within the login deadline",
+                    });
+                }
+                Err(error) => Err(error),
+            }
+        };
+        match received {
             Ok(Delivery::Message(message)) => {
                 log::debug!("{peer}: {}", preview_action(&message));
                 if let Some(tap) = &config.tap {
@@ -248,6 +349,7 @@ pub struct Server {
     key: Arc<ServerKey>,
     config: ServerConfig,
     active_clients: Arc<AtomicUsize>,
+    gate: Arc<Gate>,
     hub: Arc<Hub>,
 }
 
@@ -270,13 +372,17 @@ impl Server {
     /// - [`Error::File`] when the accounts file exists but cannot be read,
     ///   [`Error::Storage`] when it is not an accounts file.
     pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
-        let accounts = Accounts::open(&config.data_dir)?;
+        let hashing = HashingPool::new(config.hashing_slots);
+        let accounts = Accounts::open_with(&config.data_dir, hashing)?;
+        let hub = Hub::new(accounts, config.login_backoff)
+            .with_new_accounts_per_minute(config.new_accounts_per_minute);
         Ok(Server {
             listener: TcpListener::bind(addr)?,
             key: Arc::new(key),
-            hub: Arc::new(Hub::new(accounts, config.login_backoff)),
+            hub: Arc::new(hub),
             config,
             active_clients: Arc::new(AtomicUsize::new(0)),
+            gate: Arc::new(Gate::default()),
         })
     }
 
@@ -343,7 +449,16 @@ impl Server {
         Ok(())
     }
 
-    /// Start a thread for one client, or refuse it when the server is full.
+    /// How many connections have not logged in yet (in the handshake or
+    /// before `welcome`), from all addresses together.
+    pub fn unauthenticated(&self) -> usize {
+        self.gate.lock().total
+    }
+
+    /// Start a thread for one client, or refuse it with `(EE,503,...)`
+    /// when the server is full, when too many connections are not logged
+    /// in yet (at random from [`ServerConfig::early_refusal_from`]), or too
+    /// many of them come from its address.
     fn serve(&self, mut stream: TcpStream, id: u64) {
         let peer = stream
             .peer_addr()
@@ -352,17 +467,28 @@ impl Server {
         // Count the client before starting its thread; the guard below
         // un-counts it when the thread ends, however it ends.
         let active = self.active_clients.fetch_add(1, Ordering::SeqCst);
-        if active >= self.config.max_clients {
-            self.active_clients.fetch_sub(1, Ordering::SeqCst);
-            let error = Error::ServerFull(format!(
-                "{} clients connected; try again later",
-                self.config.max_clients
-            ));
-            log::warn!("{peer}: refused: {error}");
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let _ = stream.write_all(ee_packet(&error).as_bytes());
-            return;
-        }
+        let admitted = if active >= self.config.max_clients {
+            Err(Error::ServerFull(format!(
+                "{} clients connected, the most allowed by max_clients; retry in {} s",
+                self.config.max_clients,
+                RETRY_AFTER.as_secs()
+            )))
+        } else {
+            match stream.peer_addr() {
+                Ok(address) => self.gate.admit(address.ip(), &self.config),
+                Err(error) => Err(error.into()),
+            }
+        };
+        let ticket = match admitted {
+            Ok(ticket) => ticket,
+            Err(error) => {
+                self.active_clients.fetch_sub(1, Ordering::SeqCst);
+                log::warn!("{peer}: refused: {error}");
+                let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+                let _ = stream.write_all(ee_packet(&error).as_bytes());
+                return;
+            }
+        };
         let guard = ClientSlot(Arc::clone(&self.active_clients));
         let key = Arc::clone(&self.key);
         let hub = Arc::clone(&self.hub);
@@ -372,7 +498,7 @@ impl Server {
             .spawn(move || {
                 let _guard = guard;
                 log::info!("{peer}: connected");
-                match chatting(stream, &key, &config, &hub) {
+                match chatting_admitted(stream, &key, &config, &hub, Some(ticket)) {
                     Ok(()) => log::info!("{peer}: disconnected"),
                     Err(error) => log::warn!("{peer}: disconnected: {error}"),
                 }
@@ -390,5 +516,88 @@ struct ClientSlot(Arc<AtomicUsize>);
 impl Drop for ClientSlot {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The connections that have not logged in yet: how many in all, and from
+/// each address. Held for the microseconds of a count.
+#[derive(Debug, Default)]
+struct Gate {
+    state: Mutex<GateState>,
+}
+
+#[derive(Debug, Default)]
+struct GateState {
+    total: usize,
+    /// Only addresses with at least one such connection are kept, so the
+    /// map is never larger than `total`.
+    by_address: BTreeMap<IpAddr, usize>,
+}
+
+impl Gate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Let one more connection from `address` in before it logs in, or
+    /// say which limit refuses it.
+    fn admit(self: &Arc<Gate>, address: IpAddr, config: &ServerConfig) -> Result<Ticket> {
+        let mut state = self.lock();
+        let from_address = state.by_address.get(&address).copied().unwrap_or(0);
+        let retry = RETRY_AFTER.as_secs();
+        if from_address >= config.max_unauthenticated_per_address {
+            return Err(Error::ServerFull(format!(
+                "{from_address} connections from your address have not logged in yet, the \
+                 most allowed by max_unauthenticated_per_address; retry in {retry} s"
+            )));
+        }
+        let total = state.total;
+        if total >= config.max_unauthenticated {
+            return Err(Error::ServerFull(format!(
+                "{total} connections have not logged in yet, the most allowed \
+                 by max_unauthenticated; retry in {retry} s"
+            )));
+        }
+        if total >= config.early_refusal_from {
+            // The chance rises from early_refusal_percent to 100 % at the
+            // maximum, as in OpenSSH's MaxStartups start:rate:full.
+            let span = (config.max_unauthenticated - config.early_refusal_from).max(1) as u64;
+            let base = u64::from(config.early_refusal_percent.min(100));
+            let chance = base + (100 - base) * (total - config.early_refusal_from) as u64 / span;
+            if os_rng().random_range(0..100u64) < chance {
+                return Err(Error::ServerFull(format!(
+                    "{total} connections have not logged in yet; refused early, at random \
+                     with a chance of {chance} % at this load, from early_refusal_from on; \
+                     retry in 1 s"
+                )));
+            }
+        }
+        state.total += 1;
+        *state.by_address.entry(address).or_insert(0) += 1;
+        Ok(Ticket {
+            gate: Arc::clone(self),
+            address,
+        })
+    }
+}
+
+/// A place among the connections not logged in yet; given back when
+/// dropped (at login, or when the connection ends first).
+#[derive(Debug)]
+struct Ticket {
+    gate: Arc<Gate>,
+    address: IpAddr,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut state = self.gate.lock();
+        state.total = state.total.saturating_sub(1);
+        if let Some(count) = state.by_address.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                state.by_address.remove(&self.address);
+            }
+        }
     }
 }

@@ -56,6 +56,7 @@ use aes::Aes128;
 use eax::aead::{AeadInOut, KeyInit};
 use eax::{Eax, Nonce, Tag};
 use rand::CryptoRng;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// The session algorithm named in the EC packet (step 10.a.i).
 ///
@@ -120,6 +121,22 @@ impl std::fmt::Debug for SessionSecret {
         }
     }
 }
+
+/// The secret's bytes are overwritten with zeros when it is dropped (the
+/// `zeroize` crate, whose writes the compiler may not optimise away), so a
+/// session key does not linger in freed memory for a later bug to leak.
+/// The server's RSA key needs nothing of ours: the `rsa` crate's
+/// `PrivateKey` already zeroizes itself on drop.
+impl Drop for SessionSecret {
+    fn drop(&mut self) {
+        match self {
+            SessionSecret::Aes(key) => key.zeroize(),
+            SessionSecret::Caesar(shift) => shift.zeroize(),
+        }
+    }
+}
+
+impl ZeroizeOnDrop for SessionSecret {}
 
 impl SessionSecret {
     /// Which algorithm this secret is for.

@@ -12,6 +12,42 @@ use rfmp::handshake::session::Algorithm;
 use rfmp::link::Faults;
 use std::path::PathBuf;
 
+/// The server's limits on connections that have not logged in, on
+/// guesses and on new accounts (rfmp::chat::server::ServerConfig; the
+/// defaults are its defaults).
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Seconds a client has to log in after the handshake.
+    ///
+    /// Keepalives do not count; a client that has not logged in by then is
+    /// closed with (EE,408,...).
+    #[arg(long, default_value_t = 30)]
+    pub login_deadline: u64,
+    /// Most connections not logged in yet, from all addresses.
+    ///
+    /// The next one is refused with (EE,503,...).
+    #[arg(long, default_value_t = 64)]
+    pub max_unauthenticated: usize,
+    /// Connections not logged in from which new ones are refused at random.
+    ///
+    /// The chance starts at --early-refusal-percent and rises to 100% at
+    /// --max-unauthenticated (like OpenSSH's MaxStartups).
+    #[arg(long, default_value_t = 32)]
+    pub early_refusal_from: usize,
+    /// The chance of an early refusal at --early-refusal-from, in percent.
+    #[arg(long, default_value_t = 30)]
+    pub early_refusal_percent: u32,
+    /// Most connections not logged in yet from one IP address.
+    #[arg(long, default_value_t = 16)]
+    pub max_unauthenticated_per_address: usize,
+    /// New accounts one IP address may create in a minute.
+    #[arg(long, default_value_t = 10)]
+    pub new_accounts_per_minute: usize,
+    /// Password hashes that run at once (19 MiB of memory each).
+    #[arg(long, default_value_t = 2)]
+    pub hashing_slots: usize,
+}
+
 /// rfmp: the reference implementation of RFMP v1.0, a small secure chat
 /// protocol taught step by step.
 #[derive(Parser)]
@@ -84,6 +120,8 @@ pub enum Command {
         /// replaced atomically at every change.
         #[arg(long, default_value = "rfmp-data")]
         data_dir: PathBuf,
+        #[command(flatten)]
+        limits: LimitArgs,
         #[command(flatten)]
         faults: FaultArgs,
     },

@@ -128,6 +128,7 @@ fn run(command: Command) -> CliResult<()> {
             receive_dir,
             max_file_bytes,
             data_dir,
+            limits,
             faults,
         } => {
             let mut config = ServerConfig {
@@ -138,7 +139,7 @@ fn run(command: Command) -> CliResult<()> {
                 ..ServerConfig::default()
             };
             config.link.faults = faults.or(Faults::NONE);
-            server::run(&host, port, key.as_deref(), config)
+            server::run(&host, port, key.as_deref(), config, &limits)
         }
         Command::Client { connect, faults } => chat::run(&connect, faults.or(Faults::NONE)),
         Command::SendFile {

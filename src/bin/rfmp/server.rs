@@ -1,20 +1,36 @@
 //! `rfmp server`: the library's thread-per-client chat server.
 
 use crate::CliResult;
+use crate::args::LimitArgs;
 use rfmp::chat::server::{DEFAULT_ADDR, Server, ServerConfig};
 use rfmp::handshake::helpers::read_private_key;
 use rfmp::handshake::server::ServerKey;
 use rfmp::handshake::trust::{SERVER_KEY_FILE, load_or_create_server_key};
 use std::path::Path;
+use std::time::Duration;
 
 /// Read the key (`--key`, or the one kept in the data directory, made
-/// there the first time), listen on `host`:`port`, log the address and the
-/// key's fingerprint, and serve until the process is stopped.
+/// there the first time), listen on `host`:`port` with `config` and the
+/// `limits` given as flags, log the address and the key's fingerprint, and
+/// serve until the process is stopped.
 ///
 /// # Errors
 /// A key file that cannot be read, or that others can read; the address
 /// cannot be bound; [`Server::run`]'s errors.
-pub fn run(host: &str, port: u16, key: Option<&Path>, config: ServerConfig) -> CliResult<()> {
+pub fn run(
+    host: &str,
+    port: u16,
+    key: Option<&Path>,
+    mut config: ServerConfig,
+    limits: &LimitArgs,
+) -> CliResult<()> {
+    config.login_deadline = Duration::from_secs(limits.login_deadline);
+    config.max_unauthenticated = limits.max_unauthenticated;
+    config.early_refusal_from = limits.early_refusal_from;
+    config.early_refusal_percent = limits.early_refusal_percent;
+    config.max_unauthenticated_per_address = limits.max_unauthenticated_per_address;
+    config.new_accounts_per_minute = limits.new_accounts_per_minute;
+    config.hashing_slots = limits.hashing_slots;
     let key = match key {
         Some(path) => read_private_key(path)?,
         // One key across restarts, so clients that remembered it (trust on
