@@ -20,6 +20,8 @@ exercises=(
   ec_packet
   crack_caesar
   corrupted_frame
+  receive_window
+  envelope
 )
 
 passed=0

@@ -181,6 +181,9 @@ fn flow_steps_are_in_their_chapters_in_flow_order() {
         5..=9 => "lessons/02-server-key.md",
         10..=11 => "lessons/03-encryption.md",
         12..=15 => "lessons/04-confirmation.md",
+        // 16 and 17 are defined in the frames chapter; the reliability
+        // and link chapters (07b, 07c) explain them further, without
+        // **Step** markers of their own.
         _ => "lessons/07-frames.md",
     };
     let mut previous = 0;
@@ -509,6 +512,43 @@ fn step_table_has_every_written_step_in_order() {
                 .iter()
                 .any(|kind| source.contains(&format!("{kind}{name}")));
             assert!(defined, "step {} names {function}, not in {file}", step.id);
+        }
+    }
+}
+
+/// Every chapter in `lessons/` is listed in the book's `SUMMARY.md`, in
+/// `lessons/README.md` and in the README's lessons table, and every
+/// chapter those lists link to exists: the three tables of contents keep
+/// in step with the files.
+#[test]
+fn every_chapter_is_in_every_table_of_contents() {
+    let chapters: Vec<String> = lesson_files()
+        .iter()
+        .map(|path| path.trim_start_matches("lessons/").to_string())
+        .filter(|name| name != "README.md" && name != "SUMMARY.md")
+        .collect();
+    assert!(chapters.len() >= 15, "chapters: {chapters:?}");
+    let lists = [
+        ("lessons/SUMMARY.md", "]("),
+        ("lessons/README.md", "]("),
+        ("README.md", "](lessons/"),
+    ];
+    for (list, link) in lists {
+        let text = fs::read_to_string(list).expect(list);
+        for chapter in &chapters {
+            assert!(
+                text.contains(&format!("{link}{chapter})")),
+                "{list} does not list {chapter}"
+            );
+        }
+        for linked in text.split(link).skip(1) {
+            let target = linked.split([')', '#']).next().unwrap_or_default();
+            if target.ends_with(".md") && !target.contains('/') {
+                assert!(
+                    fs::metadata(format!("lessons/{target}")).is_ok(),
+                    "{list} links to lessons/{target}, which does not exist"
+                );
+            }
         }
     }
 }
