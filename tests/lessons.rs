@@ -425,7 +425,10 @@ fn envelope_errors_in_the_lessons_are_the_code_s() {
         ("no time", &no_time, "missing field `time`"),
         ("a short time", &short_time, "premature end of input"),
     ] {
-        assert!(message.contains(quoted), "{what}: `{message}` lacks `{quoted}`");
+        assert!(
+            message.contains(quoted),
+            "{what}: `{message}` lacks `{quoted}`"
+        );
         for file in ["lessons/07c-link.md", "lessons/13-your-own-peer.md"] {
             let text = fs::read_to_string(file).expect(file).replace('\n', " ");
             assert!(text.contains(quoted), "{file} does not quote `{quoted}`");

@@ -137,7 +137,11 @@ mod tests {
         assert!(window.accept(WINDOW, b"far".to_vec()).is_empty());
         assert_eq!(window.nak(), None, "nothing is held");
         assert!(window.accept(WINDOW - 1, b"near".to_vec()).is_empty());
-        assert_eq!(window.nak(), Some(0), "the last frame of the window is held");
+        assert_eq!(
+            window.nak(),
+            Some(0),
+            "the last frame of the window is held"
+        );
     }
 
     /// Sequence numbers wrap from 4294967295 to 0; order holds across it.
@@ -151,7 +155,10 @@ mod tests {
             ["a", "b", "c"]
         );
         assert_eq!(window.next_expected(), 1);
-        assert!(window.accept(u32::MAX, b"b".to_vec()).is_empty(), "a duplicate");
+        assert!(
+            window.accept(u32::MAX, b"b".to_vec()).is_empty(),
+            "a duplicate"
+        );
     }
 
     /// Whatever order 40 frames arrive in, with every frame sent twice,
