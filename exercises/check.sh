@@ -22,6 +22,7 @@ exercises=(
   corrupted_frame
   receive_window
   envelope
+  replay
 )
 
 passed=0

@@ -17,6 +17,7 @@
 //! | [`corrupted_frame`] | 16.c, 16.e | `src/07_corrupted_frame.rs` | `cargo test -p rfmp-exercises corrupted_frame` |
 //! | [`receive_window`] | 16.g | `src/08_receive_window.rs` | `cargo test -p rfmp-exercises receive_window` |
 //! | [`envelope`] | after 17 | `src/09_envelope.rs` | `cargo test -p rfmp-exercises envelope` |
+//! | [`replay`] | 16.b, 16.f | `src/10_replay.rs` | `cargo test -p rfmp-exercises replay` |
 //!
 //! Every exercise ships unfinished, so its tests fail until you finish it.
 //! A hint for each waits in `exercises/hints/`, and a reference solution in
@@ -98,6 +99,13 @@ pub mod envelope;
 #[path = "../solutions/09_envelope.rs"]
 pub mod envelope;
 
+#[cfg(not(feature = "solutions"))]
+#[path = "10_replay.rs"]
+pub mod replay;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/10_replay.rs"]
+pub mod replay;
+
 /// Split a packet's text into its fields: the parse half of step 3.a,
 /// given to you so that the exercises can start from fields.
 ///
@@ -131,7 +139,7 @@ pub mod test_keys {
 #[cfg(test)]
 mod consistency {
     /// Each pair of files: the exercise as shipped, and its solution.
-    const PAIRS: [(&str, &str, &str); 9] = [
+    const PAIRS: [(&str, &str, &str); 10] = [
         (
             "01_start_packet",
             include_str!("01_start_packet.rs"),
@@ -177,6 +185,11 @@ mod consistency {
             include_str!("09_envelope.rs"),
             include_str!("../solutions/09_envelope.rs"),
         ),
+        (
+            "10_replay",
+            include_str!("10_replay.rs"),
+            include_str!("../solutions/10_replay.rs"),
+        ),
     ];
 
     /// The tests of an exercise file: everything from `#[cfg(test)]` on.
@@ -213,6 +226,7 @@ mod consistency {
             include_str!("../hints/07_corrupted_frame.md"),
             include_str!("../hints/08_receive_window.md"),
             include_str!("../hints/09_envelope.md"),
+            include_str!("../hints/10_replay.md"),
         ];
         assert!(hints.iter().all(|hint| hint.contains("## Hint")));
     }
