@@ -552,3 +552,81 @@ fn every_chapter_is_in_every_table_of_contents() {
         }
     }
 }
+
+/// The anchors a Markdown file offers, as code-hosting sites make them:
+/// each heading outside code fences, lower-cased, with spaces turned into
+/// `-` and every other character but letters, digits, `-` and `_`
+/// dropped; plus every explicit `<a id="...">`.
+fn anchors_of(text: &str) -> BTreeSet<String> {
+    let mut anchors = BTreeSet::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with('#') {
+            let heading = line.trim_start_matches('#');
+            if !heading.starts_with(' ') {
+                continue;
+            }
+            let slug: String = heading
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect();
+            anchors.insert(slug);
+        }
+    }
+    for piece in text.split("<a id=\"").skip(1) {
+        if let Some((id, _)) = piece.split_once('"') {
+            anchors.insert(id.to_string());
+        }
+    }
+    anchors
+}
+
+/// Every link between the lessons, the diagrams and the README reaches a
+/// file that exists and, when it names one, a heading of that file: a
+/// chapter split or a renamed heading cannot leave a reader at a dead end.
+#[test]
+fn links_between_chapters_reach_their_headings() {
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for (file, text) in teaching_texts() {
+        let dir = std::path::Path::new(&file)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        for piece in text.split("](").skip(1) {
+            let Some((target, _)) = piece.split_once(')') else {
+                continue;
+            };
+            if target.contains("://") || target.contains(' ') {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            if !path.is_empty() && !path.ends_with(".md") {
+                continue;
+            }
+            let linked = if path.is_empty() {
+                file.clone()
+            } else {
+                dir.join(path).display().to_string()
+            };
+            checked += 1;
+            let Ok(linked_text) = fs::read_to_string(&linked) else {
+                broken.push(format!("{file}: {target} (no such file)"));
+                continue;
+            };
+            if !anchor.is_empty() && !anchors_of(&linked_text).contains(anchor) {
+                broken.push(format!("{file}: {target} (no such heading)"));
+            }
+        }
+    }
+    assert!(checked > 50, "expected many links, checked {checked}");
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
+}
