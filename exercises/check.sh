@@ -20,6 +20,9 @@ exercises=(
   ec_packet
   crack_caesar
   corrupted_frame
+  receive_window
+  envelope
+  replay
 )
 
 passed=0

@@ -181,6 +181,9 @@ fn flow_steps_are_in_their_chapters_in_flow_order() {
         5..=9 => "lessons/02-server-key.md",
         10..=11 => "lessons/03-encryption.md",
         12..=15 => "lessons/04-confirmation.md",
+        // 16 and 17 are defined in the frames chapter; the reliability
+        // and link chapters (07b, 07c) explain them further, without
+        // **Step** markers of their own.
         _ => "lessons/07-frames.md",
     };
     let mut previous = 0;
@@ -511,4 +514,119 @@ fn step_table_has_every_written_step_in_order() {
             assert!(defined, "step {} names {function}, not in {file}", step.id);
         }
     }
+}
+
+/// Every chapter in `lessons/` is listed in the book's `SUMMARY.md`, in
+/// `lessons/README.md` and in the README's lessons table, and every
+/// chapter those lists link to exists: the three tables of contents keep
+/// in step with the files.
+#[test]
+fn every_chapter_is_in_every_table_of_contents() {
+    let chapters: Vec<String> = lesson_files()
+        .iter()
+        .map(|path| path.trim_start_matches("lessons/").to_string())
+        .filter(|name| name != "README.md" && name != "SUMMARY.md")
+        .collect();
+    assert!(chapters.len() >= 15, "chapters: {chapters:?}");
+    let lists = [
+        ("lessons/SUMMARY.md", "]("),
+        ("lessons/README.md", "]("),
+        ("README.md", "](lessons/"),
+    ];
+    for (list, link) in lists {
+        let text = fs::read_to_string(list).expect(list);
+        for chapter in &chapters {
+            assert!(
+                text.contains(&format!("{link}{chapter})")),
+                "{list} does not list {chapter}"
+            );
+        }
+        for linked in text.split(link).skip(1) {
+            let target = linked.split([')', '#']).next().unwrap_or_default();
+            if target.ends_with(".md") && !target.contains('/') {
+                assert!(
+                    fs::metadata(format!("lessons/{target}")).is_ok(),
+                    "{list} links to lessons/{target}, which does not exist"
+                );
+            }
+        }
+    }
+}
+
+/// The anchors a Markdown file offers, as code-hosting sites make them:
+/// each heading outside code fences, lower-cased, with spaces turned into
+/// `-` and every other character but letters, digits, `-` and `_`
+/// dropped; plus every explicit `<a id="...">`.
+fn anchors_of(text: &str) -> BTreeSet<String> {
+    let mut anchors = BTreeSet::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+        } else if !in_fence && line.starts_with('#') {
+            let heading = line.trim_start_matches('#');
+            if !heading.starts_with(' ') {
+                continue;
+            }
+            let slug: String = heading
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect();
+            anchors.insert(slug);
+        }
+    }
+    for piece in text.split("<a id=\"").skip(1) {
+        if let Some((id, _)) = piece.split_once('"') {
+            anchors.insert(id.to_string());
+        }
+    }
+    anchors
+}
+
+/// Every link between the lessons, the diagrams and the README reaches a
+/// file that exists and, when it names one, a heading of that file: a
+/// chapter split or a renamed heading cannot leave a reader at a dead end.
+#[test]
+fn links_between_chapters_reach_their_headings() {
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for (file, text) in teaching_texts() {
+        let dir = std::path::Path::new(&file)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_default();
+        for piece in text.split("](").skip(1) {
+            let Some((target, _)) = piece.split_once(')') else {
+                continue;
+            };
+            if target.contains("://") || target.contains(' ') {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((target, ""));
+            if !path.is_empty() && !path.ends_with(".md") {
+                continue;
+            }
+            let linked = if path.is_empty() {
+                file.clone()
+            } else {
+                dir.join(path).display().to_string()
+            };
+            checked += 1;
+            let Ok(linked_text) = fs::read_to_string(&linked) else {
+                broken.push(format!("{file}: {target} (no such file)"));
+                continue;
+            };
+            if !anchor.is_empty() && !anchors_of(&linked_text).contains(anchor) {
+                broken.push(format!("{file}: {target} (no such heading)"));
+            }
+        }
+    }
+    assert!(checked > 50, "expected many links, checked {checked}");
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
 }

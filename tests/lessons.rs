@@ -336,3 +336,102 @@ fn quoted_demo_output_is_what_the_demo_prints() {
         }
     }
 }
+
+/// The `log::` calls of the server's code, as `(LEVEL, format string)`:
+/// every `log::info!("...")` (and warn, error, debug) in `src/chat/server.rs`
+/// and `src/chat/hub.rs`.
+fn server_log_calls() -> BTreeSet<(String, String)> {
+    let mut calls = BTreeSet::new();
+    for file in ["src/chat/server.rs", "src/chat/hub.rs"] {
+        let source = fs::read_to_string(file).expect(file);
+        for (level, _) in source.match_indices("log::") {
+            let rest = &source[level + "log::".len()..];
+            let Some((name, after)) = rest.split_once("!(") else {
+                continue;
+            };
+            if !["error", "warn", "info", "debug", "trace"].contains(&name) {
+                continue;
+            }
+            let text = after
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|s| s.split_once('"'))
+                .map(|(text, _)| text.to_string())
+                .unwrap_or_else(|| panic!("{file}: a log::{name}! call without a literal"));
+            calls.insert((name.to_uppercase(), text));
+        }
+    }
+    calls
+}
+
+/// The table of the server's log lines in `lessons/07c-link.md` lists
+/// exactly the `log::` calls of `src/chat/server.rs` and `src/chat/hub.rs`,
+/// each with its level: a new or changed log line fails until the lesson
+/// says what it means.
+#[test]
+fn server_log_lines_table_is_the_code_s() {
+    let lesson = fs::read_to_string("lessons/07c-link.md").expect("the link chapter");
+    let table = lesson
+        .split_once("<!-- log lines: the test reads the rows of this table -->")
+        .expect("the log lines table's marker")
+        .1;
+    let mut listed = BTreeSet::new();
+    for row in table.lines().skip(3).take_while(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = row.trim_matches('|').split(" | ").collect();
+        assert_eq!(cells.len(), 3, "a row of event, level, text: {row}");
+        let text = cells[2].trim().trim_matches('`').to_string();
+        listed.insert((cells[1].trim().to_string(), text));
+    }
+    let code = server_log_calls();
+    assert!(code.len() >= 10, "the server's log calls: {code:?}");
+    let missing: Vec<_> = code.difference(&listed).collect();
+    let extra: Vec<_> = listed.difference(&code).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "lessons/07c-link.md's log table differs from the code:\n  \
+         logged but not in the table: {missing:?}\n  in the table but never logged: {extra:?}"
+    );
+}
+
+/// The password rule the lessons teach where login is taught is the one
+/// `chat::accounts` enforces.
+#[test]
+fn password_rule_in_the_lessons_is_the_code_s() {
+    use rfmp::chat::accounts::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
+    let rule = format!("a password of {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes");
+    for file in ["lessons/09-chat.md", "lessons/13-your-own-peer.md"] {
+        let text = fs::read_to_string(file).expect(file).replace('\n', " ");
+        let text = text.replace("**", "");
+        assert!(text.contains(&rule), "{file} does not say `{rule}`");
+    }
+}
+
+/// The envelope errors the lessons quote (raw text as the link check, a
+/// missing or short `time`) are the words the server's decoder answers
+/// with.
+#[test]
+fn envelope_errors_in_the_lessons_are_the_code_s() {
+    use rfmp::chat::messages::decode;
+    let error = |bytes: &[u8]| match decode(bytes) {
+        Ok(_) => panic!("{} decoded", String::from_utf8_lossy(bytes)),
+        Err(e) => e.to_string(),
+    };
+    let raw = error(b"Hello, server!");
+    let no_time = error(br#"{"action":"message","data":"hi"}"#);
+    let short_time = error(br#"{"action":"message","data":"hi","time":"2026"}"#);
+    for (what, message, quoted) in [
+        ("raw text", &raw, "not a JSON envelope"),
+        ("no time", &no_time, "not a JSON envelope"),
+        ("no time", &no_time, "missing field `time`"),
+        ("a short time", &short_time, "premature end of input"),
+    ] {
+        assert!(
+            message.contains(quoted),
+            "{what}: `{message}` lacks `{quoted}`"
+        );
+        for file in ["lessons/07c-link.md", "lessons/13-your-own-peer.md"] {
+            let text = fs::read_to_string(file).expect(file).replace('\n', " ");
+            assert!(text.contains(quoted), "{file} does not quote `{quoted}`");
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! # Exercise 7, solved: detect a corrupted frame (Steps 16.c / 16.e)
 //!
 //! The reference solution of `exercises/src/07_corrupted_frame.rs`.
-//! rfmp's `frames::decode_frame` in `src/frames.rs` makes the same checks
+//! rfmp's `link::frames::decode_frame` in `src/link/frames.rs` makes the same checks
 //! before it parses anything, and reports which one failed.
 
 /// Step 16.c: the CRC field of a frame whose covered bytes (from `(` to

@@ -17,7 +17,7 @@
 //! CRC detects accidents (every single flipped bit, every burst of up to 32)
 //! but no attacker, who simply computes a new one: that is the AEAD's job.
 //!
-//! **Read first:** `lessons/01-frames.md`, on the frame layout and the CRC;
+//! **Read first:** `lessons/07-frames.md`, on the frame layout and the CRC;
 //! `lessons/00-flow.md`, steps 16.c and 16.e.
 //!
 //! **Your task:** two `// TODO` places.
@@ -31,8 +31,8 @@
 //!
 //! **Stuck?** `exercises/hints/07_corrupted_frame.md`. The reference
 //! solution is `exercises/solutions/07_corrupted_frame.rs`; rfmp's own
-//! code is `frames::crc32_field` and `frames::decode_frame` in
-//! `src/frames.rs`.
+//! code is `link::frames::crc32_field` and `link::frames::decode_frame` in
+//! `src/link/frames.rs`.
 
 /// Step 16.c: the CRC field of a frame whose covered bytes (from `(` to
 /// the last comma, included) are `covered`.

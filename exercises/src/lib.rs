@@ -15,6 +15,9 @@
 //! | [`ec_packet`] | 10.a.ii.1.c, 10.a.iii | `src/05_ec_packet.rs` | `cargo test -p rfmp-exercises ec_packet` |
 //! | [`crack_caesar`] | 14.a, 15.a | `src/06_crack_caesar.rs` | `cargo test -p rfmp-exercises crack_caesar` |
 //! | [`corrupted_frame`] | 16.c, 16.e | `src/07_corrupted_frame.rs` | `cargo test -p rfmp-exercises corrupted_frame` |
+//! | [`receive_window`] | 16.g | `src/08_receive_window.rs` | `cargo test -p rfmp-exercises receive_window` |
+//! | [`envelope`] | after 17 | `src/09_envelope.rs` | `cargo test -p rfmp-exercises envelope` |
+//! | [`replay`] | 16.b, 16.f | `src/10_replay.rs` | `cargo test -p rfmp-exercises replay` |
 //!
 //! Every exercise ships unfinished, so its tests fail until you finish it.
 //! A hint for each waits in `exercises/hints/`, and a reference solution in
@@ -82,6 +85,27 @@ pub mod corrupted_frame;
 #[path = "../solutions/07_corrupted_frame.rs"]
 pub mod corrupted_frame;
 
+#[cfg(not(feature = "solutions"))]
+#[path = "08_receive_window.rs"]
+pub mod receive_window;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/08_receive_window.rs"]
+pub mod receive_window;
+
+#[cfg(not(feature = "solutions"))]
+#[path = "09_envelope.rs"]
+pub mod envelope;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/09_envelope.rs"]
+pub mod envelope;
+
+#[cfg(not(feature = "solutions"))]
+#[path = "10_replay.rs"]
+pub mod replay;
+#[cfg(feature = "solutions")]
+#[path = "../solutions/10_replay.rs"]
+pub mod replay;
+
 /// Split a packet's text into its fields: the parse half of step 3.a,
 /// given to you so that the exercises can start from fields.
 ///
@@ -115,7 +139,7 @@ pub mod test_keys {
 #[cfg(test)]
 mod consistency {
     /// Each pair of files: the exercise as shipped, and its solution.
-    const PAIRS: [(&str, &str, &str); 7] = [
+    const PAIRS: [(&str, &str, &str); 10] = [
         (
             "01_start_packet",
             include_str!("01_start_packet.rs"),
@@ -151,6 +175,21 @@ mod consistency {
             include_str!("07_corrupted_frame.rs"),
             include_str!("../solutions/07_corrupted_frame.rs"),
         ),
+        (
+            "08_receive_window",
+            include_str!("08_receive_window.rs"),
+            include_str!("../solutions/08_receive_window.rs"),
+        ),
+        (
+            "09_envelope",
+            include_str!("09_envelope.rs"),
+            include_str!("../solutions/09_envelope.rs"),
+        ),
+        (
+            "10_replay",
+            include_str!("10_replay.rs"),
+            include_str!("../solutions/10_replay.rs"),
+        ),
     ];
 
     /// The tests of an exercise file: everything from `#[cfg(test)]` on.
@@ -185,6 +224,9 @@ mod consistency {
             include_str!("../hints/05_ec_packet.md"),
             include_str!("../hints/06_crack_caesar.md"),
             include_str!("../hints/07_corrupted_frame.md"),
+            include_str!("../hints/08_receive_window.md"),
+            include_str!("../hints/09_envelope.md"),
+            include_str!("../hints/10_replay.md"),
         ];
         assert!(hints.iter().all(|hint| hint.contains("## Hint")));
     }

@@ -1,0 +1,132 @@
+//! # Exercise 10: the associated data that stops a replay (Steps 16.b / 16.f)
+//!
+//! **What you will learn:** why an attacker on the wire cannot replay an
+//! AES frame, move it to another place in the stream, or send it back to
+//! its sender, even though sequence numbers travel in the clear and the
+//! CRC is easy to recompute. Each DP and End frame is sealed with 24 bytes
+//! of *associated data* that are authenticated by the AES-EAX tag but never
+//! sent: the receiver rebuilds them from the frame's own fields and the
+//! sender's direction. If anything differs, the tag fails (EE 422).
+//!
+//! ```text
+//! RFMP/1.0   DP     C          00000000   00000000   00000001
+//! 8 bytes    type,  direction  seq        index      count
+//!            3      1 (C or S) 4, big-endian integers
+//! ```
+//!
+//! That is `52464d502f312e3044502043000000000000000000000001` in hex for
+//! the client's frame 0, fragment 0 of 1 (the transcript's first DP frame).
+//! The type is padded with a space to 3 bytes (`DP `), `End` fills them;
+//! an End frame has index 0 and count 0.
+//!
+//! **Read first:** `lessons/07-frames.md`, "Attackers: the associated data
+//! (16.b, 16.f)"; `SPEC.md` §FRM-4.
+//!
+//! **Your task:** one `// TODO` place: [`associated_data`]. The tests then
+//! show that a replayed, moved or reflected frame would be opened with
+//! other bytes than it was sealed with, so its tag could not match.
+//!
+//! **Check your answer:** `cargo test -p rfmp-exercises replay`
+//!
+//! **Stuck?** `exercises/hints/10_replay.md`. The reference solution is
+//! `exercises/solutions/10_replay.rs`; rfmp's own code is
+//! `link::frames::associated_data` in `src/link/frames.rs`.
+
+/// Which kind of sequenced frame is sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A data frame, `(DP,...)`.
+    Data,
+    /// The closing frame, `(End,...)`.
+    End,
+}
+
+/// Who sent the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client: the byte `C`.
+    ClientToServer,
+    /// From the server: the byte `S`.
+    ServerToClient,
+}
+
+/// Steps 16.b and 16.f: the 24 bytes of associated data of a frame of
+/// `kind`, sent in `direction`, with these sequence and fragment numbers.
+// The parameters stay unused until you write the body.
+#[allow(unused_variables)]
+pub fn associated_data(
+    kind: Kind,
+    direction: Direction,
+    seq: u32,
+    index: u32,
+    count: u32,
+) -> [u8; 24] {
+    // TODO: "RFMP/1.0", then "DP " or "End", then b'C' or b'S', then seq,
+    // index and count with to_be_bytes().
+    todo!(
+        "exercise 10, steps 16.b/16.f: write associated_data (hint: exercises/hints/10_replay.md)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Direction::{ClientToServer, ServerToClient};
+
+    /// The bytes as lower-case hex, to compare with the transcript.
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The client's frame 0 has exactly the associated data the transcript
+    /// shows for it.
+    #[test]
+    fn the_transcripts_first_frame_is_exact() {
+        let ad = associated_data(Kind::Data, ClientToServer, 0, 0, 1);
+        assert_eq!(hex(&ad), "52464d502f312e3044502043000000000000000000000001");
+    }
+
+    /// End fills the 3 type bytes; its index and count are 0.
+    #[test]
+    fn an_end_frame_is_exact() {
+        let ad = associated_data(Kind::End, ServerToClient, 3, 0, 0);
+        assert_eq!(&ad[..12], b"RFMP/1.0EndS");
+        assert_eq!(hex(&ad[12..]), "000000030000000000000000");
+    }
+
+    /// Numbers are big-endian, all 32 bits of them.
+    #[test]
+    fn numbers_are_big_endian() {
+        let ad = associated_data(Kind::Data, ClientToServer, 0x0102_0304, 7, u32::MAX);
+        assert_eq!(hex(&ad[12..]), "0102030400000007ffffffff");
+    }
+
+    /// Replayed later as another sequence number, the frame would be
+    /// opened with other associated data: its tag cannot match.
+    #[test]
+    fn a_replayed_frame_gets_other_bytes() {
+        let sealed = associated_data(Kind::Data, ClientToServer, 5, 0, 1);
+        let replayed = associated_data(Kind::Data, ClientToServer, 9, 0, 1);
+        assert_ne!(sealed, replayed);
+    }
+
+    /// Moved to another place in a message (another fragment index), or
+    /// passed off as End, it fails too.
+    #[test]
+    fn a_moved_frame_gets_other_bytes() {
+        let sealed = associated_data(Kind::Data, ClientToServer, 5, 1, 3);
+        assert_ne!(sealed, associated_data(Kind::Data, ClientToServer, 5, 2, 3));
+        assert_ne!(sealed, associated_data(Kind::Data, ClientToServer, 5, 1, 2));
+        assert_ne!(sealed, associated_data(Kind::End, ClientToServer, 5, 0, 0));
+    }
+
+    /// Reflected back to its own sender (both directions share one key),
+    /// it is opened as the other direction's frame, and fails.
+    #[test]
+    fn a_reflected_frame_gets_other_bytes() {
+        assert_ne!(
+            associated_data(Kind::Data, ClientToServer, 0, 0, 1),
+            associated_data(Kind::Data, ServerToClient, 0, 0, 1)
+        );
+    }
+}
