@@ -339,10 +339,14 @@ fn quoted_demo_output_is_what_the_demo_prints() {
 
 /// The `log::` calls of the server's code, as `(LEVEL, format string)`:
 /// every `log::info!("...")` (and warn, error, debug) in `src/chat/server.rs`
-/// and `src/chat/hub.rs`.
+/// `src/chat/hub.rs` and `src/chat/hub/conversation.rs`.
 fn server_log_calls() -> BTreeSet<(String, String)> {
     let mut calls = BTreeSet::new();
-    for file in ["src/chat/server.rs", "src/chat/hub.rs"] {
+    for file in [
+        "src/chat/server.rs",
+        "src/chat/hub.rs",
+        "src/chat/hub/conversation.rs",
+    ] {
         let source = fs::read_to_string(file).expect(file);
         for (level, _) in source.match_indices("log::") {
             let rest = &source[level + "log::".len()..];
@@ -365,7 +369,7 @@ fn server_log_calls() -> BTreeSet<(String, String)> {
 }
 
 /// The table of the server's log lines in `lessons/07c-link.md` lists
-/// exactly the `log::` calls of `src/chat/server.rs` and `src/chat/hub.rs`,
+/// exactly the `log::` calls of `src/chat/server.rs`, `src/chat/hub.rs` and `src/chat/hub/conversation.rs`,
 /// each with its level: a new or changed log line fails until the lesson
 /// says what it means.
 #[test]
