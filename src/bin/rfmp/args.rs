@@ -178,7 +178,8 @@ pub struct ConnectArgs {
     /// A server that accepts the connection and says nothing for this long
     /// is not an RFMP server (or is stuck): the client gives up with a
     /// clear message instead of waiting.
-    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 5, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub answer_timeout: u64,
     /// Verbose: log what the client does (debug level) to standard error.
     ///

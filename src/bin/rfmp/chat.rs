@@ -633,11 +633,75 @@ fn answered<T: std::fmt::Display>(answer: rfmp::Result<T>) -> CliResult<()> {
     Ok(())
 }
 
-/// `client --link-check`: each line as a plain-text message, and its echo.
+/// `client --link-check`: each line as a plain-text message, and its echo
+/// (lines read as in a script: bad bytes replaced, long lines refused).
 fn link_check(client: &Client) -> CliResult<()> {
-    for line in std::io::stdin().lock().lines() {
-        let echo: rfmp::Result<Envelope> = client.request("message", line?.into());
+    let mut stdin = std::io::stdin().lock();
+    let mut number = 0;
+    while let Some((bytes, size)) = read_line_capped(&mut stdin, MAX_LINE_BYTES)? {
+        number += 1;
+        if size > MAX_LINE_BYTES {
+            eprintln!("line {number}: {}", too_long(size));
+            continue;
+        }
+        let line = lossy_line(bytes, &format!("line {number}"));
+        let echo: rfmp::Result<Envelope> = client.request("message", line.into());
         answered(echo.map(|echo| show(&echo)))?;
     }
     Ok(client.close()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Tab offers for `line`, with the cursor at its end.
+    fn offered(names: &Names, line: &str) -> (usize, Vec<String>) {
+        let history = DefaultHistory::new();
+        let context = Context::new(&history);
+        names.complete(line, line.len(), &context).unwrap()
+    }
+
+    #[test]
+    fn tab_completes_commands_rooms_and_users_seen() {
+        let seen = Arc::new(Seen::default());
+        seen.note(&serde_json::json!({"room": "rust", "users": ["bob", "alice"]}));
+        seen.note(&serde_json::json!([{"room": "rides", "users": 2}]));
+        seen.note(&serde_json::json!({"from": "bea", "room": "lobby", "text": "hi"}));
+        let names = Names { seen };
+        assert_eq!(offered(&names, "/jo"), (0, vec!["/join".to_string()]));
+        assert_eq!(
+            offered(&names, "/q").1,
+            vec!["/qqq".to_string(), "/quit".to_string()]
+        );
+        assert_eq!(
+            offered(&names, "/join r"),
+            (6, vec!["rides".into(), "rust".into()])
+        );
+        assert_eq!(
+            offered(&names, "/msg b"),
+            (5, vec!["bea".into(), "bob".into()])
+        );
+        assert_eq!(offered(&names, "see you al"), (8, vec!["alice".into()]));
+        // The text of a message is not a name to complete from rooms.
+        assert_eq!(offered(&names, "/msg bob ru").1, Vec::<String>::new());
+        assert_eq!(offered(&names, "/rooms x").1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn lines_are_read_with_a_cap_and_their_whole_size() {
+        let mut input = &b"short\nabcdefghij\n\nno newline at the end"[..];
+        let mut next = || read_line_capped(&mut input, 4).unwrap();
+        assert_eq!(next(), Some((b"shor".to_vec(), 5)));
+        assert_eq!(next(), Some((b"abcd".to_vec(), 10)));
+        assert_eq!(next(), Some((Vec::new(), 0)));
+        assert_eq!(next(), Some((b"no n".to_vec(), 21)));
+        assert_eq!(next(), None);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_become_replacement_characters() {
+        assert_eq!(lossy_line(b"caf\xe9".to_vec(), "line 1"), "caf\u{FFFD}");
+        assert_eq!(lossy_line("café".as_bytes().to_vec(), "line 2"), "café");
+    }
 }
