@@ -155,6 +155,10 @@ fn the_client_connects_before_asking_who_you_are() {
     let command = client(&["--port", &port.to_string()], known.path());
     let (status, _stdout, stderr) = run(command, b"");
     assert!(!status.success());
+    assert!(
+        stderr.contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{stderr}"
+    );
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(!stderr.contains("--user"), "{stderr}");
 }

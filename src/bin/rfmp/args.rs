@@ -139,10 +139,10 @@ pub enum Command {
 /// Where to connect and how to secure the session.
 #[derive(Args)]
 pub struct ConnectArgs {
-    /// Server address (also from RFMP_HOST).
+    /// Server address.
     #[arg(short = 'H', long, env = "RFMP_HOST", default_value = "127.0.0.1")]
     pub host: String,
-    /// Server port (also from RFMP_PORT).
+    /// Server port.
     #[arg(short, long, env = "RFMP_PORT", default_value_t = 25565)]
     pub port: u16,
     /// Encrypt the session: 1 yes, 0 no (step 1.a).
@@ -167,7 +167,7 @@ pub struct ConnectArgs {
     /// Without it a fresh RSA-2048 key is generated.
     #[arg(long)]
     pub key: Option<PathBuf>,
-    /// The username to log in as (also from RFMP_USER).
+    /// The username to log in as.
     ///
     /// The first login of a new name creates the account. Asked on a
     /// terminal when not given.

@@ -168,6 +168,13 @@ fn handshake_within(
     }
     let limit = Duration::from_secs(args.answer_timeout);
     match result.recv_timeout(limit) {
+        // Nothing listens there: say where we tried.
+        Ok(Err(Error::Io(error))) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(CliError::Rfmp(Error::Io(std::io::Error::new(
+                error.kind(),
+                format!("cannot connect to {server}: {error} (is the server running?)"),
+            ))))
+        }
         Ok(client) => {
             log::debug!("handshake with {server} done");
             Ok(client?)
