@@ -289,7 +289,12 @@ impl Lines {
                 Err(ReadlineError::Io(error))
                     if error.kind() == std::io::ErrorKind::InvalidData =>
                 {
-                    eprintln!("warning: the terminal sent bytes that are not UTF-8; line dropped");
+                    // The editor stops at the bad byte and cannot give
+                    // the line back: say so, and go on.
+                    eprintln!(
+                        "warning: the terminal sent a byte that is not UTF-8 (is it set to \
+                         UTF-8?); the line being typed was dropped"
+                    );
                     Ok(Line::Nothing)
                 }
                 Err(error) => Err(editor_error(error)),
