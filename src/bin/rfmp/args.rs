@@ -178,10 +178,10 @@ pub enum Command {
 #[derive(Args)]
 pub struct ConnectArgs {
     /// Server address.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(short = 'H', long, env = "RFMP_HOST", default_value = "127.0.0.1")]
     pub host: String,
     /// Server port.
-    #[arg(long, default_value_t = 25565)]
+    #[arg(short, long, env = "RFMP_PORT", default_value_t = 25565)]
     pub port: u16,
     /// Encrypt the session: 1 yes, 0 no (step 1.a).
     ///
@@ -209,8 +209,21 @@ pub struct ConnectArgs {
     ///
     /// The first login of a new name creates the account. Asked on a
     /// terminal when not given.
-    #[arg(long)]
+    #[arg(short, long, env = "RFMP_USER")]
     pub user: Option<String>,
+    /// Seconds to wait for the server's first answer (its CC packet).
+    ///
+    /// A server that accepts the connection and says nothing for this long
+    /// is not an RFMP server (or is stuck): the client gives up with a
+    /// clear message instead of waiting.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub answer_timeout: u64,
+    /// Verbose: log what the client does (debug level) to standard error.
+    ///
+    /// The same as RUST_LOG=info,rfmp=debug.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Accept only a server key with this fingerprint (SHA256:...).
     ///
     /// Pins the key instead of trusting it on first use: get the

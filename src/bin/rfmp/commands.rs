@@ -135,6 +135,37 @@ pub fn help() -> String {
     lines.join("\n")
 }
 
+/// What the first word after a command's name is, for completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Argument {
+    /// A room's name (`/join`, `/leave`, `/who`).
+    Room,
+    /// A user's name (`/key`, `/msg`).
+    User,
+    /// Something else, or nothing.
+    Other,
+}
+
+/// Every command name with its `/`, in the table's order (`/create`,
+/// `/join`, ... `/qqq`, `/quit`): what the line editor completes a `/`
+/// to.
+pub fn command_names() -> impl Iterator<Item = String> {
+    COMMANDS
+        .iter()
+        .flat_map(|spec| spec.names.iter().map(|name| format!("/{name}")))
+}
+
+/// What follows the command `name` (without its `/`); `None` for a name
+/// that is not in the table.
+pub fn argument_of(name: &str) -> Option<Argument> {
+    let spec = COMMANDS.iter().find(|spec| spec.names.contains(&name))?;
+    Some(match spec.takes {
+        Takes::Room | Takes::MaybeRoom => Argument::Room,
+        Takes::User | Takes::UserAndText => Argument::User,
+        Takes::Nothing | Takes::Path => Argument::Other,
+    })
+}
+
 /// Check a typed line (trimmed, not empty) against the table.
 ///
 /// ```text
@@ -241,6 +272,17 @@ mod tests {
         assert!(refused("/join ../etc").contains("starting with a letter"));
         assert!(refused("/send").contains("needs the path"));
         assert!(refused("/dance").starts_with("unknown command /dance"));
+    }
+
+    #[test]
+    fn completion_knows_the_table() {
+        let names: Vec<String> = command_names().collect();
+        assert!(names.contains(&"/join".to_string()));
+        assert!(names.contains(&"/quit".to_string()));
+        assert_eq!(argument_of("join"), Some(Argument::Room));
+        assert_eq!(argument_of("msg"), Some(Argument::User));
+        assert_eq!(argument_of("rooms"), Some(Argument::Other));
+        assert_eq!(argument_of("dance"), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use rfmp::handshake::trust::{KnownServers, Trusted, trust_server_key};
 use rfmp::link::{Faults, LinkConfig};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Ask `question` on a terminal until `parse` accepts the answer.
 fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
@@ -35,7 +36,9 @@ fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<
 }
 
 /// Steps 1.a and 10.a.i (from the flags, or asked on a terminal), the
-/// key, the handshake, the link and (unless `--link-check`) the login.
+/// key, the handshake and the link; then (unless `--link-check`) the
+/// username and the password (from the flags and `RFMP_PASSWORD`, or asked
+/// on a terminal, only once the server answered) and the login.
 ///
 /// # Errors
 /// A `--key` file that cannot be read; no `--user` or `RFMP_PASSWORD`
@@ -66,16 +69,32 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     } else {
         Security::Unsecured
     };
-    let addr = (args.host.as_str(), args.port);
     let config = LinkConfig {
         faults,
         ..LinkConfig::default()
     };
+    let weak = match &security {
+        Security::Unsecured => Some("unsecured"),
+        Security::Secured {
+            algorithm: Algorithm::Caesar,
+            ..
+        } => Some("only Caesar-shifted"),
+        Security::Secured { .. } => None,
+    };
+    // Connect first: a wrong address or a server that is down is reported
+    // before anyone types a name or a password.
+    let client = handshake_within(args, security, config)?;
+    report_connected(args, &client);
+    // Before the password goes anywhere: is this the server's key?
+    trust_server(args, &client)?;
     if args.link_check {
-        let client = Client::connect_with(addr, security, config)?;
-        report_connected(args, &client);
-        trust_server(args, &client)?;
         return Ok(client);
+    }
+    if let Some(weak) = weak {
+        eprintln!(
+            "warning: this session is {weak}: your password and messages cross the network \
+             readable by anyone on the path (use --secure 1 --cipher aes)"
+        );
     }
     let username = match &args.user {
         Some(name) => name.clone(),
@@ -85,7 +104,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
         })?,
         None => {
             return Err(CliError::Rfmp(Error::Malformed(
-                "give --user NAME to log in from a script".into(),
+                "give --user NAME (or RFMP_USER) to log in from a script".into(),
             )));
         }
     };
@@ -100,25 +119,6 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
             )));
         }
     };
-
-    let weak = match &security {
-        Security::Unsecured => Some("unsecured"),
-        Security::Secured {
-            algorithm: Algorithm::Caesar,
-            ..
-        } => Some("only Caesar-shifted"),
-        Security::Secured { .. } => None,
-    };
-    let client = Client::connect_with(addr, security, config)?;
-    report_connected(args, &client);
-    // Before the password goes anywhere: is this the server's key?
-    trust_server(args, &client)?;
-    if let Some(weak) = weak {
-        eprintln!(
-            "warning: this session is {weak}: your password and messages cross the network \
-             readable by anyone on the path (use --secure 1 --cipher aes)"
-        );
-    }
     let welcome = client.login(&username, &password)?;
     eprintln!(
         "logged in as {}{}, in #{}",
@@ -134,6 +134,56 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
         eprintln!("your key fingerprint {mine} (others see it with /key {username})");
     }
     Ok(client)
+}
+
+/// Connect and run the handshake ([`Client::connect_with`]), giving up
+/// after `--answer-timeout` seconds (5 by default) without it done.
+///
+/// A server that accepts the connection and never sends its CC packet
+/// (step 2) is most likely not an RFMP server: the handshake alone would
+/// wait for its 30-second read timeout, so it runs on a thread of its own
+/// and this one waits for its result at most that long. On a time-out
+/// the thread is left behind, blocked on a socket that closes when the
+/// program ends, which it does at once with the error.
+///
+/// # Errors
+/// [`CliError::NoAnswer`] on a time-out (`no RFMP answer from
+/// HOST:PORT after 5 s: is this an RFMP server?`); otherwise the errors of
+/// [`Client::connect_with`] (a refused connection, a refused handshake).
+fn handshake_within(
+    args: &ConnectArgs,
+    security: Security,
+    config: LinkConfig,
+) -> CliResult<Client> {
+    let server = format!("{}:{}", args.host, args.port);
+    log::debug!("connecting to {server}");
+    let (done, result) = std::sync::mpsc::channel();
+    {
+        let server = server.clone();
+        std::thread::Builder::new()
+            .name("handshake".into())
+            .spawn(move || {
+                let _ = done.send(Client::connect_with(server.as_str(), security, config));
+            })?;
+    }
+    let limit = Duration::from_secs(args.answer_timeout);
+    match result.recv_timeout(limit) {
+        // Nothing listens there: say where we tried.
+        Ok(Err(Error::Io(error))) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(CliError::Rfmp(Error::Io(std::io::Error::new(
+                error.kind(),
+                format!("cannot connect to {server}: {error} (is the server running?)"),
+            ))))
+        }
+        Ok(client) => {
+            log::debug!("handshake with {server} done");
+            Ok(client?)
+        }
+        Err(_) => Err(CliError::NoAnswer {
+            server,
+            seconds: args.answer_timeout,
+        }),
+    }
 }
 
 /// Say where we are connected, and the server key's fingerprint.

@@ -47,6 +47,14 @@ pub enum CliError {
         /// What went wrong.
         why: String,
     },
+    /// A server that accepted the connection and sent no CC packet (step
+    /// 2) within `seconds`.
+    NoAnswer {
+        /// `HOST:PORT`.
+        server: String,
+        /// How long the client waited.
+        seconds: u64,
+    },
 }
 
 impl fmt::Display for CliError {
@@ -56,6 +64,10 @@ impl fmt::Display for CliError {
             CliError::File { doing, path, why } => {
                 write!(f, "cannot {doing} {}: {why}", path.display())
             }
+            CliError::NoAnswer { server, seconds } => write!(
+                f,
+                "no RFMP answer from {server} after {seconds} s: is this an RFMP server?"
+            ),
         }
     }
 }
@@ -89,8 +101,12 @@ fn main() {
     let cli = Cli::parse();
     // The demo and the transcript narrate for themselves: the server's log
     // lines (connected, disconnected) would only interrupt them.
-    let default_log = match cli.command {
+    let default_log = match &cli.command {
         Command::Demo { .. } | Command::Transcript { .. } => "warn",
+        // `-v`: what rfmp does, step by step (not the line editor's own log).
+        Command::Client { connect, .. } | Command::SendFile { connect, .. } if connect.verbose => {
+            "info,rfmp=debug"
+        }
         _ => "info",
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_log))

@@ -1,0 +1,275 @@
+//! Teaching tests for `rfmp client` as a program: how it is started (short
+//! flags, environment variables), what it does with input that is not
+//! text or too long, and how it ends when the server is silent, or goes
+//! away. Each runs the real `rfmp` program with piped standard input.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// `rfmp client`, unsecured (no key to make or read), the password in
+/// RFMP_PASSWORD, a private known-servers file, standard streams piped;
+/// `args` says where to connect and as whom.
+fn client(args: &[&str], known: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rfmp"));
+    command
+        .args(["client", "--secure", "0"])
+        .args(args)
+        .env("RFMP_KNOWN_SERVERS", known.join("known-servers"))
+        .env("RFMP_PASSWORD", TEST_PASSWORD)
+        .env_remove("RFMP_HOST")
+        .env_remove("RFMP_PORT")
+        .env_remove("RFMP_USER")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Run `command` with `input` piped in (then closed); its exit status,
+/// standard output and standard error.
+fn run(mut command: Command, input: &[u8]) -> (ExitStatus, String, String) {
+    let mut child = command.spawn().expect("rfmp runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Wait for `child` to exit, at most `limit`; its status and how long it
+/// took, or a failed test naming the limit.
+fn wait_at_most(mut child: Child, limit: Duration) -> (ExitStatus, Duration) {
+    let started = Instant::now();
+    let (done, exited) = mpsc::channel();
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait());
+    });
+    match exited.recv_timeout(limit) {
+        Ok(status) => (status.unwrap(), started.elapsed()),
+        Err(_) => {
+            // Do not leave it running behind the failed test.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("the client (pid {pid}) was still running after {limit:?}");
+        }
+    }
+}
+
+/// A bad byte (Latin-1 `é`, 0xE9) in a line is replaced by U+FFFD with a
+/// warning; the line is sent, and so is every line after it.
+#[test]
+fn input_that_is_not_utf8_is_replaced_and_the_session_goes_on() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let command = client(&["--port", &port, "--user", "erin"], known.path());
+    let (status, stdout, stderr) = run(command, b"caf\xe9 au lait\nstill here\n/qqq\n");
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("warning: line 1 is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("#lobby erin: caf\u{FFFD} au lait"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("#lobby erin: still here"), "{stdout}");
+}
+
+/// A line over the message cap (16 KiB) is refused before sending, with
+/// its size, the cap and the way to send it instead; so is a much longer
+/// one, read without being kept; the session goes on.
+#[test]
+fn a_line_over_the_message_cap_is_refused_with_its_size() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let mut input = vec![b'x'; 20_000];
+    input.push(b'\n');
+    input.extend(vec![b'y'; 100_000]);
+    input.extend(b"\nafter the long lines\n/qqq\n");
+    let command = client(&["--port", &port, "--user", "frank"], known.path());
+    let (status, stdout, stderr) = run(command, &input);
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("the line is 20000 bytes, over the 16384-byte cap"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the line is 100000 bytes"), "{stderr}");
+    assert!(stderr.contains("/send FILE"), "{stderr}");
+    assert!(
+        !stdout.contains("xxxx") && !stdout.contains("yyyy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("frank: after the long lines"), "{stdout}");
+}
+
+/// RFMP_HOST, RFMP_PORT and RFMP_USER stand for --host, --port and
+/// --user; -H, -p and -u are their short forms; -v logs debug lines.
+#[test]
+fn environment_variables_and_short_flags_say_where_and_who() {
+    let (addr, _data) = start_chat_server(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+
+    let mut command = client(&[], known.path());
+    command
+        .env("RFMP_HOST", "127.0.0.1")
+        .env("RFMP_PORT", &port)
+        .env("RFMP_USER", "grace");
+    let (status, stdout, stderr) = run(command, b"from the environment\n");
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("logged in as grace"), "{stderr}");
+    assert!(stdout.contains("grace: from the environment"), "{stdout}");
+
+    let command = client(
+        &["-H", "127.0.0.1", "-p", &port, "-u", "heidi", "-v"],
+        known.path(),
+    );
+    let (status, stdout, stderr) = run(command, b"from short flags\n");
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("logged in as heidi"), "{stderr}");
+    assert!(stdout.contains("heidi: from short flags"), "{stdout}");
+    assert!(stderr.contains("DEBUG"), "-v logs debug lines: {stderr}");
+}
+
+/// The client connects before it needs a name: with nothing listening,
+/// the refused connection is what it reports, not a missing --user.
+#[test]
+fn the_client_connects_before_asking_who_you_are() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }; // closed: nothing listens there now
+    let known = tempfile::tempdir().unwrap();
+    let command = client(&["--port", &port.to_string()], known.path());
+    let (status, _stdout, stderr) = run(command, b"");
+    assert!(!status.success());
+    assert!(
+        stderr.contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stderr.contains("--user"), "{stderr}");
+}
+
+/// A listener that accepts and never sends its CC packet is not taken for
+/// a slow server: the client says so and exits when its answer time-out
+/// passes, instead of waiting 30 s.
+#[test]
+fn a_silent_listener_is_reported_as_not_an_rfmp_server() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Accept, then hold the connection open and say nothing.
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let mut command = client(
+        &["--port", &port, "--user", "ivan", "--answer-timeout", "1"],
+        known.path(),
+    );
+    command.stdin(Stdio::null());
+    let child = command.spawn().unwrap();
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    let output = finished
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the client gave up on the silent listener")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "no RFMP answer from 127.0.0.1:{port} after 1 s: is this an RFMP server?"
+        )),
+        "{stderr}"
+    );
+}
+
+/// Start `rfmp server` as a process (the TEST-ONLY key, fresh data
+/// directories); the process and its address, read from its log.
+fn server_process(data: &Path, key: &Path) -> (Child, SocketAddr) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(key)
+        .arg("--data-dir")
+        .arg(data.join("data"))
+        .arg("--receive-dir")
+        .arg(data.join("received"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The server logs "rfmp server listening on 127.0.0.1:PORT".
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in log.lines() {});
+    (server, addr)
+}
+
+/// The server process is killed (SIGKILL) while the client waits for the
+/// next typed line (its standard input stays open): the client notices at
+/// once, says so in one line and exits, without waiting for Enter.
+#[test]
+fn the_client_exits_promptly_when_its_server_is_killed() {
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
+    let (mut server, addr) = server_process(data.path(), &server_key);
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let mut client = client(&["--port", &port, "--user", "judy"], known.path())
+        .spawn()
+        .unwrap();
+    // Keep standard input open: the client is waiting for a line.
+    let _typing = client.stdin.take().unwrap();
+    let mut stderr = BufReader::new(client.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("logged in as judy") {
+        assert!(stderr.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    let (lines, collected) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        let _ = lines.send(rest);
+    });
+
+    server.kill().unwrap(); // SIGKILL: no goodbye, the kernel closes the socket
+    server.wait().unwrap();
+    let (status, took) = wait_at_most(client, Duration::from_secs(10));
+    assert!(
+        !status.success(),
+        "the session did not end by the user's wish"
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let rest = collected.recv_timeout(Duration::from_secs(10)).unwrap();
+    let last: Vec<&str> = rest.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(last.len(), 1, "one clear line: {rest}");
+    assert!(
+        last[0].contains("the connection to the server was lost")
+            || last[0].contains("the server closed the session"),
+        "{rest}"
+    );
+}
