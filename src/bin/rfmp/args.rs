@@ -6,6 +6,9 @@
 //! refuses anything else, with the list of allowed values, before the
 //! program does anything.
 
+use crate::check::CheckSide;
+use crate::pcap::PcapCipher;
+use crate::watch::{TimeoutArgs, WatchArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
 use rfmp::handshake::session::Algorithm;
@@ -86,6 +89,10 @@ pub enum Command {
         data_dir: PathBuf,
         #[command(flatten)]
         faults: FaultArgs,
+        #[command(flatten)]
+        watch: WatchArgs,
+        #[command(flatten)]
+        timeouts: TimeoutArgs,
     },
     /// Chat: log in, then talk in rooms; /help lists the commands.
     ///
@@ -98,6 +105,16 @@ pub enum Command {
         connect: ConnectArgs,
         #[command(flatten)]
         faults: FaultArgs,
+    },
+    /// Check a server or a client against the protocol, step by step.
+    ///
+    /// The conformance suite (lessons/11-conformance.md): each check names
+    /// its step, its level (MUST or SHOULD), what it sends, and on a
+    /// failure what was expected and the lesson to read. The exit status
+    /// is 1 when a MUST check failed.
+    Check {
+        #[command(subcommand)]
+        side: CheckSide,
     },
     /// Log in and send one file to a server, checked end to end.
     ///
@@ -125,6 +142,15 @@ pub enum Command {
         /// The same session, as in diagrams/transcript.md.
         #[arg(long)]
         diagram: bool,
+        /// Write the session as a pcap capture FILE and its key log FILE.keys.
+        ///
+        /// For Wireshark or tshark with contrib/wireshark/rfmp.lua; the
+        /// command to read them is printed.
+        #[arg(long, value_name = "FILE", conflicts_with = "diagram")]
+        pcap: Option<PathBuf>,
+        /// With --pcap: the session's cipher.
+        #[arg(long, value_enum, default_value = "aes", requires = "pcap")]
+        cipher: PcapCipher,
     },
     /// Create an RSA-2048 key pair: FILE and FILE.pub.
     ///
@@ -199,6 +225,8 @@ pub struct ConnectArgs {
     /// peer) that does not speak the chat yet.
     #[arg(long)]
     pub link_check: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// `--secure`: the answer to step 1.a.

@@ -198,10 +198,28 @@ fn answered<T: std::fmt::Display>(answer: rfmp::Result<T>) -> CliResult<()> {
 }
 
 /// `client --link-check`: each line as a plain-text message, and its echo.
-fn link_check(client: &Client) -> CliResult<()> {
+/// When the server ends the session first, its End is answered and the
+/// program stops, without waiting for more input.
+fn link_check(client: &Arc<Client>) -> CliResult<()> {
+    // Set before this side ends the session, so that its own End is not
+    // taken for the server's.
+    let leaving = Arc::new(AtomicBool::new(false));
+    {
+        let (client, leaving) = (Arc::clone(client), Arc::clone(&leaving));
+        std::thread::spawn(move || {
+            // No events come before login: only the session's end.
+            while client.receive(None).is_ok() {}
+            if !leaving.load(Ordering::SeqCst) {
+                let closed = client.close();
+                eprintln!("the server closed the session");
+                std::process::exit(i32::from(closed.is_err()));
+            }
+        });
+    }
     for line in std::io::stdin().lock().lines() {
         let echo: rfmp::Result<Envelope> = client.request("message", line?.into());
         answered(echo.map(|echo| show(&echo)))?;
     }
+    leaving.store(true, Ordering::SeqCst);
     Ok(client.close()?)
 }

@@ -66,13 +66,14 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     } else {
         Security::Unsecured
     };
+    args.watch.start()?;
     let addr = (args.host.as_str(), args.port);
     let config = LinkConfig {
         faults,
         ..LinkConfig::default()
     };
     if args.link_check {
-        let client = Client::connect_with(addr, security, config)?;
+        let client = args.watch.connect(addr, security, config)?;
         report_connected(args, &client);
         trust_server(args, &client)?;
         return Ok(client);
@@ -109,7 +110,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
         } => Some("only Caesar-shifted"),
         Security::Secured { .. } => None,
     };
-    let client = Client::connect_with(addr, security, config)?;
+    let client = args.watch.connect(addr, security, config)?;
     report_connected(args, &client);
     // Before the password goes anywhere: is this the server's key?
     trust_server(args, &client)?;
