@@ -307,3 +307,19 @@ fn transcript_writes_a_capture_and_its_key_log() {
         "{text}"
     );
 }
+
+#[test]
+fn handshake_timeout_cuts_a_silent_client_off() {
+    let (_key_dir, key) = common::private_key_file("TEST-ONLY-server-key.pem");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (_server, port, _lines) = start_server(dir.path(), &key, &["--handshake-timeout", "1"]);
+    // Says nothing: after one second of silence the server gives up.
+    let silent = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let answer = common::read_to_close(silent);
+    assert!(answer.starts_with("(EE,408,"), "{answer}");
+    let zero = rfmp()
+        .args(["server", "--port", "0", "--handshake-timeout", "0"])
+        .output()
+        .expect("rfmp server runs");
+    assert_eq!(zero.status.code(), Some(2), "clap refuses a time-out of 0");
+}

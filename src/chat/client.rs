@@ -228,7 +228,8 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Io`] when the server cannot be reached or a thread cannot
-    /// be started, and every error of [`handshake`](crate::handshake::client::handshake) (an `EE` from the
+    /// be started, and every error of
+    /// [`handshake`](crate::handshake::client::handshake) (an `EE` from the
     /// server arrives as [`Error::Peer`]).
     pub fn connect_with(
         addr: impl ToSocketAddrs,

@@ -180,8 +180,9 @@ impl Default for ServerConfig {
 /// that client's own thread.
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
-/// the rest of the [`handshake`](crate::handshake::server::handshake), starts the reliable [`Link`] (steps 16
-/// and 17), and hands every message to the chat ([`Conversation::handle`]
+/// the rest of the [`handshake`](crate::handshake::server::handshake)
+/// (watched by [`ServerConfig::observer`], when set), starts the reliable
+/// [`Link`] (steps 16 and 17), and hands every message to the chat ([`Conversation::handle`]
 /// on the shared [`Hub`]) until the client sends End or `/qqq`. If the
 /// handshake fails it sends the client an `(EE,<code>,<description>)`
 /// packet (when the socket still works); after the handshake the link does

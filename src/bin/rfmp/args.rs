@@ -135,7 +135,8 @@ pub enum Command {
     ///
     /// Made in an INSECURE deterministic teaching mode (TEST-ONLY keys, a
     /// published random seed, a fixed clock): lessons/08-transcript.md is
-    /// its output.
+    /// its output. With --pcap, the session of the test vectors is written
+    /// as a capture for Wireshark instead (contrib/wireshark/README.md).
     Transcript {
         /// Print a Mermaid sequence diagram instead.
         ///

@@ -65,12 +65,14 @@ pub struct WatchArgs {
 pub struct TimeoutArgs {
     /// Seconds a client may stay silent during the handshake [default: 10].
     ///
-    /// The whole handshake may take at least as long (by default 30 s):
-    /// the longer of the two is used.
-    #[arg(long, value_name = "SECS")]
+    /// From 1 to 86400. The whole handshake may take at least as long (by
+    /// default 30 s): the longer of the two is used.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub handshake_timeout: Option<u64>,
     /// Seconds a client may stay silent after the handshake [default: 300].
-    #[arg(long, value_name = "SECS")]
+    ///
+    /// From 1 to 86400, as --handshake-timeout.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub idle_timeout: Option<u64>,
 }
 
@@ -200,9 +202,11 @@ impl Observer for Watch {
             // clients served at once do not mix.
             let mut printer = TracePrinter::new(Vec::new());
             printer.observe(event);
+            let step = printer.into_inner();
+            let step = step.strip_prefix(b"\n").unwrap_or(&step);
             let mut err = anstream::stderr().lock();
-            let _ = writeln!(err, "[{} -> {}]", self.client, self.server);
-            let _ = err.write_all(&printer.into_inner());
+            let _ = writeln!(err, "\n[client {} -> server {}]", self.client, self.server);
+            let _ = err.write_all(step);
             let _ = err.flush();
         }
     }
