@@ -221,6 +221,13 @@ fn check_client_grades_a_real_rfmp_client() {
         "{first}{rest}"
     );
     assert_eq!(status.code(), Some(0), "{first}{rest}");
+    // The command the checker suggested is the one that was run.
+    assert!(
+        rest.lines()
+            .next()
+            .is_some_and(|l| l.ends_with("--link-check")),
+        "{rest}"
+    );
 }
 
 #[test]

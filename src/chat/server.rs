@@ -130,7 +130,6 @@ pub struct ServerConfig {
 /// # let _ = config;
 /// ```
 #[derive(Clone)]
-#[allow(clippy::type_complexity)]
 pub struct ObserverFactory(
     pub Arc<dyn Fn(SocketAddr, SocketAddr) -> Box<dyn Observer> + Send + Sync>,
 );
