@@ -12,9 +12,10 @@ use crate::chat::direct::{SealedDirect, open_direct, seal_direct};
 use crate::chat::messages::{Envelope, decode, encode};
 use crate::chat::transfer::{FileEnd, FileInfo, send_file};
 use crate::error::{Error, Result};
-use crate::handshake::client::{Mode, handshake};
+use crate::handshake::client::{Mode, handshake_observed};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, os_rng, rsa_public_key_converter};
+use crate::handshake::observe::{NoObserver, Observer};
 use crate::handshake::session::Algorithm;
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
@@ -22,7 +23,7 @@ use crate::link::{Link, LinkConfig};
 use rsa::{PrivateKey, PublicKey};
 use serde_json::Value;
 use std::collections::VecDeque;
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -67,6 +68,11 @@ pub fn is_event(envelope: &Envelope) -> bool {
 
 /// How long [`Client::request`] waits for an answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`Client::connect_with`] waits for each of the server's
+/// handshake packets (steps 3, 8, 15): 30 s of silence and it gives up
+/// with [`Error::Io`] (a time-out).
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A chat client for programs (seed 002's client): it connects, runs the
 /// handshake (steps 1-15) and the link (16-17), logs in, and sends actions
@@ -222,19 +228,45 @@ impl Client {
     ///
     /// # Errors
     /// [`Error::Io`] when the server cannot be reached or a thread cannot
-    /// be started, and every error of [`handshake`] (an `EE` from the
+    /// be started, and every error of
+    /// [`handshake`](crate::handshake::client::handshake) (an `EE` from the
     /// server arrives as [`Error::Peer`]).
     pub fn connect_with(
         addr: impl ToSocketAddrs,
         security: Security,
         config: LinkConfig,
     ) -> Result<Client> {
+        Client::connect_observed(addr, security, config, HANDSHAKE_TIMEOUT, |_, _| {
+            Box::new(NoObserver)
+        })
+    }
+
+    /// [`Client::connect_with`], with a watcher on the handshake and its
+    /// time-out.
+    ///
+    /// Once connected, `observer` is called with the client's address and
+    /// the server's (the two ends of the TCP connection), and the
+    /// [`Observer`] it makes is told every step of the handshake as it
+    /// happens (`rfmp client --trace`, `--key-log`). The server may stay
+    /// silent for `handshake_timeout` at most ([`HANDSHAKE_TIMEOUT`]
+    /// normally; `rfmp client --patient` gives an hour).
+    ///
+    /// # Errors
+    /// As [`Client::connect_with`].
+    pub fn connect_observed(
+        addr: impl ToSocketAddrs,
+        security: Security,
+        config: LinkConfig,
+        handshake_timeout: Duration,
+        observer: impl FnOnce(SocketAddr, SocketAddr) -> Box<dyn Observer>,
+    ) -> Result<Client> {
         let addr = addr
             .to_socket_addrs()?
             .next()
             .ok_or_else(|| Error::Usage("the address resolves to nothing".into()))?;
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_read_timeout(Some(handshake_timeout))?;
+        let mut observer = observer(stream.local_addr()?, stream.peer_addr()?);
         let (mode, private_key) = match security {
             Security::Unsecured => (Mode::Unsecured, None),
             Security::Secured {
@@ -248,7 +280,12 @@ impl Client {
                 Some(private_key),
             ),
         };
-        let (session, server_key) = handshake(Connection::new(stream), &mode, &mut os_rng())?;
+        let (session, server_key) = handshake_observed(
+            Connection::new(stream),
+            &mode,
+            &mut os_rng(),
+            &mut *observer,
+        )?;
         let shared = Arc::new(Shared {
             routes: Mutex::new(Routes::default()),
             changed: Condvar::new(),

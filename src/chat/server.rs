@@ -65,8 +65,9 @@ use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, os_rng, public_key_to_pem};
+use crate::handshake::observe::{NoObserver, Observer};
 use crate::handshake::packets::ee_packet;
-use crate::handshake::server::{HandshakeStream, ServerKey, handshake};
+use crate::handshake::server::{HandshakeStream, ServerKey, handshake_observed};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
@@ -160,6 +161,50 @@ pub struct ServerConfig {
     /// and tests (it shows that a direct message's text is not among
     /// them); `None` by default.
     pub tap: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    /// Who watches each connection's handshake: when set, called once per
+    /// connection with its two addresses, and the observer it makes is
+    /// told every step (`rfmp server --trace`, `--key-log`). `None` by
+    /// default: nobody watches.
+    pub observer: Option<ObserverFactory>,
+}
+
+/// Makes the [`Observer`] of one connection's handshake, given the
+/// client's address and the server's (the two ends of the TCP
+/// connection), on that connection's thread.
+///
+/// ```
+/// use rfmp::chat::server::{ObserverFactory, ServerConfig};
+/// use rfmp::handshake::observe::NoObserver;
+/// use std::sync::Arc;
+/// let config = ServerConfig {
+///     observer: Some(ObserverFactory(Arc::new(|_client, _server| Box::new(NoObserver)))),
+///     ..ServerConfig::default()
+/// };
+/// # let _ = config;
+/// ```
+#[derive(Clone)]
+pub struct ObserverFactory(
+    pub Arc<dyn Fn(SocketAddr, SocketAddr) -> Box<dyn Observer> + Send + Sync>,
+);
+
+impl std::fmt::Debug for ObserverFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ObserverFactory(..)")
+    }
+}
+
+impl ServerConfig {
+    /// The observer for the handshake on `stream`: the
+    /// [`ServerConfig::observer`]'s, or [`NoObserver`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the socket's addresses cannot be read.
+    pub fn observer_for(&self, stream: &TcpStream) -> Result<Box<dyn Observer>> {
+        Ok(match &self.observer {
+            Some(make) => (make.0)(stream.peer_addr()?, stream.local_addr()?),
+            None => Box::new(NoObserver),
+        })
+    }
 }
 
 impl Default for ServerConfig {
@@ -187,6 +232,7 @@ impl Default for ServerConfig {
             new_accounts_per_minute: NEW_ACCOUNTS_PER_MINUTE,
             hashing_slots: HASHING_AT_ONCE,
             tap: None,
+            observer: None,
         }
     }
 }
@@ -195,8 +241,9 @@ impl Default for ServerConfig {
 /// that client's own thread.
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
-/// the rest of the [`handshake`], starts the reliable [`Link`] (steps 16
-/// and 17), and hands every message to the chat ([`Conversation::handle`]
+/// the rest of the [`handshake`](crate::handshake::server::handshake)
+/// (watched by [`ServerConfig::observer`], when set), starts the reliable
+/// [`Link`] (steps 16 and 17), and hands every message to the chat ([`Conversation::handle`]
 /// on the shared [`Hub`]) until the client sends End or `/qqq`. If the
 /// handshake fails it sends the client an `(EE,<code>,<description>)`
 /// packet (when the socket still works); after the handshake the link does
@@ -238,8 +285,10 @@ fn chatting_admitted(
     let mut error_channel = stream.try_clone()?;
     let mut rng = os_rng();
 
+    let mut observer = config.observer_for(&stream)?;
     let stream = HandshakeStream::new(stream, config.handshake_deadline, config.handshake_timeout);
-    let accepted = match handshake(Connection::new(stream), key, &mut rng) {
+    let accepted = match handshake_observed(Connection::new(stream), key, &mut rng, &mut *observer)
+    {
         Ok(accepted) => accepted,
         Err(error) => {
             // Nobody is listening any more (Closed, Io), or the client

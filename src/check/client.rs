@@ -53,7 +53,7 @@ pub fn serve_clients(
         writeln!(
             out,
             "waiting for clients on {addr}; run your client against it, for example:\n    \
-             rfmp client --host {} --port {} --secure 1 --cipher aes",
+             rfmp client --host {} --port {} --secure 1 --cipher aes --link-check",
             addr.ip(),
             addr.port()
         )?;

@@ -6,6 +6,9 @@
 //! refuses anything else, with the list of allowed values, before the
 //! program does anything.
 
+use crate::check::CheckSide;
+use crate::pcap::PcapCipher;
+use crate::watch::{TimeoutArgs, WatchArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
 use rfmp::handshake::session::Algorithm;
@@ -124,6 +127,10 @@ pub enum Command {
         limits: LimitArgs,
         #[command(flatten)]
         faults: FaultArgs,
+        #[command(flatten)]
+        watch: WatchArgs,
+        #[command(flatten)]
+        timeouts: TimeoutArgs,
     },
     /// Chat: log in, then talk in rooms; /help lists the commands.
     ///
@@ -136,6 +143,16 @@ pub enum Command {
         connect: ConnectArgs,
         #[command(flatten)]
         faults: FaultArgs,
+    },
+    /// Check a server or a client against the protocol, step by step.
+    ///
+    /// The conformance suite (lessons/11-conformance.md): each check names
+    /// its step, its level (MUST or SHOULD), what it sends, and on a
+    /// failure what was expected and the lesson to read. The exit status
+    /// is 1 when a MUST check failed.
+    Check {
+        #[command(subcommand)]
+        side: CheckSide,
     },
     /// Log in and send one file to a server, checked end to end.
     ///
@@ -156,13 +173,23 @@ pub enum Command {
     ///
     /// Made in an INSECURE deterministic teaching mode (TEST-ONLY keys, a
     /// published random seed, a fixed clock): lessons/08-transcript.md is
-    /// its output.
+    /// its output. With --pcap, the session of the test vectors is written
+    /// as a capture for Wireshark instead (contrib/wireshark/README.md).
     Transcript {
         /// Print a Mermaid sequence diagram instead.
         ///
         /// The same session, as in diagrams/transcript.md.
         #[arg(long)]
         diagram: bool,
+        /// Write the session as a pcap capture FILE and its key log FILE.keys.
+        ///
+        /// For Wireshark or tshark with contrib/wireshark/rfmp.lua; the
+        /// command to read them is printed.
+        #[arg(long, value_name = "FILE", conflicts_with = "diagram")]
+        pcap: Option<PathBuf>,
+        /// With --pcap: the session's cipher.
+        #[arg(long, value_enum, default_value = "aes", requires = "pcap")]
+        cipher: PcapCipher,
     },
     /// Create an RSA-2048 key pair: FILE and FILE.pub.
     ///
@@ -250,6 +277,8 @@ pub struct ConnectArgs {
     /// peer) that does not speak the chat yet.
     #[arg(long)]
     pub link_check: bool,
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 /// `--secure`: the answer to step 1.a.

@@ -646,7 +646,24 @@ fn answered<T: std::fmt::Display>(answer: rfmp::Result<T>) -> CliResult<()> {
 
 /// `client --link-check`: each line as a plain-text message, and its echo
 /// (lines read as in a script: bad bytes replaced, long lines refused).
-fn link_check(client: &Client) -> CliResult<()> {
+/// When the server ends the session first, its End is answered and the
+/// program stops, without waiting for more input.
+fn link_check(client: &Arc<Client>) -> CliResult<()> {
+    // Set before this side ends the session, so that its own End is not
+    // taken for the server's.
+    let leaving = Arc::new(AtomicBool::new(false));
+    {
+        let (client, leaving) = (Arc::clone(client), Arc::clone(&leaving));
+        std::thread::spawn(move || {
+            // No events come before login: only the session's end.
+            while client.receive(None).is_ok() {}
+            if !leaving.load(Ordering::SeqCst) {
+                let closed = client.close();
+                eprintln!("the server closed the session");
+                std::process::exit(i32::from(closed.is_err()));
+            }
+        });
+    }
     let mut stdin = std::io::stdin().lock();
     let mut number = 0;
     while let Some((bytes, size)) = read_line_capped(&mut stdin, MAX_LINE_BYTES)? {
@@ -659,6 +676,7 @@ fn link_check(client: &Client) -> CliResult<()> {
         let echo: rfmp::Result<Envelope> = client.request("message", line.into());
         answered(echo.map(|echo| show(&echo)))?;
     }
+    leaving.store(true, Ordering::SeqCst);
     Ok(client.close()?)
 }
 

@@ -69,6 +69,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     } else {
         Security::Unsecured
     };
+    args.watch.start()?;
     let config = LinkConfig {
         faults,
         ..LinkConfig::default()
@@ -159,17 +160,25 @@ fn handshake_within(
     log::debug!("connecting to {server}");
     let (done, result) = std::sync::mpsc::channel();
     {
-        let server = server.clone();
+        let (server, watch) = (server.clone(), args.watch.clone());
         std::thread::Builder::new()
             .name("handshake".into())
             .spawn(move || {
-                let _ = done.send(Client::connect_with(server.as_str(), security, config));
+                // With --trace or --key-log, the handshake is watched.
+                let _ = done.send(watch.connect(server.as_str(), security, config));
             })?;
     }
-    let limit = Duration::from_secs(args.answer_timeout);
+    // A learner stopped at a breakpoint (--patient) answers late.
+    let limit = if args.watch.patient {
+        crate::watch::PATIENT
+    } else {
+        Duration::from_secs(args.answer_timeout)
+    };
     match result.recv_timeout(limit) {
         // Nothing listens there: say where we tried.
-        Ok(Err(Error::Io(error))) if error.kind() == std::io::ErrorKind::ConnectionRefused => {
+        Ok(Err(CliError::Rfmp(Error::Io(error))))
+            if error.kind() == std::io::ErrorKind::ConnectionRefused =>
+        {
             Err(CliError::Rfmp(Error::Io(std::io::Error::new(
                 error.kind(),
                 format!("cannot connect to {server}: {error} (is the server running?)"),

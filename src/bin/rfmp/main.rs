@@ -1,4 +1,4 @@
-//! The `rfmp` command: `demo`, `server`, `client`, `send-file`,
+//! The `rfmp` command: `demo`, `server`, `client`, `check`, `send-file`,
 //! `transcript` and `keygen`.
 //!
 //! Run `rfmp --help` (or `cargo run -- --help`) for the options. This file
@@ -10,18 +10,23 @@
 //!   `rfmp::chat::client::Client`; `commands.rs`: its commands;
 //!   `show.rs`: how envelopes are printed;
 //! - `server.rs`: the chat server; `files.rs`: `send-file`; `keys.rs`: key
-//!   files and `keygen`.
+//!   files and `keygen`;
+//! - `check.rs`: `check server` and `check client`; `watch.rs`: `--trace`,
+//!   `--key-log`, `--patient`; `pcap.rs`: `transcript --pcap`.
 
 #![forbid(unsafe_code)]
 
 mod args;
 mod chat;
+mod check;
 mod commands;
 mod connect;
 mod files;
 mod keys;
+mod pcap;
 mod server;
 mod show;
+mod watch;
 
 use args::{Cli, Command, DemoChoice};
 use clap::Parser;
@@ -102,7 +107,7 @@ fn main() {
     // The demo and the transcript narrate for themselves: the server's log
     // lines (connected, disconnected) would only interrupt them.
     let default_log = match &cli.command {
-        Command::Demo { .. } | Command::Transcript { .. } => "warn",
+        Command::Demo { .. } | Command::Transcript { .. } | Command::Check { .. } => "warn",
         // `-v`: what rfmp does, step by step (not the line editor's own log).
         Command::Client { connect, .. } | Command::SendFile { connect, .. } if connect.verbose => {
             "info,rfmp=debug"
@@ -146,6 +151,8 @@ fn run(command: Command) -> CliResult<()> {
             data_dir,
             limits,
             faults,
+            watch,
+            timeouts,
         } => {
             let mut config = ServerConfig {
                 max_clients,
@@ -155,6 +162,8 @@ fn run(command: Command) -> CliResult<()> {
                 ..ServerConfig::default()
             };
             config.link.faults = faults.or(Faults::NONE);
+            watch.start()?;
+            watch.configure_server(&timeouts, &mut config);
             server::run(&host, port, key.as_deref(), config, &limits)
         }
         Command::Client { connect, faults } => chat::run(&connect, faults.or(Faults::NONE)),
@@ -164,7 +173,16 @@ fn run(command: Command) -> CliResult<()> {
             connect,
             faults,
         } => files::send_file(&connect, faults.or(Faults::NONE), &path, max_file_bytes),
-        Command::Transcript { diagram } => {
+        Command::Check { side } => {
+            let code = check::run(side)?;
+            std::process::exit(code);
+        }
+        Command::Transcript {
+            pcap: Some(pcap),
+            cipher,
+            ..
+        } => pcap::write(&pcap, cipher),
+        Command::Transcript { diagram, .. } => {
             let text = if diagram {
                 rfmp::teach::transcript::diagram()?
             } else {
