@@ -54,10 +54,11 @@ use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, Next, Request};
 use crate::chat::messages::decode;
 use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
+use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, os_rng, public_key_to_pem};
 use crate::handshake::packets::ee_packet;
-use crate::handshake::server::{HandshakeStream, ServerKey, handshake};
+use crate::handshake::server::{Accepted, HandshakeStream, ServerKey, handshake_with_profile};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
@@ -107,6 +108,14 @@ pub struct ServerConfig {
     /// and tests (it shows that a direct message's text is not among
     /// them); `None` by default.
     pub tap: Option<std::sync::mpsc::Sender<Vec<u8>>>,
+    /// What the server speaks after step 13: [`Profile::Rfmp`] (the
+    /// default: SC, frames, the chat) or [`Profile::Seed`] (no SC, then
+    /// the seed's course commands on the workspace at
+    /// [`ServerConfig::files_dir`]).
+    pub profile: Profile,
+    /// The seed profile's workspace ([`crate::seed::workspace`]). Default
+    /// `./rfmp-files`; unused in the rfmp profile.
+    pub files_dir: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -125,6 +134,8 @@ impl Default for ServerConfig {
             handshake_deadline: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(300),
             tap: None,
+            profile: Profile::Rfmp,
+            files_dir: PathBuf::from(crate::seed::workspace::DEFAULT_DIR),
         }
     }
 }
@@ -133,12 +144,16 @@ impl Default for ServerConfig {
 /// that client's own thread.
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
-/// the rest of the [`handshake`], starts the reliable [`Link`] (steps 16
-/// and 17), and hands every message to the chat ([`Conversation::handle`]
+/// the rest of the [`handshake`](handshake_with_profile), starts the
+/// reliable [`Link`] (steps 16 and 17), and hands every message to the chat ([`Conversation::handle`]
 /// on the shared [`Hub`]) until the client sends End or `/qqq`. If the
 /// handshake fails it sends the client an `(EE,<code>,<description>)`
 /// packet (when the socket still works); after the handshake the link does
 /// the same for the errors it detects.
+///
+/// With [`ServerConfig::profile`] = [`Profile::Seed`] the handshake sends
+/// no SC, and the seed's course commands follow instead of the link and
+/// the chat (`lessons/12-seed-profile.md`).
 ///
 /// A client whose replies pile up because it does not read them is
 /// disconnected with `(EE,503,...)` when its queue is full
@@ -163,7 +178,8 @@ pub fn chatting(
     let mut rng = os_rng();
 
     let stream = HandshakeStream::new(stream, config.handshake_deadline, config.handshake_timeout);
-    let accepted = match handshake(Connection::new(stream), key, &mut rng) {
+    let conn = Connection::new(stream);
+    let accepted = match handshake_with_profile(conn, key, config.profile, &mut rng) {
         Ok(accepted) => accepted,
         Err(error) => {
             // Nobody is listening any more (Closed, Io), or the client
@@ -180,6 +196,9 @@ pub fn chatting(
     };
     let cipher = accepted.session.cipher.name();
     log::info!("{peer}: handshake complete, session cipher {cipher}");
+    if config.profile == Profile::Seed {
+        return seed_commands(peer, accepted, config);
+    }
     let mut link_config = config.link.clone();
     link_config.idle_timeout = Some(config.idle_timeout);
     let client_key = match &accepted.client_public_key {
@@ -231,6 +250,38 @@ pub fn chatting(
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// The seed profile after its handshake: the seed's course commands
+/// ([`crate::seed::session::serve`]) on the workspace at
+/// [`ServerConfig::files_dir`], with [`ServerConfig::idle_timeout`] as the
+/// limit on silence, until the client sends `(End)`.
+///
+/// # Errors
+/// As [`crate::seed::session::serve`], except that a client hanging up
+/// without `(End)` is not an error.
+fn seed_commands(
+    peer: SocketAddr,
+    accepted: Accepted<HandshakeStream>,
+    config: &ServerConfig,
+) -> Result<()> {
+    let workspace = crate::seed::workspace::Workspace::open(&config.files_dir)?;
+    let session = accepted.session.map_stream(|s| s.stream);
+    let (mut connection, cipher) = (session.connection, session.cipher);
+    connection
+        .get_ref()
+        .set_read_timeout(Some(config.idle_timeout))?;
+    match crate::seed::session::serve(&mut connection, &cipher, &workspace, &mut os_rng()) {
+        Ok(()) => {
+            log::info!("{peer}: client sent (End), closing");
+            Ok(())
+        }
+        Err(Error::Closed { .. }) => {
+            log::info!("{peer}: client closed the connection without (End)");
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -16,7 +16,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 /// Ask `question` on a terminal until `parse` accepts the answer.
-fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
+pub(crate) fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
     let stdin = std::io::stdin();
     loop {
         eprint!("{question} ");

@@ -9,6 +9,7 @@
 //! - `chat.rs`: the interactive client, on the library's
 //!   `rfmp::chat::client::Client`; `commands.rs`: its commands;
 //!   `show.rs`: how envelopes are printed;
+//! - `seed.rs`: `client --profile seed`, the seed's command prompt;
 //! - `server.rs`: the chat server; `files.rs`: `send-file`; `keys.rs`: key
 //!   files and `keygen`.
 
@@ -20,10 +21,11 @@ mod commands;
 mod connect;
 mod files;
 mod keys;
+mod seed;
 mod server;
 mod show;
 
-use args::{Cli, Command, DemoChoice};
+use args::{Cli, Command, DemoChoice, ProfileChoice};
 use clap::Parser;
 use rfmp::chat::server::ServerConfig;
 use rfmp::link::Faults;
@@ -128,6 +130,8 @@ fn run(command: Command) -> CliResult<()> {
             receive_dir,
             max_file_bytes,
             data_dir,
+            profile,
+            files_dir,
             faults,
         } => {
             let mut config = ServerConfig {
@@ -135,12 +139,22 @@ fn run(command: Command) -> CliResult<()> {
                 receive_dir,
                 max_file_bytes,
                 data_dir,
+                profile: profile.into(),
+                files_dir,
                 ..ServerConfig::default()
             };
             config.link.faults = faults.or(Faults::NONE);
             server::run(&host, port, key.as_deref(), config)
         }
-        Command::Client { connect, faults } => chat::run(&connect, faults.or(Faults::NONE)),
+        Command::Client {
+            connect,
+            profile: ProfileChoice::Seed,
+            prompt_output,
+            ..
+        } => seed::run(&connect, prompt_output),
+        Command::Client {
+            connect, faults, ..
+        } => chat::run(&connect, faults.or(Faults::NONE)),
         Command::SendFile {
             path,
             max_file_bytes,
