@@ -708,3 +708,59 @@ fn rfmp_profile_server_answers_seed_packets_with_ee() {
         );
     }
 }
+
+/// The seed-profile check never mistakes damage for the other profile:
+/// every frame of the rfmp profile with any one bit flipped is still
+/// taken for damage (answered with an NK) or a malformed frame, never for
+/// a seed packet. So a lossy link never closes with "run the server with
+/// --profile seed".
+#[test]
+fn no_frame_with_one_flipped_bit_reads_as_a_seed_packet() {
+    use rfmp::link::frames::{
+        Direction, ak_packet, decode_frame, dp_packet, end_packet, nk_packet,
+    };
+    let none = SessionCipher::None;
+    let aes = SessionCipher::from_secret(&SessionSecret::Aes([7; 16]));
+    let mut rng = os_rng();
+    let mut frames = vec![ak_packet(12), nk_packet(3)];
+    for cipher in [&none, &aes] {
+        let to_server = Direction::ClientToServer;
+        for seq in [5, 9, 29] {
+            frames.push(dp_packet(cipher, to_server, seq, 0, 1, b"hi, there", &mut rng).unwrap());
+        }
+        frames.push(end_packet(cipher, to_server, 9, &mut rng).unwrap());
+    }
+    let mut tried = 0;
+    for frame in &frames {
+        for at in 0..frame.len() {
+            for bit in 0..8 {
+                let mut bytes = frame.as_bytes().to_vec();
+                bytes[at] ^= 1 << bit;
+                tried += 1;
+                // The reader cuts a frame at its first `)`: a bit that
+                // made one early leaves a shorter frame.
+                let first_close = bytes
+                    .iter()
+                    .position(|&b| b == b')')
+                    .unwrap_or(bytes.len() - 1);
+                for cut in [&bytes[..], &bytes[..=first_close]] {
+                    if let Err(Error::Protocol(text)) = decode_frame(cut) {
+                        assert!(
+                            !text.contains("--profile seed"),
+                            "{:?} read as a seed packet",
+                            String::from_utf8_lossy(cut)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 1000, "{tried}");
+    // And the seed's own packets are recognised.
+    for seed in ["(CM,openRead,a.txt)", "(DP,aGVsbG8=)", "(End)"] {
+        assert!(
+            matches!(decode_frame(seed.as_bytes()), Err(Error::Protocol(text)) if text.contains("--profile seed")),
+            "{seed}"
+        );
+    }
+}

@@ -478,7 +478,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
 /// No frame damaged by one flipped bit looks like these: no frame type is
 /// one bit away from `CM`, a frame's `,` is two bits away from `)`, and a
 /// damaged DP frame keeps either its sequence number or its CRC field,
-/// while a seed DP has neither.
+/// while a seed DP has neither (and a payload: `(DP,)` is damage).
 fn seed_profile_packet(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"(CM,") {
         return Some("(CM,...)");
@@ -487,6 +487,11 @@ fn seed_profile_packet(bytes: &[u8]) -> Option<&'static str> {
         return Some("(End)");
     }
     let inside = bytes.strip_prefix(b"(DP,")?.strip_suffix(b")")?;
+    if inside.is_empty() {
+        // `(DP,)` is what remains of `(DP,9,...` when the 9 (0x39) loses
+        // one bit and becomes `)` (0x29): damage.
+        return None;
+    }
     let first = inside.split(|&b| b == b',').next().unwrap_or_default();
     let last = inside.rsplit(|&b| b == b',').next().unwrap_or_default();
     let has_seq = !first.is_empty() && first.iter().all(u8::is_ascii_digit);
