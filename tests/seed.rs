@@ -1,27 +1,22 @@
-//! The `seed` profile's command phase over real loopback sockets: a
-//! seed-profile server loop ([`serve`]) on 127.0.0.1:0 with a real
-//! workspace directory, rfmp's client helpers, raw bytes where the exact
-//! wire form matters, and a Python client written the seed's way.
-//!
-//! The seed profile's handshake wiring is not built yet, so each test
-//! drives steps 1-13 with rfmp's own step functions (and no step-14
-//! confirmation, as the original), then hands the connection over.
+//! The `seed` profile over real loopback sockets: the real handshake in
+//! the seed profile (steps 1-13, no SC), then the seed server loop
+//! ([`serve`]) on 127.0.0.1:0 with a real workspace directory, rfmp's
+//! client helpers, raw bytes where the exact wire form matters, a Python
+//! client written the seed's way, the real `rfmp server --profile seed`
+//! (as [`Server`] in-process) and the real `rfmp client --profile seed`
+//! binary; and an rfmp-profile server refusing seed packets aloud.
 
 mod common;
 
-use common::{test_client_public, test_server_key};
+use common::{read_to_close, secured, start_server, test_server_key};
 use rfmp::Error;
-use rfmp::handshake::checks::is_secure;
-use rfmp::handshake::client::{
-    build_ec_packet, receive_cc_packet, send_ec_packet, send_start_packet,
-};
-use rfmp::handshake::decryption::decrypt_ec_packet;
+use rfmp::chat::server::ServerConfig;
+use rfmp::handshake::Profile;
+use rfmp::handshake::client::{self, Mode};
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::os_rng;
-use rfmp::handshake::observe::NoObserver;
-use rfmp::handshake::server::{
-    ServerKey, answer_start_packet, receive_ec_packet, receive_start_packet,
-};
+use rfmp::handshake::observe::{Data, Event, Observer};
+use rfmp::handshake::server::{self, ServerKey};
 use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use rfmp::seed::content::{open_content, seal_content};
 use rfmp::seed::session::{end, open_read, open_write, prompt, prompt_output, serve};
@@ -29,6 +24,7 @@ use rfmp::seed::workspace::Workspace;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
+use std::process::Stdio;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -78,53 +74,50 @@ fn start_seed_server_for(
     (addr, handle)
 }
 
-/// One server connection: steps 3-13 (no SC), then the command loop.
+/// One server connection: the server's handshake in the seed profile
+/// (steps 3-13, no SC), then the command loop.
 fn seed_connection(stream: TcpStream, workspace: &Workspace) -> rfmp::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let key = ServerKey::new(test_server_key())?;
-    let mut conn = Connection::new(stream);
-    let start = receive_start_packet(&mut conn, &mut NoObserver)?;
-    let secure = is_secure(&start)?;
-    answer_start_packet(&mut conn, secure, &key, &mut NoObserver)?;
-    let cipher = if secure {
-        let ec = receive_ec_packet(&mut conn, &mut NoObserver)?;
-        SessionCipher::from_secret(&decrypt_ec_packet(ec, key.private_key())?.secret)
-    } else {
-        SessionCipher::None
-    };
-    serve(&mut conn, &cipher, workspace, &mut os_rng())
+    let accepted = server::handshake_with_profile(
+        Connection::new(stream),
+        &key,
+        Profile::Seed,
+        &mut os_rng(),
+    )?;
+    let mut conn = accepted.session.connection;
+    serve(
+        &mut conn,
+        &accepted.session.cipher,
+        workspace,
+        &mut os_rng(),
+    )
 }
 
-/// Connect and run the client's steps 1-11 (no SC) for `cipher`.
+/// The client mode for `cipher`, with the TEST-ONLY client key.
+fn mode(cipher: Cipher) -> Mode {
+    match cipher {
+        Cipher::None => Mode::Unsecured,
+        Cipher::Caesar => secured(Algorithm::Caesar),
+        Cipher::Aes => secured(Algorithm::Aes),
+    }
+}
+
+/// Connect and run the client's handshake in the seed profile (steps
+/// 1-11, no SC) for `cipher`.
 fn connect(addr: SocketAddr, cipher: Cipher) -> (Connection<TcpStream>, SessionCipher) {
     let stream = TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let mut conn = Connection::new(stream);
-    let algorithm = match cipher {
-        Cipher::None => {
-            send_start_packet(&mut conn, false, &mut NoObserver).expect("SS");
-            receive_cc_packet(&mut conn, false, &mut NoObserver).expect("CC");
-            return (conn, SessionCipher::None);
-        }
-        Cipher::Caesar => Algorithm::Caesar,
-        Cipher::Aes => Algorithm::Aes,
-    };
-    send_start_packet(&mut conn, true, &mut NoObserver).expect("SS");
-    let server_key = receive_cc_packet(&mut conn, true, &mut NoObserver)
-        .expect("CC")
-        .expect("a key");
-    let (session, ec) = build_ec_packet(
-        algorithm,
-        &server_key,
-        &test_client_public(),
+    let (session, _) = client::handshake_with_profile(
+        Connection::new(stream),
+        &mode(cipher),
+        Profile::Seed,
         &mut os_rng(),
-        &mut NoObserver,
     )
-    .expect("EC");
-    send_ec_packet(&mut conn, &ec, &mut NoObserver).expect("send EC");
-    (conn, SessionCipher::from_secret(&session.secret))
+    .expect("the seed profile's handshake");
+    (session.connection, session.cipher)
 }
 
 /// A workspace in a fresh temporary directory, with fixed names for
@@ -474,38 +467,300 @@ fn caesar_content_matches_the_originals_python() {
 }
 
 /// A Python client written the seed's way (pycryptodome) writes and reads
-/// a file through the Rust seed server, in AES and in Caesar.
+/// a file through the Rust seed server loop, in all three modes.
 #[test]
 fn python_seed_client_round_trips_with_the_rust_server() {
-    let python_ready = std::process::Command::new("python3")
-        .args(["-c", "import Crypto"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !python_ready {
-        eprintln!("SKIPPED: python3 with pycryptodome is not installed");
+    if !python_ready() {
         return;
     }
-    for cipher in ["aes", "caesar"] {
+    for cipher in ["none", "aes", "caesar"] {
         let dir = tempfile::tempdir().unwrap();
         let (addr, server) = start_seed_server(workspace(dir.path()));
         let text = "Seed,notes:café_from_python";
-        let output = std::process::Command::new("python3")
-            .arg("tests/interop/seed_commands.py")
-            .args(["--port", &addr.port().to_string(), "--cipher", cipher])
-            .args(["--client-key", "tests/keys/TEST-ONLY-client-key.pem"])
-            .args(["--name", "py.txt", "--text", text])
-            .output()
-            .expect("run python3");
-        assert!(
-            output.status.success(),
-            "{cipher}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        run_python_client(addr, cipher, text);
         server
             .join()
             .expect("thread")
             .expect("serve ends after End");
         let stored = std::fs::read_to_string(dir.path().join("files/py.txt")).unwrap();
         assert_eq!(stored, text, "{cipher}");
+    }
+}
+
+/// Records which steps each side reported, and how.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, String)>);
+
+impl Observer for Steps {
+    fn observe(&mut self, event: Event<'_>) {
+        let what = match &event.data {
+            Data::Skipped(_) => "skipped".to_string(),
+            Data::Sent(packet) => format!("sent {packet}"),
+            Data::Received(packet) => format!("received {}", packet.text),
+            _ => String::new(),
+        };
+        self.0.push((event.id, what));
+    }
+}
+
+/// In the seed profile both sides report steps 14.a and 15.a as skipped,
+/// in every mode, and no SC crosses the wire; the rfmp profile still runs
+/// them.
+#[test]
+fn seed_handshake_skips_steps_14_and_15_and_says_so() {
+    for cipher in ALL {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let key = ServerKey::new(test_server_key()).unwrap();
+            let mut steps = Steps::default();
+            let stream = listener.accept().unwrap().0;
+            server::handshake_with_profile_observed(
+                Connection::new(stream),
+                &key,
+                Profile::Seed,
+                &mut os_rng(),
+                &mut steps,
+            )
+            .expect("server handshake");
+            steps.0
+        });
+        let stream = TcpStream::connect(addr).unwrap();
+        let mut steps = Steps::default();
+        client::handshake_with_profile_observed(
+            Connection::new(stream),
+            &mode(cipher),
+            Profile::Seed,
+            &mut os_rng(),
+            &mut steps,
+        )
+        .expect("client handshake");
+        let server_steps = server.join().unwrap();
+        let find = |steps: &[(&str, String)], id: &str| {
+            steps
+                .iter()
+                .find(|(step, _)| *step == id)
+                .map(|(_, what)| what.clone())
+        };
+        assert_eq!(find(&server_steps, "14.a").as_deref(), Some("skipped"));
+        assert_eq!(find(&steps.0, "15.a").as_deref(), Some("skipped"));
+        let all = server_steps.iter().chain(&steps.0);
+        assert!(
+            all.clone().all(|(_, what)| !what.contains("(SC")),
+            "{cipher:?}: an SC was sent"
+        );
+        assert!(find(&server_steps, "13.a").is_some() == !matches!(cipher, Cipher::None));
+    }
+}
+
+/// A server in the seed profile, as `rfmp server --profile seed` runs it:
+/// the real [`Server`] with its threads, limits and timeouts.
+fn start_profile_seed_server(files: &Path) -> SocketAddr {
+    let files = files.to_path_buf();
+    start_server(ServerConfig {
+        profile: Profile::Seed,
+        data_dir: files.join("data"),
+        files_dir: files.join("files"),
+        ..ServerConfig::default()
+    })
+}
+
+/// The original's crash in the unsecured mode: rfmp's `(CC)` then `(SC)`
+/// arrived as `(CC)(SC)`. A seed-profile server sends exactly `(CC)`, and
+/// the first command's answer is the next thing on the wire.
+#[test]
+fn unsecured_seed_server_sends_exactly_cc() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = start_profile_seed_server(dir.path());
+    let mut conn = Connection::new(TcpStream::connect(addr).unwrap());
+    conn.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(raw_exchange(&mut conn, "(SS,RFMP,v1.0,0)", ")"), "(CC)");
+    assert_eq!(raw_exchange(&mut conn, "(CM,prompt,whoami)", ")"), "(SC)");
+    conn.get_ref().write_all(b"(End)").unwrap();
+    assert_eq!(read_to_close(conn.get_ref().try_clone().unwrap()), "");
+}
+
+/// Whether python3 with pycryptodome can run here.
+fn python_ready() -> bool {
+    let ready = std::process::Command::new("python3")
+        .args(["-c", "import Crypto"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        eprintln!("SKIPPED: python3 with pycryptodome is not installed");
+    }
+    ready
+}
+
+/// Run the Python seed client against `addr` in `cipher` (none, aes or
+/// caesar), writing `text` to `py.txt`; panic with its message if it fails.
+fn run_python_client(addr: SocketAddr, cipher: &str, text: &str) {
+    let output = std::process::Command::new("python3")
+        .arg("tests/interop/seed_commands.py")
+        .args(["--port", &addr.port().to_string(), "--cipher", cipher])
+        .args(["--client-key", "tests/keys/TEST-ONLY-client-key.pem"])
+        .args(["--name", "py.txt", "--text", text])
+        .output()
+        .expect("run python3");
+    assert!(
+        output.status.success(),
+        "{cipher}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The Python client written the seed's way against the real server in
+/// the seed profile, in all three modes: handshake, openWrite, openRead,
+/// whoami, an unknown command, `(End)`; the file is on disk.
+#[test]
+fn python_seed_client_works_with_server_profile_seed() {
+    if !python_ready() {
+        return;
+    }
+    for cipher in ["none", "aes", "caesar"] {
+        let dir = tempfile::tempdir().unwrap();
+        let addr = start_profile_seed_server(dir.path());
+        let text = "Seed,notes:café_via_rfmp_server";
+        run_python_client(addr, cipher, text);
+        let stored = std::fs::read_to_string(dir.path().join("files/py.txt")).unwrap();
+        assert_eq!(stored, text, "{cipher}");
+    }
+}
+
+/// `rfmp client --profile seed` (the real binary, requests piped on
+/// standard input) against a server written the seed's way, in all three
+/// modes: it writes a file, reads it back, runs whoami (with its output
+/// through promptOutput), and ends with `(End)`.
+#[test]
+fn rfmp_client_profile_seed_works_with_a_seed_server() {
+    for (cipher, flags) in [
+        (Cipher::None, &["--secure", "0"][..]),
+        (Cipher::Caesar, &["--secure", "1", "--cipher", "caesar"][..]),
+        (Cipher::Aes, &["--secure", "1", "--cipher", "aes"][..]),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
+        let (addr, server) = start_seed_server(workspace(dir.path()));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+            .args(["client", "--profile", "seed", "--prompt-output"])
+            .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
+            .arg("--key")
+            .arg(&key)
+            .args(flags)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rfmp client");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"openwrite notes.txt hello from rfmp\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{cipher:?}: {stderr}");
+        assert_eq!(
+            stdout, "wrote notes.txt (15 bytes)\nhello from rfmp\nstudent\n",
+            "{cipher:?}: {stderr}"
+        );
+        assert!(stderr.contains("refused (404): File not found"), "{stderr}");
+        server
+            .join()
+            .expect("server thread")
+            .expect("the client ended with (End)");
+        let stored = std::fs::read_to_string(dir.path().join("files/notes.txt")).unwrap();
+        assert_eq!(stored, "hello from rfmp", "{cipher:?}");
+    }
+}
+
+/// A server in the rfmp profile that gets a packet of the seed profile
+/// after the handshake (a `(CM,...)`, a bare `(DP,<payload>)`, `(End)`
+/// without fields) says which profile it speaks in an EE 400, and closes:
+/// raw bytes over a real socket, one connection for each.
+#[test]
+fn rfmp_profile_server_answers_seed_packets_with_ee() {
+    let (addr, _data) = common::start_chat_server(|_| {});
+    for packet in ["(CM,prompt,whoami)", "(DP,hello)", "(End)"] {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (session, _) =
+            client::handshake(Connection::new(stream), &Mode::Unsecured, &mut os_rng())
+                .expect("rfmp handshake");
+        let mut stream = session.connection.get_ref().try_clone().unwrap();
+        stream.write_all(packet.as_bytes()).unwrap();
+        let heard = read_to_close(stream);
+        assert!(
+            heard.contains(
+                "(EE,400,protocol violation: this side speaks the rfmp profile of RFMP v1.0; a <"
+            ),
+            "{packet}: {heard}"
+        );
+        assert!(
+            heard.ends_with("packet belongs to the seed profile <the seed's original commands>: run the server with --profile seed)"),
+            "{packet}: {heard}"
+        );
+    }
+}
+
+/// The seed-profile check never mistakes damage for the other profile:
+/// every frame of the rfmp profile with any one bit flipped is still
+/// taken for damage (answered with an NK) or a malformed frame, never for
+/// a seed packet. So a lossy link never closes with "run the server with
+/// --profile seed".
+#[test]
+fn no_frame_with_one_flipped_bit_reads_as_a_seed_packet() {
+    use rfmp::link::frames::{
+        Direction, ak_packet, decode_frame, dp_packet, end_packet, nk_packet,
+    };
+    let none = SessionCipher::None;
+    let aes = SessionCipher::from_secret(&SessionSecret::Aes([7; 16]));
+    let mut rng = os_rng();
+    let mut frames = vec![ak_packet(12), nk_packet(3)];
+    for cipher in [&none, &aes] {
+        let to_server = Direction::ClientToServer;
+        for seq in [5, 9, 29] {
+            frames.push(dp_packet(cipher, to_server, seq, 0, 1, b"hi, there", &mut rng).unwrap());
+        }
+        frames.push(end_packet(cipher, to_server, 9, &mut rng).unwrap());
+    }
+    let mut tried = 0;
+    for frame in &frames {
+        for at in 0..frame.len() {
+            for bit in 0..8 {
+                let mut bytes = frame.as_bytes().to_vec();
+                bytes[at] ^= 1 << bit;
+                tried += 1;
+                // The reader cuts a frame at its first `)`: a bit that
+                // made one early leaves a shorter frame.
+                let first_close = bytes
+                    .iter()
+                    .position(|&b| b == b')')
+                    .unwrap_or(bytes.len() - 1);
+                for cut in [&bytes[..], &bytes[..=first_close]] {
+                    if let Err(Error::Protocol(text)) = decode_frame(cut) {
+                        assert!(
+                            !text.contains("--profile seed"),
+                            "{:?} read as a seed packet",
+                            String::from_utf8_lossy(cut)
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 1000, "{tried}");
+    // And the seed's own packets are recognised.
+    for seed in ["(CM,openRead,a.txt)", "(DP,aGVsbG8=)", "(End)"] {
+        assert!(
+            matches!(decode_frame(seed.as_bytes()), Err(Error::Protocol(text)) if text.contains("--profile seed")),
+            "{seed}"
+        );
     }
 }

@@ -63,11 +63,14 @@ use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, NEW_ACCOUNTS_PER_MINUTE
 use crate::chat::messages::decode;
 use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
+use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, os_rng, public_key_to_pem};
 use crate::handshake::observe::{NoObserver, Observer};
 use crate::handshake::packets::ee_packet;
-use crate::handshake::server::{HandshakeStream, ServerKey, handshake_observed};
+use crate::handshake::server::{
+    Accepted, HandshakeStream, ServerKey, handshake_with_profile_observed,
+};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
@@ -166,6 +169,14 @@ pub struct ServerConfig {
     /// told every step (`rfmp server --trace`, `--key-log`). `None` by
     /// default: nobody watches.
     pub observer: Option<ObserverFactory>,
+    /// What the server speaks after step 13: [`Profile::Rfmp`] (the
+    /// default: SC, frames, the chat) or [`Profile::Seed`] (no SC, then
+    /// the seed's course commands on the workspace at
+    /// [`ServerConfig::files_dir`]).
+    pub profile: Profile,
+    /// The seed profile's workspace ([`crate::seed::workspace`]). Default
+    /// `./rfmp-files`; unused in the rfmp profile.
+    pub files_dir: PathBuf,
 }
 
 /// Makes the [`Observer`] of one connection's handshake, given the
@@ -233,6 +244,8 @@ impl Default for ServerConfig {
             hashing_slots: HASHING_AT_ONCE,
             tap: None,
             observer: None,
+            profile: Profile::Rfmp,
+            files_dir: PathBuf::from(crate::seed::workspace::DEFAULT_DIR),
         }
     }
 }
@@ -241,13 +254,17 @@ impl Default for ServerConfig {
 /// that client's own thread.
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
-/// the rest of the [`handshake`](crate::handshake::server::handshake)
-/// (watched by [`ServerConfig::observer`], when set), starts the reliable
-/// [`Link`] (steps 16 and 17), and hands every message to the chat ([`Conversation::handle`]
+/// the rest of the [`handshake`](handshake_with_profile_observed) (in
+/// [`ServerConfig::profile`], watched by [`ServerConfig::observer`] when
+/// set), starts the reliable [`Link`] (steps 16 and 17), and hands every message to the chat ([`Conversation::handle`]
 /// on the shared [`Hub`]) until the client sends End or `/qqq`. If the
 /// handshake fails it sends the client an `(EE,<code>,<description>)`
 /// packet (when the socket still works); after the handshake the link does
 /// the same for the errors it detects.
+///
+/// With [`ServerConfig::profile`] = [`Profile::Seed`] the handshake sends
+/// no SC, and the seed's course commands follow instead of the link and
+/// the chat (`lessons/12-seed-profile.md`).
 ///
 /// A client whose replies pile up because it does not read them is
 /// disconnected with `(EE,503,...)` when its queue is full
@@ -287,8 +304,14 @@ fn chatting_admitted(
 
     let mut observer = config.observer_for(&stream)?;
     let stream = HandshakeStream::new(stream, config.handshake_deadline, config.handshake_timeout);
-    let accepted = match handshake_observed(Connection::new(stream), key, &mut rng, &mut *observer)
-    {
+    let conn = Connection::new(stream);
+    let accepted = match handshake_with_profile_observed(
+        conn,
+        key,
+        config.profile,
+        &mut rng,
+        &mut *observer,
+    ) {
         Ok(accepted) => accepted,
         Err(error) => {
             // Nobody is listening any more (Closed, Io), or the client
@@ -305,6 +328,9 @@ fn chatting_admitted(
     };
     let cipher = accepted.session.cipher.name();
     log::info!("{peer}: handshake complete, session cipher {cipher}");
+    if config.profile == Profile::Seed {
+        return seed_commands(peer, accepted, config);
+    }
     let mut link_config = config.link.clone();
     link_config.idle_timeout = Some(config.idle_timeout);
     let client_key = match &accepted.client_public_key {
@@ -381,6 +407,38 @@ fn chatting_admitted(
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// The seed profile after its handshake: the seed's course commands
+/// ([`crate::seed::session::serve`]) on the workspace at
+/// [`ServerConfig::files_dir`], with [`ServerConfig::idle_timeout`] as the
+/// limit on silence, until the client sends `(End)`.
+///
+/// # Errors
+/// As [`crate::seed::session::serve`], except that a client hanging up
+/// without `(End)` is not an error.
+fn seed_commands(
+    peer: SocketAddr,
+    accepted: Accepted<HandshakeStream>,
+    config: &ServerConfig,
+) -> Result<()> {
+    let workspace = crate::seed::workspace::Workspace::open(&config.files_dir)?;
+    let session = accepted.session.map_stream(|s| s.stream);
+    let (mut connection, cipher) = (session.connection, session.cipher);
+    connection
+        .get_ref()
+        .set_read_timeout(Some(config.idle_timeout))?;
+    match crate::seed::session::serve(&mut connection, &cipher, &workspace, &mut os_rng()) {
+        Ok(()) => {
+            log::info!("{peer}: client sent (End), closing");
+            Ok(())
+        }
+        Err(Error::Closed { .. }) => {
+            log::info!("{peer}: client closed the connection without (End)");
+            Ok(())
+        }
+        Err(error) => Err(error),
     }
 }
 

@@ -11,6 +11,10 @@
 //!   | step 17    (End,...)                    <--> |  step 17
 //! ```
 //!
+//! In the seed profile ([`Profile::Seed`], [`handshake_with_profile`])
+//! step 15 is skipped: the seed's original server sends no SC, and its
+//! command phase ([`crate::seed`]) starts right after EC (or `(CC)`).
+//!
 //! [`handshake`] runs the client's steps in order; each step is also a
 //! public function of its own, so the tests can run them one at a time.
 //! [`handshake_observed`] is the same handshake reporting each step to an
@@ -25,6 +29,7 @@
 //! gives a human a way to check.
 
 use crate::error::Result;
+use crate::handshake::Profile;
 use crate::handshake::checks::{check_cc_packet, is_confirmed};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{public_key_to_pem, rsa_public_key_converter};
@@ -274,6 +279,10 @@ pub fn receive_confirmation<S: Read + Write>(
     Ok(())
 }
 
+/// Why steps 14-15 do not run in the seed profile, as an observer shows it.
+pub const SEED_SKIPS_SC: &str =
+    "the seed profile has no SC: the seed's original sends none, and its commands start here";
+
 /// Report one of the client's steps.
 fn report(observer: &mut dyn Observer, id: &'static str, function: &'static str, data: Data<'_>) {
     observer.observe(Event {
@@ -307,8 +316,40 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// # Errors
 /// As [`handshake`].
 pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
+    conn: Connection<S>,
+    mode: &Mode,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+) -> Result<(Session<S>, Option<PublicKey>)> {
+    handshake_with_profile_observed(conn, mode, Profile::Rfmp, rng, observer)
+}
+
+/// The client's handshake in `profile`: [`handshake`] for
+/// [`Profile::Rfmp`]; for [`Profile::Seed`] the same bytes up to step
+/// 11.a, and no step 15.a (the seed's original server sends no SC), so
+/// the session starts right after `(EC,...)`, or right after `(CC)` when
+/// unsecured. Then speak [`crate::seed::session`] on it.
+///
+/// # Errors
+/// As [`handshake`] (without the SC's errors in the seed profile).
+pub fn handshake_with_profile<S: Read + Write, R: CryptoRng + ?Sized>(
+    conn: Connection<S>,
+    mode: &Mode,
+    profile: Profile,
+    rng: &mut R,
+) -> Result<(Session<S>, Option<PublicKey>)> {
+    handshake_with_profile_observed(conn, mode, profile, rng, &mut NoObserver)
+}
+
+/// [`handshake_with_profile`], reporting every step to `observer`; in the
+/// seed profile step 15.a reports [`Data::Skipped`] instead of running.
+///
+/// # Errors
+/// As [`handshake_with_profile`].
+pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
     mut conn: Connection<S>,
     mode: &Mode,
+    profile: Profile,
     rng: &mut R,
     observer: &mut dyn Observer,
 ) -> Result<(Session<S>, Option<PublicKey>)> {
@@ -339,7 +380,16 @@ pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
         // check_cc_packet guarantees a key exactly when we asked for one.
         _ => SessionCipher::None,
     };
-    receive_confirmation(&mut conn, &cipher, observer)?;
+    if profile.confirms() {
+        receive_confirmation(&mut conn, &cipher, observer)?;
+    } else {
+        report(
+            observer,
+            "15.a",
+            "handshake::client::handshake_with_profile_observed",
+            Data::Skipped(SEED_SKIPS_SC),
+        );
+    }
     Ok((
         Session {
             connection: conn,

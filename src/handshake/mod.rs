@@ -19,6 +19,10 @@
 //! - [`observe`]: how the two flows report each step as it happens, and
 //!   [`observe::STEPS`], the table of every step.
 //!
+//! - [`Profile`]: which protocol runs after step 13: rfmp's (the SC
+//!   confirmation, then frames) or the seed's original (no SC, course
+//!   command packets, [`crate::seed`]).
+//!
 //! This folder uses only [`crate::error`] and the crates for RSA, AES,
 //! base64 and randomness: nothing of the link, the chat or the teaching
 //! tools. Everything after the handshake builds on it.
@@ -33,3 +37,69 @@ pub mod packets;
 pub mod server;
 pub mod session;
 pub mod trust;
+
+/// Which protocol a side speaks after step 13: chosen by the user
+/// (`rfmp server --profile seed`, `rfmp client --profile seed`), never
+/// guessed from the wire.
+///
+/// Both profiles run steps 1-13 byte for byte alike (SS, CC, EC). They
+/// differ after that:
+///
+/// - [`Profile::Rfmp`]: the server seals a confirmation, `(SC,<sealed>)`
+///   (step 14.a), the client checks it (step 15.a), then frames (steps
+///   16-17).
+/// - [`Profile::Seed`]: the seed's original Python code: no SC at all
+///   (steps 14-15 are skipped, after EC and after `(CC)` alike), then the
+///   course command packets of [`crate::seed`]: `(CM,openRead,<file>)`,
+///   `(DP,<payload>)`, `(End)`...
+///
+/// ```
+/// use rfmp::handshake::Profile;
+/// assert_eq!("seed".parse::<Profile>()?, Profile::Seed);
+/// assert_eq!(Profile::default().as_str(), "rfmp");
+/// # Ok::<(), rfmp::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// rfmp's protocol, steps 1-17: the handshake with its SC, then frames.
+    /// The default.
+    #[default]
+    Rfmp,
+    /// The seed's original: steps 1-13 (no SC), then course commands.
+    Seed,
+}
+
+impl Profile {
+    /// `rfmp` or `seed`, as the `--profile` flag spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Rfmp => "rfmp",
+            Profile::Seed => "seed",
+        }
+    }
+
+    /// True when steps 14-15 (the SC confirmation) run: only in
+    /// [`Profile::Rfmp`].
+    pub fn confirms(self) -> bool {
+        self == Profile::Rfmp
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = crate::Error;
+
+    /// Parse `rfmp` or `seed`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidChoice`] for anything else.
+    fn from_str(text: &str) -> crate::Result<Profile> {
+        match text {
+            "rfmp" => Ok(Profile::Rfmp),
+            "seed" => Ok(Profile::Seed),
+            other => Err(crate::Error::InvalidChoice {
+                given: other.to_string(),
+                expected: "the profile rfmp or seed",
+            }),
+        }
+    }
+}

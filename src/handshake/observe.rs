@@ -17,6 +17,9 @@
 //!   packet back, and the peer cannot answer before the report is seen.
 //! - A *receiving* step (3.a, 8.a, 12.a, 15.a) reports just **after** its
 //!   read (and its check) completed.
+//! - A step that does not run in the chosen profile reports
+//!   [`Data::Skipped`] where it would have run: 14.a and 15.a in the seed
+//!   profile ([`crate::handshake::Profile::Seed`]).
 //! - A step that fails reports a [`Data::Deviation`]: the step, what it
 //!   expected, and the error, so a trace says which step a peer got wrong.
 //!
@@ -159,6 +162,10 @@ pub enum Data<'a> {
     Ciphertext(Cow<'a, [u8]>),
     /// The ciphertext as base64 text, the EC packet's field (10.a.ii.1.c / 2.c).
     Base64(Cow<'a, str>),
+    /// The step did not run, and why: steps 14.a and 15.a in the seed
+    /// profile ([`crate::handshake::Profile::Seed`]), whose original sends
+    /// no SC.
+    Skipped(&'static str),
     /// The step failed: what it expected, and the error (its text, as it
     /// goes into the EE packet).
     Deviation {
@@ -198,6 +205,7 @@ impl<'a> Data<'a> {
             Data::Secret(s) => Data::Secret(Cow::Owned(s.into_owned())),
             Data::Ciphertext(c) => Data::Ciphertext(Cow::Owned(c.into_owned())),
             Data::Base64(b) => Data::Base64(Cow::Owned(b.into_owned())),
+            Data::Skipped(why) => Data::Skipped(why),
             Data::Deviation { expected, error } => Data::Deviation { expected, error },
         }
     }
@@ -227,6 +235,11 @@ impl Event<'_> {
     /// The step's short title, from [`STEPS`].
     pub fn title(&self) -> &'static str {
         self.step().map_or("", |step| step.title)
+    }
+
+    /// True when the step was skipped ([`Data::Skipped`]).
+    pub fn is_skipped(&self) -> bool {
+        matches!(self.data, Data::Skipped(_))
     }
 
     /// True when the step failed ([`Data::Deviation`]).
@@ -514,8 +527,9 @@ pub const STEPS: &[Step] = &[
         functions: &[
             "handshake::server::send_confirmation",
             "handshake::packets::sc_packet",
+            "handshake::server::handshake_with_profile_observed",
         ],
-        tests: "`tests/handshake.rs`",
+        tests: "`tests/handshake.rs`; skipped in the seed profile: `tests/seed.rs`",
     },
     Step {
         id: "15.a",
@@ -524,8 +538,9 @@ pub const STEPS: &[Step] = &[
         functions: &[
             "handshake::client::receive_confirmation",
             "handshake::checks::is_confirmed",
+            "handshake::client::handshake_with_profile_observed",
         ],
-        tests: "`tests/handshake.rs`",
+        tests: "`tests/handshake.rs`; skipped in the seed profile: `tests/seed.rs`",
     },
     Step {
         id: "16.a",

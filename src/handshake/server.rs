@@ -1,6 +1,10 @@
 //! Server side (steps 3.a, 4.a, 5.a, 7, 12.a, 13.a and rfmp's 14.a): the
 //! server's half of the handshake.
 //!
+//! In the seed profile ([`Profile::Seed`], [`handshake_with_profile`])
+//! step 14 is skipped: the seed's original client reads no SC, and sends
+//! its first command right after EC (or after reading `(CC)`).
+//!
 //! [`handshake`] runs the server's steps in order, each a short function of
 //! its own; read it beside [`crate::handshake::client::handshake`] and
 //! `lessons/00-flow.md`. [`handshake_observed`] is the same handshake
@@ -17,7 +21,9 @@
 //! handshake, is [`crate::chat::server::chatting`].
 
 use crate::error::Result;
+use crate::handshake::Profile;
 use crate::handshake::checks::is_secure;
+use crate::handshake::client::SEED_SKIPS_SC;
 use crate::handshake::decryption::{DecryptedEc, decrypt_ec_packet};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, generate_key, os_rng, public_key_to_pem};
@@ -285,8 +291,40 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
 /// # Errors
 /// As [`handshake`].
 pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
+    conn: Connection<S>,
+    key: &ServerKey,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+) -> Result<Accepted<S>> {
+    handshake_with_profile_observed(conn, key, Profile::Rfmp, rng, observer)
+}
+
+/// The server's handshake in `profile`: [`handshake`] for
+/// [`Profile::Rfmp`]; for [`Profile::Seed`] the same bytes up to step
+/// 13.a, and no step 14.a (no SC after `(EC,...)`, none after `(CC)`), as
+/// the seed's original server. Then serve [`crate::seed::session::serve`]
+/// on it.
+///
+/// # Errors
+/// As [`handshake`].
+pub fn handshake_with_profile<S: Read + Write, R: CryptoRng + ?Sized>(
+    conn: Connection<S>,
+    key: &ServerKey,
+    profile: Profile,
+    rng: &mut R,
+) -> Result<Accepted<S>> {
+    handshake_with_profile_observed(conn, key, profile, rng, &mut NoObserver)
+}
+
+/// [`handshake_with_profile`], reporting every step to `observer`; in the
+/// seed profile step 14.a reports [`Data::Skipped`] instead of running.
+///
+/// # Errors
+/// As [`handshake`].
+pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
     mut conn: Connection<S>,
     key: &ServerKey,
+    profile: Profile,
     rng: &mut R,
     observer: &mut dyn Observer,
 ) -> Result<Accepted<S>> {
@@ -306,7 +344,16 @@ pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
     } else {
         (SessionCipher::None, None)
     };
-    send_confirmation(&mut conn, &cipher, rng, observer)?;
+    if profile.confirms() {
+        send_confirmation(&mut conn, &cipher, rng, observer)?;
+    } else {
+        report(
+            observer,
+            "14.a",
+            "handshake::server::handshake_with_profile_observed",
+            Data::Skipped(SEED_SKIPS_SC),
+        );
+    }
     Ok(Accepted {
         session: Session {
             connection: conn,

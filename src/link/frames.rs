@@ -379,6 +379,9 @@ fn number(name: &'static str, field: &str) -> Result<u32> {
 ///   sent it like that, so it is a bug or an attack, and the session ends.
 /// - [`Error::Base64`] when the payload is not standard base64.
 /// - [`Error::Peer`] for the peer's `(EE,<code>,<description>)` packet.
+/// - [`Error::Protocol`] for a packet of the seed profile (`(CM,...)`, a
+///   bare `(DP,<payload>)`, `(End)`): the peer speaks the seed's original
+///   commands, and the text says to run the server with `--profile seed`.
 pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
     let damaged = |why: &str| Err(Error::Damaged(why.to_string()));
     if bytes.starts_with(b"(EE,") {
@@ -388,6 +391,9 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
             Ok(packet) => peer_error(&packet),
             Err(error) => error,
         });
+    }
+    if let Some(packet) = seed_profile_packet(bytes) {
+        return Err(wrong_profile(packet));
     }
     if bytes.len() < 2 || bytes[0] != b'(' || bytes[bytes.len() - 1] != b')' {
         return damaged("a frame runs from ( to )");
@@ -461,6 +467,50 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
         [] => unreachable!("split always yields at least one field"),
     };
     Ok(frame)
+}
+
+/// Which packet of the seed profile ([`crate::handshake::Profile::Seed`])
+/// `bytes` are, if they are one: `(CM,...)`, a bare `(DP,<payload>)`
+/// (no sequence number, no CRC) or `(End)` without fields. The seed's
+/// original client sends these right after EC, where an rfmp peer sends
+/// frames.
+///
+/// No frame damaged by one flipped bit looks like these: no frame type is
+/// one bit away from `CM`, a frame's `,` is two bits away from `)`, and a
+/// damaged DP frame keeps either its sequence number or its CRC field,
+/// while a seed DP has neither (and a payload: `(DP,)` is damage).
+fn seed_profile_packet(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"(CM,") {
+        return Some("(CM,...)");
+    }
+    if bytes == b"(End)" {
+        return Some("(End)");
+    }
+    let inside = bytes.strip_prefix(b"(DP,")?.strip_suffix(b")")?;
+    if inside.is_empty() {
+        // `(DP,)` is what remains of `(DP,9,...` when the 9 (0x39) loses
+        // one bit and becomes `)` (0x29): damage.
+        return None;
+    }
+    let first = inside.split(|&b| b == b',').next().unwrap_or_default();
+    let last = inside.rsplit(|&b| b == b',').next().unwrap_or_default();
+    let has_seq = !first.is_empty() && first.iter().all(u8::is_ascii_digit);
+    let has_crc = inside.contains(&b',')
+        && last.len() == CRC_HEX_DIGITS
+        && last
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+    (!has_seq && !has_crc).then_some("(DP,<payload>)")
+}
+
+/// The error for a packet of the seed profile on an rfmp link: a protocol
+/// error of the peer (EE 400) that names both profiles and the fix, so a
+/// seed client learns why, instead of meeting silence or NKs.
+fn wrong_profile(packet: &str) -> Error {
+    Error::Protocol(format!(
+        "this side speaks the rfmp profile of RFMP v1.0; a {packet} packet belongs to the \
+         seed profile (the seed's original commands): run the server with --profile seed"
+    ))
 }
 
 /// What [`FrameReader::read`] cut out of the stream.

@@ -45,11 +45,14 @@
 //!   original answered a failed write with `404` and a reason; a client
 //!   that prints the reason, as the original did, works the same.
 //!
-//! # What is not here
-//! The handshake wiring (a seed-profile server and client skip step 14's
-//! `(SC,...)` after EC or CC) is not part of this module: tests drive the
-//! handshake with rfmp's step functions, then hand the connection to
-//! [`session::serve`].
+//! # The handshake before it
+//! The seed profile's handshake is rfmp's, without step 14's `(SC,...)`
+//! after EC or after `(CC)`: [`crate::handshake::Profile::Seed`] with
+//! [`crate::handshake::server::handshake_with_profile`] and
+//! [`crate::handshake::client::handshake_with_profile`]. The server
+//! (`rfmp server --profile seed`, [`crate::chat::server::ServerConfig::profile`])
+//! then hands the connection to [`session::serve`]; the client
+//! (`rfmp client --profile seed`) to the helpers of [`session`].
 
 pub mod content;
 pub mod packets;

@@ -2,7 +2,8 @@
 """A client for rfmp's `seed` profile, written the seed's original way.
 
 It completes the handshake of steps 1-13 exactly as the seed's original
-client did (SS, CC, EC; no SC confirmation afterwards), then speaks the
+client did (SS, CC, EC; no SC confirmation afterwards; with --cipher none
+the unsecured SS and (CC), and nothing after it either), then speaks the
 original's command phase:
 
     (CM,openWrite,<file>)  then  (DP,<payload>)    reply (SC)
@@ -13,9 +14,10 @@ original's command phase:
 
 Only file contents are encrypted: AES-128-EAX as standard base64 of
 nonce (16) || tag (16) || ciphertext with no associated data, or Caesar
-shifting each character code modulo 256, the result UTF-8 encoded.
+shifting each character code modulo 256, the result UTF-8 encoded (with
+none, the text itself).
 
-    seed_commands.py --port P --cipher aes|caesar --client-key PEM --name FILE --text TEXT
+    seed_commands.py --port P --cipher none|aes|caesar --client-key PEM --name FILE --text TEXT
 
 Exits 0 when the round trip worked, 1 with a message otherwise.
 The original read each reply with one recv(); this script keeps reading
@@ -58,6 +60,8 @@ def one_packet(sock):
 
 def encrypt(cipher, secret, text):
     """The original's content encryption, for a DP payload."""
+    if cipher == "none":
+        return text
     if cipher == "caesar":
         return "".join(chr((ord(c) + secret) % 256) for c in text)
     aes = AES.new(secret, AES.MODE_EAX)  # a random 16-byte nonce, a 16-byte tag
@@ -66,6 +70,8 @@ def encrypt(cipher, secret, text):
 
 
 def decrypt(cipher, secret, payload):
+    if cipher == "none":
+        return payload
     if cipher == "caesar":
         return "".join(chr((ord(c) - secret) % 256) for c in payload)
     raw = base64.b64decode(payload, validate=True)
@@ -74,10 +80,33 @@ def decrypt(cipher, secret, payload):
     return aes.decrypt_and_verify(ciphertext, tag).decode("utf-8")
 
 
+def secure_handshake(sock, cipher, client_key):
+    """Steps 1-11, secured: SS, CC with the key, EC; returns the secret."""
+    # Steps 1-2: the start packet, secured.
+    sock.sendall(b"(SS,RFMP,v1.0,1)")
+    # Step 8: (CC,<server public key PEM>).
+    cc = one_packet(sock)
+    if not cc.startswith("(CC,-----BEGIN PUBLIC KEY-----"):
+        fail(f"expected (CC,<key>), got {cc[:60]!r}")
+    server_key = RSA.import_key(cc[4:-1])
+    # Step 10: the session secret, RSA-OAEP with SHA-256, then the EC packet.
+    if cipher == "aes":
+        secret = secrets.token_bytes(16)
+        secret_bytes = secret
+    else:
+        secret = secrets.randbelow(24) + 1  # the original's shifts were 1..24
+        secret_bytes = bytes([secret])
+    encrypted = PKCS1_OAEP.new(server_key, hashAlgo=SHA256).encrypt(secret_bytes)
+    client_pem = client_key.publickey().export_key(format="PEM").decode("ascii")
+    ec = f"(EC,{cipher},{base64.b64encode(encrypted).decode('ascii')},{client_pem})"
+    sock.sendall(ec.encode("utf-8"))
+    return secret
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--cipher", choices=["aes", "caesar"], required=True)
+    parser.add_argument("--cipher", choices=["none", "aes", "caesar"], required=True)
     parser.add_argument("--client-key", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--text", required=True)
@@ -87,24 +116,17 @@ def main():
         client_key = RSA.import_key(f.read())
     sock = socket.create_connection(("127.0.0.1", args.port), timeout=TIMEOUT_SECONDS)
 
-    # Steps 1-2: the start packet, secured.
-    sock.sendall(b"(SS,RFMP,v1.0,1)")
-    # Step 8: (CC,<server public key PEM>).
-    cc = one_packet(sock)
-    if not cc.startswith("(CC,-----BEGIN PUBLIC KEY-----"):
-        fail(f"expected (CC,<key>), got {cc[:60]!r}")
-    server_key = RSA.import_key(cc[4:-1])
-    # Step 10: the session secret, RSA-OAEP with SHA-256, then the EC packet.
-    if args.cipher == "aes":
-        secret = secrets.token_bytes(16)
-        secret_bytes = secret
+    if args.cipher == "none":
+        secret = None
+        # Steps 1-2: the start packet, unsecured; step 8: exactly (CC).
+        # The original compared the whole read with (CC): an SC sent right
+        # after it would arrive in the same read and break that.
+        sock.sendall(b"(SS,RFMP,v1.0,0)")
+        cc = one_packet(sock)
+        if cc != "(CC)":
+            fail(f"expected exactly (CC), got {cc[:60]!r}")
     else:
-        secret = secrets.randbelow(24) + 1  # the original's shifts were 1..24
-        secret_bytes = bytes([secret])
-    encrypted = PKCS1_OAEP.new(server_key, hashAlgo=SHA256).encrypt(secret_bytes)
-    client_pem = client_key.publickey().export_key(format="PEM").decode("ascii")
-    ec = f"(EC,{args.cipher},{base64.b64encode(encrypted).decode('ascii')},{client_pem})"
-    sock.sendall(ec.encode("utf-8"))
+        secret = secure_handshake(sock, args.cipher, client_key)
     # No confirmation: the seed goes straight on to its commands.
 
     # openWrite: the command, then the contents in a separate packet.

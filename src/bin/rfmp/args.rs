@@ -11,6 +11,7 @@ use crate::pcap::PcapCipher;
 use crate::watch::{TimeoutArgs, WatchArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::handshake::Profile;
 use rfmp::handshake::session::Algorithm;
 use rfmp::link::Faults;
 use std::path::PathBuf;
@@ -123,6 +124,17 @@ pub enum Command {
         /// replaced atomically at every change.
         #[arg(long, default_value = "rfmp-data")]
         data_dir: PathBuf,
+        /// What to speak after the handshake: rfmp or seed.
+        ///
+        /// seed: the seed's original command phase (no SC after EC or CC,
+        /// then (CM,...) commands on --files-dir), so the original Python
+        /// client works; no chat then. See lessons/12-seed-profile.md.
+        #[arg(long, value_enum, default_value = "rfmp")]
+        profile: ProfileChoice,
+        /// The seed profile's workspace: the one directory its commands
+        /// read and write.
+        #[arg(long, default_value = rfmp::seed::workspace::DEFAULT_DIR)]
+        files_dir: PathBuf,
         #[command(flatten)]
         limits: LimitArgs,
         #[command(flatten)]
@@ -141,6 +153,21 @@ pub enum Command {
     Client {
         #[command(flatten)]
         connect: ConnectArgs,
+        /// What to speak after the handshake: rfmp or seed.
+        ///
+        /// seed: no SC, no login; a command prompt instead: openread NAME,
+        /// openwrite NAME TEXT, any other line a server command, /qqq or
+        /// end of input to leave. For the seed's original server, or
+        /// `rfmp server --profile seed`.
+        #[arg(long, value_enum, default_value = "rfmp")]
+        profile: ProfileChoice,
+        /// In the seed profile, ask for each command's output
+        /// (CM,promptOutput,...): rfmp's servers only.
+        ///
+        /// The original server prints a command's output on its own
+        /// terminal and understands only (CM,prompt,...).
+        #[arg(long)]
+        prompt_output: bool,
         #[command(flatten)]
         faults: FaultArgs,
     },
@@ -290,6 +317,24 @@ pub enum Secure {
     /// Encrypted: (SS,RFMP,v1.0,1).
     #[value(name = "1")]
     Encrypted,
+}
+
+/// `--profile`: what a side speaks after step 13.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileChoice {
+    /// rfmp's protocol: SC, frames, the chat.
+    Rfmp,
+    /// The seed's original: no SC, course commands.
+    Seed,
+}
+
+impl From<ProfileChoice> for Profile {
+    fn from(choice: ProfileChoice) -> Profile {
+        match choice {
+            ProfileChoice::Rfmp => Profile::Rfmp,
+            ProfileChoice::Seed => Profile::Seed,
+        }
+    }
 }
 
 /// `--cipher`: the answer to step 10.a.i.

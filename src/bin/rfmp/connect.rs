@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Ask `question` on a terminal until `parse` accepts the answer.
-fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
+pub(crate) fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) -> CliResult<T> {
     let stdin = std::io::stdin();
     loop {
         eprint!("{question} ");

@@ -9,6 +9,7 @@
 //! - `chat.rs`: the interactive client, on the library's
 //!   `rfmp::chat::client::Client`; `commands.rs`: its commands;
 //!   `show.rs`: how envelopes are printed;
+//! - `seed.rs`: `client --profile seed`, the seed's command prompt;
 //! - `server.rs`: the chat server; `files.rs`: `send-file`; `keys.rs`: key
 //!   files and `keygen`;
 //! - `check.rs`: `check server` and `check client`; `watch.rs`: `--trace`,
@@ -24,11 +25,12 @@ mod connect;
 mod files;
 mod keys;
 mod pcap;
+mod seed;
 mod server;
 mod show;
 mod watch;
 
-use args::{Cli, Command, DemoChoice};
+use args::{Cli, Command, DemoChoice, ProfileChoice};
 use clap::Parser;
 use rfmp::chat::server::ServerConfig;
 use rfmp::link::Faults;
@@ -150,6 +152,8 @@ fn run(command: Command) -> CliResult<()> {
             max_file_bytes,
             data_dir,
             limits,
+            profile,
+            files_dir,
             faults,
             watch,
             timeouts,
@@ -159,6 +163,8 @@ fn run(command: Command) -> CliResult<()> {
                 receive_dir,
                 max_file_bytes,
                 data_dir,
+                profile: profile.into(),
+                files_dir,
                 ..ServerConfig::default()
             };
             config.link.faults = faults.or(Faults::NONE);
@@ -166,7 +172,15 @@ fn run(command: Command) -> CliResult<()> {
             watch.configure_server(&timeouts, &mut config);
             server::run(&host, port, key.as_deref(), config, &limits)
         }
-        Command::Client { connect, faults } => chat::run(&connect, faults.or(Faults::NONE)),
+        Command::Client {
+            connect,
+            profile: ProfileChoice::Seed,
+            prompt_output,
+            ..
+        } => seed::run(&connect, prompt_output),
+        Command::Client {
+            connect, faults, ..
+        } => chat::run(&connect, faults.or(Faults::NONE)),
         Command::SendFile {
             path,
             max_file_bytes,
