@@ -127,6 +127,39 @@ fn check_server_passes_a_real_rfmp_server() {
     assert_eq!(output.status.code(), Some(0), "{text}");
 }
 
+/// `rfmp server --profile seed` passes the checks of the seed profile, and
+/// `--profile auto` finds the profile from what the server does (no SC).
+#[test]
+fn check_server_passes_a_real_seed_profile_server_and_auto_finds_it() {
+    let (_key_dir, key) = common::private_key_file("TEST-ONLY-server-key.pem");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let files = dir.path().join("files");
+    let files = files.to_str().expect("a UTF-8 path");
+    let (_server, port, _lines) = start_server(
+        dir.path(),
+        &key,
+        &["--profile", "seed", "--files-dir", files],
+    );
+    for profile in ["seed", "auto"] {
+        let output = rfmp()
+            .args(["check", "server", &format!("127.0.0.1:{port}")])
+            .args(["--timeout", "5", "--profile", profile])
+            .output()
+            .expect("rfmp check runs");
+        let text = stdout_of(&output);
+        let last = text.lines().last().unwrap_or_default();
+        assert!(
+            last.ends_with(" passed, 0 failed") && !last.starts_with("0 passed"),
+            "{profile}: {text}"
+        );
+        assert!(
+            text.contains("skipped"),
+            "{profile}: the SC checks are skipped: {text}"
+        );
+        assert_eq!(output.status.code(), Some(0), "{profile}: {text}");
+    }
+}
+
 #[test]
 fn check_server_fails_fast_against_a_silent_listener() {
     // Connections complete in the listener's backlog, and nothing answers.
