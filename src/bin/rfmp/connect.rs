@@ -35,6 +35,22 @@ pub(crate) fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) ->
     }
 }
 
+/// Step 1.a: encrypted or not, from `--secure` (already checked by clap),
+/// asked on a terminal, or encrypted in a script.
+///
+/// # Errors
+/// Standard input closed before an answer.
+pub(crate) fn choose_secure(args: &ConnectArgs, interactive: bool) -> CliResult<bool> {
+    Ok(match args.secure {
+        Some(secure) => secure == Secure::Encrypted,
+        None if interactive => ask(
+            "Encrypted session? 1 = encrypted, 0 = unencrypted:",
+            encryption_type,
+        )?,
+        None => true,
+    })
+}
+
 /// Steps 1.a and 10.a.i (from the flags, or asked on a terminal), the
 /// key, the handshake and the link; then (unless `--link-check`) the
 /// username and the password (from the flags and `RFMP_PASSWORD`, or asked
@@ -46,15 +62,7 @@ pub(crate) fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) ->
 /// [`Client::login`].
 pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     let interactive = std::io::stdin().is_terminal();
-    // Step 1.a: encrypted or not (a flag was already checked by clap).
-    let secure = match args.secure {
-        Some(secure) => secure == Secure::Encrypted,
-        None if interactive => ask(
-            "Encrypted session? 1 = encrypted, 0 = unencrypted:",
-            encryption_type,
-        )?,
-        None => true,
-    };
+    let secure = choose_secure(args, interactive)?;
     let security = if secure {
         // Step 10.a.i: which algorithm (asked now, before connecting).
         let algorithm = match args.cipher {
@@ -104,7 +112,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
             validate_name("username", name).map(|()| name.to_string())
         })?,
         None => {
-            return Err(CliError::Rfmp(Error::Malformed(
+            return Err(CliError::Rfmp(Error::Usage(
                 "give --user NAME (or RFMP_USER) to log in from a script".into(),
             )));
         }
@@ -115,7 +123,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
             "Password for {username} (a new name creates the account with it): "
         ))?,
         Err(_) => {
-            return Err(CliError::Rfmp(Error::Malformed(
+            return Err(CliError::Rfmp(Error::Usage(
                 "set RFMP_PASSWORD to log in from a script".into(),
             )));
         }

@@ -16,15 +16,15 @@
 //! script can pipe requests in and read the answers.
 
 use crate::CliResult;
-use crate::args::{ConnectArgs, Secure};
-use crate::connect::ask;
+use crate::args::ConnectArgs;
+use crate::connect::{ask, choose_secure};
 use crate::keys::load_or_generate;
 use rfmp::Error;
 use rfmp::handshake::Profile;
 use rfmp::handshake::client::{Mode, handshake_with_profile};
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::{fingerprint, os_rng};
-use rfmp::handshake::packets::{encryption_choice, encryption_type};
+use rfmp::handshake::packets::encryption_choice;
 use rfmp::handshake::session::{Algorithm, SessionCipher};
 use rfmp::seed::session::{Command, end, open_read, open_write, prompt, prompt_output};
 use std::io::{BufRead, IsTerminal, Write};
@@ -105,15 +105,7 @@ pub fn run(args: &ConnectArgs, prompt_output: bool) -> CliResult<()> {
 /// Steps 1.a and 10.a.i, from the flags or asked on a terminal (as the
 /// chat client does), and the client's key for the EC packet.
 fn choose_mode(args: &ConnectArgs, interactive: bool) -> CliResult<Mode> {
-    let secure = match args.secure {
-        Some(secure) => secure == Secure::Encrypted,
-        None if interactive => ask(
-            "Encrypted session? 1 = encrypted, 0 = unencrypted:",
-            encryption_type,
-        )?,
-        None => true,
-    };
-    if !secure {
+    if !choose_secure(args, interactive)? {
         return Ok(Mode::Unsecured);
     }
     let algorithm = match args.cipher {
