@@ -2,6 +2,9 @@
 //! ([`crate::handshake::client::handshake`], steps 1-15), starts the link
 //! (steps 16-17), logs in, and sends the chat's actions with the token.
 //!
+//! Why one long file: much of it is the documentation of the client's
+//! threading model and of each request's answers and errors.
+//!
 //! A [`Client`] can be shared between threads: a reader thread inside it
 //! takes every envelope off the link and routes it, answers to the request
 //! that is waiting for them, events to [`Client::receive`]. The type's own

@@ -2,6 +2,11 @@
 //! handshake ([`crate::handshake::server::handshake`]), the link and the
 //! chat for each client on that client's own thread.
 //!
+//! Why one long file: [`Server`], its limits ([`ServerConfig`]) and one
+//! client's thread ([`chatting`]) read as one story, from accepting a
+//! connection to its last frame; the admission limits are documented where
+//! they are enforced.
+//!
 //! # As a library (seed 002: "Server() can be provided with host & port")
 //! ```no_run
 //! use rfmp::chat::server::Server;

@@ -1,6 +1,9 @@
 //! `rfmp check`: a black-box conformance suite for RFMP servers and clients,
 //! in the manner of h2spec.
 //!
+//! Why one long file: it is the catalogue of every check and diagnosis and
+//! the report's two formats, which a grader reads together.
+//!
 //! A learner points it at *their* implementation and learns exactly which
 //! step is wrong:
 //!

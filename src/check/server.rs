@@ -1,5 +1,8 @@
 //! `rfmp check server`: the tester plays the client against a server under
 //! test, each check on a fresh connection.
+//!
+//! Why one long file: each check is a short function, and they stand in the
+//! order the suite runs them, so the file reads as the list of checks.
 
 use super::diagnose::{self, Diagnosis};
 use super::wire::{Heard, Wire, escape};

@@ -2,6 +2,9 @@
 //! and [`crate::handshake::server::handshake`] report each step as it
 //! happens, and [`STEPS`], the one table of every step of the flow.
 //!
+//! Why one long file: about half of it is [`STEPS`], the table of every step
+//! with its title, functions and tests, which must stay in one place.
+//!
 //! # Why
 //! A learner who watches the demo (`rfmp demo`) or a traced peer should
 //! see *the code that runs*, not a second copy of the sequence written for

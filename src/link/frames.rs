@@ -1,5 +1,9 @@
 //! Frames: the packets of a session, after the handshake (steps 16 and 17).
 //!
+//! Why one long file: a frame's layout, its CRC and its associated data are
+//! one definition, written and read here; splitting builder from reader
+//! would let them drift apart.
+//!
 //! Once the handshake has given both sides a session cipher, everything
 //! they say travels in *frames*. A frame is still an RFMP packet, printable
 //! and in the same `(TYPE,field,...)` syntax as the handshake, so a packet

@@ -1,6 +1,10 @@
 //! The link: reliable, ordered messages over one TCP connection, after the
 //! handshake (steps 16 and 17), with two helper threads per connection.
 //!
+//! Why one long file: [`Link`]'s methods and the state its two threads share
+//! belong together; the threads themselves are in `reader.rs` and
+//! `writer.rs`.
+//!
 //! [`Link::start`] takes the [`Session`] a handshake produced and starts:
 //!
 //! - a **reader thread** that cuts frames out of the socket

@@ -1,6 +1,10 @@
 //! Reliable delivery (step 16): fragments, sequence numbers, acknowledgements
 //! and retransmission, as plain state machines.
 //!
+//! Why one long file: the sender's window, the receiver's window and
+//! reassembly share their sequence-number arithmetic and configuration, and
+//! a reader compares them side by side; none of it does I/O.
+//!
 //! TCP already delivers bytes in order, so why does RFMP need any of this?
 //! Because the chat write-up asks for a protocol that survives a damaged or
 //! lossy link, and because this is where a learner sees how TCP itself does

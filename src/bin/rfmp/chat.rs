@@ -1,5 +1,9 @@
 //! `rfmp client`: the interactive chat, on the library's [`Client`].
 //!
+//! Why one long file: the interactive loop, its line editor and its reader
+//! for piped input share the same commands and the same output; about a
+//! third is their tests.
+//!
 //! Two threads share the client (see the threads in [`Client`]'s
 //! documentation):
 //!

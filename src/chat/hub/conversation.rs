@@ -2,6 +2,10 @@
 //! own thread: its login, token, failed logins and file transfer, and its
 //! answers to every action. What it shares with the other clients it
 //! reaches through the [`Hub`].
+//!
+//! Why one long file: every action the server answers is here, one method
+//! each, so a reader looking for what the server does with an action finds
+//! it in one place.
 
 // The hub's items and the names it imports: a conversation is the hub's
 // other half, and may use its private parts.
