@@ -95,6 +95,7 @@ pub mod error;
 pub mod handshake;
 pub mod link;
 pub mod seed;
+mod sync;
 #[cfg(feature = "teach")]
 pub mod teach;
 

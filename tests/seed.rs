@@ -165,16 +165,49 @@ fn peer_code<T: std::fmt::Debug>(result: rfmp::Result<T>) -> String {
     }
 }
 
+/// `text` without the characters that the seed's Caesar, with this
+/// session's shift, would turn into `(` or `)`: the original's packets have
+/// no escaping, so such a text cannot be sent at all (rfmp refuses it with
+/// a clear error, `a_caesar_text_that_would_carry_a_parenthesis_is_refused`).
+/// The shift is random, so a fixed text would fail now and then.
+fn carried(text: &str, cipher: &SessionCipher) -> String {
+    match cipher {
+        SessionCipher::Caesar { shift } => text
+            .chars()
+            .filter(|c| {
+                let sealed = (u32::from(*c) + u32::from(*shift)) % 256;
+                sealed != u32::from(b'(') && sealed != u32::from(b')')
+            })
+            .collect(),
+        _ => text.to_string(),
+    }
+}
+
+/// The original's limit, kept: a Caesar text whose shifted form has a
+/// parenthesis cannot travel in a packet without escaping, and is refused
+/// with a message that says so instead of being cut at the wrong `)`.
+#[test]
+fn a_caesar_text_that_would_carry_a_parenthesis_is_refused() {
+    // A space (32) shifted by 8 is `(` (40).
+    let cipher = SessionCipher::Caesar { shift: 8 };
+    let refused = rfmp::seed::content::seal_content(&cipher, b"two words", &mut os_rng())
+        .and_then(|payload| rfmp::seed::packets::Request::Data(payload).to_packet())
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("parenthesis"), "{refused}");
+    assert_eq!(carried("two words", &cipher), "twowords");
+}
+
 /// A file written with openWrite reads back with openRead, in every
 /// cipher, and is stored in plain text in the workspace.
 #[test]
 fn open_write_then_open_read_round_trips_in_every_cipher() {
     for cipher in ALL {
         let (dir, mut conn, session_cipher, server) = session(cipher);
-        let text = "Notes, first draft: café";
+        let text = &carried("Notes, first draft: café", &session_cipher);
         open_write(&mut conn, &session_cipher, "notes.txt", text).expect("openWrite");
         let stored = std::fs::read_to_string(dir.path().join("files/notes.txt")).expect("on disk");
-        assert_eq!(stored, text, "{cipher:?}");
+        assert_eq!(&stored, text, "{cipher:?}");
         let read = open_read(&mut conn, &session_cipher, "notes.txt").expect("openRead");
         assert_eq!(read, text.as_bytes(), "{cipher:?}");
         end(&mut conn).expect("End");
@@ -222,7 +255,7 @@ fn whoami_and_hostname_answer_with_the_servers_names() {
 /// text before the first).
 #[test]
 fn a_command_keeps_its_commas() {
-    let (_dir, mut conn, cipher, _server) = session(Cipher::Caesar);
+    let (_dir, mut conn, cipher, _server) = session(Cipher::Aes);
     let echoed = prompt_output(&mut conn, &cipher, "echo one, two, three").unwrap();
     assert_eq!(echoed, "one, two, three");
 }
@@ -643,41 +676,49 @@ fn rfmp_client_profile_seed_works_with_a_seed_server() {
         (Cipher::Caesar, &["--secure", "1", "--cipher", "caesar"][..]),
         (Cipher::Aes, &["--secure", "1", "--cipher", "aes"][..]),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
-        let (addr, server) = start_seed_server(workspace(dir.path()));
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
-            .args(["client", "--profile", "seed", "--prompt-output"])
-            .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
-            .arg("--key")
-            .arg(&key)
-            .args(flags)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start rfmp client");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"openwrite notes.txt hello from rfmp\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{cipher:?}: {stderr}");
-        assert_eq!(
-            stdout, "wrote notes.txt (15 bytes)\nhello from rfmp\nstudent\n",
-            "{cipher:?}: {stderr}"
-        );
-        assert!(stderr.contains("refused (404): File not found"), "{stderr}");
-        server
-            .join()
-            .expect("server thread")
-            .expect("the client ended with (End)");
-        let stored = std::fs::read_to_string(dir.path().join("files/notes.txt")).unwrap();
-        assert_eq!(stored, "hello from rfmp", "{cipher:?}");
+        for attempt in 1..=5 {
+            let dir = tempfile::tempdir().unwrap();
+            let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
+            let (addr, server) = start_seed_server(workspace(dir.path()));
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+                .args(["client", "--profile", "seed", "--prompt-output"])
+                .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
+                .arg("--key")
+                .arg(&key)
+                .args(flags)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start rfmp client");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"openwrite notes.txt hello from rfmp\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            // The seed's Caesar cannot carry a text whose shifted form has a
+            // parenthesis, and the shift is random: try again with another.
+            if matches!(cipher, Cipher::Caesar) && stderr.contains("parenthesis") && attempt < 5 {
+                continue;
+            }
+            assert!(output.status.success(), "{cipher:?}: {stderr}");
+            assert_eq!(
+                stdout, "wrote notes.txt (15 bytes)\nhello from rfmp\nstudent\n",
+                "{cipher:?}: {stderr}"
+            );
+            assert!(stderr.contains("refused (404): File not found"), "{stderr}");
+            server
+                .join()
+                .expect("server thread")
+                .expect("the client ended with (End)");
+            let stored = std::fs::read_to_string(dir.path().join("files/notes.txt")).unwrap();
+            assert_eq!(stored, "hello from rfmp", "{cipher:?}");
+            break;
+        }
     }
 }
 
@@ -693,56 +734,64 @@ fn rfmp_client_profile_seed_works_with_the_python_seed_server() {
         ("caesar", &["--secure", "1", "--cipher", "caesar"][..]),
         ("aes", &["--secure", "1", "--cipher", "aes"][..]),
     ] {
-        let mut server = std::process::Command::new("python3")
-            .arg("tests/interop/seed_server.py")
-            .args(["--server-key", "tests/keys/TEST-ONLY-server-key.pem"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run python3");
-        let mut port = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-            &mut port,
-        )
-        .unwrap();
-        let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
-            .args(["client", "--profile", "seed"])
-            .args(["--host", "127.0.0.1", "--port", port.trim()])
-            .arg("--key")
-            .arg(&key)
-            .args(flags)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start rfmp client");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"openwrite notes.txt hello, python\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
+        for attempt in 1..=5 {
+            let mut server = std::process::Command::new("python3")
+                .arg("tests/interop/seed_server.py")
+                .args(["--server-key", "tests/keys/TEST-ONLY-server-key.pem"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run python3");
+            let mut port = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+                &mut port,
+            )
             .unwrap();
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{cipher}: {stderr}");
-        assert!(
-            stdout.contains("hello, python"),
-            "{cipher}: {stdout} {stderr}"
-        );
-        assert!(stderr.contains("File not found"), "{cipher}: {stderr}");
-        let served = server.wait_with_output().unwrap();
-        assert!(
-            served.status.success(),
-            "{cipher}: {}",
-            String::from_utf8_lossy(&served.stderr)
-        );
-        assert!(
-            String::from_utf8_lossy(&served.stderr).contains("the client ended the session"),
-            "{cipher}"
-        );
+            let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+                .args(["client", "--profile", "seed"])
+                .args(["--host", "127.0.0.1", "--port", port.trim()])
+                .arg("--key")
+                .arg(&key)
+                .args(flags)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start rfmp client");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"openwrite notes.txt hello, python\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            // The seed's Caesar cannot carry a text whose shifted form has a
+            // parenthesis, and the shift is random: try again with another.
+            if cipher == "caesar" && stderr.contains("parenthesis") && attempt < 5 {
+                continue;
+            }
+            assert!(output.status.success(), "{cipher}: {stderr}");
+            assert!(
+                stdout.contains("hello, python"),
+                "{cipher}: {stdout} {stderr}"
+            );
+            assert!(stderr.contains("File not found"), "{cipher}: {stderr}");
+            let served = server.wait_with_output().unwrap();
+            assert!(
+                served.status.success(),
+                "{cipher}: {}",
+                String::from_utf8_lossy(&served.stderr)
+            );
+            assert!(
+                String::from_utf8_lossy(&served.stderr).contains("the client ended the session"),
+                "{cipher}"
+            );
+            break;
+        }
     }
 }
 

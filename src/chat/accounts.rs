@@ -335,7 +335,7 @@ impl Accounts {
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
-        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.accounts)
     }
 }
 

@@ -23,6 +23,7 @@ use crate::handshake::session::Algorithm;
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
+use crate::sync::lock;
 use rsa::{PrivateKey, PublicKey};
 use serde_json::Value;
 use std::collections::VecDeque;
@@ -796,8 +797,4 @@ fn from_answer<T: serde::de::DeserializeOwned>(answer: Envelope, action: &str) -
     expect_action(&answer, action)?;
     serde_json::from_value(answer.data)
         .map_err(|e| Error::BadMessage(format!("unexpected {action} answer: {e}")))
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -290,7 +290,7 @@ impl Hub {
     }
 
     fn guesses(&self) -> MutexGuard<'_, Guesses> {
-        self.guesses.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.guesses)
     }
 
     /// The accounts.
@@ -325,7 +325,7 @@ impl Hub {
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// Reserve one login attempt to the account `name` from `address`,

@@ -297,7 +297,7 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A helper thread that panicked would poison the mutex; the state is
         // still consistent (every change is made in one step), so go on.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// End the link because of `error` (the first error wins).

@@ -12,6 +12,7 @@
 //! - `seed.rs`: `client --profile seed`, the seed's command prompt;
 //! - `server.rs`: the chat server; `files.rs`: `send-file`; `keys.rs`: key
 //!   files and `keygen`;
+//! - `error.rs`: the program's errors; `teach.rs`: `demo`;
 //! - `check.rs`: `check server` and `check client`; `watch.rs`: `--trace`,
 //!   `--key-log`, `--patient`; `pcap.rs`: `transcript --pcap`.
 
@@ -22,87 +23,24 @@ mod chat;
 mod check;
 mod commands;
 mod connect;
+mod error;
 mod files;
 mod keys;
 mod pcap;
 mod seed;
 mod server;
 mod show;
+mod teach;
 mod watch;
 
-use args::{Cli, Command, DemoChoice, ProfileChoice};
+pub use error::{CliError, CliResult, file_error};
+
+use args::{Cli, Command, ProfileChoice};
 use clap::Parser;
 use rfmp::chat::server::ServerConfig;
 use rfmp::link::Faults;
-use rfmp::teach::demo::{DEMO_FAULTS, DemoCipher};
-use std::fmt;
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
-
-/// Why the program stops: an error of the library, or of a local file
-/// (named with what was being done to which path).
-#[derive(Debug)]
-pub enum CliError {
-    /// The protocol, the network, the server's answers.
-    Rfmp(rfmp::Error),
-    /// A local file: `cannot <doing> <path>: <why>`.
-    File {
-        /// What was being done, e.g. `read the private key`.
-        doing: String,
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        why: String,
-    },
-    /// A server that accepted the connection and sent no CC packet (step
-    /// 2) within `seconds`.
-    NoAnswer {
-        /// `HOST:PORT`.
-        server: String,
-        /// How long the client waited.
-        seconds: u64,
-    },
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CliError::Rfmp(error) => error.fmt(f),
-            CliError::File { doing, path, why } => {
-                write!(f, "cannot {doing} {}: {why}", path.display())
-            }
-            CliError::NoAnswer { server, seconds } => write!(
-                f,
-                "no RFMP answer from {server} after {seconds} s: is this an RFMP server?"
-            ),
-        }
-    }
-}
-
-impl From<rfmp::Error> for CliError {
-    fn from(error: rfmp::Error) -> CliError {
-        CliError::Rfmp(error)
-    }
-}
-
-impl From<std::io::Error> for CliError {
-    fn from(error: std::io::Error) -> CliError {
-        CliError::Rfmp(rfmp::Error::Io(error))
-    }
-}
-
-/// A local file error, e.g. `file_error("read the private key", path, e)`
-/// shows as `cannot read the private key keys/me.pem: No such file...`.
-pub fn file_error(doing: &str, path: &Path, why: impl fmt::Display) -> CliError {
-    CliError::File {
-        doing: doing.to_string(),
-        path: path.to_path_buf(),
-        why: why.to_string(),
-    }
-}
-
-/// The result of the program's pieces.
-pub type CliResult<T> = Result<T, CliError>;
+use rfmp::teach::demo::DEMO_FAULTS;
+use std::io::Write;
 
 fn main() {
     let cli = Cli::parse();
@@ -142,7 +80,7 @@ fn run(command: Command) -> CliResult<()> {
             cipher,
             no_pause,
             faults,
-        } => demo(cipher, no_pause, faults.or(DEMO_FAULTS)),
+        } => teach::demo(cipher, no_pause, faults.or(DEMO_FAULTS)),
         Command::Server {
             host,
             port,
@@ -207,18 +145,4 @@ fn run(command: Command) -> CliResult<()> {
         }
         Command::Keygen { out } => keys::keygen(&out),
     }
-}
-
-/// `rfmp demo`: the narrated sessions ([`rfmp::teach::demo::run`]).
-fn demo(choice: DemoChoice, no_pause: bool, faults: Faults) -> CliResult<()> {
-    let ciphers: &[DemoCipher] = match choice {
-        DemoChoice::None => &[DemoCipher::None],
-        DemoChoice::Caesar => &[DemoCipher::Caesar],
-        DemoChoice::Aes => &[DemoCipher::Aes],
-        DemoChoice::All => &[DemoCipher::None, DemoCipher::Caesar, DemoCipher::Aes],
-    };
-    let pause = !no_pause && std::io::stdin().is_terminal();
-    // anstream strips the colours when stdout is not a terminal.
-    let mut out = anstream::stdout();
-    Ok(rfmp::teach::demo::run(ciphers, faults, pause, &mut out)?)
 }

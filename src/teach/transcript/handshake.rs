@@ -36,9 +36,7 @@ impl SharedRng {
     /// The generator, locked for one draw (a poisoned lock still holds a
     /// usable generator: a draw cannot leave it half-changed).
     fn inner(&self) -> std::sync::MutexGuard<'_, ChaCha20Rng> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.0)
     }
 }
 
@@ -237,7 +235,7 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
             .unwrap_or_else(|poisoned| poisoned.into_inner()),
         Draws::Separate => own,
     };
-    let events = std::mem::take(&mut *events.lock().unwrap_or_else(|p| p.into_inner()));
+    let events = std::mem::take(&mut *crate::sync::lock(&events));
     Ok(Observed {
         events,
         client: client.cipher,
