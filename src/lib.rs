@@ -68,9 +68,10 @@
 //! <!-- end generated -->
 //!
 //! ## The layout
-//! The source is in four folders, one for each part of the protocol and
-//! one for the teaching tools; each folder's opening comment says what it
-//! holds and what it may use. Nothing in a lower part uses a higher one.
+//! The source is in folders, one for each part of the protocol and two for
+//! the teaching tools; each folder's opening comment says what it holds and
+//! what it may use. The handshake uses nothing above it, and the link only
+//! the handshake.
 //!
 //! - [`handshake`] (steps 1-15): the two halves of the flow,
 //!   [`handshake::client`] and [`handshake::server`], and the step modules
@@ -82,8 +83,16 @@
 //!   sans-IO windows) and [`link::Link`], the threads that run them.
 //! - [`chat`]: the envelope, actions, accounts, the hub, direct messages,
 //!   files, and the chat [`chat::Client`] and [`chat::Server`].
-//! - `teach` (feature `teach`): the demo, the transcript, a tapped server.
+//! - [`seed`]: the seed profile's command phase (`--profile seed`): what
+//!   the seed's original speaks after step 13, on a confined workspace.
+//! - `check` (feature `teach`): `rfmp check`, the conformance suite for
+//!   anyone's RFMP server or client, with named diagnoses.
+//! - `teach` (feature `teach`): the demo, the transcript, the test vectors,
+//!   a packet capture, a live trace, a man in the middle, a tapped server.
 //! - [`error`]: one error type, with a code for `EE` packets.
+//!
+//! `SPEC.md` states the protocol in RFC 2119 words, `vectors/` holds its
+//! test vectors, and `fuzz/` fuzzes every parser.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
