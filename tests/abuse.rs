@@ -313,7 +313,6 @@ impl RealServer {
     /// Start `rfmp server` on 127.0.0.1:0 with the TEST-ONLY key, the
     /// accounts in `data` and the default limits.
     fn start(data: &std::path::Path) -> RealServer {
-        use std::io::BufRead;
         use std::process::{Command, Stdio};
         let (key_dir, key) = private_key_file("TEST-ONLY-server-key.pem");
         let mut child = Command::new(env!("CARGO_BIN_EXE_rfmp"))
@@ -327,16 +326,7 @@ impl RealServer {
             .stderr(Stdio::piped())
             .spawn()
             .expect("rfmp server starts");
-        let mut log = std::io::BufReader::new(child.stderr.take().expect("its log"));
-        let addr = loop {
-            let mut line = String::new();
-            assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in log.lines() {});
+        let addr = listening_address(&mut child);
         RealServer {
             child,
             addr,

@@ -628,7 +628,6 @@ fn malformed_messages_get_an_error_and_nobody_is_disconnected() {
 /// account that was acknowledged with `welcome`.
 #[test]
 fn accounts_file_is_never_half_written_when_the_server_is_killed() {
-    use std::io::BufRead;
     use std::process::{Command, Stdio};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -648,17 +647,7 @@ fn accounts_file_is_never_half_written_when_the_server_is_killed() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The server logs "rfmp server listening on 127.0.0.1:PORT".
-    let mut log = std::io::BufReader::new(server.stderr.take().unwrap());
-    let addr: SocketAddr = loop {
-        let mut line = String::new();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in log.lines() {});
+    let addr = listening_address(&mut server);
 
     // Each worker reports every account the server acknowledged.
     let (acknowledge, acknowledged) = std::sync::mpsc::channel::<String>();

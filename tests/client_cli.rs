@@ -215,17 +215,7 @@ fn server_process(data: &Path, key: &Path) -> (Child, SocketAddr) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The server logs "rfmp server listening on 127.0.0.1:PORT".
-    let mut log = BufReader::new(server.stderr.take().unwrap());
-    let addr: SocketAddr = loop {
-        let mut line = String::new();
-        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in log.lines() {});
+    let addr = listening_address(&mut server);
     (server, addr)
 }
 

@@ -194,3 +194,21 @@ pub fn private_key_file(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
     (dir, path)
 }
+
+/// The address a real `rfmp server` process listens on, read from its log
+/// line `rfmp server listening on 127.0.0.1:PORT` (its stderr must be
+/// piped); the rest of its log is drained on a thread of its own, so the
+/// server never blocks on a full pipe.
+pub fn listening_address(server: &mut std::process::Child) -> SocketAddr {
+    use std::io::BufRead;
+    let mut log = std::io::BufReader::new(server.stderr.take().expect("a piped stderr"));
+    let addr = loop {
+        let mut line = String::new();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in log.lines() {});
+    addr
+}
