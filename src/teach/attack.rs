@@ -26,7 +26,7 @@ use crate::handshake::client::{self, Mode};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{generate_key, os_rng};
 use crate::handshake::server::{self as server_side, ServerKey};
-use crate::handshake::session::Algorithm;
+use crate::handshake::session::{Algorithm, SessionCipher};
 use crate::handshake::trust::{KnownServers, Trusted, trust_server_key};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
@@ -97,10 +97,10 @@ fn intercept(
     let accepted = server_side::handshake(Connection::new(client_stream), mallory, &mut rng)?;
     // ...and to the server, a client asking for the same cipher, passing on
     // the real client's public key so nothing looks different.
-    let algorithm = match accepted.session.cipher.name() {
-        "aes-128-eax" => Some(Algorithm::Aes),
-        "caesar" => Some(Algorithm::Caesar),
-        _ => None,
+    let algorithm = match accepted.session.cipher {
+        SessionCipher::Aes(_) => Some(Algorithm::Aes),
+        SessionCipher::Caesar { .. } => Some(Algorithm::Caesar),
+        SessionCipher::None => None,
     };
     let mode = match (&accepted.client_public_key, algorithm) {
         (Some(key), Some(algorithm)) => Mode::Secured {
