@@ -665,6 +665,26 @@ fn python_seed_client_works_with_server_profile_seed() {
     }
 }
 
+/// Run `rfmp client --profile seed` (the real binary, the first TEST-ONLY
+/// client key) against 127.0.0.1:`port` with `flags`, `input` piped in;
+/// its output.
+fn run_seed_client(port: &str, flags: &[&str], input: &[u8]) -> std::process::Output {
+    let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["client", "--profile", "seed"])
+        .args(["--host", "127.0.0.1", "--port", port])
+        .arg("--key")
+        .arg(&key)
+        .args(flags)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rfmp client");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// `rfmp client --profile seed` (the real binary, requests piped on
 /// standard input) against a server written the seed's way, in all three
 /// modes: it writes a file, reads it back, runs whoami (with its output
@@ -678,26 +698,12 @@ fn rfmp_client_profile_seed_works_with_a_seed_server() {
     ] {
         for attempt in 1..=5 {
             let dir = tempfile::tempdir().unwrap();
-            let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
             let (addr, server) = start_seed_server(workspace(dir.path()));
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
-                .args(["client", "--profile", "seed", "--prompt-output"])
-                .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
-                .arg("--key")
-                .arg(&key)
-                .args(flags)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start rfmp client");
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(b"openwrite notes.txt hello from rfmp\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
-                .unwrap();
-            let output = child.wait_with_output().unwrap();
+            let output = run_seed_client(
+                &addr.port().to_string(),
+                &[flags, &["--prompt-output"]].concat(),
+                b"openwrite notes.txt hello from rfmp\nopenread notes.txt\nwhoami\nopenread missing.txt\n",
+            );
             let stdout = String::from_utf8_lossy(&output.stdout);
             let stderr = String::from_utf8_lossy(&output.stderr);
             // The seed's Caesar cannot carry a text whose shifted form has a
@@ -748,25 +754,11 @@ fn rfmp_client_profile_seed_works_with_the_python_seed_server() {
                 &mut port,
             )
             .unwrap();
-            let (_keys, key) = common::private_key_file("TEST-ONLY-client-key.pem");
-            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
-                .args(["client", "--profile", "seed"])
-                .args(["--host", "127.0.0.1", "--port", port.trim()])
-                .arg("--key")
-                .arg(&key)
-                .args(flags)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start rfmp client");
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(b"openwrite notes.txt hello, python\nopenread notes.txt\nwhoami\nopenread missing.txt\n")
-                .unwrap();
-            let output = child.wait_with_output().unwrap();
+            let output = run_seed_client(
+                port.trim(),
+                flags,
+                b"openwrite notes.txt hello, python\nopenread notes.txt\nwhoami\nopenread missing.txt\n",
+            );
             let stdout = String::from_utf8_lossy(&output.stdout);
             let stderr = String::from_utf8_lossy(&output.stderr);
             // The seed's Caesar cannot carry a text whose shifted form has a
