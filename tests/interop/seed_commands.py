@@ -31,9 +31,10 @@ import secrets
 import socket
 import sys
 
-from Crypto.Cipher import AES, PKCS1_OAEP
+from Crypto.Cipher import PKCS1_OAEP
 from Crypto.Hash import SHA256
 from Crypto.PublicKey import RSA
+from seed_content import decrypt, encrypt
 
 TIMEOUT_SECONDS = 20
 
@@ -56,28 +57,6 @@ def recv_until(sock, done):
 
 def one_packet(sock):
     return recv_until(sock, lambda d: b")" in d)
-
-
-def encrypt(cipher, secret, text):
-    """The original's content encryption, for a DP payload."""
-    if cipher == "none":
-        return text
-    if cipher == "caesar":
-        return "".join(chr((ord(c) + secret) % 256) for c in text)
-    aes = AES.new(secret, AES.MODE_EAX)  # a random 16-byte nonce, a 16-byte tag
-    ciphertext, tag = aes.encrypt_and_digest(text.encode("utf-8"))
-    return base64.b64encode(aes.nonce + tag + ciphertext).decode("ascii")
-
-
-def decrypt(cipher, secret, payload):
-    if cipher == "none":
-        return payload
-    if cipher == "caesar":
-        return "".join(chr((ord(c) - secret) % 256) for c in payload)
-    raw = base64.b64decode(payload, validate=True)
-    nonce, tag, ciphertext = raw[:16], raw[16:32], raw[32:]
-    aes = AES.new(secret, AES.MODE_EAX, nonce=nonce)
-    return aes.decrypt_and_verify(ciphertext, tag).decode("utf-8")
 
 
 def secure_handshake(sock, cipher, client_key):

@@ -32,9 +32,10 @@ import base64
 import socket
 import sys
 
-from Crypto.Cipher import AES, PKCS1_OAEP
+from Crypto.Cipher import PKCS1_OAEP
 from Crypto.Hash import SHA256
 from Crypto.PublicKey import RSA
+from seed_content import decrypt, encrypt
 
 TIMEOUT_SECONDS = 20
 
@@ -60,27 +61,6 @@ class Packets:
         end = self.buffer.index(b")") + 1
         packet, self.buffer = self.buffer[:end], self.buffer[end:]
         return packet.decode("utf-8")
-
-
-def encrypt(cipher, secret, text):
-    if cipher == "none":
-        return text
-    if cipher == "caesar":
-        return "".join(chr((ord(c) + secret) % 256) for c in text)
-    aes = AES.new(secret, AES.MODE_EAX)
-    ciphertext, tag = aes.encrypt_and_digest(text.encode("utf-8"))
-    return base64.b64encode(aes.nonce + tag + ciphertext).decode("ascii")
-
-
-def decrypt(cipher, secret, payload):
-    if cipher == "none":
-        return payload
-    if cipher == "caesar":
-        return "".join(chr((ord(c) - secret) % 256) for c in payload)
-    raw = base64.b64decode(payload, validate=True)
-    nonce, tag, ciphertext = raw[:16], raw[16:32], raw[32:]
-    aes = AES.new(secret, AES.MODE_EAX, nonce=nonce)
-    return aes.decrypt_and_verify(ciphertext, tag).decode("utf-8")
 
 
 def handshake(sock, packets, server_key):
