@@ -2,7 +2,7 @@
 //! fan-out of every room message to the room's members.
 //!
 //! # Threads and shared state
-//! Each client has its own thread (see [`crate::handshake::server`]), running a
+//! Each client has its own thread (see [`crate::chat::server::chatting`]), running a
 //! [`Conversation`]: the client's login, token, failed-login count and file
 //! transfer are that thread's alone. What the clients share is the [`Hub`]:
 //!
