@@ -62,7 +62,9 @@
 //! [`Link::close`] queues an End frame after everything already queued,
 //! waits for its AK, then waits (briefly) for the peer's own End, as TCP
 //! exchanges FINs. A side that receives End gets [`Delivery::End`] and
-//! should call `close` too.
+//! should call `close` too; its `close` then lingers until the peer hangs
+//! up, acknowledging repeated frames, because the peer may still wait for
+//! an AK that was lost (TCP's TIME_WAIT; SPEC §17.b-3).
 //!
 //! # The files
 //! - [`frames`]: the four frames on the wire (16.b, 16.c, 16.e, 16.f, 17.a).
@@ -578,19 +580,33 @@ impl Link {
     /// for its acknowledgement, then wait up to 5 s for the peer's End
     /// (step 17.a on its side), and close the socket.
     ///
+    /// A side whose End answers the peer's (the peer's End had arrived
+    /// before `close` was called: the server, when the client ends the
+    /// session) then *lingers*, as TCP's TIME_WAIT does: it keeps reading,
+    /// and acknowledging repeated frames, until the peer hangs up, for at
+    /// most 5 s more. The peer may still be waiting for an AK that was lost:
+    /// the AK of its End, or of a data frame before it, and it hangs up as
+    /// soon as that arrives (the side that ended first is the one that
+    /// hangs up first).
+    ///
     /// # Errors
     /// The error that ended the link, if it ends before End is
     /// acknowledged.
     pub fn close(&self) -> Result<()> {
         {
             let mut state = self.shared.lock();
+            // The peer ended first: our End answers its End.
+            let answering = state.peer_ended;
             if state.end == EndState::NotRequested {
                 state.end = EndState::Requested;
             }
             self.shared.writer.notify_all();
             // Wait for End to be acknowledged.
             loop {
-                if state.end == EndState::Sent && state.window.is_empty() {
+                // `end_seq` is set when End enters the send window (not
+                // when the writer starts to seal it), so an empty window
+                // means End too was acknowledged.
+                if state.end_seq.is_some() && state.window.is_empty() {
                     break; // everything we sent, End included, was acknowledged
                 }
                 if state.ended.is_some() && state.peer_ended && state.only_end_unacknowledged() {
@@ -615,9 +631,18 @@ impl Link {
                     .unwrap_or_else(|e| e.into_inner());
             }
             // Then, briefly, for the peer's End (or its hanging up).
-            drop(self.shared.wait_until(state, LINGER, |state| {
+            state = self.shared.wait_until(state, LINGER, |state| {
                 state.peer_ended || state.ended.is_some()
-            }));
+            });
+            if answering {
+                // Linger (TCP's TIME_WAIT): the peer, which ended first,
+                // hangs up once it has the AKs it waits for. Until then
+                // the reader answers its repeated frames with AKs.
+                state = self
+                    .shared
+                    .wait_until(state, LINGER, |state| state.ended.is_some());
+            }
+            drop(state);
         }
         self.shutdown();
         // Wait (briefly) for the writer's last words: the AK of the peer's
