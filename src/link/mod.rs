@@ -133,6 +133,13 @@ const READER_TICK: Duration = Duration::from_millis(250);
 /// How long [`Link::close`] waits for the peer's own End.
 const LINGER: Duration = Duration::from_secs(5);
 
+/// The stack of each of a link's two threads, in bytes: 128 KiB
+/// ([`LinkConfig::thread_stack`]). Only the pages a thread touches are
+/// mapped; the link's deepest path (sealing and opening frames) uses a
+/// small part of it: the test `server_threads_fit_in_half_their_stack`
+/// runs a whole session with half. `std`'s default is 2 MiB.
+pub const LINK_THREAD_STACK: usize = 128 * 1024;
+
 /// Counters of what a link did, for the demo, the tests and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkStats {
@@ -176,6 +183,9 @@ pub struct LinkConfig {
     /// Where to report [`Trace`] events, each with the direction of the
     /// side that reports it (`None`: nowhere).
     pub trace: Option<mpsc::Sender<(Direction, Trace)>>,
+    /// The stack of each of the link's threads, in bytes. Default
+    /// [`LINK_THREAD_STACK`] (128 KiB).
+    pub thread_stack: usize,
 }
 
 impl Default for LinkConfig {
@@ -189,6 +199,7 @@ impl Default for LinkConfig {
             keepalive: KEEPALIVE,
             faults: Faults::NONE,
             trace: None,
+            thread_stack: LINK_THREAD_STACK,
         }
     }
 }
@@ -380,6 +391,7 @@ impl Link {
             let (cipher, config) = (cipher.clone(), config.clone());
             std::thread::Builder::new()
                 .name(format!("{name}-reader"))
+                .stack_size(config.thread_stack)
                 .spawn(move || {
                     let mut task = ReaderTask {
                         shared: &shared,
@@ -403,9 +415,11 @@ impl Link {
             let shared = Arc::clone(&shared);
             let stream = stream.try_clone()?;
             let faults = config.faults;
+            let stack = config.thread_stack;
             let trace = config.trace.clone();
             std::thread::Builder::new()
                 .name(format!("{name}-writer"))
+                .stack_size(stack)
                 .spawn(move || {
                     let mut task = WriterTask {
                         shared: &shared,
