@@ -232,7 +232,9 @@ enum EndState {
 /// mutex.
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Vec<u8>>,
+    /// Messages waiting to be sent, shared rather than copied: the hub puts
+    /// one room message on every member's queue.
+    queue: VecDeque<Arc<[u8]>>,
     queued_bytes: usize,
     current: Option<Outgoing>,
     window: SendWindow,
@@ -452,14 +454,16 @@ impl Link {
     /// (backpressure for a side that produces faster than the peer reads).
     ///
     /// Returns once the message is queued, not when it has arrived; use
-    /// [`Link::flush`] to wait for acknowledgements.
+    /// [`Link::flush`] to wait for acknowledgements. The message is a
+    /// `Vec<u8>` or an `Arc<[u8]>`: the server's hub encodes a room
+    /// message once and queues the same bytes for every member.
     ///
     /// # Errors
     /// - [`Error::MessageTooLarge`] for a message over
     ///   [`ReliableConfig::max_message_bytes`].
     /// - [`Error::SessionEnded`] or the error that ended the link.
-    pub fn send(&self, message: Vec<u8>) -> Result<()> {
-        self.enqueue(message, true)
+    pub fn send(&self, message: impl Into<Arc<[u8]>>) -> Result<()> {
+        self.enqueue(message.into(), true)
     }
 
     /// Queue a message, or fail at once with [`Error::QueueFull`] when the
@@ -468,11 +472,11 @@ impl Link {
     ///
     /// # Errors
     /// As [`Link::send`], plus [`Error::QueueFull`].
-    pub fn try_send(&self, message: Vec<u8>) -> Result<()> {
-        self.enqueue(message, false)
+    pub fn try_send(&self, message: impl Into<Arc<[u8]>>) -> Result<()> {
+        self.enqueue(message.into(), false)
     }
 
-    fn enqueue(&self, message: Vec<u8>, wait: bool) -> Result<()> {
+    fn enqueue(&self, message: Arc<[u8]>, wait: bool) -> Result<()> {
         if message.len() > self.max_message_bytes {
             return Err(Error::MessageTooLarge(format!(
                 "{} bytes; a message is at most {} bytes",
