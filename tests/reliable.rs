@@ -16,7 +16,7 @@ use rfmp::link::frames::{
     Direction, Frame, FrameReader, Received, ak_packet, decode_frame, dp_packet,
 };
 use rfmp::link::reliable::ReliableConfig;
-use rfmp::link::{Faults, LinkConfig};
+use rfmp::link::{ACK_EVERY, Faults, LinkConfig};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -377,6 +377,47 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
     peer.join().unwrap();
     link.close()
         .expect("nothing of ours was unacknowledged: a clean close");
+}
+
+/// Step 16.g's delayed AKs (TCP's delayed ACK, RFC 1122, section
+/// 4.2.3.2): frames that arrive in order share one AK. With the delay set to
+/// a minute, 32 frames written one by one get a single `(AK,32)`, sent when
+/// the 32nd arrives (`ACK_EVERY`), instead of an AK for each.
+#[test]
+fn step_16_in_order_frames_share_a_delayed_ak_at_most_32_frames_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = server_with(&dir, |c| c.link.ack_delay = Duration::from_secs(60));
+    let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    for seq in 0..ACK_EVERY {
+        stream
+            .write_all(message_frame(&cipher, seq, "x").as_bytes())
+            .unwrap();
+    }
+    loop {
+        // The echoes come too; the first AK must cover all 32 frames.
+        if let Received::Frame(Frame::Ack { next }) = reader.read().unwrap() {
+            assert_eq!(next, ACK_EVERY);
+            break;
+        }
+    }
+}
+
+/// A delayed AK is not forgotten: one frame alone is acknowledged once the
+/// delay (`LinkConfig::ack_delay`, 5 ms) has passed, though nothing else
+/// arrives.
+#[test]
+fn step_16_a_lone_frame_is_acknowledged_after_the_delay() {
+    let addr = start_default_server();
+    let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    stream
+        .write_all(message_frame(&cipher, 0, "alone").as_bytes())
+        .unwrap();
+    loop {
+        if let Received::Frame(Frame::Ack { next }) = reader.read().unwrap() {
+            assert_eq!(next, 1);
+            break;
+        }
+    }
 }
 
 /// Step 17.b's linger, as TCP's TIME_WAIT: the server, whose End answers

@@ -116,8 +116,17 @@ use std::time::{Duration, Instant};
 /// Frames that are damaged in a row before the link is declared broken.
 pub const MAX_DAMAGED_IN_A_ROW: u32 = 64;
 
-/// The receiver acknowledges at least every this many data frames.
-const ACK_EVERY: u32 = 32;
+/// The receiver acknowledges at least every this many data frames, however
+/// close together they arrive.
+pub const ACK_EVERY: u32 = 32;
+
+/// How long the receiver may delay the AK of a data frame that arrived in
+/// order, to cover more frames with one AK ([`LinkConfig::ack_delay`]): 5 ms.
+/// TCP's delayed ACK (RFC 1122, section 4.2.3.2) allows up to 500 ms; here
+/// it must stay below the sender's smallest retransmission timeout
+/// ([`ReliableConfig::min_rto`], 10 ms), or the sender would resend frames
+/// whose AK is merely waiting.
+pub const ACK_DELAY: Duration = Duration::from_millis(5);
 
 /// How long a reader stays silent before it repeats its AK as a keepalive
 /// (well below any idle timeout a peer would sensibly use; the server's is
@@ -178,6 +187,11 @@ pub struct LinkConfig {
     /// peer's idle timeout does not take a quiet side for a dead one.
     /// Default [`KEEPALIVE`] (60 s).
     pub keepalive: Duration,
+    /// The longest wait before acknowledging a data frame that arrived in
+    /// order (a delayed AK): frames that arrive meanwhile share the AK.
+    /// Default [`ACK_DELAY`] (5 ms). Duplicates, frames out of order and
+    /// End are acknowledged at once, and [`ACK_EVERY`] frames always are.
+    pub ack_delay: Duration,
     /// Deliberate damage, for teaching and tests. Default none.
     pub faults: Faults,
     /// Where to report [`Trace`] events, each with the direction of the
@@ -197,6 +211,7 @@ impl Default for LinkConfig {
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
             keepalive: KEEPALIVE,
+            ack_delay: ACK_DELAY,
             faults: Faults::NONE,
             trace: None,
             thread_stack: LINK_THREAD_STACK,
@@ -405,6 +420,9 @@ impl Link {
                         last_heard: Instant::now(),
                         damaged_in_a_row: 0,
                         ack_due: false,
+                        urgent_ack: false,
+                        ack_deadline: None,
+                        read_timeout: READER_TICK,
                         unacked: 0,
                         last_ack: Instant::now(),
                     };
