@@ -439,3 +439,25 @@ fn envelope_errors_in_the_lessons_are_the_code_s() {
         }
     }
 }
+
+/// Each chapter can be read in one sitting: none grows past 600 lines
+/// (the frames chapter was once 1,149 and was split into 07, 07b and 07c).
+/// A chapter that needs more is split the same way.
+#[test]
+fn every_chapter_can_be_read_in_one_sitting() {
+    const MOST_LINES: usize = 600;
+    for entry in std::fs::read_dir("lessons").expect("the lessons folder") {
+        let path = entry.expect("a lessons entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let lines = std::fs::read_to_string(&path)
+                .expect("a lesson")
+                .lines()
+                .count();
+            assert!(
+                lines <= MOST_LINES,
+                "{} has {lines} lines, more than {MOST_LINES}: split it",
+                path.display()
+            );
+        }
+    }
+}

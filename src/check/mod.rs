@@ -200,6 +200,8 @@ const ENCRYPTION: &str = "lessons/03-encryption.md";
 const CONFIRMATION: &str = "lessons/04-confirmation.md";
 const ERRORS: &str = "lessons/06-errors.md";
 const FRAMES: &str = "lessons/07-frames.md";
+const RELIABILITY: &str = "lessons/07b-reliability.md";
+const LINK: &str = "lessons/07c-link.md";
 const CHAT: &str = "lessons/09-chat.md";
 
 /// Every check, servers' first, in the order they run.
@@ -345,7 +347,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "acknowledges in order",
         sends: "(DP,0,...), then (DP,1,...), unsecured",
-        lesson: FRAMES,
+        lesson: RELIABILITY,
         needs_sc: true,
     },
     Check {
@@ -354,7 +356,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "acknowledges two frames that arrive in one write",
         sends: "(DP,0,...)(DP,1,...) in one write, unsecured",
-        lesson: FRAMES,
+        lesson: RELIABILITY,
         needs_sc: true,
     },
     Check {
@@ -381,7 +383,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "answers End with End",
         sends: "(End,0,...) sealed with AES-128-EAX",
-        lesson: FRAMES,
+        lesson: LINK,
         needs_sc: true,
     },
     Check {
@@ -462,7 +464,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "acknowledges in order",
         sends: "(DP,1,...) again, intact",
-        lesson: FRAMES,
+        lesson: RELIABILITY,
         needs_sc: true,
     },
     Check {
@@ -471,7 +473,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "answers End with End",
         sends: "(End,2,...)",
-        lesson: FRAMES,
+        lesson: LINK,
         needs_sc: true,
     },
 ];

@@ -97,15 +97,22 @@ impl Step {
             .unwrap_or(0)
     }
 
-    /// The lesson that explains the step: `01-start.md` for steps 1-4, and
-    /// so on (`lessons/00-flow.md`, "The chapters").
+    /// The lesson that explains the step best: `01-start.md` for steps 1-4,
+    /// and so on (`lessons/00-flow.md`, "The chapters"). Steps 16 and 17 are
+    /// defined in `07-frames.md`; the window and sending again (16.a, 16.d,
+    /// 16.g-16.i) are explained in `07b-reliability.md`, closing (17) in
+    /// `07c-link.md`.
     pub fn chapter(&self) -> &'static str {
         match self.number() {
             1..=4 => "01-start.md",
             5..=9 => "02-server-key.md",
             10..=11 => "03-encryption.md",
             12..=15 => "04-confirmation.md",
-            _ => "07-frames.md",
+            16 => match self.id {
+                "16.a" | "16.d" | "16.g" | "16.h" | "16.i" => "07b-reliability.md",
+                _ => "07-frames.md",
+            },
+            _ => "07c-link.md",
         }
     }
 }
