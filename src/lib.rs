@@ -70,8 +70,10 @@
 //! ## The layout
 //! The source is in folders, one for each part of the protocol and two for
 //! the teaching tools; each folder's opening comment says what it holds and
-//! what it may use. The handshake uses nothing above it, and the link only
-//! the handshake.
+//! what it may use. The handshake uses nothing above it, the link only the
+//! handshake, the seed profile only the handshake and the link, and the chat
+//! all three (its server starts the seed profile's command phase): no folder
+//! imports one that imports it.
 //!
 //! - [`handshake`] (steps 1-15): the two halves of the flow,
 //!   [`handshake::client`] and [`handshake::server`], and the step modules
@@ -90,6 +92,8 @@
 //! - `teach` (feature `teach`): the demo, the transcript, the test vectors,
 //!   a packet capture, a live trace, a man in the middle, a tapped server.
 //! - [`error`]: one error type, with a code for `EE` packets.
+//! - `files` (crate-private): safe file names and the one atomic write
+//!   (temporary file, `fsync`, rename) behind every file rfmp keeps.
 //!
 //! `SPEC.md` states the protocol in RFC 2119 words, `vectors/` holds its
 //! test vectors, and `fuzz/` fuzzes every parser.
@@ -101,6 +105,7 @@ pub mod chat;
 #[cfg(feature = "teach")]
 pub mod check;
 pub mod error;
+mod files;
 pub mod handshake;
 pub mod link;
 pub mod seed;
