@@ -46,6 +46,10 @@ use std::io::{Read, Write};
 
 /// What kind of session the client asks for: the answers to the seed's two
 /// questions (step 1.a: 0 or 1; step 10.a.i: aes or caesar).
+///
+/// It holds the client's *public* key only: the handshake sends it and
+/// never uses the private half (the chat's [`crate::chat::client::Security`]
+/// adds that, for direct messages).
 #[derive(Debug, Clone)]
 pub enum Mode {
     /// `(SS,RFMP,v1.0,0)`: no encryption at all.
