@@ -37,7 +37,7 @@ pub const MAX_NAME_BYTES: usize = 100;
 /// [`MAX_NAME_BYTES`]. An empty result becomes `file`.
 ///
 /// ```
-/// use rfmp::chat::transfer::safe_file_name;
+/// use rfmp::files::safe_file_name;
 /// assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
 /// assert_eq!(safe_file_name("C:\\Users\\me\\notes.txt"), "notes.txt");
 /// assert_eq!(safe_file_name("..."), "file");
@@ -67,7 +67,7 @@ pub fn safe_file_name(name: &str) -> String {
 
 /// Who may read a file that [`write_atomically`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Readers {
+pub enum Readers {
     /// The owner only (mode 0600 on Unix): private keys, password hashes.
     Owner,
     /// Whoever the process's umask allows (usually everyone may read).
@@ -76,7 +76,7 @@ pub(crate) enum Readers {
 
 /// Whether [`write_atomically`] may replace a file that exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Existing {
+pub enum Existing {
     /// Replace it (rename over it).
     Replace,
     /// Keep it and fail with [`std::io::ErrorKind::AlreadyExists`].
@@ -91,7 +91,7 @@ pub(crate) enum Existing {
 /// temporary file, renaming or linking it); the caller names `path` in its
 /// own error. `AlreadyExists` when `existing` is [`Existing::Keep`] and
 /// `path` exists. The temporary file is removed on every error.
-pub(crate) fn write_atomically(
+pub fn write_atomically(
     path: &Path,
     bytes: &[u8],
     readers: Readers,

@@ -92,7 +92,7 @@
 //! - `teach` (feature `teach`): the demo, the transcript, the test vectors,
 //!   a packet capture, a live trace, a man in the middle, a tapped server.
 //! - [`error`]: one error type, with a code for `EE` packets.
-//! - `files` (crate-private): safe file names and the one atomic write
+//! - [`files`]: safe file names and the one atomic write
 //!   (temporary file, `fsync`, rename) behind every file rfmp keeps.
 //!
 //! `SPEC.md` states the protocol in RFC 2119 words, `vectors/` holds its
@@ -105,7 +105,7 @@ pub mod chat;
 #[cfg(feature = "teach")]
 pub mod check;
 pub mod error;
-mod files;
+pub mod files;
 pub mod handshake;
 pub mod link;
 pub mod seed;

@@ -25,7 +25,7 @@
 
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
-pub use crate::files::{MAX_NAME_BYTES, safe_file_name};
+use crate::files::safe_file_name;
 use crate::link::Link;
 use rand::RngExt;
 use rsa::sha2::{Digest, Sha256};

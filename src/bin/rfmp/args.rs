@@ -99,9 +99,10 @@ pub enum Command {
         port: u16,
         /// The server's RSA private key file.
         ///
-        /// PKCS#8 PEM, as `rfmp keygen` writes it. Without it a fresh
-        /// RSA-2048 key is generated at start, and its fingerprint changes
-        /// at every start.
+        /// PKCS#8 PEM, as `rfmp keygen` writes it, readable by its owner
+        /// only. Without it the server uses `<data-dir>/server-key.pem`,
+        /// making an RSA-2048 key there on its first start, so its
+        /// fingerprint stays the same across restarts.
         #[arg(long)]
         key: Option<PathBuf>,
         /// Most clients served at once.
