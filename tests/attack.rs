@@ -177,3 +177,87 @@ fn parallel_guessers_are_held_to_five_guesses_while_the_owner_logs_in() {
         "{when}"
     );
 }
+
+/// The line that opens a block of attack output in a lesson, before the
+/// attack's name.
+const OUTPUT_START: &str = "<!-- attack output: ";
+/// The line that closes it.
+const OUTPUT_END: &str = "<!-- end attack output -->";
+
+/// What `rfmp attack NAME` prints, without its colours.
+fn printed_by(name: &str) -> String {
+    let printed = match name {
+        "mitm" => run(mitm::run).1,
+        "replay" => run(replay::run).1,
+        "downgrade" => run(downgrade::run).1,
+        "guess" => run(guess::run).1,
+        other => panic!("no attack is called `{other}`"),
+    };
+    // Drop the ANSI styles of the section titles (ESC [ ... m).
+    let mut plain = String::new();
+    let mut rest = printed.as_str();
+    while let Some(at) = rest.find('\u{1b}') {
+        plain.push_str(&rest[..at]);
+        rest = rest[at..].split_once('m').map_or("", |(_, after)| after);
+    }
+    plain + rest
+}
+
+/// `line` is printed: it is one of `printed`'s lines, or, when it has
+/// `…` in it, a printed line holds its pieces in order, the first at its
+/// start and the last at its end.
+fn is_printed(line: &str, printed: &str) -> bool {
+    let pieces: Vec<&str> = line.split('…').collect();
+    printed.lines().map(str::trim_end).any(|printed| {
+        let [first, middle @ .., last] = pieces.as_slice() else {
+            return printed == line;
+        };
+        let Some(mut rest) = printed.strip_prefix(first) else {
+            return false;
+        };
+        for piece in middle {
+            match rest.find(piece) {
+                Some(at) => rest = &rest[at + piece.len()..],
+                None => return false,
+            }
+        }
+        rest.ends_with(last)
+    })
+}
+
+/// Every block of output in `lessons/15-attacks.md` is printed by a real
+/// run of its attack, line for line (a line `…` stands for lines left
+/// out, a `…` in a line for a part that changes from run to run): the
+/// lesson's output cannot drift from the code.
+#[test]
+fn lesson_15_output_is_what_the_attacks_print() {
+    let lesson = std::fs::read_to_string("lessons/15-attacks.md").unwrap();
+    let mut blocks = 0;
+    let mut runs = std::collections::BTreeMap::new();
+    let mut lines = lesson.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line
+            .strip_prefix(OUTPUT_START)
+            .and_then(|l| l.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        blocks += 1;
+        let printed = runs
+            .entry(name.to_string())
+            .or_insert_with(|| printed_by(name));
+        for quoted in lines.by_ref().take_while(|l| *l != OUTPUT_END) {
+            if quoted.starts_with("```") || quoted == "…" {
+                continue;
+            }
+            assert!(
+                is_printed(quoted, printed),
+                "`rfmp attack {name}` does not print\n{quoted}\n\nit printed:\n{printed}"
+            );
+        }
+    }
+    assert!(
+        blocks >= 4,
+        "expected a block for each attack, found {blocks}"
+    );
+}
