@@ -261,3 +261,42 @@ fn lesson_15_output_is_what_the_attacks_print() {
         "expected a block for each attack, found {blocks}"
     );
 }
+
+/// `rfmp attack --help` lists the four attacks, and each runs as a real
+/// `rfmp` process to the end (exit status 0) and prints its section.
+#[cfg(feature = "cli")]
+#[test]
+fn rfmp_attack_lists_the_four_and_each_runs_as_a_program() {
+    use std::process::Command;
+    let rfmp = env!("CARGO_BIN_EXE_rfmp");
+    let help = Command::new(rfmp)
+        .args(["attack", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    let listed: Vec<&str> = help
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|word| ["mitm", "replay", "downgrade", "guess"].contains(word))
+        .collect();
+    assert_eq!(listed, ["mitm", "replay", "downgrade", "guess"], "{help}");
+    for (attack, title) in [
+        ("mitm", "A man in the middle swaps the server's key"),
+        ("replay", "Replay against the seed profile"),
+        ("downgrade", "Downgrade: Mallory rewrites the handshake"),
+        ("guess", "Guessing alice's password"),
+    ] {
+        let run = Command::new(rfmp)
+            .args(["attack", attack])
+            .output()
+            .unwrap();
+        let printed = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success(),
+            "rfmp attack {attack}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(printed.contains(title), "rfmp attack {attack}:\n{printed}");
+    }
+}

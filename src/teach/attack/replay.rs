@@ -134,6 +134,9 @@ pub struct Replayed {
     pub exchange: Vec<(bool, String)>,
     /// The server closed the connection (rather than waiting for more).
     pub closed: bool,
+    /// The server said nothing for [`ANSWER_WAIT`] when an answer was
+    /// awaited.
+    pub silent: bool,
 }
 
 /// What one read of the server's answers gave.
@@ -199,6 +202,7 @@ pub fn replay(
         last = read_answer(&mut conn, &mut exchange);
     }
     let closed = matches!(last, Answer::Closed);
+    let silent = matches!(last, Answer::Silent);
     let answers = exchange
         .iter()
         .filter(|(server, _)| *server)
@@ -208,6 +212,7 @@ pub fn replay(
         answers,
         exchange,
         closed,
+        silent,
     };
     Ok((replayed, conn.into_parts().0))
 }
@@ -312,6 +317,13 @@ fn show_exchange(say: &mut Narrator<'_>, answered: &Replayed) -> Result<()> {
     }
     if answered.closed {
         writeln!(say.out, "   server closes the connection")?;
+    }
+    if answered.silent {
+        writeln!(
+            say.out,
+            "   server says nothing more for {} s",
+            ANSWER_WAIT.as_secs()
+        )?;
     }
     Ok(())
 }
