@@ -12,8 +12,8 @@
 //! | attack | module | hostile party | where it succeeds | where it fails |
 //! |--------|--------|---------------|-------------------|----------------|
 //! | `mitm` | [`mitm`] | a relay with her own key in CC | a client with no pin | a remembered key (TOFU), `--server-fingerprint` |
-//! | `replay` | [`replay`] | a recorder, then a replayer | the seed profile | the rfmp profile, once its SC carries a server nonce |
-//! | `downgrade` | [`downgrade`] | a relay that rewrites SS or EC | nowhere against rfmp's client | every rewrite, at step 8.a, 13.a or 15.a |
+//! | `replay` | [`replay`] | a recorder, then a replayer | the seed profile, and the rfmp profile while its SC has no server nonce | the rfmp profile, once its SC carries a server nonce |
+//! | `downgrade` | [`downgrade`] | a relay that rewrites SS or EC | the seed profile (no SC): its client does not notice | rfmp's client, at step 8.a, 13.a or 15.a |
 //! | `guess` | [`guess`] | parallel guessers on 127.0.0.2 | five guesses | the sixth, and the owner on 127.0.0.1 still logs in |
 //!
 //! Every key is one of the committed TEST-ONLY keys of `tests/keys/`
