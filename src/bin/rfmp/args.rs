@@ -6,6 +6,7 @@
 //! refuses anything else, with the list of allowed values, before the
 //! program does anything.
 
+use crate::attack::AttackChoice;
 use crate::check::CheckSide;
 use crate::pcap::PcapCipher;
 use crate::watch::{TimeoutArgs, WatchArgs};
@@ -226,6 +227,16 @@ pub enum Command {
     Keygen {
         /// Where to write the private key; the public key goes to FILE.pub.
         out: PathBuf,
+    },
+    /// Run an attack for real: mitm, replay, downgrade or guess.
+    ///
+    /// Starts a real server and the real client in this process, puts a
+    /// hostile relay or client between or beside them, and prints what
+    /// happens step by step: where the attack succeeds and where rfmp
+    /// stops it (lessons/15-attacks.md).
+    Attack {
+        #[command(subcommand)]
+        attack: AttackChoice,
     },
 }
 
