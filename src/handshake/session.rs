@@ -145,8 +145,10 @@ pub const CAESAR_SHIFT_INFO: &str = "RFMP v1.0 caesar session shift";
 ///   info = "RFMP v1.0 aes session key")`, 16 bytes out: the AES-128 key.
 /// - Caesar: the same with `IKM = the 1-byte shift`, `info = "RFMP v1.0
 ///   caesar session shift"`, 1 byte `b` out; the shift is `1 + b mod 255`
-///   (1-255, never 0). Still a toy: an eavesdropper tries all 255 shifts
-///   as before; the nonce only makes the shift differ per connection.
+///   (1-255, never 0; the bytes 0 and 255 both give 1, a bias no real
+///   cipher would accept). Still a toy: an eavesdropper tries all 255
+///   shifts as before; the nonce only makes the shift differ per
+///   connection.
 ///
 /// HKDF first *extracts* a pseudorandom key, `PRK = HMAC-SHA256(salt,
 /// IKM)`, then *expands* it, `T(1) = HMAC-SHA256(PRK, info ‖ 0x01)`, and
@@ -163,10 +165,16 @@ pub const CAESAR_SHIFT_INFO: &str = "RFMP v1.0 caesar session shift";
 /// ```
 ///
 /// The derived key is a [`SessionSecret`] of the same algorithm, so it is
-/// zeroized when dropped, like the secret it came from. Never fails: 16
-/// bytes is far below HKDF-SHA256's limit of 255 × 32 bytes.
+/// zeroized when dropped, like the secret it came from; so is the HMAC
+/// state keyed with the PRK inside the `hkdf` crate's value (`sha2`'s
+/// `zeroize` feature). Never fails: 16 bytes is far below HKDF-SHA256's
+/// limit of 255 × 32 bytes.
+///
+/// Specified in `SPEC.md` §14.a.ii-1; checked against the vectors with the
+/// `hkdf` crate alone in `tests/vectors.rs`, and against RFC 5869's test
+/// case 1 there.
 pub fn derive_session_key(secret: &SessionSecret, server_nonce: &ServerNonce) -> SessionSecret {
-    let hkdf = hkdf::Hkdf::<rsa::sha2::Sha256>::new(Some(server_nonce), secret.as_bytes());
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(server_nonce), secret.as_bytes());
     match secret {
         SessionSecret::Aes(_) => {
             let mut key = [0u8; AES_KEY_BYTES];
@@ -186,7 +194,7 @@ pub fn derive_session_key(secret: &SessionSecret, server_nonce: &ServerNonce) ->
 }
 
 /// HKDF-Expand `info` into `out`: at most 32 bytes here, always accepted.
-fn expand(hkdf: &hkdf::Hkdf<rsa::sha2::Sha256>, info: &str, out: &mut [u8]) {
+fn expand(hkdf: &hkdf::Hkdf<sha2::Sha256>, info: &str, out: &mut [u8]) {
     if hkdf.expand(info.as_bytes(), out).is_err() {
         // Only lengths above 255 × 32 bytes are refused; ours are 1 and 16.
         unreachable!("HKDF-SHA256 refused {} output bytes", out.len());
