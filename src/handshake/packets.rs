@@ -336,6 +336,14 @@ pub fn ec_packet(
 /// SC packet, and mixed into the session key by step 14.a.ii
 /// ([`crate::handshake::session::derive_session_key`]), so that no two
 /// connections share a key even when a client's bytes are sent again.
+/// On the wire it is the SC packet's second field, 44 characters of
+/// standard base64 (`SPEC.md` §14.a.i-1).
+///
+/// ```
+/// use rfmp::handshake::packets::generate_server_nonce;
+/// let mut rng = rfmp::handshake::helpers::os_rng();
+/// assert_ne!(generate_server_nonce(&mut rng), generate_server_nonce(&mut rng));
+/// ```
 pub fn generate_server_nonce<R: CryptoRng + ?Sized>(rng: &mut R) -> ServerNonce {
     let mut nonce = [0u8; SERVER_NONCE_BYTES];
     rng.fill_bytes(&mut nonce);
@@ -356,7 +364,20 @@ pub fn generate_server_nonce<R: CryptoRng + ?Sized>(rng: &mut R) -> ServerNonce 
 /// the key and seal [`CONFIRMATION_TEXT`] so that the client's cipher opens
 /// it (for AES, with a valid tag), so the client learns that the handshake
 /// worked before it sends anything private. The seed stops at step 13
-/// without this.
+/// without this (`SPEC.md` §14.a-1, §14.a-2).
+///
+/// ```
+/// use rfmp::handshake::packets::sc_packet;
+/// use rfmp::handshake::session::{SessionCipher, SessionSecret, derive_session_key};
+/// let mut rng = rfmp::handshake::helpers::os_rng();
+/// assert_eq!(sc_packet(&SessionCipher::None, None, &mut rng)?, "(SC)");
+/// let nonce = [7u8; 32];
+/// let key = derive_session_key(&SessionSecret::Aes([1; 16]), &nonce);
+/// let sc = sc_packet(&SessionCipher::from_secret(&key), Some(&nonce), &mut rng)?;
+/// assert!(sc.starts_with("(SC,BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=,"));
+/// assert_eq!(sc.len(), 114);
+/// # Ok::<(), rfmp::Error>(())
+/// ```
 ///
 /// # Errors
 /// As [`SessionCipher::seal`]; [`Error::Internal`] for a secured cipher
