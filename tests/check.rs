@@ -283,6 +283,29 @@ fn server_ignoring_the_server_nonce_is_named() {
     );
 }
 
+/// A server that derives its key properly but sends the same nonce on
+/// every connection confirms each session, and fails 14.a-4: a replayed
+/// EC would meet the same key again.
+#[test]
+fn a_server_with_a_fixed_nonce_fails_the_replay_check() {
+    let addr = deviant_server(|bytes| {
+        confirms_with(bytes, |secret| {
+            let nonce = [9; 32];
+            let cipher = SessionCipher::from_secret(&derive_session_key(secret, &nonce));
+            Some(
+                sc_packet(&cipher, Some(&nonce), &mut os_rng())
+                    .ok()?
+                    .into_bytes(),
+            )
+        })
+    });
+    let (report, text) = check_server(addr, &options(Some("14.a-4")));
+    assert_eq!(report.failed(), 1, "{text}");
+    assert!(text.contains("the same nonce twice"), "{text}");
+    let (report, text) = check_server(addr, &options(Some("14.a-1")));
+    assert_eq!(report.failed(), 0, "{text}");
+}
+
 #[test]
 fn oaep_with_sha1_in_a_server_is_named() {
     server_variant_is_named(
