@@ -84,7 +84,6 @@ fn a_replayed_seed_profile_session_is_accepted_and_rewrites_the_file() {
 /// confirmation carries a nonce of its own that the session key depends
 /// on, and nobody is logged in by it.
 #[test]
-#[ignore = "needs the server nonce (SC) in the rfmp profile"]
 fn a_replayed_rfmp_login_fails_at_its_first_sealed_frame() {
     let (outcome, narration) = run(replay::run);
     let kinds: Vec<&str> = outcome

@@ -255,7 +255,7 @@ fn handshake_diagrams_show_the_real_packets() {
         "{caesar}"
     );
     assert!(
-        caesar.contains("S->>C: 14.a (SC,<base64 20>), 25 B"),
+        caesar.contains("S->>C: 14.a (SC,<nonce 44>,<base64 20>), 70 B"),
         "{caesar}"
     );
     let aes = handshake_diagram(Some(Algorithm::Aes)).unwrap();
@@ -263,7 +263,14 @@ fn handshake_diagrams_show_the_real_packets() {
         aes.contains("C->>S: 11.a (EC,aes,<base64 344>,<PEM 450 B>), 804 B"),
         "{aes}"
     );
-    assert!(aes.contains("S->>C: 14.a (SC,<base64 64>), 69 B"), "{aes}");
+    assert!(
+        aes.contains("S->>C: 14.a (SC,<nonce 44>,<base64 64>), 114 B"),
+        "{aes}"
+    );
+    assert!(
+        aes.contains("14.a.ii session key = HKDF-SHA256(nonce, secret)"),
+        "the derivation: {aes}"
+    );
     assert!(aes.contains("61 B"), "the sealed End frame: {aes}");
     // The traced EC packet is the one the lessons show (same seed, same keys).
     let ec = lesson_block("ec-aes").unwrap();
