@@ -31,7 +31,7 @@ wait_for() {
 }
 port_of() { grep -oE '127\.0\.0\.1:[0-9]+' <<<"$1" | head -1 | cut -d: -f2; }
 
-echo "== 0. offline: RFC 4493, the EAX paper, vectors/*.json"
+echo "== 0. offline: RFC 4493, the EAX paper, RFC 5869, vectors/*.json"
 ./gen.sh "$J"
 
 if java "$J/VectorTest.java" "$VECTORS"; then ok "vectors"; else bad "vectors"; fi
