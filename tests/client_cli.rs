@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 fn client(args: &[&str], known: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rfmp"));
     command
-        .args(["client", "--secure", "0"])
+        .args(["client", "--secure", "0", "--create-account"])
         .args(args)
         .env("RFMP_KNOWN_SERVERS", known.join("known-servers"))
         .env("RFMP_PASSWORD", TEST_PASSWORD)

@@ -26,7 +26,7 @@
 //! # Client to server
 //! | action | data | answer |
 //! |--------|------|--------|
-//! | `login` | [`Login`] `{"username","password"}` | `welcome` [`Welcome`], or `error` |
+//! | `login` | [`Login`] `{"username","password","create"}` (`create` optional: may a new name make an account) | `welcome` [`Welcome`], or `error` (404: no such account and `"create":false`) |
 //! | `message` | [`Say`] `{"room","text"}` (room: the current one when omitted), or just the text | the room's `message` [`RoomMessage`], to every member |
 //! | `command` | a command line without its `/`: `create NAME`, `join NAME`, `leave [NAME]`, `rooms`, `who [NAME]`, `qqq`, `quit` ([`Command`]) | `joined`, `left`, `rooms`, `who`, `bye` |
 //! | `CoreClients` | none | `clients`: a list of [`ClientInfo`] |
@@ -132,8 +132,23 @@ pub fn validate_new_username(name: &str) -> Result<()> {
 pub struct Login {
     /// The name to log in as (see [`validate_name`]).
     pub username: String,
-    /// The password; the first login of a new name sets it.
+    /// The password; the login that creates the account sets it.
     pub password: String,
+    /// May this login create the account when the name is new?
+    ///
+    /// - `true`: yes; the password given becomes the account's.
+    /// - `false`: no; a name without an account is refused with `error`
+    ///   404 (`no account ...`), and nothing is stored. rfmp's client sends
+    ///   this unless asked to create (`rfmp client --create-account`, or
+    ///   the user's "y" to its question), so that a mistyped name in a
+    ///   script or in `send-file` never creates an account.
+    /// - absent (`None`): as `true`, the rule before this field existed
+    ///   (the first login of a new name creates it), so a client written
+    ///   without it still works.
+    ///
+    /// On the wire: `{"create":false,"password":"...","username":"alice"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
 }
 
 impl std::fmt::Debug for Login {
@@ -141,6 +156,7 @@ impl std::fmt::Debug for Login {
         f.debug_struct("Login")
             .field("username", &self.username)
             .field("password", &"<hidden>")
+            .field("create", &self.create)
             .finish()
     }
 }

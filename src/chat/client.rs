@@ -338,17 +338,36 @@ impl Client {
         &self.link
     }
 
-    /// Log in (the first login of a new name creates the account) and keep
-    /// the token for every later envelope.
+    /// Log in, creating the account if the name is new, and keep the
+    /// token for every later envelope. The [`Login`] carries no `create`
+    /// field, which a server takes as `true`; [`Client::login_with`] says
+    /// it either way.
     ///
     /// # Errors
-    /// [`Error::Peer`] with the server's code: `401` wrong password, `409`
-    /// already logged in, `429` too many failures, `400` an invalid name or
-    /// password length; and the errors of [`Client::request`].
+    /// As [`Client::login_with`].
     pub fn login(&self, username: &str, password: &str) -> Result<Welcome> {
+        self.log_in(username, password, None)
+    }
+
+    /// Log in and keep the token for every later envelope. With `create`
+    /// false a name without an account is refused (`"create":false` in the
+    /// [`Login`] data), so a mistyped name never makes a new account.
+    ///
+    /// # Errors
+    /// [`Error::Peer`] with the server's code: `404` no such account
+    /// (`create` false), `401` wrong password, `409` already logged in,
+    /// `429` too many failures, `400` an invalid name or password length;
+    /// and the errors of [`Client::request`].
+    pub fn login_with(&self, username: &str, password: &str, create: bool) -> Result<Welcome> {
+        self.log_in(username, password, Some(create))
+    }
+
+    /// Send `login` and wait for `welcome`.
+    fn log_in(&self, username: &str, password: &str, create: Option<bool>) -> Result<Welcome> {
         let login = Login {
             username: username.to_string(),
             password: password.to_string(),
+            create,
         };
         // The reader thread keeps the welcome (and so the token) as it
         // routes it, before any later envelope.

@@ -261,10 +261,18 @@ pub struct ConnectArgs {
     pub key: Option<PathBuf>,
     /// The username to log in as.
     ///
-    /// The first login of a new name creates the account. Asked on a
-    /// terminal when not given.
+    /// Asked on a terminal when not given. A name without an account is
+    /// refused unless --create-account is given (or, on a terminal, you
+    /// answer y when asked whether to create it).
     #[arg(short, long, env = "RFMP_USER")]
     pub user: Option<String>,
+    /// Create the account if the name is new, with the password given.
+    ///
+    /// Without it a login never creates an account: a script or send-file
+    /// with a mistyped name is refused ("no account ...") instead of
+    /// making a new one; on a terminal the client asks first.
+    #[arg(long)]
+    pub create_account: bool,
     /// Seconds to wait for the server's first answer (its CC packet).
     ///
     /// A server that accepts the connection and says nothing for this long

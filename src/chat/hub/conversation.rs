@@ -212,6 +212,13 @@ impl<'a> Conversation<'a> {
             )));
         }
         let creating = !self.hub.accounts.contains(&login.username);
+        if creating && login.create == Some(false) {
+            // Before any hash or reservation: nothing is created or stored.
+            return Err(Error::NotFound(format!(
+                "no account {}; this login asked not to create one (\"create\": false)",
+                shown(&login.username)
+            )));
+        }
         if creating {
             validate_new_username(&login.username)?;
         }
