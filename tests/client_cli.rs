@@ -263,3 +263,48 @@ fn the_client_exits_promptly_when_its_server_is_killed() {
         "{rest}"
     );
 }
+
+/// The server's clean end: SIGTERM to a real `rfmp server` process tells
+/// the logged-in client (a real `rfmp client` process) "server shutting
+/// down" in a notice, then ends its session with End; the client prints
+/// the notice and exits within a second, and the server exits with 0.
+#[test]
+fn sigterm_tells_every_client_then_the_server_exits_cleanly() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
+    let (server, addr) = server_process(data.path(), &server_key);
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let mut client = client(&["--port", &port, "--user", "kim"], known.path())
+        .spawn()
+        .unwrap();
+    let _typing = client.stdin.take().unwrap(); // open: the client waits for a line
+    let mut stdout = BufReader::new(client.stdout.take().unwrap());
+    let mut stderr = BufReader::new(client.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("logged in as kim") {
+        assert!(stderr.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let (lines, printed) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            let _ = lines.send(std::mem::take(&mut line));
+        }
+    });
+
+    let signalled = Instant::now();
+    kill(Pid::from_raw(server.id() as i32), Signal::SIGTERM).unwrap();
+    let notice = printed
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the client printed the notice");
+    assert!(notice.contains("server shutting down"), "{notice}");
+    let (_status, _) = wait_at_most(client, Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(1), "the client took {took:?}");
+    let (status, _) = wait_at_most(server, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "the server's exit status");
+}

@@ -143,6 +143,8 @@ struct HubState {
     /// Room name to member names. The lobby always exists; other rooms
     /// are removed when their last member leaves.
     rooms: BTreeMap<String, BTreeSet<String>>,
+    /// The server is shutting down ([`Hub::shut_down`]): no more logins.
+    closing: bool,
 }
 
 impl HubState {
@@ -326,6 +328,63 @@ impl Hub {
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
         crate::sync::lock(&self.state)
+    }
+
+    /// The server's clean end (`rfmp server` on SIGINT or SIGTERM): tell
+    /// every logged-in client `text` in a `notice` (its room: the client's
+    /// current one), then end each session with End (step 17.b,
+    /// [`Link::close`], all at once), waiting at most `limit` for them all.
+    /// From the first moment no new login is accepted (`error` 503).
+    /// Returns how many clients were told.
+    ///
+    /// On the wire, to each client, before its End:
+    /// `{"action":"notice","data":{"room":"lobby","text":"server shutting down"},"time":"..."}`.
+    ///
+    /// Nothing else needs saving: the accounts file is written (atomically)
+    /// whenever an account is created. Connections still in the handshake
+    /// or not logged in get no notice; they are closed when the process
+    /// ends.
+    pub fn shut_down(&self, text: &str, limit: Duration) -> usize {
+        let links: Vec<Arc<Link>> = {
+            let mut state = self.lock();
+            state.closing = true;
+            state
+                .members
+                .values()
+                .map(|member| {
+                    let notice = Notice {
+                        room: member.current.clone().unwrap_or_else(|| LOBBY.into()),
+                        text: text.to_string(),
+                    };
+                    deliver(&member.link, encode(&event("notice", &notice), b""));
+                    Arc::clone(&member.link)
+                })
+                .collect()
+        };
+        log::info!(
+            "shutting down: told {} logged-in clients, ending their sessions",
+            links.len()
+        );
+        // Each close waits for its End to be acknowledged (and briefly for
+        // the client's End): on threads of their own, so one slow client
+        // delays nobody, and `limit` bounds the whole.
+        let (done, closed) = std::sync::mpsc::channel();
+        for link in &links {
+            let (link, done) = (Arc::clone(link), done.clone());
+            std::thread::spawn(move || {
+                let _ = link.close();
+                let _ = done.send(());
+            });
+        }
+        let deadline = Instant::now() + limit;
+        for _ in &links {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if closed.recv_timeout(left).is_err() {
+                log::warn!("shutting down: some sessions did not end in time; leaving anyway");
+                break;
+            }
+        }
+        links.len()
     }
 
     /// Reserve one login attempt to the account `name` from `address`,

@@ -254,6 +254,9 @@ impl<'a> Conversation<'a> {
             });
         let hub = self.hub;
         let mut state = hub.lock();
+        if state.closing {
+            return Err(Error::ServerFull("the server is shutting down".into()));
+        }
         if state.members.contains_key(&username) {
             return Err(Error::Conflict(format!(
                 "{} is already logged in on another connection (a connection that \
