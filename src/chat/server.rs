@@ -351,8 +351,9 @@ fn chatting_admitted(
     let files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
     // Dropped (leaving every room) however this function returns.
     // The ticket is given back at login, before `welcome` is queued.
-    let mut conversation =
-        Conversation::new(hub, Arc::clone(&link), client_key, files, peer.ip()).holding(ticket);
+    let mut conversation = Conversation::new(hub, Arc::clone(&link), client_key, files, peer.ip())
+        .from_peer(peer)
+        .holding(ticket);
     // The login deadline counts from the handshake's end; no keepalive,
     // nor any message, moves it.
     let login_by = Instant::now() + config.login_deadline;

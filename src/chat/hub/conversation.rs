@@ -35,6 +35,9 @@ pub struct Conversation<'a> {
     login: Option<(String, String)>,
     /// The client's IP address, for the per-address limits.
     address: IpAddr,
+    /// The client's address and port, for the server's log lines
+    /// ([`Conversation::from_peer`]; the IP address alone until then).
+    peer: String,
     /// Whatever holds this connection's place among those not logged in
     /// yet ([`Conversation::holding`]); dropped at login.
     admission: Option<Box<dyn Send + 'a>>,
@@ -72,6 +75,7 @@ impl<'a> Conversation<'a> {
             client_key,
             login: None,
             address,
+            peer: address.to_string(),
             admission: None,
             failed_logins: 0,
             next_login_at: None,
@@ -86,6 +90,13 @@ impl<'a> Conversation<'a> {
     /// against [`crate::chat::server::ServerConfig::max_unauthenticated`].
     pub fn holding(mut self, place: impl Send + 'a) -> Conversation<'a> {
         self.admission = Some(Box::new(place));
+        self
+    }
+
+    /// Name the client by its address and port, `peer`, in the log lines
+    /// (logins, joins, leaves, files), as the server's other lines do.
+    pub fn from_peer(mut self, peer: std::net::SocketAddr) -> Conversation<'a> {
+        self.peer = peer.to_string();
         self
     }
 
@@ -229,9 +240,12 @@ impl<'a> Conversation<'a> {
         let result = self.hub.accounts.login_as(&login.username, &login.password);
         let wrong_password = matches!(result, Err(Error::Unauthorized(_)));
         attempt.finish(wrong_password);
+        let peer = &self.peer;
         let (username, outcome) = match result {
             Ok(done) => done,
             Err(error) => {
+                let name = shown(&login.username);
+                log::info!("{peer}: login as {name} refused: {error}");
                 if wrong_password {
                     // Never reset on this connection: a successful login
                     // in between buys no new tries.
@@ -279,6 +293,11 @@ impl<'a> Conversation<'a> {
             .or_default()
             .insert(username.clone());
         state.notice(LOBBY, &username, "joined");
+        let how = match outcome {
+            LoginOutcome::Created => "a new account",
+            LoginOutcome::Existing => "an existing account",
+        };
+        log::info!("{peer}: logged in as {username} ({how}), joined #lobby");
         self.next_login_at = None;
         self.admission = None;
         self.login = Some((username.clone(), token.clone()));
@@ -389,6 +408,7 @@ impl<'a> Conversation<'a> {
                 state
                     .rooms
                     .insert(room.clone(), BTreeSet::from([username.to_string()]));
+                log::info!("{}: {username} created and joined #{room}", self.peer);
                 let users = state.users(&room);
                 Ok(event("joined", &RoomUsers { room, users }))
             }
@@ -406,6 +426,7 @@ impl<'a> Conversation<'a> {
                 member.current = Some(room.clone());
                 if new {
                     state.notice(&room, username, "joined");
+                    log::info!("{}: {username} joined #{room}", self.peer);
                 }
                 let users = state.users(&room);
                 Ok(event("joined", &RoomUsers { room, users }))
@@ -427,6 +448,7 @@ impl<'a> Conversation<'a> {
                 }
                 let current = member.current.clone();
                 state.leave_room(username, &room);
+                log::info!("{}: {username} left #{room}", self.peer);
                 Ok(event("left", &Left { room, current }))
             }
             Command::Rooms => {
