@@ -308,3 +308,121 @@ fn sigterm_tells_every_client_then_the_server_exits_cleanly() {
     let (status, _) = wait_at_most(server, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "the server's exit status");
 }
+
+/// Files to people between two real clients: alice (a script) offers a
+/// file to the lobby with `/send`; bob, whose input stays open, sees the
+/// offer with its id, types `/get ID`, and the file arrives in his
+/// `--download-dir`, byte for byte. The server's log names each step
+/// (logins, the offer, the fetch) with the client's address.
+#[test]
+fn a_file_sent_with_send_is_fetched_with_get_and_the_server_logs_it() {
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(&server_key)
+        .arg("--data-dir")
+        .arg(data.path().join("data"))
+        .arg("--receive-dir")
+        .arg(data.path().join("received"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    let (log_lines, logged) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in log.lines().map_while(Result::ok) {
+            let _ = log_lines.send(line);
+        }
+    });
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let downloads = tempfile::tempdir().unwrap();
+    let mut bob = client(&["--port", &port, "--user", "bob"], known.path())
+        .arg("--download-dir")
+        .arg(downloads.path())
+        .spawn()
+        .unwrap();
+    let mut bob_types = bob.stdin.take().unwrap();
+    let mut bob_err = BufReader::new(bob.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("logged in as bob") {
+        assert!(bob_err.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    std::thread::spawn(move || for _ in bob_err.lines() {});
+    let (bob_lines, bob_printed) = mpsc::channel();
+    let bob_out = BufReader::new(bob.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in bob_out.lines().map_while(Result::ok) {
+            let _ = bob_lines.send(line);
+        }
+    });
+
+    let local = tempfile::tempdir().unwrap();
+    let notes = local.path().join("notes.txt");
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&notes, &bytes).unwrap();
+    let send = format!("/send {}\n/qqq\n", notes.display());
+    let (status, stdout, stderr) = run(
+        client(&["--port", &port, "--user", "alice"], known.path()),
+        send.as_bytes(),
+    );
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("offered to #lobby as file"), "{stdout}");
+
+    let offer = loop {
+        let line = bob_printed
+            .recv_timeout(Duration::from_secs(10))
+            .expect("bob was told of the file");
+        if line.contains("offers notes.txt") {
+            break line;
+        }
+    };
+    assert!(
+        offer.contains("#lobby alice offers notes.txt (100000 bytes"),
+        "{offer}"
+    );
+    let id = offer.rsplit("/get ").next().unwrap().trim().to_string();
+    writeln!(bob_types, "/get {id}\n/qqq").unwrap();
+    let (status, _) = wait_at_most(bob, Duration::from_secs(10));
+    assert!(status.success());
+    let saved = loop {
+        let line = bob_printed.recv_timeout(Duration::from_secs(10)).unwrap();
+        if line.contains("saved ") {
+            break line;
+        }
+    };
+    assert!(saved.contains("(100000 bytes, SHA-256 checked)"), "{saved}");
+    assert_eq!(
+        std::fs::read(downloads.path().join("notes.txt")).unwrap(),
+        bytes
+    );
+
+    let mut lines = Vec::new();
+    while !lines
+        .iter()
+        .any(|l: &String| l.contains("bob fetched notes.txt"))
+    {
+        lines.push(logged.recv_timeout(Duration::from_secs(10)).expect("log"));
+    }
+    let log = lines.join("\n");
+    for wanted in [
+        "127.0.0.1:".to_string(),
+        ": logged in as bob (a new account), joined #lobby".into(),
+        ": logged in as alice (a new account), joined #lobby".into(),
+        format!(": alice offered notes.txt (100000 bytes) to #lobby as file {id}"),
+        format!(": bob fetched notes.txt (100000 bytes, file {id})"),
+    ] {
+        assert!(log.contains(&wanted), "{wanted:?} in\n{log}");
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -32,7 +32,8 @@
 //! | `CoreClients` | none | `clients`: a list of [`ClientInfo`] |
 //! | `CoreKey` | `{"username"}` | `key` [`KeyInfo`]: that user's RSA public key and fingerprint |
 //! | `direct` | [`DirectOut`] `{"to","key","sealed"}` | `direct-sent` `{"to"}`; the recipient gets `direct` [`DirectIn`] |
-//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`] | `file-saved`, or `error` |
+//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`]; `file-start` may name a `room` or a `user` ([`crate::chat::transfer::ShareWith`]): a file for people | `file-saved` (for people: a [`crate::chat::transfer::SharedFile`], with its `id`), or `error` |
+//! | `file-get` | [`crate::chat::transfer::FileGet`] `{"id","offset"}` | `file-part` [`crate::chat::transfer::FilePart`]: at most 64 KiB from `offset`, base64 |
 //! | any other name | registered with [`crate::chat::server::Server::handle`] | the handler's answer, under the same action |
 //!
 //! Before `login` the server answers only `login`, and echoes a `message`
@@ -41,11 +42,22 @@
 //! After `login` every envelope must carry the token from `welcome`; one
 //! with a missing or different token is refused with `error` 401.
 //!
+//! Files for people, on the wire (the file's bytes go as in
+//! [`crate::chat::transfer`]; `bob` is in `study`):
+//! ```text
+//! alice -> server  {"action":"file-start","data":{"name":"notes.txt","room":"study","size":6},"time":"...","token":"..."}
+//! server -> alice  {"action":"file-saved","data":{"expires":"2026-12-03T10:15:00.000Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
+//! server -> bob    {"action":"file-offered","data":{"expires":"2026-12-03T10:15:00.000Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
+//! bob -> server    {"action":"file-get","data":{"id":"5f0c2a9e","offset":0},"time":"...","token":"..."}
+//! server -> bob    {"action":"file-part","data":{"bytes":"aGVsbG8K","id":"5f0c2a9e","name":"notes.txt","offset":0,"sha256":"...","size":6},"time":"..."}
+//! ```
+//!
 //! # Server to client, unasked
 //! | action | data | when |
 //! |--------|------|------|
 //! | `message` | [`RoomMessage`] `{"room","from","text","sent"}` | someone (you too) spoke in a room you are in |
-//! | `notice` | [`Notice`] `{"room","text"}` | someone joined or left a room you are in |
+//! | `notice` | [`Notice`] `{"room","text"}` | someone joined or left a room you are in; the server is shutting down (`"text":"server shutting down"`, then End) |
+//! | `file-offered` | [`crate::chat::transfer::SharedFile`] `{"id","name","size","sha256","from","room" or "to","expires"}` | someone sent a file to a room you are in, or to you; fetch it with `file-get` |
 //! | `direct` | [`DirectIn`] | someone sent you an end-to-end encrypted message |
 //! | `error` | `{"code","message"}` | a request failed; `code` is HTTP's number, as in `EE` packets |
 

@@ -65,7 +65,9 @@ use crate::chat::actions::{
     RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name, validate_new_username,
 };
 use crate::chat::messages::{Envelope, decode, encode};
-use crate::chat::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
+use crate::chat::transfer::{
+    FileEnd, FileGet, FileInfo, FileOffer, FileReceiver, ShareWith, Shelf, ShelfLimits,
+};
 use crate::error::{Error, Result};
 use crate::handshake::helpers::os_rng;
 use crate::link::Link;
@@ -224,6 +226,8 @@ pub struct Hub {
     handlers: RwLock<BTreeMap<String, Handler>>,
     login_backoff: Duration,
     new_accounts_per_minute: usize,
+    /// The files sent to people ([`Hub::with_shelf`]).
+    shelf: Shelf,
 }
 
 impl std::fmt::Debug for Hub {
@@ -246,6 +250,7 @@ pub const BUILT_IN_ACTIONS: &[&str] = &[
     "file-start",
     "file-chunk",
     "file-end",
+    "file-get",
     "welcome",
     "notice",
     "joined",
@@ -257,6 +262,8 @@ pub const BUILT_IN_ACTIONS: &[&str] = &[
     "key",
     "direct-sent",
     "file-saved",
+    "file-offered",
+    "file-part",
     "error",
 ];
 
@@ -273,7 +280,21 @@ impl Hub {
             handlers: RwLock::new(BTreeMap::new()),
             login_backoff,
             new_accounts_per_minute: NEW_ACCOUNTS_PER_MINUTE,
+            shelf: Shelf::new("rfmp-received", ShelfLimits::default()),
         }
+    }
+
+    /// Keep the files sent to people on `shelf` (the server's receive
+    /// directory and its [`ShelfLimits`]) instead of a shelf on
+    /// `./rfmp-received` with the default limits.
+    pub fn with_shelf(mut self, shelf: Shelf) -> Hub {
+        self.shelf = shelf;
+        self
+    }
+
+    /// The files sent to people, until they expire.
+    pub fn shelf(&self) -> &Shelf {
+        &self.shelf
     }
 
     /// Allow each address `count` new accounts a minute instead of

@@ -66,7 +66,7 @@ use crate::chat::accounts::{Accounts, HASHING_AT_ONCE};
 use crate::chat::hashing::HashingPool;
 use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, NEW_ACCOUNTS_PER_MINUTE, Next, Request};
 use crate::chat::messages::decode;
-use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
+use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver, Shelf, ShelfLimits};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
@@ -113,6 +113,12 @@ pub struct ServerConfig {
     pub login_backoff: Duration,
     /// Largest file accepted, in bytes. Default 64 MiB.
     pub max_file_bytes: u64,
+    /// How long a file sent to people stays on the server, and the
+    /// budgets of such files per sender and in all
+    /// ([`crate::chat::transfer::Shelf`]). Default 24 hours, 256 MiB per
+    /// user, 1 GiB in all (`rfmp server --file-expiry`,
+    /// `--file-budget-per-user`, `--file-budget-total`).
+    pub shelf_limits: ShelfLimits,
     /// Most clients served at once; the next is refused with EE 503.
     pub max_clients: usize,
     /// How long a client may stay silent during the handshake (a socket
@@ -228,7 +234,8 @@ impl Default for ServerConfig {
     /// it, 30 s more to log in, 5 minutes idle after; 64 connections not
     /// logged in (16 per address, random early refusal from 32 at 30 %);
     /// 10 new accounts per address a minute; 2 hashing slots;
-    /// files up to 64 MiB into `./rfmp-received`, the link's defaults.
+    /// files up to 64 MiB into `./rfmp-received`, files to people kept 24
+    /// hours within 256 MiB per user and 1 GiB in all; the link's defaults.
     fn default() -> ServerConfig {
         ServerConfig {
             link: LinkConfig::default(),
@@ -236,6 +243,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("rfmp-data"),
             login_backoff: LOGIN_BACKOFF,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            shelf_limits: ShelfLimits::default(),
             max_clients: 256,
             handshake_timeout: Duration::from_secs(10),
             handshake_deadline: Duration::from_secs(30),
@@ -487,8 +495,10 @@ impl Server {
     pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
         let hashing = HashingPool::new(config.hashing_slots);
         let accounts = Accounts::open_with(&config.data_dir, hashing)?;
+        let shelf = Shelf::new(&config.receive_dir, config.shelf_limits);
         let hub = Hub::new(accounts, config.login_backoff)
-            .with_new_accounts_per_minute(config.new_accounts_per_minute);
+            .with_new_accounts_per_minute(config.new_accounts_per_minute)
+            .with_shelf(shelf);
         Ok(Server {
             listener: TcpListener::bind(addr)?,
             key: Arc::new(key),

@@ -10,7 +10,9 @@ use crate::check::CheckSide;
 use crate::pcap::PcapCipher;
 use crate::watch::{TimeoutArgs, WatchArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::chat::transfer::{
+    DEFAULT_BUDGET_PER_USER, DEFAULT_BUDGET_TOTAL, DEFAULT_FILE_EXPIRY, DEFAULT_MAX_FILE_BYTES,
+};
 use rfmp::handshake::Profile;
 use rfmp::handshake::session::Algorithm;
 use rfmp::link::Faults;
@@ -118,6 +120,24 @@ pub enum Command {
         /// Largest file accepted, in bytes.
         #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
         max_file_bytes: u64,
+        /// Seconds a file sent to people (/send) stays to be fetched.
+        ///
+        /// Then it is deleted from the server. Default: 86400 (24 hours).
+        #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_FILE_EXPIRY.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        file_expiry: u64,
+        /// Most bytes of one user's files waiting to be fetched.
+        ///
+        /// A file that would pass it is refused (error 413) until older
+        /// ones expire. Default: 268435456 (256 MiB).
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BUDGET_PER_USER)]
+        file_budget_per_user: u64,
+        /// Most bytes of all files waiting to be fetched.
+        ///
+        /// A file that would pass it is refused (error 503) until others
+        /// expire. Default: 1073741824 (1 GiB).
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BUDGET_TOTAL)]
+        file_budget_total: u64,
         /// Where the accounts are kept.
         ///
         /// The file is accounts.json, with Argon2id password hashes only,
@@ -168,6 +188,12 @@ pub enum Command {
         /// terminal and understands only (CM,prompt,...).
         #[arg(long)]
         prompt_output: bool,
+        /// Where /get saves the files offered to you.
+        ///
+        /// A file never overwrites another: the new one gets ` (1)`,
+        /// ` (2)`...
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        download_dir: PathBuf,
         #[command(flatten)]
         faults: FaultArgs,
     },
