@@ -270,3 +270,59 @@ fn a_shelved_file_expires_and_is_deleted() {
     assert!(!path.exists(), "deleted from the disk");
     assert_eq!(shelf.used("alice"), (0, 0), "no longer counted");
 }
+
+/// The server's shelf is saved in `shelf.json` beside the accounts: a
+/// restarted server still offers a file until it expires, and drops from
+/// its index the files that expired meanwhile (deleting them) or whose
+/// file is gone.
+#[test]
+fn the_shelf_survives_a_restart_until_its_files_expire() {
+    let receive = tempfile::tempdir().unwrap();
+    let index = receive.path().join("data").join("shelf.json");
+    let start = Utc::now();
+    let limits = ShelfLimits {
+        expiry: Duration::from_secs(3600),
+        ..ShelfLimits::default()
+    };
+    let shelf = Shelf::open(receive.path(), &index, limits, start).unwrap();
+    assert!(!index.exists(), "an unused shelf writes nothing");
+    let put = |name: &str, at| {
+        file_of(receive.path(), name, 10);
+        let saved = FileInfo {
+            name: name.into(),
+            size: 10,
+            sha256: "0".repeat(64),
+        };
+        shelf
+            .put(
+                &saved,
+                "alice",
+                &to_user("bob"),
+                BTreeSet::from(["bob".into()]),
+                at,
+            )
+            .unwrap()
+    };
+    let old = put("old.txt", start - Days::minutes(30));
+    let new = put("new.txt", start);
+    let gone = put("gone.txt", start);
+    std::fs::remove_file(receive.path().join("gone.txt")).unwrap();
+    drop(shelf);
+
+    let restarted = Shelf::open(receive.path(), &index, limits, start + Days::minutes(45)).unwrap();
+    let later = start + Days::minutes(45);
+    restarted
+        .part(&new.id, "bob", 0, later)
+        .expect("still offered");
+    assert!(restarted.part(&old.id, "bob", 0, later).is_err(), "expired");
+    assert!(
+        restarted.part(&gone.id, "bob", 0, later).is_err(),
+        "its file is gone"
+    );
+    assert!(
+        !receive.path().join("old.txt").exists(),
+        "the expired file is deleted"
+    );
+    let saved = std::fs::read_to_string(&index).unwrap();
+    assert!(saved.contains(&new.id) && !saved.contains(&old.id) && !saved.contains(&gone.id));
+}

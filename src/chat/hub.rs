@@ -362,7 +362,8 @@ impl Hub {
     /// `{"action":"notice","data":{"room":"lobby","text":"server shutting down"},"time":"..."}`.
     ///
     /// Nothing else needs saving: the accounts file is written (atomically)
-    /// whenever an account is created. Connections still in the handshake
+    /// whenever an account is created, and the shelf's index whenever a
+    /// file is offered or expires ([`Shelf::open`]). Connections still in the handshake
     /// or not logged in get no notice; they are closed when the process
     /// ends.
     pub fn shut_down(&self, text: &str, limit: Duration) -> usize {

@@ -66,7 +66,7 @@ use crate::chat::accounts::{Accounts, HASHING_AT_ONCE};
 use crate::chat::hashing::HashingPool;
 use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, NEW_ACCOUNTS_PER_MINUTE, Next, Request};
 use crate::chat::messages::decode;
-use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver, Shelf, ShelfLimits};
+use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver, SHELF_FILE, Shelf, ShelfLimits};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
@@ -490,12 +490,18 @@ impl Server {
     /// # Errors
     /// - [`Error::Io`] when the address cannot be bound (in use, no
     ///   permission).
-    /// - [`Error::File`] when the accounts file exists but cannot be read,
-    ///   [`Error::Storage`] when it is not an accounts file.
+    /// - [`Error::File`] when the accounts file or the shelf's index
+    ///   (`shelf.json`, [`Shelf::open`]) exists but cannot be read,
+    ///   [`Error::Storage`] when it is not such a file.
     pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
         let hashing = HashingPool::new(config.hashing_slots);
         let accounts = Accounts::open_with(&config.data_dir, hashing)?;
-        let shelf = Shelf::new(&config.receive_dir, config.shelf_limits);
+        let shelf = Shelf::open(
+            &config.receive_dir,
+            config.data_dir.join(SHELF_FILE),
+            config.shelf_limits,
+            chrono::Utc::now(),
+        )?;
         let hub = Hub::new(accounts, config.login_backoff)
             .with_new_accounts_per_minute(config.new_accounts_per_minute)
             .with_shelf(shelf);

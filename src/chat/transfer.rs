@@ -613,6 +613,9 @@ impl Default for ShelfLimits {
     }
 }
 
+/// The shelf's index file's name inside the server's data directory.
+pub const SHELF_FILE: &str = "shelf.json";
+
 /// One file on the shelf.
 #[derive(Debug)]
 struct Shelved {
@@ -621,6 +624,21 @@ struct Shelved {
     path: PathBuf,
     /// Who may fetch it: its sender, and its recipients.
     readers: BTreeSet<String>,
+}
+
+/// One file in the shelf's index file.
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexEntry {
+    file: SharedFile,
+    readers: BTreeSet<String>,
+}
+
+/// The shelf's index file's contents:
+/// `{"version":1,"files":[{"file":{"id":"5f0c2a9e",...},"readers":["alice","bob"]}]}`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct IndexFile {
+    version: u32,
+    files: Vec<IndexEntry>,
 }
 
 /// The server's shelf of files sent to people: each file stays until it
@@ -632,24 +650,125 @@ struct Shelved {
 /// A file on the shelf is a file the [`FileReceiver`] saved in the receive
 /// directory; the shelf records who may fetch it and deletes it when it
 /// expires. Expired files are removed whenever the shelf is used (and by
-/// [`Shelf::sweep`]); the shelf lives in memory, so a server that restarts
-/// starts with an empty one (the files already saved stay in the receive
-/// directory, no longer offered to anyone).
+/// [`Shelf::sweep`]).
+///
+/// The server's shelf ([`Shelf::open`]) is saved in an index file,
+/// `<data dir>/shelf.json` ([`SHELF_FILE`]), replaced atomically at every
+/// change as the accounts file is ([`crate::chat::accounts`]), so a server
+/// that restarts still offers its files until they expire.
 #[derive(Debug)]
 pub struct Shelf {
     dir: PathBuf,
     limits: ShelfLimits,
     files: Mutex<BTreeMap<String, Shelved>>,
+    /// Where the index is saved; `None`: in memory only.
+    index: Option<PathBuf>,
 }
 
 impl Shelf {
-    /// A shelf for files saved in `dir` (the receive directory).
+    /// A shelf for files saved in `dir` (the receive directory), in memory
+    /// only.
     pub fn new(dir: impl Into<PathBuf>, limits: ShelfLimits) -> Shelf {
         Shelf {
             dir: dir.into(),
             limits,
             files: Mutex::new(BTreeMap::new()),
+            index: None,
         }
+    }
+
+    /// The server's shelf: for files saved in `dir`, with its index in
+    /// `index` (read now if it exists, and saved at every change). Files
+    /// of the index that expired by `now`, or whose file is gone, are
+    /// dropped (and the expired ones deleted).
+    ///
+    /// # Errors
+    /// [`Error::File`] when the index exists but cannot be read or
+    /// rewritten; [`Error::Storage`] when it is not a shelf index (the
+    /// server refuses to start rather than lose track of the files).
+    pub fn open(
+        dir: impl Into<PathBuf>,
+        index: impl Into<PathBuf>,
+        limits: ShelfLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Shelf> {
+        let mut shelf = Shelf::new(dir, limits);
+        let index = index.into();
+        let stored: IndexFile = match std::fs::read(&index) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Storage(format!("{} is not a shelf index: {e}", index.display()))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => IndexFile::default(),
+            Err(e) => return Err(Error::file("read", &index)(e)),
+        };
+        let listed = stored.files.len();
+        let mut files = BTreeMap::new();
+        for IndexEntry { file, readers } in stored.files {
+            // A name that is not a plain file name is not ours: never
+            // follow it out of the receive directory.
+            if safe_file_name(&file.name) != file.name {
+                continue;
+            }
+            let path = shelf.dir.join(&file.name);
+            if file.expires <= now {
+                let _ = std::fs::remove_file(&path);
+            } else if path.is_file() {
+                let id = file.id.clone();
+                files.insert(
+                    id,
+                    Shelved {
+                        file,
+                        path,
+                        readers,
+                    },
+                );
+            }
+        }
+        let changed = files.len() != listed;
+        shelf.files = Mutex::new(files);
+        shelf.index = Some(index);
+        if changed {
+            shelf.save(&shelf.lock())?;
+        }
+        Ok(shelf)
+    }
+
+    /// Write the index atomically (a temporary file, `fsync`, rename), if
+    /// this shelf has one.
+    fn save(&self, files: &BTreeMap<String, Shelved>) -> Result<()> {
+        let Some(index) = &self.index else {
+            return Ok(());
+        };
+        let contents = IndexFile {
+            version: 1,
+            files: files
+                .values()
+                .map(|s| IndexEntry {
+                    file: s.file.clone(),
+                    readers: s.readers.clone(),
+                })
+                .collect(),
+        };
+        let bytes = serde_json::to_vec(&contents)
+            .map_err(|e| Error::Internal(format!("cannot encode the shelf's index: {e}")))?;
+        if let Some(dir) = index.parent() {
+            std::fs::create_dir_all(dir).map_err(Error::file("create the directory", dir))?;
+        }
+        let temporary = index.with_extension("json.tmp");
+        let _ = std::fs::remove_file(&temporary);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options
+            .open(&temporary)
+            .map_err(Error::file("create", &temporary))?;
+        out.write_all(&bytes)
+            .and_then(|()| out.sync_all())
+            .map_err(Error::file("write", &temporary))?;
+        drop(out);
+        std::fs::rename(&temporary, index).map_err(Error::file("replace", index))?;
+        Ok(())
     }
 
     /// The shelf's limits.
@@ -761,13 +880,19 @@ impl Shelf {
         let mut readers = readers;
         readers.insert(from.to_string());
         files.insert(
-            id,
+            id.clone(),
             Shelved {
                 file: file.clone(),
-                path,
+                path: path.clone(),
                 readers,
             },
         );
+        if let Err(error) = self.save(&files) {
+            // Not recorded, so not offered: nothing is left behind.
+            files.remove(&id);
+            let _ = std::fs::remove_file(&path);
+            return Err(error);
+        }
         Ok(file)
     }
 
@@ -816,7 +941,11 @@ impl Shelf {
             })
             .map_err(Error::file("read", &path));
         if let Err(error) = read {
-            self.lock().remove(id);
+            let mut files = self.lock();
+            files.remove(id);
+            // If the index cannot be saved now, the next change saves it,
+            // and a restart drops an entry whose file is gone anyway.
+            let _ = self.save(&files);
             return Err(error);
         }
         use base64::Engine;
@@ -831,7 +960,8 @@ impl Shelf {
     }
 
     /// Remove the files expired at `now` from the shelf and from the disk;
-    /// returns them.
+    /// returns them. (If the index cannot be saved now, the next change
+    /// saves it; a restart drops expired entries anyway.)
     pub fn sweep(&self, now: DateTime<Utc>) -> Vec<SharedFile> {
         let expired: Vec<Shelved> = {
             let mut files = self.lock();
@@ -840,7 +970,11 @@ impl Shelf {
                 .filter(|(_, s)| s.file.expires <= now)
                 .map(|(id, _)| id.clone())
                 .collect();
-            ids.iter().filter_map(|id| files.remove(id)).collect()
+            let expired: Vec<Shelved> = ids.iter().filter_map(|id| files.remove(id)).collect();
+            if !expired.is_empty() {
+                let _ = self.save(&files);
+            }
+            expired
         };
         expired
             .into_iter()

@@ -141,7 +141,8 @@ pub enum Command {
         /// Where the accounts are kept.
         ///
         /// The file is accounts.json, with Argon2id password hashes only,
-        /// replaced atomically at every change.
+        /// replaced atomically at every change; shelf.json beside it lists
+        /// the files offered to people (/send) until they expire.
         #[arg(long, default_value = "rfmp-data")]
         data_dir: PathBuf,
         /// What to speak after the handshake: rfmp or seed.

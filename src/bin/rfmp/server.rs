@@ -24,7 +24,8 @@ pub const SHUTDOWN_NOTICE: &str = "server shutting down";
 /// Ctrl-C (SIGINT) or SIGTERM ends it cleanly: every logged-in client gets
 /// the `notice` "server shutting down", then End ([`rfmp::chat::hub::Hub::shut_down`],
 /// at most 5 s for them all), and the process exits with status 0. The
-/// accounts need no saving then: they are saved whenever one is created.
+/// accounts and the shelf of files need no saving then: each is saved
+/// whenever it changes.
 ///
 /// # Errors
 /// A key file that cannot be read, or that others can read; the address
