@@ -22,6 +22,16 @@
 //!   `../../etc/passwd` becomes `passwd` inside the receive directory, and an
 //!   existing file is never overwritten: the new one gets ` (1)`, ` (2)`...
 //!   The file appears under its final name only when complete and checked.
+//!
+//! # Files to people
+//! A `file-start` that names a `room` or a `user` ([`ShareWith`]) sends the
+//! file to people: the server keeps it on its [`Shelf`] for a while
+//! ([`ShelfLimits`]: 24 hours, 256 MiB per sender, 1 GiB in all), tells
+//! the recipients (`file-offered`, a [`SharedFile`]), and each fetches it
+//! with [`fetch_file`]: `file-get` requests ([`FileGet`]), each answered by
+//! one `file-part` ([`FilePart`]) of at most [`CHUNK_BYTES`], the same
+//! checks (size, SHA-256, a safe name, never overwriting) on the fetcher's
+//! side. `lessons/09-chat.md` follows one through.
 
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};

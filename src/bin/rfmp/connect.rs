@@ -54,12 +54,13 @@ pub(crate) fn choose_secure(args: &ConnectArgs, interactive: bool) -> CliResult<
 /// Steps 1.a and 10.a.i (from the flags, or asked on a terminal), the
 /// key, the handshake and the link; then (unless `--link-check`) the
 /// username and the password (from the flags and `RFMP_PASSWORD`, or asked
-/// on a terminal, only once the server answered) and the login.
+/// on a terminal, only once the server answered) and the login, which
+/// creates no account unless asked ([`log_in`]).
 ///
 /// # Errors
 /// A `--key` file that cannot be read; no `--user` or `RFMP_PASSWORD`
 /// from a script; the errors of [`Client::connect_with`] and
-/// [`Client::login`].
+/// [`log_in`].
 pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     let interactive = std::io::stdin().is_terminal();
     let secure = choose_secure(args, interactive)?;
