@@ -563,6 +563,7 @@ impl Server {
     /// failed accept of one connection (for example the client already
     /// reset it) is logged and skipped.
     pub fn run(self) -> Result<()> {
+        sweep_the_shelf(&self.hub);
         let mut next_id: u64 = 0;
         for incoming in self.listener.incoming() {
             let stream = match incoming {
@@ -636,6 +637,31 @@ impl Server {
             // The closure (and with it the stream and the guard) was dropped.
             log::error!("could not start a thread for client {id}: {e}");
         }
+    }
+}
+
+/// How often the shelf of files to people is swept of expired files.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Start the thread that deletes expired files from the shelf every
+/// [`SWEEP_EVERY`], so that a file expires on time even on a server where
+/// nobody sends or fetches one (the shelf also sweeps at every use). The
+/// thread holds the hub and lives as long as the process.
+fn sweep_the_shelf(hub: &Arc<Hub>) {
+    let hub = Arc::clone(hub);
+    let started = std::thread::Builder::new()
+        .name("shelf-sweeper".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(SWEEP_EVERY);
+                for file in hub.shelf().sweep(chrono::Utc::now()) {
+                    let (name, id) = (&file.name, &file.id);
+                    log::info!("file {id} ({name}) expired and was deleted");
+                }
+            }
+        });
+    if let Err(e) = started {
+        log::warn!("no thread to sweep expired files ({e}); they go at the next file action");
     }
 }
 
