@@ -5,7 +5,7 @@
 
 mod common;
 
-use chrono::{Duration as Days, Utc};
+use chrono::{Duration as Days, SubsecRound, Utc};
 use common::*;
 use rfmp::Error;
 use rfmp::chat::client::{Client, Security};
@@ -252,7 +252,7 @@ fn a_shelved_file_expires_and_is_deleted() {
             start,
         )
         .unwrap();
-    assert_eq!(shared.expires, start + Days::hours(1));
+    assert_eq!(shared.expires, (start + Days::hours(1)).trunc_subsecs(0));
     assert_eq!(shelf.used("alice"), (10, 10));
     let part = shelf
         .part(&shared.id, "bob", 0, start + Days::minutes(59))
@@ -325,4 +325,67 @@ fn the_shelf_survives_a_restart_until_its_files_expire() {
     );
     let saved = std::fs::read_to_string(&index).unwrap();
     assert!(saved.contains(&new.id) && !saved.contains(&old.id) && !saved.contains(&gone.id));
+}
+
+/// Bad file requests get an `error` naming what was expected, and the
+/// session goes on: a `file-start` for a room and a user at once, for a
+/// room the sender is not in; a `file-get` without an id, for an unknown
+/// id, or past the end of a file.
+#[test]
+fn bad_file_requests_are_refused_with_what_was_expected() {
+    use rfmp::chat::messages::encode;
+    use rfmp::handshake::client::Mode;
+    let (addr, _data) = start_chat_server(|_| {});
+    let link = open_link(addr, &Mode::Unsecured);
+    let token = login(&link, "alice");
+    let answer = |action: &str, data: serde_json::Value| {
+        let envelope = Envelope::new(action, data).with_token(Some(&token));
+        link.send(encode(&envelope, b"")).expect("queued");
+        loop {
+            let (answer, _) = next_envelope(&link);
+            if answer.action != "notice" && answer.action != "file-offered" {
+                return answer;
+            }
+        }
+    };
+    let refused = |answer: Envelope, code: u16, words: &str| {
+        let (got, message) = answer
+            .error_parts()
+            .unwrap_or_else(|| panic!("an error answer: {answer:?}"));
+        assert_eq!(got, code, "{message}");
+        assert!(message.contains(words), "{words:?} in {message:?}");
+    };
+    let both = serde_json::json!({"name": "a.txt", "size": 1, "room": "lobby", "user": "bob"});
+    refused(
+        answer("file-start", both),
+        400,
+        "a room or to a user, not both",
+    );
+    // Its file-end is swallowed: the one error above was the answer.
+    let elsewhere = serde_json::json!({"name": "a.txt", "size": 1, "room": "rust"});
+    refused(answer("file-start", elsewhere), 403, "not in room \"rust\"");
+    refused(
+        answer("file-get", serde_json::json!({})),
+        400,
+        "file-get data is {\"id\",\"offset\"}",
+    );
+    refused(
+        answer("file-get", serde_json::json!({"id": "00000000"})),
+        404,
+        "no file \"00000000\" for you",
+    );
+
+    // A real file, then a piece past its end.
+    let local = tempfile::tempdir().unwrap();
+    let path = file_of(local.path(), "a.txt", 5);
+    let client = user(addr, "bob");
+    let shared = client
+        .share_file(&path, &to_user("alice"), u64::MAX, &mut |_| {})
+        .unwrap();
+    let past = serde_json::json!({"id": shared.id, "offset": 6});
+    refused(answer("file-get", past), 400, "past the end of a.txt");
+    let last = serde_json::json!({"id": shared.id, "offset": 0});
+    let part = answer("file-get", last);
+    assert_eq!(part.action, "file-part", "{part:?}");
+    assert_eq!(part.data["size"], 5);
 }

@@ -46,8 +46,8 @@
 //! [`crate::chat::transfer`]; `bob` is in `study`):
 //! ```text
 //! alice -> server  {"action":"file-start","data":{"name":"notes.txt","room":"study","size":6},"time":"...","token":"..."}
-//! server -> alice  {"action":"file-saved","data":{"expires":"2026-12-03T10:15:00.000Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
-//! server -> bob    {"action":"file-offered","data":{"expires":"2026-12-03T10:15:00.000Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
+//! server -> alice  {"action":"file-saved","data":{"expires":"2026-12-03T10:15:00Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
+//! server -> bob    {"action":"file-offered","data":{"expires":"2026-12-03T10:15:00Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
 //! bob -> server    {"action":"file-get","data":{"id":"5f0c2a9e","offset":0},"time":"...","token":"..."}
 //! server -> bob    {"action":"file-part","data":{"bytes":"aGVsbG8K","id":"5f0c2a9e","name":"notes.txt","offset":0,"sha256":"...","size":6},"time":"..."}
 //! ```

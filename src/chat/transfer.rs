@@ -533,7 +533,7 @@ impl ShareWith {
 /// `file-offered` event, and as its sender learns its id in `file-saved`:
 ///
 /// ```text
-/// {"action":"file-offered","data":{"expires":"2026-12-03T10:15:00.000Z","from":"alice",
+/// {"action":"file-offered","data":{"expires":"2026-12-03T10:15:00Z","from":"alice",
 ///   "id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"<64 hex digits>","size":1036},"time":"..."}
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -868,8 +868,13 @@ impl Shelf {
             let _ = std::fs::remove_file(&path);
             return Err(error);
         }
-        let expires =
-            now + chrono::Duration::from_std(self.limits.expiry).unwrap_or(chrono::Duration::MAX);
+        // In whole seconds: `"expires":"2026-12-03T10:15:00Z"`.
+        // An expiry too far to count (thousands of years) is never.
+        let expires = chrono::Duration::from_std(self.limits.expiry)
+            .ok()
+            .and_then(|expiry| now.checked_add_signed(expiry))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let expires = chrono::SubsecRound::trunc_subsecs(expires, 0);
         let mut files = self.lock();
         let id = loop {
             let id = hex::encode(rand::rng().random::<[u8; 4]>());
