@@ -426,3 +426,68 @@ fn a_file_sent_with_send_is_fetched_with_get_and_the_server_logs_it() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// On a terminal (a pseudo-terminal made by util-linux's `script`), a
+/// name without an account is not created silently: the client asks
+/// `create it? [y/N]`, then the password again, and only then logs in
+/// with `"create": true`. Each answer is typed after its prompt appears.
+#[test]
+fn on_a_terminal_the_client_asks_before_creating_an_account() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` program (util-linux) to make a terminal");
+        return;
+    }
+    let (addr, data) = start_chat_server(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let program = format!(
+        "{} client --port {} --secure 0 --user newbie --known-servers {}",
+        env!("CARGO_BIN_EXE_rfmp"),
+        addr.port(),
+        known.path().join("known-servers").display()
+    );
+    let mut terminal = Command::new("script")
+        .args(["-q", "-e", "-c", &program, "/dev/null"])
+        .env_remove("RFMP_PASSWORD")
+        .env("HOME", known.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut keys = terminal.stdin.take().unwrap();
+    let (screen, shown) = mpsc::channel();
+    let mut output = terminal.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        while std::io::Read::read(&mut output, &mut byte).unwrap_or(0) == 1 {
+            let _ = screen.send(byte[0]);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |prompt: &str| {
+        while !String::from_utf8_lossy(&seen).contains(prompt) {
+            match shown.recv_timeout(Duration::from_secs(10)) {
+                Ok(byte) => seen.push(byte),
+                Err(_) => panic!(
+                    "no {prompt:?} on the screen:\n{}",
+                    String::from_utf8_lossy(&seen)
+                ),
+            }
+        }
+        seen.clear();
+    };
+    wait_for("Password for newbie: ");
+    keys.write_all(TEST_PASSWORD.as_bytes()).unwrap();
+    keys.write_all(b"\n").unwrap();
+    wait_for("has no account newbie; create it? [y/N]");
+    keys.write_all(b"y\n").unwrap();
+    wait_for("Password for newbie, again: ");
+    keys.write_all(TEST_PASSWORD.as_bytes()).unwrap();
+    keys.write_all(b"\n").unwrap();
+    wait_for("logged in as newbie (a new account)");
+    keys.write_all(b"/qqq\n").unwrap();
+    let (status, _) = wait_at_most(terminal, Duration::from_secs(10));
+    assert!(status.success());
+    let accounts = std::fs::read_to_string(data.path().join("data").join("accounts.json")).unwrap();
+    assert!(accounts.contains("newbie"), "{accounts}");
+}
