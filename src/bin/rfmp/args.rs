@@ -122,20 +122,20 @@ pub enum Command {
         max_file_bytes: u64,
         /// Seconds a file sent to people (/send) stays to be fetched.
         ///
-        /// Then it is deleted from the server. Default: 86400 (24 hours).
+        /// Then it is deleted from the server (86400 s is 24 hours).
         #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_FILE_EXPIRY.as_secs(),
               value_parser = clap::value_parser!(u64).range(1..))]
         file_expiry: u64,
         /// Most bytes of one user's files waiting to be fetched.
         ///
         /// A file that would pass it is refused (error 413) until older
-        /// ones expire. Default: 268435456 (256 MiB).
+        /// ones expire (268435456 bytes is 256 MiB).
         #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BUDGET_PER_USER)]
         file_budget_per_user: u64,
         /// Most bytes of all files waiting to be fetched.
         ///
         /// A file that would pass it is refused (error 503) until others
-        /// expire. Default: 1073741824 (1 GiB).
+        /// expire (1073741824 bytes is 1 GiB).
         #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BUDGET_TOTAL)]
         file_budget_total: u64,
         /// Where the accounts are kept.
