@@ -422,12 +422,15 @@ fn too_long(size: usize) -> String {
 struct Seen {
     rooms: Mutex<BTreeSet<String>>,
     users: Mutex<BTreeSet<String>>,
+    /// The ids of files offered to us (`file-offered`), for `/get`.
+    files: Mutex<BTreeSet<String>>,
 }
 
 impl Seen {
     /// Note the names in an envelope's data: `room` and `current` are
-    /// rooms; `from`, `to`, `username` and the `users` list are users; a
-    /// list (`rooms`, `clients`) is looked into item by item.
+    /// rooms; `from`, `to`, `username` and the `users` list are users; the
+    /// `id` of a shared file is a file; a list (`rooms`, `clients`) is
+    /// looked into item by item.
     fn note(&self, data: &Value) {
         let keep = |set: &Mutex<BTreeSet<String>>, name: Option<&Value>| {
             if let Some(name) = name.and_then(Value::as_str)
@@ -448,6 +451,10 @@ impl Seen {
                 for key in ["from", "to", "username"] {
                     keep(&self.users, fields.get(key));
                 }
+                // Only a shared file's description has an `id` and a hash.
+                if fields.contains_key("sha256") {
+                    keep(&self.files, fields.get("id"));
+                }
                 if let Some(Value::Array(users)) = fields.get("users") {
                     users.iter().for_each(|user| keep(&self.users, Some(user)));
                 }
@@ -467,8 +474,9 @@ impl Seen {
 }
 
 /// The line editor's helper: Tab completes a command name after `/` at the
-/// start of the line, a room name after a room command (`/join ru`), and a
-/// user name anywhere else (`/msg bo`, `hi bo`).
+/// start of the line, a room name after a room command (`/join ru`), a
+/// file's id after `/get`, a user name after `@` (`/send @bo`), and a user
+/// name anywhere else (`/msg bo`, `hi bo`).
 struct Names {
     seen: Arc<Seen>,
 }
@@ -492,6 +500,10 @@ impl Completer for Names {
         if start == 0 && word.starts_with('/') {
             return Ok((0, command_names().filter(|n| n.starts_with(word)).collect()));
         }
+        if let Some(user) = word.strip_prefix('@') {
+            let names = Seen::starting(&self.seen.users, user);
+            return Ok((start, names.iter().map(|n| format!("@{n}")).collect()));
+        }
         // The first word after a room command is a room; the rest are users.
         let mut words = before[..start].split_whitespace();
         let argument = match (words.next().and_then(|w| w.strip_prefix('/')), words.next()) {
@@ -501,6 +513,7 @@ impl Completer for Names {
         let names = match argument {
             Argument::Room => Seen::starting(&self.seen.rooms, word),
             Argument::User => Seen::starting(&self.seen.users, word),
+            Argument::File => Seen::starting(&self.seen.files, word),
             Argument::Other => Vec::new(),
         };
         Ok((start, names))
@@ -752,7 +765,9 @@ mod tests {
         seen.note(&serde_json::json!({"room": "rust", "users": ["bob", "alice"]}));
         seen.note(&serde_json::json!([{"room": "rides", "users": 2}]));
         seen.note(&serde_json::json!({"from": "bea", "room": "lobby", "text": "hi"}));
-        let names = Names { seen };
+        let names = Names {
+            seen: Arc::clone(&seen),
+        };
         assert_eq!(offered(&names, "/jo"), (0, vec!["/join".to_string()]));
         assert_eq!(
             offered(&names, "/q").1,
@@ -767,6 +782,14 @@ mod tests {
             (5, vec!["bea".into(), "bob".into()])
         );
         assert_eq!(offered(&names, "see you al"), (8, vec!["alice".into()]));
+        assert_eq!(
+            offered(&names, "/send @b"),
+            (6, vec!["@bea".into(), "@bob".into()])
+        );
+        seen.note(&serde_json::json!({"id": "5f0c2a9e", "sha256": "00", "from": "bob"}));
+        seen.note(&serde_json::json!({"id": "not-a-file"}));
+        assert_eq!(offered(&names, "/get 5"), (5, vec!["5f0c2a9e".into()]));
+        assert_eq!(offered(&names, "/get ").1, vec!["5f0c2a9e".to_string()]);
         // The text of a message is not a name to complete from rooms.
         assert_eq!(offered(&names, "/msg bob ru").1, Vec::<String>::new());
         assert_eq!(offered(&names, "/rooms x").1, Vec::<String>::new());

@@ -157,6 +157,8 @@ pub enum Argument {
     Room,
     /// A user's name (`/key`, `/msg`).
     User,
+    /// A file's id (`/get`).
+    File,
     /// Something else, or nothing.
     Other,
 }
@@ -177,7 +179,8 @@ pub fn argument_of(name: &str) -> Option<Argument> {
     Some(match spec.takes {
         Takes::Room | Takes::MaybeRoom => Argument::Room,
         Takes::User | Takes::UserAndText => Argument::User,
-        Takes::Nothing | Takes::Path | Takes::Id => Argument::Other,
+        Takes::Id => Argument::File,
+        Takes::Nothing | Takes::Path => Argument::Other,
     })
 }
 
@@ -346,6 +349,7 @@ mod tests {
         assert_eq!(argument_of("join"), Some(Argument::Room));
         assert_eq!(argument_of("msg"), Some(Argument::User));
         assert_eq!(argument_of("rooms"), Some(Argument::Other));
+        assert_eq!(argument_of("get"), Some(Argument::File));
         assert_eq!(argument_of("dance"), None);
     }
 
