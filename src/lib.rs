@@ -52,8 +52,11 @@
 //! | 13.a | server | split the packet, decrypt the secret | [`handshake::decryption::decrypt_ec_packet`] | decryption |
 //! | 13.a.i | server | split the packet and check its fields | [`handshake::decryption::decrypt_ec_packet`] | decryption |
 //! | 13.a.ii | server | decrypt the secret (RSA-OAEP) | [`handshake::decryption::decrypt_ec_packet`], [`handshake::session::SessionSecret::from_bytes`] | decryption, session |
-//! | 14.a | server | confirm: seal a known text | [`handshake::server::send_confirmation`], [`handshake::packets::sc_packet`], [`handshake::server::handshake_with_profile_observed`] | server, packets |
+//! | 14.a | server | confirm: send the nonce, seal a known text | [`handshake::server::send_confirmation`], [`handshake::packets::sc_packet`], [`handshake::server::handshake_with_profile_observed`] | server, packets |
+//! | 14.a.i | server | draw a fresh server nonce | [`handshake::packets::generate_server_nonce`] | packets |
+//! | 14.a.ii | server | derive the session key (HKDF-SHA256) | [`handshake::session::derive_session_key`] | session |
 //! | 15.a | client | check the confirmation | [`handshake::client::receive_confirmation`], [`handshake::checks::is_confirmed`], [`handshake::client::handshake_with_profile_observed`] | client, checks |
+//! | 15.a.i | client | derive the same session key | [`handshake::session::derive_session_key`] | session |
 //! | 16.a | sender | cut the message into fragments | [`link::reliable::fragment`] | reliable |
 //! | 16.b | sender | seal the fragment into a DP frame | [`link::frames::dp_packet`], [`link::frames::associated_data`] | frames |
 //! | 16.c | sender | end the frame with its CRC-32 | [`link::frames::crc32_field`] | frames |
@@ -70,8 +73,10 @@
 //! ## The layout
 //! The source is in folders, one for each part of the protocol and two for
 //! the teaching tools; each folder's opening comment says what it holds and
-//! what it may use. The handshake uses nothing above it, and the link only
-//! the handshake.
+//! what it may use. The handshake uses nothing above it, the link only the
+//! handshake, the seed profile only the handshake and the link, and the chat
+//! all three (its server starts the seed profile's command phase): no folder
+//! imports one that imports it.
 //!
 //! - [`handshake`] (steps 1-15): the two halves of the flow,
 //!   [`handshake::client`] and [`handshake::server`], and the step modules
@@ -90,6 +95,8 @@
 //! - `teach` (feature `teach`): the demo, the transcript, the test vectors,
 //!   a packet capture, a live trace, a man in the middle, a tapped server.
 //! - [`error`]: one error type, with a code for `EE` packets.
+//! - [`files`]: safe file names and the one atomic write
+//!   (temporary file, `fsync`, rename) behind every file rfmp keeps.
 //!
 //! `SPEC.md` states the protocol in RFC 2119 words, `vectors/` holds its
 //! test vectors, and `fuzz/` fuzzes every parser.
@@ -101,6 +108,7 @@ pub mod chat;
 #[cfg(feature = "teach")]
 pub mod check;
 pub mod error;
+pub mod files;
 pub mod handshake;
 pub mod link;
 pub mod seed;

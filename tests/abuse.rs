@@ -14,12 +14,10 @@ use common::*;
 use rfmp::Error;
 use rfmp::chat::accounts::Accounts;
 use rfmp::chat::hashing::HashingPool;
-use rfmp::chat::hub::{Hub, MAX_FAILED_LOGINS};
+use rfmp::chat::hub::MAX_FAILED_LOGINS;
 use rfmp::chat::messages::{Envelope, decode, encode};
-use rfmp::chat::server::{Server, ServerConfig};
 use rfmp::handshake::client::Mode;
 use rfmp::handshake::framing::Connection;
-use rfmp::handshake::server::ServerKey;
 use rfmp::link::frames::Direction;
 use rfmp::link::reliable::Delivery;
 use rfmp::link::{Link, LinkConfig};
@@ -78,28 +76,11 @@ fn code(answer: &Envelope) -> String {
     }
 }
 
-/// A server in this process with `change` applied; its address and hub.
-fn start(change: impl FnOnce(&mut ServerConfig)) -> (SocketAddr, Arc<Hub>, tempfile::TempDir) {
-    let data = tempfile::tempdir().expect("temporary directory");
-    let mut config = ServerConfig {
-        data_dir: data.path().join("data"),
-        receive_dir: data.path().join("received"),
-        ..ServerConfig::default()
-    };
-    change(&mut config);
-    let key = ServerKey::new(test_server_key()).expect("server key");
-    let server = Server::bind("127.0.0.1:0", key, config).expect("bind");
-    let addr = server.local_addr().expect("address");
-    let hub = Arc::clone(server.hub());
-    std::thread::spawn(move || server.run());
-    (addr, hub, data)
-}
-
 /// A client that completes the handshake and never logs in is closed with
 /// EE 408 at the login deadline, although its link sends keepalives.
 #[test]
 fn a_client_that_never_logs_in_is_closed_at_the_login_deadline() {
-    let (addr, _hub, _data) = start(|c| c.login_deadline = Duration::from_millis(300));
+    let (addr, _data) = start_chat_server(|c| c.login_deadline = Duration::from_millis(300));
     let chatty = LinkConfig {
         keepalive: Duration::from_millis(20),
         ..LinkConfig::default()
@@ -122,7 +103,7 @@ fn a_client_that_never_logs_in_is_closed_at_the_login_deadline() {
 /// login gives the place back.
 #[test]
 fn connections_not_logged_in_are_capped_per_address_and_in_all() {
-    let (addr, _hub, _data) = start(|c| {
+    let (addr, _data) = start_chat_server(|c| {
         c.max_unauthenticated_per_address = 2;
         c.max_unauthenticated = 3;
         c.early_refusal_from = 3; // no random refusals here
@@ -159,7 +140,7 @@ fn connections_not_logged_in_are_capped_per_address_and_in_all() {
 /// from another address, logs in while they try.
 #[test]
 fn parallel_guessers_get_five_guesses_and_the_owner_still_logs_in() {
-    let (addr, hub, _data) = start(|c| {
+    let (addr, hub, _data) = start_chat_server_with_hub(|c| {
         c.login_backoff = Duration::from_secs(60);
         // Room for the 32 guessers and the owner, with no random refusals.
         c.max_unauthenticated_per_address = 64;
@@ -226,7 +207,7 @@ fn parallel_guessers_get_five_guesses_and_the_owner_still_logs_in() {
 /// the same account.
 #[test]
 fn reserved_and_look_alike_names_are_refused() {
-    let (addr, _hub, _data) = start(|_| {});
+    let (addr, _data) = start_chat_server(|_| {});
     let link = session_from(HONEST, addr, LinkConfig::default()).unwrap();
     for name in ["admin", "Root", "SERVER", "lobby", "CoreKey", "coreUser"] {
         let answer = try_login(&link, name, TEST_PASSWORD);
@@ -282,7 +263,7 @@ fn an_old_accounts_file_with_names_differing_by_case_still_loads() {
 /// addresses are not affected.
 #[test]
 fn account_creation_is_limited_per_address() {
-    let (addr, _hub, _data) = start(|c| c.new_accounts_per_minute = 2);
+    let (addr, _data) = start_chat_server(|c| c.new_accounts_per_minute = 2);
     for n in 0..2 {
         let link = session_from(HOSTILE, addr, LinkConfig::default()).unwrap();
         let answer = try_login(&link, &format!("bulk{n}"), TEST_PASSWORD);

@@ -9,7 +9,7 @@ use rfmp::check::{self, Diagnosis, Options, Outcome, Profile, Report};
 use rfmp::handshake::decryption::decrypt_ec_packet;
 use rfmp::handshake::helpers::{base64_decode, base64_encode, os_rng};
 use rfmp::handshake::packets::{Packet, sc_packet};
-use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
+use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};
 use rsa::pkcs1::EncodeRsaPublicKey;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -254,6 +254,58 @@ fn aes_ecb_is_named() {
     );
 }
 
+/// The SC of a server that seals under the client's secret itself:
+/// `(SC,<sealed>)` without a nonce, or `(SC,<nonce>,<sealed>)` with a
+/// nonce it does not use.
+fn sealed_under_secret(secret: &SessionSecret, with_nonce: bool) -> Option<Vec<u8>> {
+    let cipher = SessionCipher::from_secret(secret);
+    let sealed = base64_encode(&cipher.seal(b"RFMP v1.0 ready", b"", &mut os_rng()).ok()?);
+    let nonce = base64_encode(&[9; 32]);
+    Some(match with_nonce {
+        true => format!("(SC,{nonce},{sealed})").into_bytes(),
+        false => format!("(SC,{sealed})").into_bytes(),
+    })
+}
+
+/// A server that leaves the server nonce out of its key is named, whether
+/// it sends no nonce or one it does not use.
+#[test]
+fn server_ignoring_the_server_nonce_is_named() {
+    server_variant_is_named(
+        |bytes| confirms_with(bytes, |secret| sealed_under_secret(secret, false)),
+        "14.a-1",
+        Diagnosis::IgnoresServerNonce,
+    );
+    server_variant_is_named(
+        |bytes| confirms_with(bytes, |secret| sealed_under_secret(secret, true)),
+        "14.a-1",
+        Diagnosis::IgnoresServerNonce,
+    );
+}
+
+/// A server that derives its key properly but sends the same nonce on
+/// every connection confirms each session, and fails 14.a-4: a replayed
+/// EC would meet the same key again.
+#[test]
+fn a_server_with_a_fixed_nonce_fails_the_replay_check() {
+    let addr = deviant_server(|bytes| {
+        confirms_with(bytes, |secret| {
+            let nonce = [9; 32];
+            let cipher = SessionCipher::from_secret(&derive_session_key(secret, &nonce));
+            Some(
+                sc_packet(&cipher, Some(&nonce), &mut os_rng())
+                    .ok()?
+                    .into_bytes(),
+            )
+        })
+    });
+    let (report, text) = check_server(addr, &options(Some("14.a-4")));
+    assert_eq!(report.failed(), 1, "{text}");
+    assert!(text.contains("the same nonce twice"), "{text}");
+    let (report, text) = check_server(addr, &options(Some("14.a-1")));
+    assert_eq!(report.failed(), 0, "{text}");
+}
+
 #[test]
 fn oaep_with_sha1_in_a_server_is_named() {
     server_variant_is_named(
@@ -267,8 +319,14 @@ fn oaep_with_sha1_in_a_server_is_named() {
             match common::test_server_key().oaep_decrypt::<sha1::Sha1>(&secret) {
                 Ok(key) => {
                     let key: [u8; 16] = key.try_into().ok()?;
-                    let cipher = SessionCipher::from_secret(&SessionSecret::Aes(key));
-                    Some(sc_packet(&cipher, &mut os_rng()).ok()?.into_bytes())
+                    let nonce = [7; 32];
+                    let key = derive_session_key(&SessionSecret::Aes(key), &nonce);
+                    let cipher = SessionCipher::from_secret(&key);
+                    Some(
+                        sc_packet(&cipher, Some(&nonce), &mut os_rng())
+                            .ok()?
+                            .into_bytes(),
+                    )
                 }
                 Err(_) => Some(b"(EE,400,the session secret does not decrypt)".to_vec()),
             }
@@ -288,7 +346,7 @@ fn missing_confirmation_is_named_and_auto_picks_the_seed_profile() {
     let (report, text) = check_server(addr, &options);
     assert_eq!(report.profile, Profile::Seed, "{text}");
     assert_eq!(report.failed(), 0, "{text}");
-    assert_eq!(report.skipped(), 3, "{text}");
+    assert_eq!(report.skipped(), 4, "{text}");
 }
 
 #[test]

@@ -82,8 +82,8 @@ fn demo_narrates_every_step_with_real_bytes() {
     let secured = |one: &str| -> Vec<String> {
         let steps = [
             "1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.a", "8.a", "9.a", "9.b",
-            "10.a.i", "10.a.ii", "#a", "#b", "#c", "10.a.iii", "11.a", "12.a", "13.a", "14.a",
-            "15.a",
+            "10.a.i", "10.a.ii", "#a", "#b", "#c", "10.a.iii", "11.a", "12.a", "13.a", "14.a.i",
+            "14.a.ii", "14.a", "15.a", "15.a.i",
         ];
         steps.iter().map(|id| id.replace('#', one)).collect()
     };
@@ -99,6 +99,11 @@ fn demo_narrates_every_step_with_real_bytes() {
     }
     assert!(out.contains("same as the client's: true"));
     assert!(!out.contains("same as the client's: false"));
+    // The server's nonce, and the key both sides derive from it.
+    assert!(out.contains("server nonce (new for every connection), 32 bytes in hex"));
+    assert!(out.contains("HKDF-SHA256(salt = nonce, IKM = secret"));
+    assert_eq!(out.matches("same as the server's: true").count(), 2);
+    assert!(!out.contains("same as the server's: false"));
     assert_eq!(out.matches("Step 17.b ").count(), 3);
 }
 
@@ -298,14 +303,16 @@ fn trace_prints_each_side_of_a_real_handshake() {
             "10.a.ii.1.c",
             "10.a.iii",
             "11.a",
-            "15.a"
+            "15.a",
+            "15.a.i"
         ],
         "{client}"
     );
     assert_eq!(
         ids(&server),
         [
-            "3.a", "4.a", "5.a", "6.a", "7.a", "12.a", "13.a", "13.a.i", "13.a.ii", "14.a"
+            "3.a", "4.a", "5.a", "6.a", "7.a", "12.a", "13.a", "13.a.i", "13.a.ii", "14.a.i",
+            "14.a.ii", "14.a"
         ],
         "{server}"
     );

@@ -19,7 +19,7 @@ const SECURED_TYPES: &str = "SS CC EC SC DP DP DP AK DP DP DP AK End AK End AK";
 const UNSECURED_TYPES: &str = "SS CC SC DP DP DP AK DP DP DP AK End AK End AK";
 
 /// The fields each test reads, one column each.
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "rfmp.type",
     "rfmp.crc.status",
     "rfmp.tag.status",
@@ -27,6 +27,7 @@ const FIELDS: [&str; 7] = [
     "rfmp.sc.confirmation",
     "rfmp.direction",
     "rfmp.message",
+    "rfmp.sc.session_key",
 ];
 
 fn dissector() -> PathBuf {
@@ -108,13 +109,28 @@ fn aes_session_is_cut_checked_and_decrypted() {
         confirmations,
         directions,
         messages,
-    ] = <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+        session_keys,
+    ] = <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
     assert_eq!(types.join(" "), SECURED_TYPES);
     // 12 frames (DP, AK, End), every CRC good.
     assert_eq!(crcs, vec!["good"; 12]);
     // The SC, 6 DP and 2 End are sealed: 9 tags, all good.
     assert_eq!(tags, vec!["good"; 9]);
     assert_eq!(confirmations, ["RFMP v1.0 ready"]);
+    // The dissector derived the session key from the logged secret and the
+    // SC's server nonce with its own HKDF-SHA256: the key of the vectors.
+    let vectors: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("vectors/aes.json").unwrap()).unwrap();
+    let sc = vectors["packets"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["type"]["value"] == "SC")
+        .unwrap();
+    assert_eq!(
+        session_keys,
+        [sc["session_key_hex"]["value"].as_str().unwrap()]
+    );
     // Four messages (two each way, one of them in two fragments each
     // time): every envelope's action is shown.
     assert_eq!(actions, vec!["message"; 4]);
@@ -143,8 +159,8 @@ fn a_wrong_key_makes_every_tag_bad() {
     )
     .unwrap();
 
-    let [types, crcs, tags, actions, confirmations, _, messages] =
-        <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &wrong)).unwrap();
+    let [types, crcs, tags, actions, confirmations, _, messages, _] =
+        <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &wrong)).unwrap();
     assert_eq!(types.join(" "), SECURED_TYPES);
     assert_eq!(crcs, vec!["good"; 12]);
     assert_eq!(tags, vec!["bad"; 9]);
@@ -166,7 +182,7 @@ fn a_damaged_frame_has_a_bad_crc() {
     bytes[at + 4] = b'2';
     std::fs::write(&pcap, bytes).unwrap();
 
-    let [types, crcs, ..] = <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+    let [types, crcs, ..] = <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
     assert_eq!(types.join(" "), UNSECURED_TYPES);
     let mut expected = vec!["good"; 12];
     expected[3] = "bad"; // DP DP DP, then the AK
@@ -178,8 +194,8 @@ fn unsecured_and_caesar_sessions_show_their_envelopes() {
     for algorithm in [None, Some(Algorithm::Caesar)] {
         let dir = tempfile::tempdir().unwrap();
         let (pcap, keylog) = capture(dir.path(), algorithm);
-        let [types, crcs, tags, actions, confirmations, _, messages] =
-            <[Vec<String>; 7]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+        let [types, crcs, tags, actions, confirmations, _, messages, _] =
+            <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
         let expected = if algorithm.is_some() {
             SECURED_TYPES
         } else {

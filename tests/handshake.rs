@@ -16,7 +16,7 @@ use rfmp::handshake::decryption::decrypt_ec_packet;
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::{os_rng, public_key_to_pem, rsa_public_key_converter};
 use rfmp::handshake::packets::*;
-use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
+use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};
 use rfmp::link::frames::open_dp_packet;
 use rfmp::link::frames::{
     Direction, Frame, FrameReader, Received, decode_frame, dp_packet, end_packet,
@@ -184,19 +184,115 @@ fn step_13_decrypts_what_step_10_encrypted() {
     }
 }
 
-/// Steps 14.a and 15.a: the confirmation opens under the same key and fails under another.
+/// Steps 14.a and 15.a: the confirmation opens under the key derived from
+/// the same secret and fails under another secret's.
 #[test]
 fn step_15_confirmation_opens_only_under_the_same_key() {
     let mut rng = os_rng();
-    let ours = SessionCipher::from_secret(&SessionSecret::Aes([1; 16]));
-    let other = SessionCipher::from_secret(&SessionSecret::Aes([2; 16]));
-    let sc = sc_packet(&ours, &mut rng).unwrap();
-    assert!(is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), &ours).is_ok());
+    let (ours, other) = (SessionSecret::Aes([1; 16]), SessionSecret::Aes([2; 16]));
+    let nonce = generate_server_nonce(&mut rng);
+    let cipher = SessionCipher::from_secret(&derive_session_key(&ours, &nonce));
+    let sc = sc_packet(&cipher, Some(&nonce), &mut rng).unwrap();
+    let confirmed = is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), Some(&ours))
+        .unwrap()
+        .expect("a secured confirmation");
+    assert_eq!(confirmed.server_nonce, nonce);
+    assert_eq!(confirmed.session_key, derive_session_key(&ours, &nonce));
     assert!(matches!(
-        is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), &other),
+        is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), Some(&other)),
         Err(Error::NotConfirmed(_))
     ));
-    assert_eq!(sc_packet(&SessionCipher::None, &mut rng).unwrap(), "(SC)");
+    assert_eq!(
+        sc_packet(&SessionCipher::None, None, &mut rng).unwrap(),
+        "(SC)"
+    );
+    let unsecured = Packet::parse(b"(SC)").unwrap();
+    assert!(is_confirmed(unsecured, None).unwrap().is_none());
+}
+
+/// Step 14.a: a secured SC is `(SC,<base64 32-byte server nonce>,<sealed>)`,
+/// and each confirmation carries a nonce of its own.
+#[test]
+fn step_14_sc_packet_carries_a_fresh_32_byte_server_nonce() {
+    let mut rng = os_rng();
+    let secret = SessionSecret::Aes([5; 16]);
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let nonce = generate_server_nonce(&mut rng);
+        let cipher = SessionCipher::from_secret(&derive_session_key(&secret, &nonce));
+        let sc = Packet::parse(
+            sc_packet(&cipher, Some(&nonce), &mut rng)
+                .unwrap()
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(sc.fields.len(), 3, "{}", sc.text);
+        assert_eq!(
+            sc.fields[1].len(),
+            44,
+            "32 bytes are 44 characters of base64"
+        );
+        assert_eq!(
+            rfmp::handshake::helpers::base64_decode("nonce", &sc.fields[1]).unwrap(),
+            nonce
+        );
+        // 15 bytes of text, 16 of nonce and 16 of tag: 47 bytes, 64 characters.
+        assert_eq!(sc.fields[2].len(), 64);
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+/// Steps 14.a.ii and 15.a.i: the session key depends on the secret and the
+/// nonce; the Caesar shift is never 0.
+#[test]
+fn step_14_derived_key_changes_with_the_nonce() {
+    let secret = SessionSecret::Aes([5; 16]);
+    let one = derive_session_key(&secret, &[1; 32]);
+    assert_eq!(one, derive_session_key(&secret, &[1; 32]));
+    assert_ne!(one, derive_session_key(&secret, &[2; 32]));
+    assert_ne!(
+        one.as_bytes(),
+        secret.as_bytes(),
+        "the secret is not the key"
+    );
+    let mut shifts = std::collections::BTreeSet::new();
+    for n in 0..=255u8 {
+        let SessionSecret::Caesar(shift) = derive_session_key(&SessionSecret::Caesar(3), &[n; 32])
+        else {
+            panic!("a Caesar secret derives a Caesar shift");
+        };
+        assert_ne!(shift, 0);
+        shifts.insert(shift);
+    }
+    assert!(shifts.len() > 100, "the shift varies with the nonce");
+}
+
+/// Step 15.a: a secured SC without the server nonce (a server that does
+/// not contribute to the key) is refused, even when it opens under the
+/// secret itself.
+#[test]
+fn step_15_refuses_a_secured_sc_without_a_server_nonce() {
+    let mut rng = os_rng();
+    let secret = SessionSecret::Aes([4; 16]);
+    let sealed = SessionCipher::from_secret(&secret)
+        .seal(CONFIRMATION_TEXT.as_bytes(), b"", &mut rng)
+        .unwrap();
+    let old = format!("(SC,{})", rfmp::handshake::helpers::base64_encode(&sealed));
+    let refused = is_confirmed(Packet::parse(old.as_bytes()).unwrap(), Some(&secret));
+    assert!(
+        matches!(&refused, Err(Error::NotConfirmed(why)) if why.contains("no server nonce")),
+        "{refused:?}"
+    );
+    let short = format!(
+        "(SC,AAAA,{})",
+        rfmp::handshake::helpers::base64_encode(&sealed)
+    );
+    let refused = is_confirmed(Packet::parse(short.as_bytes()).unwrap(), Some(&secret));
+    assert!(
+        matches!(&refused, Err(Error::NotConfirmed(why)) if why.contains("32 bytes")),
+        "{refused:?}"
+    );
 }
 
 /// Step 16.b: an AES data frame's payload is nonce (16) + tag (16) + ciphertext, in base64.
@@ -420,4 +516,102 @@ fn server_refuses_clients_beyond_max_with_ee_503() {
     let ee = second.read_packet("EE").unwrap();
     assert_eq!(ee.fields[..2], ["EE", "503"]);
     assert!(ee.text.contains("server full"));
+}
+
+/// A relay on 127.0.0.1 in front of `server` for one connection, recording
+/// what each side sends: Eve on the path, keeping a copy. The thread
+/// returns (client to server, server to client) once both sides closed.
+fn recording_relay(server: std::net::SocketAddr) -> (std::net::SocketAddr, RelayRecording) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let recording = std::thread::spawn(move || {
+        let (client, _) = listener.accept().unwrap();
+        let upstream = TcpStream::connect(server).unwrap();
+        let copy = |mut from: TcpStream, mut to: TcpStream| {
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while let Ok(n @ 1..) = from.read(&mut chunk) {
+                    seen.extend_from_slice(&chunk[..n]);
+                    if to.write_all(&chunk[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to.shutdown(std::net::Shutdown::Write);
+                seen
+            })
+        };
+        let up = copy(client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        let down = copy(upstream, client);
+        (up.join().unwrap(), down.join().unwrap())
+    });
+    (addr, recording)
+}
+
+/// What [`recording_relay`] recorded, once the connection is over.
+type RelayRecording = std::thread::JoinHandle<(Vec<u8>, Vec<u8>)>;
+
+/// The SC packet in a server's bytes.
+fn sc_in(bytes: &str) -> Packet {
+    let at = bytes.find("(SC,").expect("an SC packet");
+    let end = at + bytes[at..].find(')').expect("a whole SC packet");
+    Packet::parse(&bytes.as_bytes()[at..=end]).unwrap()
+}
+
+/// Step 14.a.i, the server's nonce, stops replay: a client's whole byte
+/// stream (handshake, login, End), recorded and sent again into a new
+/// connection, is answered with a new nonce, so a new session key; the
+/// first sealed frame fails its tag, the server answers `(EE,422,...)`,
+/// and nobody logs in (a user watching the room sees no join).
+#[test]
+fn step_14_replayed_client_stream_fails_at_its_first_sealed_frame() {
+    use rfmp::chat::client::{Client, Security};
+    let (addr, _data) = start_chat_server(|_| {});
+    let secured = || Security::Secured {
+        algorithm: Algorithm::Aes,
+        private_key: test_client_key(),
+    };
+    let watcher = Client::connect(addr, secured()).unwrap();
+    watcher.login("watcher", TEST_PASSWORD).unwrap();
+    let notice = |client: &Client| {
+        let envelope = client
+            .receive(Some(std::time::Duration::from_secs(10)))
+            .unwrap()
+            .expect("a notice within 10 s");
+        assert_eq!(envelope.action, "notice", "{envelope:?}");
+        envelope.data["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+
+    // The real session, through Eve's relay.
+    let (relay, recording) = recording_relay(addr);
+    let alice = Client::connect(relay, secured()).unwrap();
+    alice.login("alice", TEST_PASSWORD).unwrap();
+    alice.close().unwrap();
+    drop(alice);
+    let (from_client, from_server) = recording.join().unwrap();
+    assert_eq!(notice(&watcher), "alice joined");
+    assert_eq!(notice(&watcher), "alice left");
+
+    // Eve replays the client's bytes into a new connection.
+    let mut replay = TcpStream::connect(addr).unwrap();
+    replay.write_all(&from_client).unwrap();
+    let answer = read_to_close(replay);
+    let (original, replayed) = (
+        sc_in(&String::from_utf8_lossy(&from_server)),
+        sc_in(&answer),
+    );
+    assert_ne!(original.fields[1], replayed.fields[1], "a new server nonce");
+    let after_sc = &answer[answer.find(&replayed.text).unwrap() + replayed.text.len()..];
+    assert!(
+        after_sc.starts_with("(EE,422,authentication failed"),
+        "the first frame fails: {after_sc}"
+    );
+
+    // Nobody logged in: the next notice the watcher sees is carol's.
+    let carol = Client::connect(addr, secured()).unwrap();
+    carol.login("carol", TEST_PASSWORD).unwrap();
+    assert_eq!(notice(&watcher), "carol joined");
 }

@@ -255,7 +255,7 @@ fn handshake_diagrams_show_the_real_packets() {
         "{caesar}"
     );
     assert!(
-        caesar.contains("S->>C: 14.a (SC,<base64 20>), 25 B"),
+        caesar.contains("S->>C: 14.a (SC,<nonce 44>,<base64 20>), 70 B"),
         "{caesar}"
     );
     let aes = handshake_diagram(Some(Algorithm::Aes)).unwrap();
@@ -263,7 +263,14 @@ fn handshake_diagrams_show_the_real_packets() {
         aes.contains("C->>S: 11.a (EC,aes,<base64 344>,<PEM 450 B>), 804 B"),
         "{aes}"
     );
-    assert!(aes.contains("S->>C: 14.a (SC,<base64 64>), 69 B"), "{aes}");
+    assert!(
+        aes.contains("S->>C: 14.a (SC,<nonce 44>,<base64 64>), 114 B"),
+        "{aes}"
+    );
+    assert!(
+        aes.contains("14.a.ii session key = HKDF-SHA256(nonce, secret)"),
+        "the derivation: {aes}"
+    );
     assert!(aes.contains("61 B"), "the sealed End frame: {aes}");
     // The traced EC packet is the one the lessons show (same seed, same keys).
     let ec = lesson_block("ec-aes").unwrap();
@@ -436,6 +443,28 @@ fn envelope_errors_in_the_lessons_are_the_code_s() {
         for file in ["lessons/07c-link.md", "lessons/13-your-own-peer.md"] {
             let text = fs::read_to_string(file).expect(file).replace('\n', " ");
             assert!(text.contains(quoted), "{file} does not quote `{quoted}`");
+        }
+    }
+}
+
+/// Each chapter can be read in one sitting: none grows past 600 lines
+/// (the frames chapter was once 1,149 and was split into 07, 07b and 07c).
+/// A chapter that needs more is split the same way.
+#[test]
+fn every_chapter_can_be_read_in_one_sitting() {
+    const MOST_LINES: usize = 600;
+    for entry in std::fs::read_dir("lessons").expect("the lessons folder") {
+        let path = entry.expect("a lessons entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            let lines = std::fs::read_to_string(&path)
+                .expect("a lesson")
+                .lines()
+                .count();
+            assert!(
+                lines <= MOST_LINES,
+                "{} has {lines} lines, more than {MOST_LINES}: split it",
+                path.display()
+            );
         }
     }
 }

@@ -16,7 +16,7 @@ use rfmp::link::frames::{
     Direction, Frame, FrameReader, Received, ak_packet, decode_frame, dp_packet,
 };
 use rfmp::link::reliable::ReliableConfig;
-use rfmp::link::{Faults, LinkConfig};
+use rfmp::link::{ACK_EVERY, Faults, LinkConfig};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -377,6 +377,99 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
     peer.join().unwrap();
     link.close()
         .expect("nothing of ours was unacknowledged: a clean close");
+}
+
+/// Step 16.g's delayed AKs (TCP's delayed ACK, RFC 1122, section
+/// 4.2.3.2): frames that arrive in order share one AK. With the delay set to
+/// a minute, 32 frames written one by one get a single `(AK,32)`, sent when
+/// the 32nd arrives (`ACK_EVERY`), instead of an AK for each.
+#[test]
+fn step_16_in_order_frames_share_a_delayed_ak_at_most_32_frames_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = server_with(&dir, |c| c.link.ack_delay = Duration::from_secs(60));
+    let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    for seq in 0..ACK_EVERY {
+        stream
+            .write_all(message_frame(&cipher, seq, "x").as_bytes())
+            .unwrap();
+    }
+    loop {
+        // The echoes come too; the first AK must cover all 32 frames.
+        if let Received::Frame(Frame::Ack { next }) = reader.read().unwrap() {
+            assert_eq!(next, ACK_EVERY);
+            break;
+        }
+    }
+}
+
+/// A delayed AK is not forgotten: one frame alone is acknowledged once the
+/// delay (`LinkConfig::ack_delay`, 5 ms) has passed, though nothing else
+/// arrives.
+#[test]
+fn step_16_a_lone_frame_is_acknowledged_after_the_delay() {
+    let addr = start_default_server();
+    let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
+    stream
+        .write_all(message_frame(&cipher, 0, "alone").as_bytes())
+        .unwrap();
+    loop {
+        if let Received::Frame(Frame::Ack { next }) = reader.read().unwrap() {
+            assert_eq!(next, 1);
+            break;
+        }
+    }
+}
+
+/// Step 17.b's linger, as TCP's TIME_WAIT: the server, whose End answers
+/// the client's, does not hang up as soon as its own End is acknowledged.
+/// The client may still wait for an AK that was lost (of its End, or of a
+/// frame before it): the server stays, answers a repeated frame with an AK
+/// of everything, and leaves only when the client hangs up (or after 5 s).
+/// Without the linger, a lost last AK made the client's `close` fail.
+#[test]
+fn step_17_the_server_lingers_after_answering_end_and_acknowledges_repeats() {
+    use rfmp::link::frames::end_packet;
+    let addr = start_default_server();
+    let (mut stream, mut reader, cipher) = raw_session(addr, &secured(Algorithm::Aes));
+    let hello = message_frame(&cipher, 0, "hello");
+    let end = end_packet(&cipher, Direction::ClientToServer, 1, &mut os_rng()).unwrap();
+    stream
+        .write_all(format!("{hello}{end}").as_bytes())
+        .unwrap();
+    // The server answers with its AKs (taken here as lost), the echo
+    // (frame 0) and its End (frame 1).
+    let (mut echo, mut server_end) = (false, false);
+    while !(echo && server_end) {
+        match reader.read().unwrap() {
+            Received::Frame(Frame::Data { seq: 0, .. }) => echo = true,
+            Received::Frame(Frame::End { seq: 1, .. }) => server_end = true,
+            Received::Frame(Frame::Ack { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Acknowledge both: the server's End is acknowledged, and it has ours.
+    stream.write_all(ak_packet(2).as_bytes()).unwrap();
+    // The server stays: for half a second nothing comes but AKs, no EOF.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    loop {
+        match reader.read() {
+            Err(rfmp::Error::TimedOut { .. }) => break,
+            Ok(Received::Frame(Frame::Ack { next: 2 })) => {}
+            other => panic!("the server should linger, not end with {other:?}"),
+        }
+    }
+    // Our frame 0 again, as if every AK of it had been lost: the server
+    // acknowledges everything, End included.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(hello.as_bytes()).unwrap();
+    assert_eq!(
+        reader.read().unwrap(),
+        Received::Frame(Frame::Ack { next: 2 })
+    );
 }
 
 /// Step 16.g's keepalive: a client that only listens repeats its AK, so the

@@ -8,10 +8,11 @@
 //! `git diff vectors`.
 //!
 //! The other tests read the committed files as another implementation
-//! would, and check them with the underlying crates alone (rsa, eax,
+//! would, and check them with the underlying crates alone (rsa, eax, hkdf,
 //! base64) and a CRC-32 written out bit by bit here, not with rfmp's own
 //! functions: the OAEP ciphertext decrypts to the secret under the
-//! TEST-ONLY private key, every CRC recomputes, every associated data
+//! TEST-ONLY private key, the session key derives from the secret and the
+//! SC's server nonce with HKDF-SHA256, every CRC recomputes, every associated data
 //! rebuilds from its frame's fields, every sealed payload opens to its
 //! plaintext, and the fragments reassemble into the messages. A last test
 //! checks that the examples `SPEC.md` quotes are the bytes rfmp makes.
@@ -106,14 +107,14 @@ fn associated_data(kind: &str, direction: &str, seq: u32, index: u32, count: u32
     aad
 }
 
-/// Open `sealed` under the session's secret, with the eax and aes crates
+/// Open `sealed` under the session key, with the eax and aes crates
 /// directly for AES.
-fn open(session: &str, secret: &[u8], sealed: &[u8], aad: &[u8]) -> Vec<u8> {
+fn open(session: &str, key: &[u8], sealed: &[u8], aad: &[u8]) -> Vec<u8> {
     match session {
         "unsecured" => sealed.to_vec(),
-        "caesar" => sealed.iter().map(|b| b.wrapping_sub(secret[0])).collect(),
+        "caesar" => sealed.iter().map(|b| b.wrapping_sub(key[0])).collect(),
         "aes" => {
-            let key: [u8; 16] = secret.try_into().expect("a 16-byte AES key");
+            let key: [u8; 16] = key.try_into().expect("a 16-byte AES key");
             let cipher = Eax::<Aes128>::new(&key.into());
             let (nonce, rest) = sealed.split_at(16);
             let (tag, ciphertext) = rest.split_at(16);
@@ -138,6 +139,62 @@ fn secret(file: &Value) -> Vec<u8> {
         Some(_) => bytes(&file["inputs"], "secret_hex"),
         None => Vec::new(),
     }
+}
+
+/// The session key of a file (none when unsecured), derived here with the
+/// hkdf crate as `SPEC.md` §14.a.ii-1 says: HKDF-SHA256 with salt = the
+/// SC packet's server nonce, IKM = the secret, and the cipher's info; the
+/// Caesar shift is 1 + the output byte mod 255. It must be the key the
+/// file gives.
+fn session_key(file: &Value) -> Vec<u8> {
+    let secret = secret(file);
+    if secret.is_empty() {
+        return secret;
+    }
+    let sc = packets(file)
+        .iter()
+        .find(|p| text(p, "type") == "SC")
+        .expect("an SC packet");
+    let nonce = bytes(sc, "server_nonce_hex");
+    assert_eq!(nonce.len(), 32, "the server nonce is 32 bytes");
+    let fields: Vec<&str> = text(sc, "text").split(',').collect();
+    assert_eq!(
+        STANDARD.decode(fields[1]).unwrap(),
+        nonce,
+        "the SC's second field is the nonce in base64"
+    );
+    let (info, length) = match text(file, "session") {
+        "aes" => ("RFMP v1.0 aes session key", 16),
+        _ => ("RFMP v1.0 caesar session shift", 1),
+    };
+    assert_eq!(text(sc, "hkdf_info"), info);
+    let mut key = vec![0u8; length];
+    hkdf::Hkdf::<Sha256>::new(Some(&nonce), &secret)
+        .expand(info.as_bytes(), &mut key)
+        .expect("16 bytes or 1 are within HKDF's limit");
+    if length == 1 {
+        key[0] = 1 + key[0] % 255;
+    }
+    assert_eq!(key, bytes(sc, "session_key_hex"), "the derived session key");
+    assert_ne!(key, secret, "the key is not the secret itself");
+    key
+}
+
+/// HKDF-SHA256 as this file computes it gives RFC 5869's own answer
+/// (appendix A.1, test case 1), so the derivation above is the standard's.
+#[test]
+fn hkdf_gives_the_rfc_5869_test_vector() {
+    let ikm = [0x0b; 22];
+    let salt: Vec<u8> = (0x00..=0x0c).collect();
+    let info: Vec<u8> = (0xf0..=0xf9).collect();
+    let mut okm = [0u8; 42];
+    hkdf::Hkdf::<Sha256>::new(Some(&salt), &ikm)
+        .expand(&info, &mut okm)
+        .unwrap();
+    assert_eq!(
+        hex::encode(okm),
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+    );
 }
 
 #[test]
@@ -212,8 +269,8 @@ fn packets_have_the_specified_sizes() {
         assert_eq!(size("SS"), Some(16), "{name}: SS");
         let expected = match session {
             "unsecured" => [Some(4), None, Some(4)],
-            "caesar" => [Some(455), Some(807), Some(25)],
-            "aes" => [Some(455), Some(804), Some(69)],
+            "caesar" => [Some(455), Some(807), Some(70)],
+            "aes" => [Some(455), Some(804), Some(114)],
             other => panic!("unknown session {other}"),
         };
         assert_eq!(
@@ -317,7 +374,7 @@ fn every_sealed_payload_opens_with_its_associated_data() {
     for (name, _) in SESSIONS {
         let file = load(name);
         let session = text(&file, "session").to_string();
-        let secret = secret(&file);
+        let key = session_key(&file);
         let mut received = [Vec::new(), Vec::new()];
         let mut messages = [Vec::new(), Vec::new()];
         for packet in packets(&file) {
@@ -343,7 +400,7 @@ fn every_sealed_payload_opens_with_its_associated_data() {
             let sealed = bytes(packet, "sealed_hex");
             let plaintext = bytes(packet, "plaintext_hex");
             assert_eq!(
-                open(&session, &secret, &sealed, &aad),
+                open(&session, &key, &sealed, &aad),
                 plaintext,
                 "{name} {kind}: opens"
             );
@@ -361,7 +418,7 @@ fn every_sealed_payload_opens_with_its_associated_data() {
             }
             let fields: Vec<&str> = text(packet, "text").split(',').collect();
             let payload = match kind {
-                "SC" => fields[1].trim_end_matches(')'),
+                "SC" => fields[2].trim_end_matches(')'),
                 "DP" => fields[4],
                 _ => fields[2],
             };

@@ -9,10 +9,12 @@
 --   * shows the handshake packets SS, CC, EC, SC and the error packet EE,
 --     and the frames DP, AK, NK and End (src/link/frames.rs), checking each
 --     frame's CRC-32 (zlib's polynomial);
---   * with a key log (the preference "Key log file"), opens the sealed
---     payloads of SC, DP and End: AES-128-EAX (the tag is checked) or the
---     Caesar shift, joins the fragments of a message cut into several DP
---     frames, and shows the JSON envelope of the chat.
+--   * with a key log (the preference "Key log file"), derives the session
+--     key from the logged secret and the SC packet's server nonce
+--     (HKDF-SHA256, SPEC.md section 14.a.ii-1, written out below), opens
+--     the sealed payloads of SC, DP and End: AES-128-EAX (the tag is
+--     checked) or the Caesar shift, joins the fragments of a message cut
+--     into several DP frames, and shows the JSON envelope of the chat.
 --
 -- Install: copy this file into Wireshark's personal Lua plugins folder
 -- (Help > About Wireshark > Folders), or run
@@ -25,10 +27,12 @@
 --   RFMP_SESSION <client-ip>:<port> <server-ip>:<port> <aes|caesar> <secret hex>
 --   RFMP_SESSION 127.0.0.1:49152 127.0.0.1:25565 aes 22ec148010e5aa80fea2d5d3892674a0
 --
--- The secret is the session secret of step 10 in hex: the 16-byte AES-128
--- key for `aes`, the one-byte shift for `caesar`. `rfmp::teach::pcap`
--- writes such a file beside its capture. Whoever holds it reads the
--- session: keep key logs of real sessions as secret as the keys.
+-- The secret is the session secret of step 10 in hex: 16 bytes for `aes`,
+-- one byte for `caesar`. The session key is derived from it and the server
+-- nonce that the SC packet carries (steps 14.a.i-ii), so a capture must
+-- hold the SC for its frames to open. `rfmp::teach::pcap` writes such a
+-- file beside its capture. Whoever holds it reads the session: keep key
+-- logs of real sessions as secret as the keys.
 --
 -- This file runs on Lua 5.2 (Wireshark up to 4.4, with the bit32 library)
 -- and on Lua 5.3 and later (native bit operators).
@@ -86,6 +90,8 @@ local f = {
     plaintext  = ProtoField.string("rfmp.plaintext", "Decrypted"),
     message    = ProtoField.string("rfmp.message", "Reassembled message"),
     confirmation = ProtoField.string("rfmp.sc.confirmation", "Confirmation text"),
+    server_nonce = ProtoField.string("rfmp.sc.server_nonce", "Server nonce (hex, step 14.a.i)"),
+    session_key  = ProtoField.string("rfmp.sc.session_key", "Session key (hex, HKDF-SHA256 of the logged secret and the nonce)"),
     action     = ProtoField.string("rfmp.action", "Envelope action"),
 }
 rfmp.fields = {}
@@ -154,6 +160,96 @@ end
 -- Show bytes in a tree as a new data source (a tab under the packet bytes).
 local function bytes_tvb(bytes, name)
     return ByteArray.new(to_hex(bytes)):tvb(name)
+end
+
+---------------------------------------------------------------------------
+-- SHA-256 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and HKDF-SHA256 (RFC 5869):
+-- the session key of steps 14.a.ii and 15.a.i. Words are 32-bit numbers.
+---------------------------------------------------------------------------
+local SHA256_K = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+
+local function add32(...)
+    local sum = 0
+    for _, x in ipairs({ ... }) do sum = (sum + x) % 4294967296 end
+    return sum
+end
+
+local function rotr(x, n) return bor(rshift(x, n), lshift(x, 32 - n)) end
+
+-- Four bytes, big-endian, of a 32-bit word.
+local function word_bytes(w)
+    return string.char(rshift(w, 24) % 256, rshift(w, 16) % 256, rshift(w, 8) % 256, w % 256)
+end
+
+local function sha256(message)
+    local h = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 }
+    -- Padding: 0x80, zeros to 56 mod 64, the length in bits (64-bit big-endian).
+    local bits = #message * 8
+    local padded = message .. "\128" .. string.rep("\0", (55 - #message) % 64)
+        .. word_bytes(math.floor(bits / 4294967296)) .. word_bytes(bits % 4294967296)
+    for chunk = 1, #padded, 64 do
+        local w = {}
+        for i = 0, 15 do
+            local a, b, c, d = padded:byte(chunk + 4 * i, chunk + 4 * i + 3)
+            w[i] = ((a * 256 + b) * 256 + c) * 256 + d
+        end
+        for i = 16, 63 do
+            local s0 = bxor(bxor(rotr(w[i - 15], 7), rotr(w[i - 15], 18)), rshift(w[i - 15], 3))
+            local s1 = bxor(bxor(rotr(w[i - 2], 17), rotr(w[i - 2], 19)), rshift(w[i - 2], 10))
+            w[i] = add32(w[i - 16], s0, w[i - 7], s1)
+        end
+        local a, b, c, d, e, f_, g, hh = h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]
+        for i = 0, 63 do
+            local s1 = bxor(bxor(rotr(e, 6), rotr(e, 11)), rotr(e, 25))
+            local ch = bxor(band(e, f_), band(0xffffffff - e, g))
+            local t1 = add32(hh, s1, ch, SHA256_K[i + 1], w[i])
+            local s0 = bxor(bxor(rotr(a, 2), rotr(a, 13)), rotr(a, 22))
+            local maj = bxor(bxor(band(a, b), band(a, c)), band(b, c))
+            local t2 = add32(s0, maj)
+            hh, g, f_, e, d, c, b, a = g, f_, e, add32(d, t1), c, b, a, add32(t1, t2)
+        end
+        h[1], h[2], h[3], h[4] = add32(h[1], a), add32(h[2], b), add32(h[3], c), add32(h[4], d)
+        h[5], h[6], h[7], h[8] = add32(h[5], e), add32(h[6], f_), add32(h[7], g), add32(h[8], hh)
+    end
+    local out = {}
+    for i = 1, 8 do out[i] = word_bytes(h[i]) end
+    return table.concat(out)
+end
+
+local function xor_bytes(bytes, value)
+    return (bytes:gsub(".", function(c) return string.char(bxor(c:byte(), value)) end))
+end
+
+local function hmac_sha256(key, message)
+    if #key > 64 then key = sha256(key) end
+    key = key .. string.rep("\0", 64 - #key)
+    return sha256(xor_bytes(key, 0x5c) .. sha256(xor_bytes(key, 0x36) .. message))
+end
+
+-- HKDF-SHA256 for at most 32 bytes: extract, then one block of expand.
+local function hkdf_sha256(salt, ikm, info, length)
+    local prk = hmac_sha256(salt, ikm)
+    return hmac_sha256(prk, info .. "\1"):sub(1, length)
+end
+
+-- The session key of steps 14.a.ii / 15.a.i (SPEC.md 14.a.ii-1): for aes
+-- 16 bytes; for caesar the shift 1 + (one byte mod 255), as a 1-byte string.
+local function derive_session_key(cipher, secret, server_nonce)
+    if cipher == "aes" then
+        return hkdf_sha256(server_nonce, secret, "RFMP v1.0 aes session key", 16)
+    end
+    local b = hkdf_sha256(server_nonce, secret, "RFMP v1.0 caesar session shift", 1):byte(1)
+    return string.char(1 + b % 255)
 end
 
 ---------------------------------------------------------------------------
@@ -367,7 +463,8 @@ end
 ---------------------------------------------------------------------------
 -- The key log
 ---------------------------------------------------------------------------
--- sessions["<client-ip>:<port> <server-ip>:<port>"] = { cipher = "aes" | "caesar", secret = bytes }
+-- sessions["<client-ip>:<port> <server-ip>:<port>"] = { cipher = "aes" | "caesar", secret = bytes,
+--   key = bytes (derived once the SC's server nonce is seen) }
 local sessions = {}
 local loaded_path = nil
 -- unsecured["<client-ip>:<port> <server-ip>:<port>"] = true once its
@@ -477,13 +574,17 @@ local function open_sealed(session, sealed, aad, tree, pinfo, item, whole_messag
         tree:add_proto_expert_info(ef.no_key)
         return nil
     end
+    if not session.key then
+        tree:add_proto_expert_info(ef.no_key, "no session key: the SC packet with the server nonce was not seen")
+        return nil
+    end
     if session.cipher == "caesar" then
-        local shift = session.secret:byte(1)
+        local shift = session.key:byte(1)
         local plain = sealed:gsub(".", function(c) return string.char((c:byte() - shift) % 256) end)
         return show_plaintext(plain, tree, pinfo, whole_message, item)
     end
     if not AES_OK then return nil end
-    local plain, nonce, tag, tag_ok = eax_open(session.secret, sealed, aad)
+    local plain, nonce, tag, tag_ok = eax_open(session.key, sealed, aad)
     if not plain then
         tree:add_proto_expert_info(ef.malformed, "AES-EAX sealed bytes are at least 32 (nonce and tag)")
         return nil
@@ -543,10 +644,19 @@ local function dissect_packet(range, pinfo, tree)
         return "EC " .. fields[2]
     elseif kind == "SC" then
         if fields[2] then
-            local sealed = base64_decode(fields[2])
-            if not sealed then
-                item:add_proto_expert_info(ef.malformed, "the SC field is not base64")
+            -- (SC,<server nonce>,<sealed>): the key is derived from the
+            -- logged secret and this nonce (steps 14.a.i-ii).
+            local nonce = base64_decode(fields[2])
+            local sealed = fields[3] and base64_decode(fields[3])
+            if not nonce or #nonce ~= 32 or not sealed then
+                item:add_proto_expert_info(ef.malformed,
+                    "a secured SC is (SC,<base64 32-byte server nonce>,<base64 sealed>)")
                 return "SC"
+            end
+            item:add(f.server_nonce, range, to_hex(nonce))
+            if session then
+                session.key = derive_session_key(session.cipher, session.secret, nonce)
+                item:add(f.session_key, range, to_hex(session.key))
             end
             item:add(f.sealed_len, range, #sealed)
             -- The confirmation is sealed with empty associated data

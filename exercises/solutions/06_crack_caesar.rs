@@ -25,13 +25,16 @@ pub fn shift_from_confirmation(sealed_confirmation: &[u8]) -> Option<u8> {
         .find(|&shift| open_caesar(sealed_confirmation, shift) == CONFIRMATION_TEXT.as_bytes())
 }
 
-/// Eve's attack on two recorded packets (given): the server's `(SC,...)`
-/// confirmation and one data frame `(DP,<seq>,<index>,<count>,<payload>,<crc>)`.
+/// Eve's attack on two recorded packets (given): the server's
+/// `(SC,<server nonce>,<sealed confirmation>)` and one data frame
+/// `(DP,<seq>,<index>,<count>,<payload>,<crc>)`. The shift she finds is the
+/// session's derived shift (step 14.a.ii): she needs neither the secret nor
+/// the nonce.
 /// Returns the frame's message as text, or `None` if the packets do not
 /// have that form or the confirmation is not sealed with Caesar.
 pub fn read_captured_message(sc_packet: &str, dp_frame: &str) -> Option<String> {
     let sc = packet_fields(sc_packet)?;
-    let [_, sealed_confirmation] = sc.as_slice() else {
+    let [_, _server_nonce, sealed_confirmation] = sc.as_slice() else {
         return None;
     };
     let shift = shift_from_confirmation(&STANDARD.decode(sealed_confirmation).ok()?)?;
@@ -48,7 +51,8 @@ mod tests {
     use super::*;
 
     /// The server's confirmation, as Eve recorded it (shift 97).
-    const RECORDED_SC: &str = "(SC,s6eusYHXko+RgdPGwsXa)";
+    const RECORDED_SC: &str =
+        "(SC,AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,s6eusYHXko+RgdPGwsXa)";
 
     /// Bob's first message, as Eve recorded it: one frame, CRC included.
     const RECORDED_DP: &str = "(DP,0,0,1,3IPCxNXK0M+Dm4POxtTUwsjGg42DxcLVwoObg8LNysTGjYHOxsbVgc7GgcrPgdPQ0M6BmIHC1YHP0NDPg42D1crOxoObg5ORk5eOkpKOk5S1kpGbkpabkZGPkpOUu4Pe,6f2a6945)";

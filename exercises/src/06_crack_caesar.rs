@@ -2,7 +2,8 @@
 //!
 //! **What you will learn:** why Caesar protects nothing. Bob chose a Caesar
 //! session: every byte is shifted by a secret `shift` from 1 to 255, modulo
-//! 256 (`sealed = byte + shift`). There are only 255 keys, and Eve, who
+//! 256 (`sealed = byte + shift`; the shift is derived from Bob's secret and
+//! the server's nonce, step 14.a.ii, which changes nothing for Eve). There are only 255 keys, and Eve, who
 //! records the wire, does not even need to guess which one reads like
 //! text: the server's confirmation of step 14.a seals a text everyone
 //! knows, `RFMP v1.0 ready`. She tries every shift on the sealed
@@ -56,13 +57,16 @@ pub fn shift_from_confirmation(sealed_confirmation: &[u8]) -> Option<u8> {
     todo!("exercise 6: write shift_from_confirmation (hint: exercises/hints/06_crack_caesar.md)")
 }
 
-/// Eve's attack on two recorded packets (given): the server's `(SC,...)`
-/// confirmation and one data frame `(DP,<seq>,<index>,<count>,<payload>,<crc>)`.
+/// Eve's attack on two recorded packets (given): the server's
+/// `(SC,<server nonce>,<sealed confirmation>)` and one data frame
+/// `(DP,<seq>,<index>,<count>,<payload>,<crc>)`. The shift she finds is the
+/// session's derived shift (step 14.a.ii): she needs neither the secret nor
+/// the nonce.
 /// Returns the frame's message as text, or `None` if the packets do not
 /// have that form or the confirmation is not sealed with Caesar.
 pub fn read_captured_message(sc_packet: &str, dp_frame: &str) -> Option<String> {
     let sc = packet_fields(sc_packet)?;
-    let [_, sealed_confirmation] = sc.as_slice() else {
+    let [_, _server_nonce, sealed_confirmation] = sc.as_slice() else {
         return None;
     };
     let shift = shift_from_confirmation(&STANDARD.decode(sealed_confirmation).ok()?)?;
@@ -79,7 +83,8 @@ mod tests {
     use super::*;
 
     /// The server's confirmation, as Eve recorded it (shift 97).
-    const RECORDED_SC: &str = "(SC,s6eusYHXko+RgdPGwsXa)";
+    const RECORDED_SC: &str =
+        "(SC,AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,s6eusYHXko+RgdPGwsXa)";
 
     /// Bob's first message, as Eve recorded it: one frame, CRC included.
     const RECORDED_DP: &str = "(DP,0,0,1,3IPCxNXK0M+Dm4POxtTUwsjGg42DxcLVwoObg8LNysTGjYHOxsbVgc7GgcrPgdPQ0M6BmIHC1YHP0NDPg42D1crOxoObg5ORk5eOkpKOk5S1kpGbkpabkZGPkpOUu4Pe,6f2a6945)";

@@ -11,7 +11,7 @@ use rfmp::handshake::checks::{check_cc_packet, is_confirmed, is_secure};
 use rfmp::handshake::decryption::decrypt_ec_packet;
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::private_key_from_pem;
-use rfmp::handshake::session::{SessionCipher, SessionSecret};
+use rfmp::handshake::session::SessionSecret;
 use std::io::Cursor;
 use std::sync::OnceLock;
 
@@ -27,14 +27,17 @@ fn server_key() -> &'static rsa::PrivateKey {
 
 fuzz_target!(|data: &[u8]| {
     let mut conn = Connection::new(Cursor::new(data.to_vec()));
-    let aes = SessionCipher::from_secret(&SessionSecret::Aes([7; 16]));
+    let aes = SessionSecret::Aes([7; 16]);
+    let caesar = SessionSecret::Caesar(7);
     // At most a handful of packets fit in one input; stop at the first error.
     while let Ok(packet) = conn.read_packet("a fuzzed packet") {
         let _ = is_secure(&packet);
         let _ = check_cc_packet(packet.clone(), true);
         let _ = check_cc_packet(packet.clone(), false);
-        let _ = is_confirmed(packet.clone(), &aes);
-        let _ = is_confirmed(packet.clone(), &SessionCipher::None);
+        // Secured (the server nonce, the derivation, the tag) and unsecured.
+        let _ = is_confirmed(packet.clone(), Some(&aes));
+        let _ = is_confirmed(packet.clone(), Some(&caesar));
+        let _ = is_confirmed(packet.clone(), None);
         if packet.fields.first().is_some_and(|t| t == "EC") {
             let _ = decrypt_ec_packet(packet, server_key());
         }

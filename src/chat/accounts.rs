@@ -23,8 +23,9 @@
 //! # Never half-written
 //! A crash (or `kill -9`) in the middle of writing a file can leave it
 //! half-written. So [`Accounts`] never writes `accounts.json` in place: it
-//! writes the whole new file to `accounts.json.tmp`, flushes it to the disk
-//! (`fsync`), then *renames* it over the old one. A rename within one
+//! writes the whole new file to a temporary `.accounts.json.<random>.tmp`,
+//! flushes it to the disk (`fsync`), then *renames* it over the old one
+//! (`src/files.rs`). A rename within one
 //! directory is atomic on POSIX file systems: anyone who opens
 //! `accounts.json` sees the old file or the new one, never a mixture. An
 //! account is saved before the user is told it exists, so an
@@ -54,10 +55,10 @@
 
 use crate::chat::hashing::HashingPool;
 use crate::error::{Error, Result};
+use crate::files::{Existing, Readers, write_atomically};
 use chrono::{SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
@@ -119,7 +120,7 @@ impl Accounts {
     /// no accounts yet; the directory is created on the first save, so a
     /// server nobody logs in to writes nothing.
     ///
-    /// A `accounts.json.tmp` left by a crash is ignored (it is the write
+    /// A `.accounts.json.<random>.tmp` left by a crash is ignored (it is the write
     /// that never finished; the file it was to replace is intact).
     ///
     /// # Errors
@@ -295,7 +296,8 @@ impl Accounts {
         }
     }
 
-    /// Write all accounts atomically: a temporary file, `fsync`, rename.
+    /// Write all accounts atomically (`src/files.rs`: a temporary file,
+    /// `fsync`, rename).
     fn save(&self, accounts: &BTreeMap<String, Account>) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(Error::file("create the directory", &self.dir))?;
@@ -305,33 +307,11 @@ impl Accounts {
         };
         let bytes = serde_json::to_vec(&file)
             .map_err(|e| Error::Internal(format!("cannot encode the accounts: {e}")))?;
-        let temporary = self.dir.join(format!("{ACCOUNTS_FILE}.tmp"));
-        // A temporary file left by a crash is replaced, not reused (it
-        // might have other permissions).
-        let _ = std::fs::remove_file(&temporary);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
         // Readable by the server's own user only: the hashes are slow to
         // attack, but there is no reason to hand them to anyone.
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options
-            .open(&temporary)
-            .map_err(Error::file("create", &temporary))?;
-
-        out.write_all(&bytes)
-            .and_then(|()| out.sync_all())
-            .map_err(Error::file("write", &temporary))?;
-        drop(out);
         let path = self.path();
-        std::fs::rename(&temporary, &path).map_err(Error::file("replace", &path))?;
-        // Make the rename itself durable: sync the directory's entry list.
-        // (Opening a directory to sync it works on Unix; elsewhere the
-        // rename is still atomic, only its durability is not forced.)
-        if let Ok(dir) = std::fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        write_atomically(&path, &bytes, Readers::Owner, Existing::Replace)
+            .map_err(Error::file("write", &path))
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {

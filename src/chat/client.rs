@@ -35,6 +35,11 @@ use std::time::{Duration, Instant};
 
 /// How a [`Client`] secures its session: the answers to the seed's two
 /// questions (step 1.a and step 10.a.i), with the client's own key pair.
+///
+/// It is [`crate::handshake::client::Mode`] plus the private half of the
+/// client's key. The two stay apart on purpose: the handshake only sends
+/// the public key (step 10.a.iii) and never needs the private one, so it is
+/// never given it; the chat needs it afterwards, to open direct messages.
 // Made once per connection, so the size of the key inside does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]

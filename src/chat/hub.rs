@@ -17,6 +17,8 @@
 //! members of `rust`, and puts the message on each member's link with
 //! [`Link::try_send`], which never waits: it only appends to that member's
 //! outgoing queue, and the member's own writer thread does the sending.
+//! The message is encoded once, and every member's queue holds the same
+//! bytes (an `Arc<[u8]>`), not a copy.
 //! Because every fan-out happens under the one lock, all members see a
 //! room's messages in the same order. A member whose queue is full (a
 //! client that stopped reading) is disconnected with `EE 503` rather than
@@ -155,10 +157,11 @@ impl HubState {
         let Some(names) = self.rooms.get(room) else {
             return;
         };
-        let bytes = encode(envelope, b"");
+        // Encoded once, and the same bytes shared by every member's queue.
+        let bytes: Arc<[u8]> = encode(envelope, b"").into();
         for name in names.iter().filter(|n| Some(n.as_str()) != skip) {
             if let Some(member) = self.members.get(name) {
-                deliver(&member.link, bytes.clone());
+                deliver(&member.link, Arc::clone(&bytes));
             }
         }
     }
@@ -203,7 +206,7 @@ impl HubState {
 
 /// Queue bytes for a member without waiting; disconnect a member whose
 /// queue is full (it does not read, and must not hold the others up).
-fn deliver(link: &Link, bytes: Vec<u8>) {
+fn deliver(link: &Link, bytes: impl Into<Arc<[u8]>>) {
     // Any other error means the member's link has already ended; its own
     // thread is removing it from the hub.
     if let Err(error @ Error::QueueFull(_)) = link.try_send(bytes) {

@@ -95,6 +95,23 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(2);
 /// The default address, from the seed's socket library: 127.0.0.1:25565.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:25565";
 
+/// How many connections the kernel may hold, fully opened but not yet
+/// accepted, for the listening socket (the `backlog` of `listen(2)`): 1024.
+/// `std`'s `TcpListener::bind` asks for 128, which a burst of connecting
+/// clients overflows (the kernel then drops their SYNs and they retry
+/// after a second); Linux caps the value at `net.core.somaxconn`.
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// The stack of each client's thread, in bytes: 128 KiB
+/// ([`ServerConfig::thread_stack`]). A thread's stack is reserved address
+/// space, not memory: only the pages the thread touches are ever mapped. The
+/// deepest path (an RSA-2048 decryption, an Argon2id hash, a file transfer,
+/// a custom handler's call) runs in half of it in the test
+/// `server_threads_fit_in_half_their_stack`, and was measured to run even
+/// in 16 KiB, the smallest stack glibc allows; the rest is room for custom
+/// handlers. `std`'s default is 2 MiB.
+pub const CLIENT_THREAD_STACK: usize = 128 * 1024;
+
 /// The server's limits.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -180,6 +197,12 @@ pub struct ServerConfig {
     /// told every step (`rfmp server --trace`, `--key-log`). `None` by
     /// default: nobody watches.
     pub observer: Option<ObserverFactory>,
+    /// The stack of each client's thread, in bytes. Default
+    /// [`CLIENT_THREAD_STACK`] (128 KiB). Custom handlers
+    /// ([`Server::handle`]) run on this thread: raise it for a handler that
+    /// needs a deep stack. (The link's threads have their own,
+    /// [`LinkConfig::thread_stack`].)
+    pub thread_stack: usize,
     /// What the server speaks after step 13: [`Profile::Rfmp`] (the
     /// default: SC, frames, the chat) or [`Profile::Seed`] (no SC, then
     /// the seed's course commands on the workspace at
@@ -233,9 +256,10 @@ impl Default for ServerConfig {
     /// 256 clients, 10 s of silence in the handshake and 30 s for all of
     /// it, 30 s more to log in, 5 minutes idle after; 64 connections not
     /// logged in (16 per address, random early refusal from 32 at 30 %);
-    /// 10 new accounts per address a minute; 2 hashing slots;
-    /// files up to 64 MiB into `./rfmp-received`, files to people kept 24
-    /// hours within 256 MiB per user and 1 GiB in all; the link's defaults.
+    /// 10 new accounts per address a minute; 2 hashing slots; 128 KiB
+    /// thread stacks; files up to 64 MiB into `./rfmp-received`, files to
+    /// people kept 24 hours within 256 MiB per user and 1 GiB in all; the
+    /// link's defaults.
     fn default() -> ServerConfig {
         ServerConfig {
             link: LinkConfig::default(),
@@ -255,6 +279,7 @@ impl Default for ServerConfig {
             max_unauthenticated_per_address: 16,
             new_accounts_per_minute: NEW_ACCOUNTS_PER_MINUTE,
             hashing_slots: HASHING_AT_ONCE,
+            thread_stack: CLIENT_THREAD_STACK,
             tap: None,
             observer: None,
             profile: Profile::Rfmp,
@@ -485,7 +510,11 @@ impl Server {
     }
 
     /// Listen on `addr` (use port 0 to let the OS pick a free port), with
-    /// the accounts in [`ServerConfig::data_dir`].
+    /// the accounts in [`ServerConfig::data_dir`]. The listening socket is
+    /// made with the `socket2` crate so that its backlog can be
+    /// [`LISTEN_BACKLOG`] (1024) rather than `std`'s 128; like `std`, it
+    /// sets `SO_REUSEADDR` and tries each address `addr` resolves to in
+    /// turn.
     ///
     /// # Errors
     /// - [`Error::Io`] when the address cannot be bound (in use, no
@@ -506,7 +535,7 @@ impl Server {
             .with_new_accounts_per_minute(config.new_accounts_per_minute)
             .with_shelf(shelf);
         Ok(Server {
-            listener: TcpListener::bind(addr)?,
+            listener: listen(addr)?,
             key: Arc::new(key),
             hub: Arc::new(hub),
             config,
@@ -625,6 +654,7 @@ impl Server {
         let config = self.config.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("client-{id}"))
+            .stack_size(self.config.thread_stack)
             .spawn(move || {
                 let _guard = guard;
                 log::info!("{peer}: connected");
@@ -663,6 +693,37 @@ fn sweep_the_shelf(hub: &Arc<Hub>) {
     if let Err(e) = started {
         log::warn!("no thread to sweep expired files ({e}); they go at the next file action");
     }
+}
+
+/// Step 3.a's listening socket: bound to the first address of `addr` that
+/// works, with a backlog of [`LISTEN_BACKLOG`] connections.
+fn listen(addr: impl ToSocketAddrs) -> Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let mut last_error = None;
+    for address in addr.to_socket_addrs()? {
+        let attempt = (|| {
+            let socket = Socket::new(Domain::for_address(address), Type::STREAM, None)?;
+            // As std does on Unix: a restarted server may bind again at
+            // once, while its old connections are still in TIME_WAIT.
+            #[cfg(unix)]
+            socket.set_reuse_address(true)?;
+            socket.bind(&address.into())?;
+            socket.listen(LISTEN_BACKLOG)?;
+            Ok::<TcpListener, std::io::Error>(socket.into())
+        })();
+        match attempt {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the address resolved to no socket address",
+            )
+        })
+        .into())
 }
 
 /// Un-counts one client when dropped (when the client's thread ends).

@@ -35,6 +35,7 @@
 
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
+use crate::files::safe_file_name;
 use crate::link::Link;
 use chrono::{DateTime, Utc};
 use rand::RngExt;
@@ -52,9 +53,6 @@ pub const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The default cap on a file's size: 64 MiB.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// The longest file name kept, in bytes.
-pub const MAX_NAME_BYTES: usize = 100;
 
 /// What `file-start` announces: `{"name":"notes.txt","size":1036}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,42 +79,6 @@ pub struct FileInfo {
     pub size: u64,
     /// SHA-256 of its bytes, 64 lower-case hex digits.
     pub sha256: String,
-}
-
-/// Make a sender's file name safe to create in the receive directory.
-///
-/// Keeps the last path component (after `/` or `\`), replaces every
-/// character but ASCII letters, digits, `.`, `-`, `_` and space with `_`,
-/// drops leading dots and spaces (no hidden files, no `..`), and cuts it to
-/// [`MAX_NAME_BYTES`]. An empty result becomes `file`.
-///
-/// ```
-/// use rfmp::chat::transfer::safe_file_name;
-/// assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
-/// assert_eq!(safe_file_name("C:\\Users\\me\\notes.txt"), "notes.txt");
-/// assert_eq!(safe_file_name("..."), "file");
-/// assert_eq!(safe_file_name("résumé;rm -rf.pdf"), "r_sum__rm -rf.pdf");
-/// ```
-pub fn safe_file_name(name: &str) -> String {
-    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let trimmed = cleaned.trim_start_matches(['.', ' ']).trim_end();
-    // Only ASCII is left, so cutting at a byte count is cutting at a char.
-    let short = &trimmed[..trimmed.len().min(MAX_NAME_BYTES)];
-    if short.is_empty() {
-        "file".to_string()
-    } else {
-        short.to_string()
-    }
 }
 
 /// The size and SHA-256 (hex) of the file at `path`, read in chunks.

@@ -16,8 +16,8 @@ use crate::handshake::checks::is_secure;
 use crate::handshake::helpers::{
     base64_decode, os_rng, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
 };
-use crate::handshake::packets::{Packet, cc_packet, sc_packet};
-use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret};
+use crate::handshake::packets::{Packet, cc_packet, generate_server_nonce, sc_packet};
+use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};
 use crate::link::frames::{Direction, Frame};
 use rsa::PrivateKey;
 use rsa::sha2::Sha256;
@@ -148,15 +148,14 @@ fn walk(
     let pem = public_key_to_pem(&key.to_public_key()).unwrap_or_default();
     let cc = cc_packet(secure.then_some(pem.as_str()));
     let _ = wire.send_in_pieces(cc.as_bytes(), 3, Duration::from_millis(30));
-    let cipher = if secure {
+    let secret = if secure {
         wire.extend(timeout);
         // Whatever else the client does here (silence, a close, an EE),
         // the CC it could not read arrived in pieces.
         let ec = expect_packet(&mut wire, "EC", "(EC,<algorithm>,<secret>,<client key>)")
             .map_err(|f| f.because(Some(Diagnosis::OneReadOnePacket)));
         let ec = step(outcomes, "8.a-3", ec)?;
-        let secret = secured(&ec, key, outcomes)?;
-        SessionCipher::from_secret(&secret)
+        Some(secured(&ec, key, outcomes)?)
     } else {
         for id in ["10.a-1", "10.a-2", "10.a-3"] {
             outcomes.insert(
@@ -164,7 +163,7 @@ fn walk(
                 Outcome::Skipped("the client asked for an unsecured session".into()),
             );
         }
-        SessionCipher::None
+        None
     };
     if profile == Profile::Seed {
         if !secure {
@@ -176,8 +175,14 @@ fn walk(
     }
 
     // 15.a-1: SC and a data frame in one write; the client must AK it.
+    // Secured, the SC carries a fresh server nonce and the session key is
+    // derived from the client's secret and it (steps 14.a.i-ii).
     wire.extend(timeout);
-    let sc = sc_packet(&cipher, &mut os_rng()).unwrap_or_default();
+    let nonce = generate_server_nonce(&mut os_rng());
+    let cipher = secret.as_ref().map_or(SessionCipher::None, |secret| {
+        SessionCipher::from_secret(&derive_session_key(secret, &nonce))
+    });
+    let sc = sc_packet(&cipher, Some(&nonce), &mut os_rng()).unwrap_or_default();
     let mut frames = Frames::new(wire, cipher, Direction::ServerToClient);
     let first = frames.message(0).map_err(|_| ())?;
     let sent = frames.send(&format!("{sc}{first}"));

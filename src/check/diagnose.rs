@@ -36,11 +36,15 @@ pub enum Diagnosis {
     PlaintextConfirmation,
     /// No SC after the EC packet: what the seed's original does.
     NoConfirmation,
+    /// The session key is the client's secret itself: the server nonce of
+    /// step 14.a.i is left out of the SC, or not mixed into the key with
+    /// HKDF-SHA256 (step 14.a.ii).
+    IgnoresServerNonce,
 }
 
 impl Diagnosis {
     /// Every diagnosis, in the order the lesson lists them.
-    pub const ALL: [Diagnosis; 12] = [
+    pub const ALL: [Diagnosis; 13] = [
         Diagnosis::NoParentheses,
         Diagnosis::NewlineTerminated,
         Diagnosis::LengthPrefix,
@@ -53,6 +57,7 @@ impl Diagnosis {
         Diagnosis::OneReadOnePacket,
         Diagnosis::PlaintextConfirmation,
         Diagnosis::NoConfirmation,
+        Diagnosis::IgnoresServerNonce,
     ];
 
     /// A short stable name, for `--json`: e.g. `no-parentheses`.
@@ -70,6 +75,7 @@ impl Diagnosis {
             Diagnosis::OneReadOnePacket => "one-read-one-packet",
             Diagnosis::PlaintextConfirmation => "plaintext-confirmation",
             Diagnosis::NoConfirmation => "no-confirmation",
+            Diagnosis::IgnoresServerNonce => "ignores-server-nonce",
         }
     }
 
@@ -97,6 +103,9 @@ impl Diagnosis {
                 "a confirmation in plain text, e.g. (SC,Secure session established)"
             }
             Diagnosis::NoConfirmation => "no SC after the EC packet, as the seed's original",
+            Diagnosis::IgnoresServerNonce => {
+                "the client's secret used as the session key itself, without the server nonce"
+            }
         }
     }
 
@@ -146,6 +155,11 @@ impl Diagnosis {
             Diagnosis::NoConfirmation => {
                 "send (SC,<sealed confirmation>) after decrypting the secret, or check the \
                  seed's protocol with --profile seed (lessons/04-confirmation.md)"
+            }
+            Diagnosis::IgnoresServerNonce => {
+                "draw 32 random bytes per connection, send them as (SC,<base64 nonce>,<sealed>), \
+                 and seal with HKDF-SHA256(salt = nonce, IKM = secret, info = \"RFMP v1.0 aes \
+                 session key\") (lessons/04-confirmation.md)"
             }
         }
     }
@@ -205,6 +219,23 @@ pub(crate) fn start_fields(fields: &[String]) -> Option<Diagnosis> {
 pub(crate) fn plain_text(field: &str) -> Option<Diagnosis> {
     (field.contains(' ') || base64_decode("confirmation", field).is_err())
         .then_some(Diagnosis::PlaintextConfirmation)
+}
+
+/// Does the sealed confirmation `field` open under the client's `secret`
+/// itself, rather than under the key derived from it and the server
+/// nonce? Then the peer ignores the nonce.
+pub(crate) fn opens_under_secret(
+    secret: &crate::handshake::session::SessionSecret,
+    field: &str,
+) -> bool {
+    use crate::handshake::packets::CONFIRMATION_TEXT;
+    use crate::handshake::session::SessionCipher;
+    let Ok(sealed) = base64_decode("confirmation", field) else {
+        return false;
+    };
+    SessionCipher::from_secret(secret)
+        .open(&sealed, b"")
+        .is_ok_and(|opened| opened == CONFIRMATION_TEXT.as_bytes())
 }
 
 #[cfg(test)]

@@ -200,6 +200,8 @@ const ENCRYPTION: &str = "lessons/03-encryption.md";
 const CONFIRMATION: &str = "lessons/04-confirmation.md";
 const ERRORS: &str = "lessons/06-errors.md";
 const FRAMES: &str = "lessons/07-frames.md";
+const RELIABILITY: &str = "lessons/07b-reliability.md";
+const LINK: &str = "lessons/07c-link.md";
 const CHAT: &str = "lessons/09-chat.md";
 
 /// Every check, servers' first, in the order they run.
@@ -280,7 +282,7 @@ pub const CHECKS: &[Check] = &[
         id: "14.a-1",
         side: S,
         level: Must,
-        title: "seals the confirmation with AES-128-EAX",
+        title: "sends a server nonce, seals the confirmation with AES-128-EAX under the derived key",
         sends: "an aes handshake",
         lesson: CONFIRMATION,
         needs_sc: true,
@@ -289,7 +291,7 @@ pub const CHECKS: &[Check] = &[
         id: "14.a-2",
         side: S,
         level: Must,
-        title: "seals the confirmation with the Caesar shift",
+        title: "sends a server nonce, seals the confirmation with the derived Caesar shift",
         sends: "a caesar handshake",
         lesson: CONFIRMATION,
         needs_sc: true,
@@ -300,6 +302,15 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "confirms an unsecured session with exactly (SC)",
         sends: "(SS,RFMP,v1.0,0)",
+        lesson: CONFIRMATION,
+        needs_sc: true,
+    },
+    Check {
+        id: "14.a-4",
+        side: S,
+        level: Must,
+        title: "answers a replayed EC packet with a new server nonce",
+        sends: "the same (EC,aes,...) bytes on two connections",
         lesson: CONFIRMATION,
         needs_sc: true,
     },
@@ -345,7 +356,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "acknowledges in order",
         sends: "(DP,0,...), then (DP,1,...), unsecured",
-        lesson: FRAMES,
+        lesson: RELIABILITY,
         needs_sc: true,
     },
     Check {
@@ -354,7 +365,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "acknowledges two frames that arrive in one write",
         sends: "(DP,0,...)(DP,1,...) in one write, unsecured",
-        lesson: FRAMES,
+        lesson: RELIABILITY,
         needs_sc: true,
     },
     Check {
@@ -381,7 +392,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "answers End with End",
         sends: "(End,0,...) sealed with AES-128-EAX",
-        lesson: FRAMES,
+        lesson: LINK,
         needs_sc: true,
     },
     Check {
@@ -462,7 +473,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "acknowledges in order",
         sends: "(DP,1,...) again, intact",
-        lesson: FRAMES,
+        lesson: RELIABILITY,
         needs_sc: true,
     },
     Check {
@@ -471,7 +482,7 @@ pub const CHECKS: &[Check] = &[
         level: Must,
         title: "answers End with End",
         sends: "(End,2,...)",
-        lesson: FRAMES,
+        lesson: LINK,
         needs_sc: true,
     },
 ];

@@ -101,6 +101,7 @@ impl Tester {
             "14.a-1" => self.confirmation(Some(Algorithm::Aes)),
             "14.a-2" => self.confirmation(Some(Algorithm::Caesar)),
             "14.a-3" => self.confirmation(None),
+            "14.a-4" => self.new_nonce_for_a_replayed_ec(),
             "4.a-3" => self.refuses(b"(SS,RFMP,v9.9,1)"),
             "4.a-4" => self.refuses(b"(SS RFMP v1.0 1)"),
             "3.a-2" => {
@@ -258,32 +259,71 @@ impl Tester {
                 (wire, Some(secret))
             }
         };
-        let cipher = secret
-            .as_ref()
-            .map(SessionCipher::from_secret)
-            .unwrap_or(SessionCipher::None);
         let expected = match algorithm {
             None => "(SC)".to_string(),
-            Some(_) => format!("(SC,<base64 of {CONFIRMATION_TEXT:?} sealed>)"),
+            Some(_) => format!(
+                "(SC,<base64 32-byte server nonce>,<base64 of {CONFIRMATION_TEXT:?} sealed under \
+                 the key derived from both>)"
+            ),
         };
         let sc = expect_packet(&mut wire, "SC", &expected).map_err(|f| {
             let silent = f.got.starts_with("nothing");
             f.because(silent.then_some(Diagnosis::NoConfirmation))
         })?;
-        is_confirmed(sc.clone(), &cipher).map_err(|e| {
-            let field = sc.fields.get(1).map(String::as_str).unwrap_or("");
-            let ecb = match &secret {
-                Some(SessionSecret::Aes(key)) => ecb_opens(key, field),
-                _ => false,
-            };
-            Failure::new(format!("{expected} ({e})"), escape(sc.text.as_bytes()))
-                .because(ecb.then_some(Diagnosis::AesEcb))
-                .because(if field.is_empty() {
-                    None
-                } else {
-                    diagnose::plain_text(field)
-                })
-        })
+        is_confirmed(sc.clone(), secret.as_ref())
+            .map(|_| ())
+            .map_err(|e| {
+                // The sealed text is the last field (the second without a nonce).
+                let field = sc.fields.last().filter(|_| sc.fields.len() > 1);
+                let field = field.map(String::as_str).unwrap_or("");
+                let ecb = match &secret {
+                    Some(SessionSecret::Aes(key)) => ecb_opens(key, field),
+                    _ => false,
+                };
+                let ignored = secret
+                    .as_ref()
+                    .is_some_and(|secret| diagnose::opens_under_secret(secret, field));
+                Failure::new(format!("{expected} ({e})"), escape(sc.text.as_bytes()))
+                    .because(ecb.then_some(Diagnosis::AesEcb))
+                    .because(ignored.then_some(Diagnosis::IgnoresServerNonce))
+                    .because(if field.is_empty() {
+                        None
+                    } else {
+                        diagnose::plain_text(field)
+                    })
+            })
+    }
+
+    /// The same EC bytes on two connections, as a replay sends them: both
+    /// must be confirmed, each with a nonce of its own.
+    fn new_nonce_for_a_replayed_ec(&mut self) -> Checked {
+        let key = self.server_key_quiet()?;
+        let (secret, ec) = build_ec(Algorithm::Aes, &key, Oaep::Sha256)?;
+        let mut nonces = Vec::new();
+        for _ in 0..2 {
+            let (mut wire, _) = self.secured_cc()?;
+            if !wire.send(ec.as_bytes()) {
+                return Err(Failure::new("an answer to EC", "the connection was closed"));
+            }
+            let expected = "(SC,<server nonce>,<sealed>)";
+            let sc = expect_packet(&mut wire, "SC", expected)?;
+            let confirmed = is_confirmed(sc.clone(), Some(&secret)).map_err(|e| {
+                Failure::new(format!("{expected} ({e})"), escape(sc.text.as_bytes())).because(
+                    sc.fields.last().and_then(|field| {
+                        diagnose::opens_under_secret(&secret, field)
+                            .then_some(Diagnosis::IgnoresServerNonce)
+                    }),
+                )
+            })?;
+            nonces.extend(confirmed.map(|c| c.server_nonce));
+        }
+        if nonces.len() == 2 && nonces[0] == nonces[1] {
+            return Err(Failure::new(
+                "a new server nonce on the second connection",
+                format!("the same nonce twice: {}", hex::encode(nonces[0])),
+            ));
+        }
+        Ok(())
     }
 
     fn ss_and_ec_in_one_write(&mut self) -> Checked {
@@ -298,7 +338,8 @@ impl Tester {
             .map_err(|f| f.because(Some(Diagnosis::OneReadOnePacket)))?;
         let sc = expect_packet(&mut wire, "SC", "(SC,...) after the CC")
             .map_err(|f| f.because(Some(Diagnosis::OneReadOnePacket)))?;
-        is_confirmed(sc.clone(), &SessionCipher::from_secret(&secret))
+        is_confirmed(sc.clone(), Some(&secret))
+            .map(|_| ())
             .map_err(|e| Failure::new(format!("a valid SC ({e})"), escape(sc.text.as_bytes())))
     }
 
@@ -318,20 +359,24 @@ impl Tester {
 
     /// A completed handshake (steps 1-15), ready for frames.
     fn session(&mut self, algorithm: Option<Algorithm>) -> Checked<(Wire, SessionCipher)> {
-        let (mut wire, cipher) = match algorithm {
-            None => (self.unsecured_cc(false)?, SessionCipher::None),
+        let (mut wire, secret) = match algorithm {
+            None => (self.unsecured_cc(false)?, None),
             Some(a) => {
                 let (wire, secret) = self.send_ec(a, Oaep::Sha256)?;
-                (wire, SessionCipher::from_secret(&secret))
+                (wire, Some(secret))
             }
         };
         let sc = expect_packet(&mut wire, "SC", "(SC,...) to finish the handshake")?;
-        is_confirmed(sc.clone(), &cipher).map_err(|e| {
+        let confirmed = is_confirmed(sc.clone(), secret.as_ref()).map_err(|e| {
             Failure::new(
                 format!("a valid SC to finish the handshake ({e})"),
                 escape(sc.text.as_bytes()),
             )
         })?;
+        // The session key: derived from our secret and the server's nonce.
+        let cipher = confirmed.map_or(SessionCipher::None, |c| {
+            SessionCipher::from_secret(&c.session_key)
+        });
         Ok((wire, cipher))
     }
 

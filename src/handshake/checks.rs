@@ -9,12 +9,14 @@
 //! |------|----------------|-------------------|
 //! | 4.a  | SS | does the client want a secured session? ([`is_secure`]) |
 //! | 8.a  | CC | is the server's answer secured, and with which key? ([`check_cc_packet`]) |
-//! | 15.a | SC | does the server really hold our session secret? ([`is_confirmed`]) |
+//! | 15.a | SC | does the server really hold our session secret, and which key did it derive? ([`is_confirmed`]) |
 
 use crate::error::{Error, Result};
 use crate::handshake::helpers::base64_decode;
 use crate::handshake::packets::{CONFIRMATION_TEXT, PROTOCOL, Packet, VERSION};
-use crate::handshake::session::SessionCipher;
+use crate::handshake::session::{
+    SERVER_NONCE_BYTES, ServerNonce, SessionCipher, SessionSecret, derive_session_key,
+};
 
 /// Step 4.a: `is_secure`: does the start packet ask for encryption?
 ///
@@ -106,46 +108,92 @@ pub fn check_cc_packet(packet: Packet, asked_secure: bool) -> Result<Option<Stri
     }
 }
 
+/// What a good SC packet gives the client in a secured session (step
+/// 15.a): the server's nonce, and the session key derived from it and our
+/// secret (step 15.a.i), from which the client makes its session cipher.
+#[derive(Debug)]
+pub struct Confirmed {
+    /// The server nonce of step 14.a.i, as the SC packet carried it.
+    pub server_nonce: ServerNonce,
+    /// The session key: [`derive_session_key`] of our secret and the
+    /// nonce (zeroized when dropped).
+    pub session_key: SessionSecret,
+}
+
 /// Step 15.a: `is_confirmed`: does the SC packet prove the server holds our
 /// session secret?
 ///
-/// Unsecured: the packet must be exactly `(SC)`. Secured: it must be
-/// `(SC,<base64>)` and the base64 must open, under our session cipher, to
-/// exactly [`CONFIRMATION_TEXT`]. For AES the EAX tag makes this a real
-/// proof: without the key, no one can produce a sealed text that opens.
-/// For Caesar it proves little: anyone who saw one earlier confirmation can
-/// compute the shift from it.
+/// `secret` is what the client chose in step 10 (`None` when unsecured).
+///
+/// - Unsecured: the packet must be exactly `(SC)`; returns `None`.
+/// - Secured: it must be `(SC,<base64 server nonce>,<base64 sealed>)`, the
+///   nonce exactly 32 bytes. Step 15.a.i derives the session key from
+///   `secret` and the nonce ([`derive_session_key`]); the sealed text must
+///   open under it to exactly [`CONFIRMATION_TEXT`]. Returns the nonce and
+///   the derived key.
+///
+/// For AES the EAX tag makes this a real proof: without the secret, no one
+/// can derive the key and produce a sealed text that opens. For Caesar it
+/// proves little: anyone can try the 255 shifts.
 ///
 /// # Errors
 /// - [`Error::Peer`] if the server sent an EE packet instead (for example
 ///   because it could not decrypt our EC packet).
 /// - [`Error::UnexpectedPacket`] for any other packet type.
-/// - [`Error::NotConfirmed`] when the fields are wrong or the text does not
-///   open to the confirmation.
-pub fn is_confirmed(packet: Packet, cipher: &SessionCipher) -> Result<()> {
+/// - [`Error::Base64`] when a field is not base64.
+/// - [`Error::NotConfirmed`] when the fields are wrong (a secured SC
+///   without the server nonce, as a server that ignores it sends; a nonce
+///   that is not 32 bytes) or the text does not open to the confirmation.
+pub fn is_confirmed(packet: Packet, secret: Option<&SessionSecret>) -> Result<Option<Confirmed>> {
     let packet = packet.expect("SC", "an SC packet (step 15.a)")?;
-    match (cipher, packet.fields.as_slice()) {
-        (SessionCipher::None, [_]) => Ok(()),
-        (SessionCipher::None, _) => Err(Error::NotConfirmed(
-            "an unsecured session is confirmed by exactly (SC)".into(),
-        )),
-        (_, [_, sealed]) => {
-            let sealed = base64_decode("confirmation", sealed)?;
-            let opened = cipher
-                .open(&sealed, b"")
-                .map_err(|e| Error::NotConfirmed(format!("the confirmation does not open: {e}")))?;
-            if opened == CONFIRMATION_TEXT.as_bytes() {
-                Ok(())
-            } else {
-                Err(Error::NotConfirmed(format!(
-                    "the confirmation opens to {:?}, not {CONFIRMATION_TEXT:?}: \
-                     the server does not hold our session secret",
-                    String::from_utf8_lossy(&opened)
-                )))
-            }
+    let Some(secret) = secret else {
+        return match packet.fields.as_slice() {
+            [_] => Ok(None),
+            _ => Err(Error::NotConfirmed(
+                "an unsecured session is confirmed by exactly (SC)".into(),
+            )),
+        };
+    };
+    let (nonce, sealed) = match packet.fields.as_slice() {
+        [_, nonce, sealed] => (nonce, sealed),
+        [_, _] => {
+            return Err(Error::NotConfirmed(
+                "a secured session is confirmed by (SC,<base64 32-byte server nonce>,<sealed \
+                 confirmation>); this SC has no server nonce (a server that does not \
+                 contribute to the session key)"
+                    .into(),
+            ));
         }
-        (_, _) => Err(Error::NotConfirmed(
-            "a secured session is confirmed by (SC,<sealed confirmation>)".into(),
-        )),
+        _ => {
+            return Err(Error::NotConfirmed(
+                "a secured session is confirmed by (SC,<base64 32-byte server nonce>,<sealed \
+                 confirmation>)"
+                    .into(),
+            ));
+        }
+    };
+    let nonce = base64_decode("server nonce", nonce)?;
+    let server_nonce: ServerNonce = nonce.as_slice().try_into().map_err(|_| {
+        Error::NotConfirmed(format!(
+            "the server nonce is {SERVER_NONCE_BYTES} bytes, this one is {}",
+            nonce.len()
+        ))
+    })?;
+    let session_key = derive_session_key(secret, &server_nonce);
+    let cipher = SessionCipher::from_secret(&session_key);
+    let sealed = base64_decode("confirmation", sealed)?;
+    let opened = cipher
+        .open(&sealed, b"")
+        .map_err(|e| Error::NotConfirmed(format!("the confirmation does not open: {e}")))?;
+    if opened != CONFIRMATION_TEXT.as_bytes() {
+        return Err(Error::NotConfirmed(format!(
+            "the confirmation opens to {:?}, not {CONFIRMATION_TEXT:?}: \
+             the server does not hold our session secret",
+            String::from_utf8_lossy(&opened)
+        )));
     }
+    Ok(Some(Confirmed {
+        server_nonce,
+        session_key,
+    }))
 }

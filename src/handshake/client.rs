@@ -6,7 +6,7 @@
 //!   | step 1-2   (SS,RFMP,v1.0,1)            --->  |  steps 3-4
 //!   | step 8-9   <--- (CC,<server public key>)     |  steps 5-7
 //!   | step 10-11 (EC,aes,<secret>,<client key>) ---> |  steps 12-13
-//!   | step 15    <--- (SC,<sealed confirmation>)   |  step 14
+//!   | step 15    <--- (SC,<nonce>,<sealed conf.>)  |  step 14
 //!   | step 16    (DP,...), (AK,...), (NK,...) <--> |  step 16
 //!   | step 17    (End,...)                    <--> |  step 17
 //! ```
@@ -38,7 +38,7 @@ use crate::handshake::packets::{
     EncryptedSession, algo_and_encrypted_session, ec_packet, encryption_choice, encryption_type,
     start_packet,
 };
-use crate::handshake::session::{Algorithm, Session, SessionCipher};
+use crate::handshake::session::{Algorithm, Session, SessionCipher, SessionSecret};
 use rand::CryptoRng;
 use rsa::PublicKey;
 use std::borrow::Cow;
@@ -46,6 +46,10 @@ use std::io::{Read, Write};
 
 /// What kind of session the client asks for: the answers to the seed's two
 /// questions (step 1.a: 0 or 1; step 10.a.i: aes or caesar).
+///
+/// It holds the client's *public* key only: the handshake sends it and
+/// never uses the private half (the chat's [`crate::chat::client::Security`]
+/// adds that, for direct messages).
 #[derive(Debug, Clone)]
 pub enum Mode {
     /// `(SS,RFMP,v1.0,0)`: no encryption at all.
@@ -252,8 +256,13 @@ pub fn send_ec_packet<S: Read + Write>(
 }
 
 /// Step 15.a: receive the server's SC packet and check that it proves the
-/// server holds the session secret ([`is_confirmed`]); reported once it is
-/// read and checked.
+/// server holds the session secret ([`is_confirmed`]), which also derives
+/// the session key from the server's nonce (step 15.a.i); 15.a is reported
+/// once the packet is read and checked, then 15.a.i with the derived key.
+///
+/// `secret` is the client's secret of step 10 (`None` when unsecured).
+/// Returns the session cipher: made from the derived key, or
+/// [`SessionCipher::None`] when unsecured.
 ///
 /// # Errors
 /// Those of [`Connection::read_packet`] and [`is_confirmed`]; an EE packet
@@ -261,22 +270,31 @@ pub fn send_ec_packet<S: Read + Write>(
 /// arrives here as [`crate::Error::Peer`].
 pub fn receive_confirmation<S: Read + Write>(
     conn: &mut Connection<S>,
-    cipher: &SessionCipher,
+    secret: Option<&SessionSecret>,
     observer: &mut dyn Observer,
-) -> Result<()> {
+) -> Result<SessionCipher> {
     const RECEIVE: &str = "handshake::client::receive_confirmation";
-    let expected = "an SC packet that opens to the confirmation text";
+    let expected = "an SC packet, (SC) or (SC,<server nonce>,<sealed confirmation>)";
     let read = conn.read_packet("the SC packet (step 15.a)");
     let packet = deviation(observer, ("15.a", Side::Client, RECEIVE), expected, read)?;
-    let checked = is_confirmed(packet.clone(), cipher);
-    deviation(
+    let checked = is_confirmed(packet.clone(), secret);
+    let confirmed = deviation(
         observer,
         ("15.a", Side::Client, "handshake::checks::is_confirmed"),
         expected,
         checked,
     )?;
     report(observer, "15.a", RECEIVE, Data::received(&packet));
-    Ok(())
+    let Some(confirmed) = confirmed else {
+        return Ok(SessionCipher::None);
+    };
+    report(
+        observer,
+        "15.a.i",
+        "handshake::session::derive_session_key",
+        Data::DerivedKey(confirmed.session_key.as_bytes().into()),
+    );
+    Ok(SessionCipher::from_secret(&confirmed.session_key))
 }
 
 /// Why steps 14-15 do not run in the seed profile, as an observer shows it.
@@ -364,7 +382,7 @@ pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
     );
     send_start_packet(&mut conn, secure, observer)?;
     let server_key = receive_cc_packet(&mut conn, secure, observer)?;
-    let cipher = match (mode, &server_key) {
+    let secret = match (mode, &server_key) {
         (
             Mode::Secured {
                 algorithm,
@@ -375,13 +393,15 @@ pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
             let (session, packet) =
                 build_ec_packet(*algorithm, server_key, client_public_key, rng, observer)?;
             send_ec_packet(&mut conn, &packet, observer)?;
-            SessionCipher::from_secret(&session.secret)
+            Some(session.secret)
         }
         // check_cc_packet guarantees a key exactly when we asked for one.
-        _ => SessionCipher::None,
+        _ => None,
     };
-    if profile.confirms() {
-        receive_confirmation(&mut conn, &cipher, observer)?;
+    let cipher = if profile.confirms() {
+        // The rfmp profile: the key is derived from our secret and the
+        // server's nonce, which arrives in the SC packet.
+        receive_confirmation(&mut conn, secret.as_ref(), observer)?
     } else {
         report(
             observer,
@@ -389,7 +409,11 @@ pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
             "handshake::client::handshake_with_profile_observed",
             Data::Skipped(SEED_SKIPS_SC),
         );
-    }
+        // The seed profile: our secret itself is the key.
+        secret
+            .as_ref()
+            .map_or(SessionCipher::None, SessionCipher::from_secret)
+    };
     Ok((
         Session {
             connection: conn,

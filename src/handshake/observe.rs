@@ -20,6 +20,9 @@
 //!   packet back, and the peer cannot answer before the report is seen.
 //! - A *receiving* step (3.a, 8.a, 12.a, 15.a) reports just **after** its
 //!   read (and its check) completed.
+//! - The server's nonce and key (14.a.i, 14.a.ii) report as they are made,
+//!   before 14.a writes the SC that carries the nonce; the client's key
+//!   (15.a.i) reports right after 15.a's check, which derived it.
 //! - A step that does not run in the chosen profile reports
 //!   [`Data::Skipped`] where it would have run: 14.a and 15.a in the seed
 //!   profile ([`crate::handshake::Profile::Seed`]).
@@ -97,15 +100,22 @@ impl Step {
             .unwrap_or(0)
     }
 
-    /// The lesson that explains the step: `01-start.md` for steps 1-4, and
-    /// so on (`lessons/00-flow.md`, "The chapters").
+    /// The lesson that explains the step best: `01-start.md` for steps 1-4,
+    /// and so on (`lessons/00-flow.md`, "The chapters"). Steps 16 and 17 are
+    /// defined in `07-frames.md`; the window and sending again (16.a, 16.d,
+    /// 16.g-16.i) are explained in `07b-reliability.md`, closing (17) in
+    /// `07c-link.md`.
     pub fn chapter(&self) -> &'static str {
         match self.number() {
             1..=4 => "01-start.md",
             5..=9 => "02-server-key.md",
             10..=11 => "03-encryption.md",
             12..=15 => "04-confirmation.md",
-            _ => "07-frames.md",
+            16 => match self.id {
+                "16.a" | "16.d" | "16.g" | "16.h" | "16.i" => "07b-reliability.md",
+                _ => "07-frames.md",
+            },
+            _ => "07c-link.md",
         }
     }
 }
@@ -165,6 +175,12 @@ pub enum Data<'a> {
     Ciphertext(Cow<'a, [u8]>),
     /// The ciphertext as base64 text, the EC packet's field (10.a.ii.1.c / 2.c).
     Base64(Cow<'a, str>),
+    /// The server nonce, 32 random bytes (14.a.i).
+    Nonce(Cow<'a, [u8]>),
+    /// The session key derived from the secret and the server nonce with
+    /// HKDF-SHA256 (14.a.ii, 15.a.i): 16 bytes for AES, the 1-byte shift
+    /// for Caesar.
+    DerivedKey(Cow<'a, [u8]>),
     /// The step did not run, and why: steps 14.a and 15.a in the seed
     /// profile ([`crate::handshake::Profile::Seed`]), whose original sends
     /// no SC.
@@ -208,6 +224,8 @@ impl<'a> Data<'a> {
             Data::Secret(s) => Data::Secret(Cow::Owned(s.into_owned())),
             Data::Ciphertext(c) => Data::Ciphertext(Cow::Owned(c.into_owned())),
             Data::Base64(b) => Data::Base64(Cow::Owned(b.into_owned())),
+            Data::Nonce(n) => Data::Nonce(Cow::Owned(n.into_owned())),
+            Data::DerivedKey(k) => Data::DerivedKey(Cow::Owned(k.into_owned())),
             Data::Skipped(why) => Data::Skipped(why),
             Data::Deviation { expected, error } => Data::Deviation { expected, error },
         }
@@ -526,13 +544,27 @@ pub const STEPS: &[Step] = &[
     Step {
         id: "14.a",
         side: Side::Server,
-        title: "confirm: seal a known text",
+        title: "confirm: send the nonce, seal a known text",
         functions: &[
             "handshake::server::send_confirmation",
             "handshake::packets::sc_packet",
             "handshake::server::handshake_with_profile_observed",
         ],
         tests: "`tests/handshake.rs`; skipped in the seed profile: `tests/seed.rs`",
+    },
+    Step {
+        id: "14.a.i",
+        side: Side::Server,
+        title: "draw a fresh server nonce",
+        functions: &["handshake::packets::generate_server_nonce"],
+        tests: "`tests/handshake.rs` (a replayed session fails)",
+    },
+    Step {
+        id: "14.a.ii",
+        side: Side::Server,
+        title: "derive the session key (HKDF-SHA256)",
+        functions: &["handshake::session::derive_session_key"],
+        tests: "`tests/handshake.rs`, `tests/vectors.rs`",
     },
     Step {
         id: "15.a",
@@ -544,6 +576,13 @@ pub const STEPS: &[Step] = &[
             "handshake::client::handshake_with_profile_observed",
         ],
         tests: "`tests/handshake.rs`; skipped in the seed profile: `tests/seed.rs`",
+    },
+    Step {
+        id: "15.a.i",
+        side: Side::Client,
+        title: "derive the same session key",
+        functions: &["handshake::session::derive_session_key"],
+        tests: "`tests/handshake.rs`, `tests/vectors.rs`",
     },
     Step {
         id: "16.a",

@@ -12,7 +12,7 @@
 //! | 1.b  | SS start           | client | `(SS,RFMP,v1.0,1)` |
 //! | 6.a  | CC confirmation    | server | `(CC)` or `(CC,-----BEGIN PUBLIC KEY-----\n...)` |
 //! | 10.a.iii | EC encryption  | client | `(EC,aes,<base64 RSA-OAEP ciphertext>,-----BEGIN PUBLIC KEY-----\n...)` |
-//! | 14.a | SC session confirmed | server | `(SC)` or `(SC,<base64 sealed "RFMP v1.0 ready">)` |
+//! | 14.a | SC session confirmed | server | `(SC)` or `(SC,<base64 32-byte server nonce>,<base64 sealed "RFMP v1.0 ready">)` |
 //! | -    | EE error           | either | `(EE,400,malformed packet: ...)` |
 //!
 //! SS, CC and EC are the seed's handshake (steps 1-13); SC, EE (and the DP
@@ -34,7 +34,9 @@
 
 use crate::error::{Error, Result};
 use crate::handshake::helpers::base64_encode;
-use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret};
+use crate::handshake::session::{
+    Algorithm, SERVER_NONCE_BYTES, ServerNonce, SessionCipher, SessionSecret,
+};
 use rand::CryptoRng;
 use rsa::PublicKey;
 use rsa::sha2::Sha256;
@@ -327,23 +329,76 @@ pub fn ec_packet(
     ])
 }
 
-/// Step 14.a: build the session confirmation packet (SC), sealed with the
-/// new session cipher.
+/// Step 14.a.i: draw the server nonce: 32 fresh bytes from `rng` (in
+/// rfmp, always the OS random source outside the teaching transcript).
 ///
-/// Unsecured: `(SC)`. Secured: `(SC,<base64 of the sealed CONFIRMATION_TEXT>)`.
-/// Only a server that recovered the session secret in step 13 can seal
-/// [`CONFIRMATION_TEXT`] so that the client's cipher opens it (for AES, with
-/// a valid tag), so the client learns that the handshake worked before it
-/// sends anything private. The seed stops at step 13 without this.
+/// The server's own contribution to the session: sent in the clear in the
+/// SC packet, and mixed into the session key by step 14.a.ii
+/// ([`crate::handshake::session::derive_session_key`]), so that no two
+/// connections share a key even when a client's bytes are sent again.
+/// On the wire it is the SC packet's second field, 44 characters of
+/// standard base64 (`SPEC.md` §14.a.i-1).
+///
+/// ```
+/// use rfmp::handshake::packets::generate_server_nonce;
+/// let mut rng = rfmp::handshake::helpers::os_rng();
+/// assert_ne!(generate_server_nonce(&mut rng), generate_server_nonce(&mut rng));
+/// ```
+pub fn generate_server_nonce<R: CryptoRng + ?Sized>(rng: &mut R) -> ServerNonce {
+    let mut nonce = [0u8; SERVER_NONCE_BYTES];
+    rng.fill_bytes(&mut nonce);
+    nonce
+}
+
+/// Step 14.a: build the session confirmation packet (SC), sealed with the
+/// session cipher derived in step 14.a.ii.
+///
+/// - Unsecured (`cipher` is [`SessionCipher::None`]): `(SC)`; there is no
+///   key to protect and nothing to derive, so no nonce either.
+/// - Secured: `(SC,<server nonce>,<sealed confirmation>)`: the 32-byte
+///   `server_nonce` of step 14.a.i as standard base64 (44 characters), then
+///   [`CONFIRMATION_TEXT`] sealed under the derived key, as base64 (64
+///   characters for AES: nonce, tag and 15 bytes; 20 for Caesar).
+///
+/// Only a server that recovered the session secret in step 13 can derive
+/// the key and seal [`CONFIRMATION_TEXT`] so that the client's cipher opens
+/// it (for AES, with a valid tag), so the client learns that the handshake
+/// worked before it sends anything private. The seed stops at step 13
+/// without this (`SPEC.md` §14.a-1, §14.a-2).
+///
+/// ```
+/// use rfmp::handshake::packets::sc_packet;
+/// use rfmp::handshake::session::{SessionCipher, SessionSecret, derive_session_key};
+/// let mut rng = rfmp::handshake::helpers::os_rng();
+/// assert_eq!(sc_packet(&SessionCipher::None, None, &mut rng)?, "(SC)");
+/// let nonce = [7u8; 32];
+/// let key = derive_session_key(&SessionSecret::Aes([1; 16]), &nonce);
+/// let sc = sc_packet(&SessionCipher::from_secret(&key), Some(&nonce), &mut rng)?;
+/// assert!(sc.starts_with("(SC,BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=,"));
+/// assert_eq!(sc.len(), 114);
+/// # Ok::<(), rfmp::Error>(())
+/// ```
 ///
 /// # Errors
-/// As [`SessionCipher::seal`].
-pub fn sc_packet<R: CryptoRng + ?Sized>(cipher: &SessionCipher, rng: &mut R) -> Result<String> {
+/// As [`SessionCipher::seal`]; [`Error::Internal`] for a secured cipher
+/// without a nonce (a bug of the caller: the rfmp profile always draws one).
+pub fn sc_packet<R: CryptoRng + ?Sized>(
+    cipher: &SessionCipher,
+    server_nonce: Option<&ServerNonce>,
+    rng: &mut R,
+) -> Result<String> {
     if let SessionCipher::None = cipher {
         return Ok(packet_formatter(&["SC"]));
     }
+    let nonce = server_nonce.ok_or_else(|| {
+        Error::Internal("a secured SC packet carries the server nonce of step 14.a.i".into())
+    })?;
     let sealed = cipher.seal(CONFIRMATION_TEXT.as_bytes(), b"", rng)?;
-    Ok(packet_formatter(&["SC", &base64_encode(&sealed)]))
+    Ok(packet_formatter(&[
+        "SC",
+        &base64_encode(nonce),
+        &base64_encode(&sealed),
+    ]))
 }
 
 /// Read the peer's error packet, `(EE,<code>,<description>)`, as

@@ -1,6 +1,12 @@
 //! Server side (steps 3.a, 4.a, 5.a, 7, 12.a, 13.a and rfmp's 14.a): the
 //! server's half of the handshake.
 //!
+//! In the rfmp profile the server draws a fresh nonce for every connection
+//! (step 14.a.i) and the session key is derived from the client's secret
+//! and that nonce (step 14.a.ii, [`derive_session_key`]): a client's bytes
+//! recorded and sent again into a new connection meet a new key, and their
+//! first sealed frame fails its tag.
+//!
 //! In the seed profile ([`Profile::Seed`], [`handshake_with_profile`])
 //! step 14 is skipped: the seed's original client reads no SC, and sends
 //! its first command right after EC (or after reading `(CC)`).
@@ -28,8 +34,10 @@ use crate::handshake::decryption::{DecryptedEc, decrypt_ec_packet};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, generate_key, os_rng, public_key_to_pem};
 use crate::handshake::observe::{Data, Event, NoObserver, Observer, Side, deviation};
-use crate::handshake::packets::{Packet, cc_packet, sc_packet};
-use crate::handshake::session::{Session, SessionCipher};
+use crate::handshake::packets::{Packet, cc_packet, generate_server_nonce, sc_packet};
+use crate::handshake::session::{
+    ServerNonce, Session, SessionCipher, SessionSecret, derive_session_key,
+};
 use rand::CryptoRng;
 use rsa::{PrivateKey, PublicKey};
 use std::io::{Read, Write};
@@ -238,18 +246,49 @@ fn decrypt_observed(
     Ok(decrypted)
 }
 
-/// Step 14.a: send the session confirmation `(SC,...)` sealed with the new
-/// session cipher (built by [`sc_packet`]); reported before the write.
+/// Step 14.a.i and Step 14.a.ii: draw a fresh server nonce from `rng`
+/// ([`generate_server_nonce`]) and derive the session key from the
+/// client's `secret` and it ([`derive_session_key`]); both reported as
+/// they are made.
+///
+/// Returns the nonce (for the SC packet) and the session cipher made from
+/// the derived key; the key itself is zeroized when this returns.
+pub fn derive_session<R: CryptoRng + ?Sized>(
+    secret: &SessionSecret,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+) -> (ServerNonce, SessionCipher) {
+    let server_nonce = generate_server_nonce(rng);
+    report(
+        observer,
+        "14.a.i",
+        "handshake::packets::generate_server_nonce",
+        Data::Nonce((&server_nonce[..]).into()),
+    );
+    let key = derive_session_key(secret, &server_nonce);
+    report(
+        observer,
+        "14.a.ii",
+        "handshake::session::derive_session_key",
+        Data::DerivedKey(key.as_bytes().into()),
+    );
+    (server_nonce, SessionCipher::from_secret(&key))
+}
+
+/// Step 14.a: send the session confirmation `(SC)` or `(SC,<server
+/// nonce>,<sealed confirmation>)`, sealed with the derived session cipher
+/// (built by [`sc_packet`]); reported before the write.
 ///
 /// # Errors
-/// [`crate::Error::Io`] if the connection fails.
+/// [`crate::Error::Io`] if the connection fails; those of [`sc_packet`].
 pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
     conn: &mut Connection<S>,
     cipher: &SessionCipher,
+    server_nonce: Option<&ServerNonce>,
     rng: &mut R,
     observer: &mut dyn Observer,
 ) -> Result<String> {
-    let packet = sc_packet(cipher, rng)?;
+    let packet = sc_packet(cipher, server_nonce, rng)?;
     report(
         observer,
         "14.a",
@@ -334,26 +373,37 @@ pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
     let secure = deviation(observer, ("4.a", Side::Server, CHECK), START, checked)?;
     report(observer, "4.a", CHECK, Data::Decision(secure));
     answer_start_packet(&mut conn, secure, key, observer)?;
-    let (cipher, client_public_key) = if secure {
+    let decrypted = if secure {
         let ec = receive_ec_packet(&mut conn, observer)?;
-        let decrypted = decrypt_observed(ec, key, observer)?;
-        (
-            SessionCipher::from_secret(&decrypted.secret),
-            Some(decrypted.client_public_key),
-        )
+        Some(decrypt_observed(ec, key, observer)?)
     } else {
-        (SessionCipher::None, None)
+        None
     };
-    if profile.confirms() {
-        send_confirmation(&mut conn, &cipher, rng, observer)?;
-    } else {
-        report(
-            observer,
-            "14.a",
-            "handshake::server::handshake_with_profile_observed",
-            Data::Skipped(SEED_SKIPS_SC),
-        );
-    }
+    let cipher = match (&decrypted, profile.confirms()) {
+        // The rfmp profile: a nonce of ours, a key derived from both.
+        (Some(decrypted), true) => {
+            let (server_nonce, cipher) = derive_session(&decrypted.secret, rng, observer);
+            send_confirmation(&mut conn, &cipher, Some(&server_nonce), rng, observer)?;
+            cipher
+        }
+        (None, true) => {
+            send_confirmation(&mut conn, &SessionCipher::None, None, rng, observer)?;
+            SessionCipher::None
+        }
+        // The seed profile: no SC, the client's secret is the key.
+        (decrypted, false) => {
+            report(
+                observer,
+                "14.a",
+                "handshake::server::handshake_with_profile_observed",
+                Data::Skipped(SEED_SKIPS_SC),
+            );
+            decrypted.as_ref().map_or(SessionCipher::None, |d| {
+                SessionCipher::from_secret(&d.secret)
+            })
+        }
+    };
+    let client_public_key = decrypted.map(|d| d.client_public_key);
     Ok(Accepted {
         session: Session {
             connection: conn,

@@ -42,6 +42,27 @@
 //! Python implementation's (PyCryptodome's `AES.MODE_EAX` with a 16-byte
 //! nonce and tag), so a learner's Python peer can read our messages.
 //!
+//! # The session key: the client's secret and the server's nonce
+//! In the rfmp profile the secret of step 10 is not used as the key
+//! directly. The server draws a fresh 32-byte *server nonce* from the
+//! operating system's random source (step 14.a.i), sends it in its SC
+//! packet, and both sides derive the session key from the two
+//! ([`derive_session_key`], steps 14.a.ii and 15.a.i):
+//!
+//! ```text
+//! key = HKDF-SHA256(salt = server nonce, IKM = client secret,
+//!                   info = "RFMP v1.0 aes session key", 16 bytes)
+//! ```
+//!
+//! Without it, everything that decides the key comes from the client: a
+//! recorded client byte stream, sent again into a new connection, would
+//! set up the same key, and the server would accept the recorded frames
+//! (and the login in them) a second time. With it, each connection gets a
+//! key nobody could know in advance, so the replayed frames fail their
+//! tag. TLS 1.3 does the same with its ServerHello random, SSH with both
+//! sides' key exchange values. The seed profile has no SC, so no nonce:
+//! its sessions can still be replayed (`lessons/12-seed-profile.md`).
+//!
 //! A sealed message alone could be replayed, moved to another place in the
 //! conversation, or reflected back to its sender. The frame layer prevents
 //! that by passing *associated data* to [`SessionCipher::seal`]: the frame's
@@ -100,6 +121,85 @@ pub const AES_KEY_BYTES: usize = 16;
 pub const NONCE_BYTES: usize = 16;
 /// Length of an EAX authentication tag on the wire, in bytes.
 pub const TAG_BYTES: usize = 16;
+/// Length of the server nonce of step 14.a.i, in bytes: 32, as TLS 1.3's
+/// ServerHello random (RFC 8446, section 4.1.3).
+pub const SERVER_NONCE_BYTES: usize = 32;
+
+/// The server nonce of step 14.a.i: 32 fresh random bytes, sent in the
+/// clear in the SC packet. Not secret; what matters is that it is new in
+/// every connection.
+pub type ServerNonce = [u8; SERVER_NONCE_BYTES];
+
+/// The HKDF `info` of the AES session key (step 14.a.ii): it names what
+/// the derived bytes are for, so the same secret and nonce could never
+/// give the same bytes for another purpose.
+pub const AES_KEY_INFO: &str = "RFMP v1.0 aes session key";
+/// The HKDF `info` of the Caesar shift (step 14.a.ii).
+pub const CAESAR_SHIFT_INFO: &str = "RFMP v1.0 caesar session shift";
+
+/// Step 14.a.ii (server) and Step 15.a.i (client): derive the session key
+/// from the client's secret (step 10) and the server's nonce (step
+/// 14.a.i) with HKDF-SHA256 (RFC 5869).
+///
+/// - AES: `HKDF-SHA256(salt = server nonce, IKM = the 16-byte secret,
+///   info = "RFMP v1.0 aes session key")`, 16 bytes out: the AES-128 key.
+/// - Caesar: the same with `IKM = the 1-byte shift`, `info = "RFMP v1.0
+///   caesar session shift"`, 1 byte `b` out; the shift is `1 + b mod 255`
+///   (1-255, never 0; the bytes 0 and 255 both give 1, a bias no real
+///   cipher would accept). Still a toy: an eavesdropper tries all 255
+///   shifts as before; the nonce only makes the shift differ per
+///   connection.
+///
+/// HKDF first *extracts* a pseudorandom key, `PRK = HMAC-SHA256(salt,
+/// IKM)`, then *expands* it, `T(1) = HMAC-SHA256(PRK, info ‖ 0x01)`, and
+/// keeps the first bytes of `T(1)`. Both sides compute the same bytes;
+/// nobody without the secret can.
+///
+/// ```
+/// use rfmp::handshake::session::{SessionSecret, derive_session_key};
+/// let secret = SessionSecret::Aes([1; 16]);
+/// let one = derive_session_key(&secret, &[2; 32]);
+/// let other = derive_session_key(&secret, &[3; 32]);
+/// assert_ne!(one.as_bytes(), other.as_bytes()); // a new nonce, a new key
+/// assert_eq!(one.as_bytes(), derive_session_key(&secret, &[2; 32]).as_bytes());
+/// ```
+///
+/// The derived key is a [`SessionSecret`] of the same algorithm, so it is
+/// zeroized when dropped, like the secret it came from; so is the HMAC
+/// state keyed with the PRK inside the `hkdf` crate's value (`sha2`'s
+/// `zeroize` feature). Never fails: 16 bytes is far below HKDF-SHA256's
+/// limit of 255 × 32 bytes.
+///
+/// Specified in `SPEC.md` §14.a.ii-1; checked against the vectors with the
+/// `hkdf` crate alone in `tests/vectors.rs`, and against RFC 5869's test
+/// case 1 there.
+pub fn derive_session_key(secret: &SessionSecret, server_nonce: &ServerNonce) -> SessionSecret {
+    let hkdf = hkdf::Hkdf::<sha2::Sha256>::new(Some(server_nonce), secret.as_bytes());
+    match secret {
+        SessionSecret::Aes(_) => {
+            let mut key = [0u8; AES_KEY_BYTES];
+            expand(&hkdf, AES_KEY_INFO, &mut key);
+            let derived = SessionSecret::Aes(key);
+            key.zeroize();
+            derived
+        }
+        SessionSecret::Caesar(_) => {
+            let mut byte = [0u8; 1];
+            expand(&hkdf, CAESAR_SHIFT_INFO, &mut byte);
+            let shift = 1 + byte[0] % 255;
+            byte.zeroize();
+            SessionSecret::Caesar(shift)
+        }
+    }
+}
+
+/// HKDF-Expand `info` into `out`: at most 32 bytes here, always accepted.
+fn expand(hkdf: &hkdf::Hkdf<sha2::Sha256>, info: &str, out: &mut [u8]) {
+    if hkdf.expand(info.as_bytes(), out).is_err() {
+        // Only lengths above 255 × 32 bytes are refused; ours are 1 and 16.
+        unreachable!("HKDF-SHA256 refused {} output bytes", out.len());
+    }
+}
 
 /// The secret the client chooses in step 10 and the server recovers in 13.
 ///

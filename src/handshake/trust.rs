@@ -33,9 +33,9 @@
 //! ```
 
 use crate::error::{Error, Result};
+use crate::files::{Existing, Readers, write_atomically};
 use crate::handshake::helpers::{generate_key, os_rng, read_private_key, write_key_pair};
 use rsa::PrivateKey;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The name of the server's key file in its data directory.
@@ -305,32 +305,15 @@ pub fn load_or_create_server_key(data_dir: &Path) -> Result<(PrivateKey, bool)> 
 }
 
 /// Write `bytes` to `path`, readable by its owner only (mode 0600 on
-/// Unix): to a temporary file beside it, flushed to disk, then renamed
-/// over `path` when `replace`, or linked as `path` only if there is none.
+/// Unix), atomically (`src/files.rs`): replacing the old file when
+/// `replace`, or only if there is none.
 fn write_private_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let dir = dir.unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let suffix: u64 = rand::RngExt::random(&mut os_rng());
-    let temporary = dir.join(format!(".{name}.{suffix:016x}.tmp"));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temporary).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    let placed = written.and_then(|()| {
-        if replace {
-            std::fs::rename(&temporary, path)
-        } else {
-            // A hard link fails if `path` exists: nothing is overwritten.
-            std::fs::hard_link(&temporary, path)
-        }
-    });
-    let _ = std::fs::remove_file(&temporary);
-    placed.map_err(Error::file("write", path))
+    let existing = if replace {
+        Existing::Replace
+    } else {
+        Existing::Keep
+    };
+    write_atomically(path, bytes, Readers::Owner, existing).map_err(Error::file("write", path))
 }
 
 /// `host:port` with a numeric port and no spaces.

@@ -568,10 +568,11 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// Is (most likely) a whole frame already buffered, so that [`read`]
-    /// returns without touching the socket? The receiver sends its AK when
-    /// this turns false: one AK per burst of frames instead of one per frame.
-    /// It only looks for a `)` among the unread bytes (a fast scan): a good
-    /// enough guess to decide when to acknowledge.
+    /// returns without touching the socket? A receiver that acknowledges
+    /// once per burst of frames (rather than after a delay, as rfmp's link
+    /// does) sends its AK when this turns false. It only looks for a `)`
+    /// among the unread bytes (a fast scan): a good enough guess to decide
+    /// when to acknowledge.
     ///
     /// [`read`]: FrameReader::read
     pub fn has_buffered(&self) -> bool {

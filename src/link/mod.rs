@@ -62,7 +62,9 @@
 //! [`Link::close`] queues an End frame after everything already queued,
 //! waits for its AK, then waits (briefly) for the peer's own End, as TCP
 //! exchanges FINs. A side that receives End gets [`Delivery::End`] and
-//! should call `close` too.
+//! should call `close` too; its `close` then lingers until the peer hangs
+//! up, acknowledging repeated frames, because the peer may still wait for
+//! an AK that was lost (TCP's TIME_WAIT; SPEC §17.b-3).
 //!
 //! # The files
 //! - [`frames`]: the four frames on the wire (16.b, 16.c, 16.e, 16.f, 17.a).
@@ -114,8 +116,17 @@ use std::time::{Duration, Instant};
 /// Frames that are damaged in a row before the link is declared broken.
 pub const MAX_DAMAGED_IN_A_ROW: u32 = 64;
 
-/// The receiver acknowledges at least every this many data frames.
-const ACK_EVERY: u32 = 32;
+/// The receiver acknowledges at least every this many data frames, however
+/// close together they arrive.
+pub const ACK_EVERY: u32 = 32;
+
+/// How long the receiver may delay the AK of a data frame that arrived in
+/// order, to cover more frames with one AK ([`LinkConfig::ack_delay`]): 5 ms.
+/// TCP's delayed ACK (RFC 1122, section 4.2.3.2) allows up to 500 ms; here
+/// it must stay below the sender's smallest retransmission timeout
+/// ([`ReliableConfig::min_rto`], 10 ms), or the sender would resend frames
+/// whose AK is merely waiting.
+pub const ACK_DELAY: Duration = Duration::from_millis(5);
 
 /// How long a reader stays silent before it repeats its AK as a keepalive
 /// (well below any idle timeout a peer would sensibly use; the server's is
@@ -130,6 +141,13 @@ const READER_TICK: Duration = Duration::from_millis(250);
 
 /// How long [`Link::close`] waits for the peer's own End.
 const LINGER: Duration = Duration::from_secs(5);
+
+/// The stack of each of a link's two threads, in bytes: 128 KiB
+/// ([`LinkConfig::thread_stack`]). Only the pages a thread touches are
+/// mapped; the link's deepest path (sealing and opening frames) uses a
+/// small part of it: the test `server_threads_fit_in_half_their_stack`
+/// runs a whole session with half. `std`'s default is 2 MiB.
+pub const LINK_THREAD_STACK: usize = 128 * 1024;
 
 /// Counters of what a link did, for the demo, the tests and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -169,11 +187,19 @@ pub struct LinkConfig {
     /// peer's idle timeout does not take a quiet side for a dead one.
     /// Default [`KEEPALIVE`] (60 s).
     pub keepalive: Duration,
+    /// The longest wait before acknowledging a data frame that arrived in
+    /// order (a delayed AK): frames that arrive meanwhile share the AK.
+    /// Default [`ACK_DELAY`] (5 ms). Duplicates, frames out of order and
+    /// End are acknowledged at once, and [`ACK_EVERY`] frames always are.
+    pub ack_delay: Duration,
     /// Deliberate damage, for teaching and tests. Default none.
     pub faults: Faults,
     /// Where to report [`Trace`] events, each with the direction of the
     /// side that reports it (`None`: nowhere).
     pub trace: Option<mpsc::Sender<(Direction, Trace)>>,
+    /// The stack of each of the link's threads, in bytes. Default
+    /// [`LINK_THREAD_STACK`] (128 KiB).
+    pub thread_stack: usize,
 }
 
 impl Default for LinkConfig {
@@ -185,8 +211,10 @@ impl Default for LinkConfig {
             idle_timeout: None,
             write_timeout: Duration::from_secs(10),
             keepalive: KEEPALIVE,
+            ack_delay: ACK_DELAY,
             faults: Faults::NONE,
             trace: None,
+            thread_stack: LINK_THREAD_STACK,
         }
     }
 }
@@ -219,7 +247,9 @@ enum EndState {
 /// mutex.
 #[derive(Debug)]
 struct State {
-    queue: VecDeque<Vec<u8>>,
+    /// Messages waiting to be sent, shared rather than copied: the hub puts
+    /// one room message on every member's queue.
+    queue: VecDeque<Arc<[u8]>>,
     queued_bytes: usize,
     current: Option<Outgoing>,
     window: SendWindow,
@@ -378,6 +408,7 @@ impl Link {
             let (cipher, config) = (cipher.clone(), config.clone());
             std::thread::Builder::new()
                 .name(format!("{name}-reader"))
+                .stack_size(config.thread_stack)
                 .spawn(move || {
                     let mut task = ReaderTask {
                         shared: &shared,
@@ -389,6 +420,9 @@ impl Link {
                         last_heard: Instant::now(),
                         damaged_in_a_row: 0,
                         ack_due: false,
+                        urgent_ack: false,
+                        ack_deadline: None,
+                        read_timeout: READER_TICK,
                         unacked: 0,
                         last_ack: Instant::now(),
                     };
@@ -401,9 +435,11 @@ impl Link {
             let shared = Arc::clone(&shared);
             let stream = stream.try_clone()?;
             let faults = config.faults;
+            let stack = config.thread_stack;
             let trace = config.trace.clone();
             std::thread::Builder::new()
                 .name(format!("{name}-writer"))
+                .stack_size(stack)
                 .spawn(move || {
                     let mut task = WriterTask {
                         shared: &shared,
@@ -436,14 +472,16 @@ impl Link {
     /// (backpressure for a side that produces faster than the peer reads).
     ///
     /// Returns once the message is queued, not when it has arrived; use
-    /// [`Link::flush`] to wait for acknowledgements.
+    /// [`Link::flush`] to wait for acknowledgements. The message is a
+    /// `Vec<u8>` or an `Arc<[u8]>`: the server's hub encodes a room
+    /// message once and queues the same bytes for every member.
     ///
     /// # Errors
     /// - [`Error::MessageTooLarge`] for a message over
     ///   [`ReliableConfig::max_message_bytes`].
     /// - [`Error::SessionEnded`] or the error that ended the link.
-    pub fn send(&self, message: Vec<u8>) -> Result<()> {
-        self.enqueue(message, true)
+    pub fn send(&self, message: impl Into<Arc<[u8]>>) -> Result<()> {
+        self.enqueue(message.into(), true)
     }
 
     /// Queue a message, or fail at once with [`Error::QueueFull`] when the
@@ -452,11 +490,11 @@ impl Link {
     ///
     /// # Errors
     /// As [`Link::send`], plus [`Error::QueueFull`].
-    pub fn try_send(&self, message: Vec<u8>) -> Result<()> {
-        self.enqueue(message, false)
+    pub fn try_send(&self, message: impl Into<Arc<[u8]>>) -> Result<()> {
+        self.enqueue(message.into(), false)
     }
 
-    fn enqueue(&self, message: Vec<u8>, wait: bool) -> Result<()> {
+    fn enqueue(&self, message: Arc<[u8]>, wait: bool) -> Result<()> {
         if message.len() > self.max_message_bytes {
             return Err(Error::MessageTooLarge(format!(
                 "{} bytes; a message is at most {} bytes",
@@ -578,19 +616,33 @@ impl Link {
     /// for its acknowledgement, then wait up to 5 s for the peer's End
     /// (step 17.a on its side), and close the socket.
     ///
+    /// A side whose End answers the peer's (the peer's End had arrived
+    /// before `close` was called: the server, when the client ends the
+    /// session) then *lingers*, as TCP's TIME_WAIT does: it keeps reading,
+    /// and acknowledging repeated frames, until the peer hangs up, for at
+    /// most 5 s more. The peer may still be waiting for an AK that was lost:
+    /// the AK of its End, or of a data frame before it, and it hangs up as
+    /// soon as that arrives (the side that ended first is the one that
+    /// hangs up first).
+    ///
     /// # Errors
     /// The error that ended the link, if it ends before End is
     /// acknowledged.
     pub fn close(&self) -> Result<()> {
         {
             let mut state = self.shared.lock();
+            // The peer ended first: our End answers its End.
+            let answering = state.peer_ended;
             if state.end == EndState::NotRequested {
                 state.end = EndState::Requested;
             }
             self.shared.writer.notify_all();
             // Wait for End to be acknowledged.
             loop {
-                if state.end == EndState::Sent && state.window.is_empty() {
+                // `end_seq` is set when End enters the send window (not
+                // when the writer starts to seal it), so an empty window
+                // means End too was acknowledged.
+                if state.end_seq.is_some() && state.window.is_empty() {
                     break; // everything we sent, End included, was acknowledged
                 }
                 if state.ended.is_some() && state.peer_ended && state.only_end_unacknowledged() {
@@ -615,9 +667,18 @@ impl Link {
                     .unwrap_or_else(|e| e.into_inner());
             }
             // Then, briefly, for the peer's End (or its hanging up).
-            drop(self.shared.wait_until(state, LINGER, |state| {
+            state = self.shared.wait_until(state, LINGER, |state| {
                 state.peer_ended || state.ended.is_some()
-            }));
+            });
+            if answering {
+                // Linger (TCP's TIME_WAIT): the peer, which ended first,
+                // hangs up once it has the AKs it waits for. Until then
+                // the reader answers its repeated frames with AKs.
+                state = self
+                    .shared
+                    .wait_until(state, LINGER, |state| state.ended.is_some());
+            }
+            drop(state);
         }
         self.shutdown();
         // Wait (briefly) for the writer's last words: the AK of the peer's

@@ -4,11 +4,11 @@
 use super::frames::{Direction, Frame, FrameReader, Received, open_dp_packet};
 use super::reliable::{Delivery, ReceiveWindow};
 use super::reliable::{Position, Sequenced};
-use super::{ACK_EVERY, Control, LinkConfig, MAX_DAMAGED_IN_A_ROW, Shared, Trace};
+use super::{ACK_EVERY, Control, LinkConfig, MAX_DAMAGED_IN_A_ROW, READER_TICK, Shared, Trace};
 use crate::error::{Error, Result};
 use crate::handshake::session::SessionCipher;
 use std::net::TcpStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The reader thread's state.
 pub(super) struct ReaderTask<'a> {
@@ -20,7 +20,16 @@ pub(super) struct ReaderTask<'a> {
     pub(super) config: LinkConfig,
     pub(super) last_heard: Instant,
     pub(super) damaged_in_a_row: u32,
+    /// Data frames were taken that no queued AK covers yet.
     pub(super) ack_due: bool,
+    /// The AK must go now, not after the delay: a duplicate (its AK was
+    /// lost), a frame out of order, or one that filled a gap arrived.
+    pub(super) urgent_ack: bool,
+    /// When the delayed AK must be queued at the latest.
+    pub(super) ack_deadline: Option<Instant>,
+    /// The socket's read timeout now: [`READER_TICK`], or the AK delay
+    /// while an AK waits.
+    pub(super) read_timeout: Duration,
     /// Data frames received since the last AK was queued.
     pub(super) unacked: u32,
     /// When this reader last queued an AK (for the keepalive).
@@ -48,7 +57,8 @@ impl ReaderTask<'_> {
                     self.damaged(reason)?;
                 }
                 // The socket's read timeout is the reader's clock tick:
-                // time to see whether the link is being torn down.
+                // time to see whether the link is being torn down, and to
+                // send a delayed AK.
                 Err(Error::TimedOut { .. }) => {
                     if self.shared.lock().stopping {
                         return Ok(());
@@ -65,14 +75,21 @@ impl ReaderTask<'_> {
                     waiting_for: "any frame from the peer (idle timeout)",
                 });
             }
-            // One AK per burst (when no whole frame is left in the buffer),
-            // and at least one every ACK_EVERY frames, so a long burst
-            // does not leave the sender waiting with a full window.
-            if self.ack_due && (self.unacked >= ACK_EVERY || !self.reader.has_buffered()) {
-                self.ack_due = false;
-                self.unacked = 0;
-                self.last_ack = now;
-                self.queue_control(Control::Ack(self.window.expected()));
+            // Delayed AKs (TCP's delayed ACK, RFC 1122, section 4.2.3.2):
+            // the AK of frames that arrive in order waits up to the delay,
+            // so that the frames arriving meanwhile share it, but goes at
+            // once every ACK_EVERY frames (a long burst must not leave the
+            // sender waiting with a full window) and when it is urgent.
+            if self.ack_due {
+                let deadline = *self.ack_deadline.get_or_insert(now + self.config.ack_delay);
+                if self.urgent_ack || self.unacked >= ACK_EVERY || now >= deadline {
+                    self.ack_due = false;
+                    self.urgent_ack = false;
+                    self.ack_deadline = None;
+                    self.unacked = 0;
+                    self.last_ack = now;
+                    self.queue_control(Control::Ack(self.window.expected()));
+                }
             } else if now.duration_since(self.last_ack) >= self.config.keepalive
                 && !self.window.ended()
             {
@@ -80,7 +97,26 @@ impl ReaderTask<'_> {
                 self.last_ack = now;
                 self.queue_control(Control::Ack(self.window.expected()));
             }
+            self.set_read_timeout()?;
         }
+    }
+
+    /// While an AK waits, wake up after the AK delay at the latest (a read
+    /// that finds nothing returns then, and the AK goes); otherwise every
+    /// [`READER_TICK`]. The socket is told only when the value changes.
+    fn set_read_timeout(&mut self) -> Result<()> {
+        let wanted = match self.ack_deadline {
+            Some(_) => self
+                .config
+                .ack_delay
+                .clamp(Duration::from_millis(1), READER_TICK),
+            None => READER_TICK,
+        };
+        if wanted != self.read_timeout {
+            self.reader.get_ref().set_read_timeout(Some(wanted))?;
+            self.read_timeout = wanted;
+        }
+        Ok(())
     }
 
     /// Step 16.e: something damaged arrived: ask again for the frame this
@@ -126,9 +162,11 @@ impl ReaderTask<'_> {
             Frame::Data { seq, .. } | Frame::End { seq, .. } => {
                 let inbox_full = self.shared.lock().inbox_bytes >= self.config.inbox_bytes;
                 match self.window.position(seq) {
-                    // Already have it: its AK was lost, acknowledge again.
+                    // Already have it: its AK was lost, acknowledge again,
+                    // at once.
                     Position::Duplicate => {
                         self.ack_due = true;
+                        self.urgent_ack = true;
                         return Ok(());
                     }
                     // A sender that keeps to the window never sends it.
@@ -158,11 +196,20 @@ impl ReaderTask<'_> {
                     },
                     None => Sequenced::End,
                 };
+                let before = self.window.expected();
                 let outcome = self.window.accept(seq, sequenced, now)?;
+                // Not exactly one frame further: the frame arrived out of
+                // order (a gap: the AK that names the missing frame is what
+                // tells the sender, RFC 5681, section 4.2), or it filled a
+                // gap. Either way the sender should hear at once.
+                if self.window.expected().wrapping_sub(before) != 1 {
+                    self.urgent_ack = true;
+                }
                 for seq in outcome.naks {
                     self.queue_control(Control::Nak(seq));
                 }
                 if !outcome.delivered.is_empty() {
+                    let mut end_arrived = false;
                     let mut state = self.shared.lock();
                     for delivery in outcome.delivered {
                         match &delivery {
@@ -178,12 +225,17 @@ impl ReaderTask<'_> {
                                     .control
                                     .push_back(Control::Ack(self.window.expected()));
                                 state.peer_ended = true;
+                                end_arrived = true;
                             }
                         }
                         state.inbox.push_back(delivery);
                     }
                     drop(state);
                     self.shared.app.notify_all();
+                    if end_arrived {
+                        // Not delayed: wake the writer for it now.
+                        self.urgent_ack = true;
+                    }
                 }
             }
         }

@@ -43,8 +43,9 @@
 //! like a silent one.
 //!
 //! One more trigger comes from TCP (fast retransmit, RFC 5681, section
-//! 3.2): the receiver sends an AK after every burst of frames, so a run of
-//! AKs that all name the same frame means "still missing". The third such
+//! 3.2): the receiver acknowledges at once every frame that arrives out of
+//! order, so a run of AKs that all name the same frame means "still
+//! missing". The third such
 //! duplicate AK resends that frame at once, if it was last sent at least one
 //! smoothed round trip ago (an earlier copy may still be on its way).
 //!

@@ -53,6 +53,11 @@
 //! (`rfmp server --profile seed`, [`crate::chat::server::ServerConfig::profile`])
 //! then hands the connection to [`session::serve`]; the client
 //! (`rfmp client --profile seed`) to the helpers of [`session`].
+//!
+//! This folder uses [`crate::handshake`] (the connection and the session
+//! cipher) and the crate's file helpers (safe names, atomic writes); the
+//! chat's server starts it, but nothing here uses the chat
+//! (`tests/layout.rs` checks it).
 
 pub mod content;
 pub mod packets;

@@ -11,7 +11,7 @@
 //! `./rfmp-files`). Every request works inside it:
 //! - file names are plain names only: no `/`, `\`, `..`, NUL, absolute
 //!   paths or leading dots (a name is accepted only when
-//!   [`crate::chat::transfer::safe_file_name`] leaves it unchanged), and
+//!   [`safe_file_name`] leaves it unchanged), and
 //!   symbolic links are never followed;
 //! - `cd` moves only between directories inside it;
 //! - a file is at most [`Workspace::max_file_bytes`] long, both ways;
@@ -25,10 +25,10 @@
 //! rfmp returns it to the client that asks with `promptOutput` (see
 //! [`crate::seed`]).
 
-use crate::chat::transfer::safe_file_name;
 use crate::error::{Error, Result};
+use crate::files::{Existing, Readers, safe_file_name, write_atomically};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The workspace directory used when none is given, relative to the
@@ -187,22 +187,8 @@ impl Workspace {
         }
         // The temporary name starts with a dot, which no client name may
         // (check_name), so a client can never open or clobber it.
-        let temp = dir.join(format!(".rfmp-write-{:016x}", rand::random::<u64>()));
-        let written = (|| {
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            file.write_all(contents)?;
-            file.sync_all()?; // the bytes are on disk before the name points at them
-            fs::rename(&temp, &path)?;
-            // The rename itself is on disk once the directory is synced.
-            fs::File::open(&dir)?.sync_all()
-        })();
-        written.map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            storage("write", &path, e)
-        })
+        write_atomically(&path, contents, Readers::Default, Existing::Replace)
+            .map_err(|e| storage("write", &path, e))
     }
 
     /// Run one built-in command line in `cwd` and return its output (empty

@@ -4,8 +4,9 @@
 //! rfmp as a library can leave it out, and with it the TEST-ONLY keys that
 //! the transcript compiles in.
 //!
-//! - [`attack`]: a man in the middle run for real, and how remembering
-//!   the server's key stops him.
+//! - [`attack`]: `rfmp attack mitm|replay|downgrade|guess`: each attack
+//!   run for real against the real server and client, where it succeeds
+//!   and what stops it.
 //! - [`demo`]: `rfmp demo`, a real client and server with an eavesdropper
 //!   between them, narrated step by step.
 //! - [`transcript`]: one session in an insecure, deterministic teaching mode,

@@ -37,8 +37,9 @@
 //! RFMP_SESSION 127.0.0.1:49152 127.0.0.1:25565 aes 22ec148010e5aa80fea2d5d3892674a0
 //! ```
 //!
-//! The secret is the session secret of step 10 in hex: 16 bytes (the
-//! AES-128 key) for `aes`, one byte (the shift) for `caesar`. An unsecured
+//! The secret is the session secret of step 10 in hex: 16 bytes for `aes`,
+//! one byte for `caesar`; the dissector derives the session key from it and
+//! the SC packet's server nonce (steps 14.a.i-ii). An unsecured
 //! session has nothing to log: its key-log file holds only comments.
 //! Whoever holds the file can read the session, exactly as with TLS key
 //! logs: these are the published TEST-ONLY values of the teaching mode.

@@ -42,7 +42,7 @@ pub fn flow_table() -> String {
             "| {} | {} | [{}]({chapter}) | {} | {} | {} |\n",
             step.id,
             step.side.as_str(),
-            &chapter[..2],
+            chapter.split('-').next().unwrap_or(chapter),
             quote(step.functions.iter().map(|f| f.to_string()).collect()),
             quote(files(step)),
             step.tests

@@ -82,6 +82,8 @@ fn print_event(n: &mut Narrator, event: &Event<'_>) -> Result<()> {
         Data::Secret(secret) => n.hex("the session secret", secret),
         Data::Ciphertext(ciphertext) => n.hex("RSA-OAEP ciphertext", ciphertext),
         Data::Base64(field) => n.detail(&format!("{} characters of base64", field.len())),
+        Data::Nonce(nonce) => n.hex("the server nonce", nonce),
+        Data::DerivedKey(key) => n.hex("the session key (HKDF-SHA256)", key),
         Data::Skipped(why) => n.detail(&format!("skipped: {why}")),
         Data::Deviation { expected, error } => {
             n.flagged("deviation:", &format!("expected {expected}: {error}"))

@@ -12,7 +12,8 @@
 //! To be byte-identical on every machine, the transcript uses:
 //! - the committed TEST-ONLY RSA keys of `tests/keys/` (public, so worthless),
 //! - [`teaching_rng`]: a ChaCha20 generator with a fixed, published seed for
-//!   the session key, the RSA-OAEP padding and every nonce, so every
+//!   the session secret, the RSA-OAEP padding, the server nonce and every
+//!   message nonce, so every
 //!   "random" value is predictable by anyone,
 //! - a fixed clock for the messages' time stamps.
 //!
@@ -41,7 +42,7 @@ use crate::handshake::helpers::{
     base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
 };
 use crate::handshake::packets::{CONFIRMATION_TEXT, Packet};
-use crate::handshake::session::{Algorithm, NONCE_BYTES, TAG_BYTES};
+use crate::handshake::session::{AES_KEY_INFO, Algorithm, NONCE_BYTES, TAG_BYTES};
 use crate::link::frames::open_dp_packet;
 use crate::link::frames::{
     Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
@@ -145,7 +146,7 @@ fn aes_fields(sealed: &[u8], aad: &[u8], plaintext: &[u8]) -> String {
         String::from_utf8_lossy(plaintext)
     );
     out.push_str(
-        "  recompute (pycryptodome; the key is the session key of 11.a):\n    python3 -c \"from Crypto.Cipher import AES; c = AES.new(bytes.fromhex('<key>'), \\\n      AES.MODE_EAX, nonce=bytes.fromhex('<nonce>')); c.update(bytes.fromhex('<associated data>')); \\\n      print(c.decrypt_and_verify(bytes.fromhex('<ciphertext>'), bytes.fromhex('<tag>')))\"\n",
+        "  recompute (pycryptodome; the key is the session key of 14.a.ii):\n    python3 -c \"from Crypto.Cipher import AES; c = AES.new(bytes.fromhex('<key>'), \\\n      AES.MODE_EAX, nonce=bytes.fromhex('<nonce>')); c.update(bytes.fromhex('<associated data>')); \\\n      print(c.decrypt_and_verify(bytes.fromhex('<ciphertext>'), bytes.fromhex('<tag>')))\"\n",
     );
     out
 }
@@ -217,7 +218,7 @@ pub fn render() -> Result<String> {
     let mut fields = String::from("  type       EC\n  algorithm  aes    (10.a.i)\n");
     let _ = writeln!(
         fields,
-        "  session key, 16 bytes (10.a.ii.1.a), the secret itself:"
+        "  session secret, 16 bytes (10.a.ii.1.a), not yet the key (see 14.a.ii):"
     );
     fields.push_str(&hex_lines(secret, "    "));
     let _ = writeln!(
@@ -248,18 +249,43 @@ pub fn render() -> Result<String> {
     }
     let cipher = run.client.clone();
 
-    // 14-15: the confirmation (the client checked it in 15.a).
+    // 14-15: the server nonce, the derived key, the confirmation (the
+    // client checked it in 15.a and derived the same key in 15.a.i).
+    let nonce = run.bytes("14.a.i")?;
+    let key = run.bytes("14.a.ii")?;
+    if run.bytes("15.a.i")? != key {
+        return Err(Error::BadSecret(
+            "the teaching client derived another session key".into(),
+        ));
+    }
     let sc = run.sent("14.a")?;
-    let sealed = base64_decode("SC", Packet::parse(sc.as_bytes())?.fields[1].as_str())?;
+    let sc_fields = Packet::parse(sc.as_bytes())?.fields;
+    let sealed = base64_decode("SC", sc_fields[2].as_str())?;
     let opened = cipher.open(&sealed, b"")?;
+    let mut fields = format!(
+        "  type       SC\n  server nonce, 32 bytes (14.a.i, fresh for every connection; {} base64\n  characters on the wire):\n",
+        sc_fields[1].len()
+    );
+    fields.push_str(&hex_lines(nonce, "    "));
+    let _ = writeln!(
+        fields,
+        "  session key, 16 bytes (14.a.ii): HKDF-SHA256 with salt = the nonce,\n  IKM = the secret of 10.a.ii.1.a, info = {AES_KEY_INFO:?}:"
+    );
+    fields.push_str(&hex_lines(key, "    "));
+    let _ = writeln!(
+        fields,
+        "  recompute (OpenSSL 3 prints it as colon-separated hex):\n    openssl kdf -keylen 16 -kdfopt digest:SHA256 -kdfopt hexkey:<secret hex> \\\n      -kdfopt hexsalt:<nonce hex> -kdfopt info:'{AES_KEY_INFO}' HKDF"
+    );
+    let _ = write!(
+        fields,
+        "  confirmation: {CONFIRMATION_TEXT:?} sealed with AES-128-EAX under the session key\n{}",
+        aes_fields(&sealed, b"", &opened)
+    );
     section(
         &mut out,
         &format!("14.a SC: server to client, {} bytes", sc.len()),
         sc,
-        &format!(
-            "  type       SC\n  confirmation: {CONFIRMATION_TEXT:?} sealed with AES-128-EAX\n{}",
-            aes_fields(&sealed, b"", &opened)
-        ),
+        &fields,
     );
     // The frames draw from the same generator, after the handshake's draws.
     let mut rng = run.rng;
@@ -413,7 +439,8 @@ split into its fields. Numbers in headings are the flow's stages
 **Insecure teaching mode.** To make these bytes the same on every machine,
 this session uses the committed TEST-ONLY keys of `tests/keys/`, a random
 generator with a published seed (`teach::transcript::INSECURE_TEACHING_SEED`) for
-the session key, the RSA-OAEP padding and every nonce, and a fixed clock.
+the session secret, the RSA-OAEP padding, the server nonce and every
+message nonce, and a fixed clock.
 Anyone can predict every secret below. Real sessions (`rfmp demo`,
 `rfmp server`, `rfmp client`) draw from the operating system's random
 source.

@@ -20,7 +20,8 @@
 //!
 //! The packets are made by the same public step functions the client and
 //! server call ([`start_packet`], [`cc_packet`], [`algo_and_encrypted_session`],
-//! [`ec_packet`], [`sc_packet`], [`dp_packet`], [`ak_packet`], [`end_packet`]),
+//! [`ec_packet`], [`generate_server_nonce`], [`derive_session_key`],
+//! [`sc_packet`], [`dp_packet`], [`ak_packet`], [`end_packet`]),
 //! and each is checked on the way by the receiving side's functions
 //! ([`decrypt_ec_packet`], [`is_confirmed`], [`decode_frame`],
 //! [`open_dp_packet`]), so a vector can only hold bytes rfmp accepts.
@@ -37,10 +38,13 @@ use crate::handshake::helpers::{
     base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
 };
 use crate::handshake::packets::{
-    CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, cc_packet, ec_packet, sc_packet,
-    start_packet,
+    CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, cc_packet, ec_packet,
+    generate_server_nonce, sc_packet, start_packet,
 };
-use crate::handshake::session::{Algorithm, NONCE_BYTES, SessionCipher, TAG_BYTES};
+use crate::handshake::session::{
+    AES_KEY_INFO, Algorithm, CAESAR_SHIFT_INFO, NONCE_BYTES, SessionCipher, TAG_BYTES,
+    derive_session_key,
+};
 use crate::link::frames::{
     Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
     fragment_capacity, open_dp_packet,
@@ -381,8 +385,8 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
     packets.push(record.into_value());
 
     // Steps 10-13: the session secret, encrypted to the server's key.
-    let cipher = match algorithm {
-        None => SessionCipher::None,
+    let secret = match algorithm {
+        None => None,
         Some(algorithm) => {
             let session = algo_and_encrypted_session(algorithm, &server_public, &mut rng)?;
             let ec = ec_packet(algorithm, &session.field, &client_pem);
@@ -398,10 +402,10 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
                 hex::encode(session.secret.as_bytes()),
                 match algorithm {
                     Algorithm::Aes => {
-                        "the session secret (10.a.ii.1.a): a 16-byte AES-128 key, in hex"
+                        "the session secret (10.a.ii.1.a): 16 random bytes, in hex. Not the session key itself: the key is derived from it and the server nonce (14.a.ii, see the SC packet)"
                     }
                     Algorithm::Caesar => {
-                        "the session secret (10.a.ii.2.a): one byte, the Caesar shift (1-255), in hex"
+                        "the session secret (10.a.ii.2.a): one byte (1-255), in hex. Not the shift itself: the shift is derived from it and the server nonce (14.a.ii, see the SC packet)"
                     }
                 },
             );
@@ -431,24 +435,59 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
                 )
                 .into_value(),
             );
-            SessionCipher::from_secret(&session.secret)
+            Some(session.secret)
         }
     };
 
-    // Steps 14-15: the confirmation.
-    let sc = sc_packet(&cipher, &mut rng)?;
-    is_confirmed(Packet::parse(sc.as_bytes())?, &cipher)?;
+    // Steps 14-15: the server nonce, the derived session key, the
+    // confirmation; the client's check derives the same key.
+    let nonce = secret.as_ref().map(|_| generate_server_nonce(&mut rng));
+    let key = secret
+        .as_ref()
+        .zip(nonce.as_ref())
+        .map(|(secret, nonce)| derive_session_key(secret, nonce));
+    let cipher = key
+        .as_ref()
+        .map_or(SessionCipher::None, SessionCipher::from_secret);
+    let sc = sc_packet(&cipher, nonce.as_ref(), &mut rng)?;
+    let confirmed = is_confirmed(Packet::parse(sc.as_bytes())?, secret.as_ref())?;
+    if confirmed.map(|c| c.session_key) != key {
+        return Err(Error::BadSecret(
+            "the teaching client derived another session key".into(),
+        ));
+    }
     let mut record = packet(
         "14.a",
         server,
         "SC",
         &sc,
-        "the session confirmation (rfmp profile): (SC) when unsecured, else (SC,<base64 of the sealed text \"RFMP v1.0 ready\">), sealed with empty associated data",
+        "the session confirmation (rfmp profile): (SC) when unsecured, else (SC,<base64 of the 32-byte server nonce>,<base64 of the text \"RFMP v1.0 ready\" sealed under the derived session key>), sealed with empty associated data",
     );
-    if algorithm.is_some() {
-        let field = Packet::parse(sc.as_bytes())?.fields[1].clone();
+    if let (Some(algorithm), Some(nonce), Some(key)) = (algorithm, nonce, &key) {
+        let field = Packet::parse(sc.as_bytes())?.fields[2].clone();
         let sealed = base64_decode("SC", &field)?;
+        let (info, derived) = match algorithm {
+            Algorithm::Aes => (
+                AES_KEY_INFO,
+                "the AES-128 session key: the first 16 bytes of HKDF-SHA256(salt = server_nonce_hex, IKM = secret_hex, info), in hex. Every frame below is sealed with it",
+            ),
+            Algorithm::Caesar => (
+                CAESAR_SHIFT_INFO,
+                "the Caesar shift, in hex: 1 + (the first byte of HKDF-SHA256(salt = server_nonce_hex, IKM = secret_hex, info)) mod 255. Every frame below is shifted by it",
+            ),
+        };
         record = record
+            .with(
+                "server_nonce_hex",
+                hex::encode(nonce),
+                "the server nonce (step 14.a.i): 32 random bytes, in hex; the SC packet's second field is their standard base64",
+            )
+            .with(
+                "hkdf_info",
+                info,
+                "the HKDF info string (UTF-8, no terminator) of step 14.a.ii",
+            )
+            .with("session_key_hex", hex::encode(key.as_bytes()), derived)
             .with(
                 "plaintext",
                 CONFIRMATION_TEXT,

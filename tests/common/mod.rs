@@ -5,6 +5,7 @@
 //! they exist only so tests need not spend a second generating RSA keys.
 #![allow(dead_code)] // each test file uses a different part of this module
 
+use rfmp::chat::hub::Hub;
 use rfmp::chat::messages::{Envelope, decode, encode};
 use rfmp::chat::server::{Server, ServerConfig};
 use rfmp::handshake::client::Mode;
@@ -17,6 +18,7 @@ use rfmp::link::reliable::Delivery;
 use rfmp::link::{Link, LinkConfig};
 use rsa::{PrivateKey, PublicKey};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The TEST-ONLY server private key (RSA-2048, committed, never secret).
@@ -50,11 +52,18 @@ pub fn secured(algorithm: Algorithm) -> Mode {
 /// Start a real server on 127.0.0.1:0 in a background thread; return its
 /// address. The thread lives until the test process ends.
 pub fn start_server(config: ServerConfig) -> SocketAddr {
+    start_server_with_hub(config).0
+}
+
+/// As [`start_server`], and also return the server's [`Hub`], for tests
+/// that look inside it (who is logged in, how many are waiting).
+pub fn start_server_with_hub(config: ServerConfig) -> (SocketAddr, Arc<Hub>) {
     let key = ServerKey::new(test_server_key()).expect("server key");
     let server = Server::bind("127.0.0.1:0", key, config).expect("bind 127.0.0.1:0");
     let addr = server.local_addr().expect("local addr");
+    let hub = Arc::clone(server.hub());
     std::thread::spawn(move || server.run());
-    addr
+    (addr, hub)
 }
 
 /// A server with the default limits.
@@ -148,6 +157,14 @@ pub const TEST_PASSWORD: &str = "correct horse battery staple";
 pub fn start_chat_server(
     change: impl FnOnce(&mut ServerConfig),
 ) -> (SocketAddr, tempfile::TempDir) {
+    let (addr, _hub, data) = start_chat_server_with_hub(change);
+    (addr, data)
+}
+
+/// As [`start_chat_server`], and also return the server's [`Hub`].
+pub fn start_chat_server_with_hub(
+    change: impl FnOnce(&mut ServerConfig),
+) -> (SocketAddr, Arc<Hub>, tempfile::TempDir) {
     let data = tempfile::tempdir().expect("temporary directory");
     let mut config = ServerConfig {
         data_dir: data.path().join("data"),
@@ -155,7 +172,8 @@ pub fn start_chat_server(
         ..ServerConfig::default()
     };
     change(&mut config);
-    (start_server(config), data)
+    let (addr, hub) = start_server_with_hub(config);
+    (addr, hub, data)
 }
 
 /// Log in as `username` over a raw link; return the token from `welcome`.

@@ -19,7 +19,7 @@ numbered separately, each from 0):
       | 1.b-2.a   (SS,RFMP,v1.0,1)                 --->  |  3.a-4.a
       | 8.a-9.a   <--- (CC,<server public key PEM>)      |  5.a-7.a
       | 10.a-11.a (EC,aes,<secret>,<client key>)   --->  |  12.a-13.a
-      | 15.a      <--- (SC,<sealed "RFMP v1.0 ready">)   |  14.a
+      | 15.a      <--- (SC,<nonce>,<sealed "RFMP v1.0 ready">) |  14.a
       | 16.a-d    (DP,0,0,1,<sealed message>,<crc>) -->  |  16.e-h
       |           <--- (AK,1,<crc>)                      |  16.g
       | 16.e-h    <--- (DP,0,0,1,<sealed echo>,<crc>)    |  16.a-d (echo)
@@ -28,6 +28,12 @@ numbered separately, each from 0):
       |           <--- (AK,2,<crc>)                      |  16.g
       |           <--- (End,1,<sealed empty>,<crc>)      |  17.a
       | 16.g      (AK,2,<crc>)                     --->  |  17.b: both close
+
+In a secured session the session key is not the client's secret itself:
+the server draws a fresh 32-byte nonce (step 14.a.i), sends it in the SC
+packet, and both sides derive the key with HKDF-SHA256 (step 14.a.ii /
+15.a.i; see derive_session_key), so a recorded session replayed into a new
+connection meets another key.
 
 Every packet is UTF-8 text: "(" + fields joined by "," + ")". There is no
 length prefix, so a reader collects bytes until the first ")". The seed's
@@ -72,6 +78,7 @@ from datetime import datetime, timezone
 
 from Crypto.Cipher import AES, PKCS1_OAEP
 from Crypto.Hash import SHA256
+from Crypto.Protocol.KDF import HKDF
 from Crypto.PublicKey import RSA
 from Crypto.Random import get_random_bytes
 
@@ -300,14 +307,33 @@ def b64decode(text, what):
         raise ProtocolError(f"{what} is not standard base64: {text[:40]!r}")
 
 
-def sc_packet(cipher):
-    """Step 14.a: (SC) unsecured, or (SC,<base64 of the sealed confirmation>).
+SERVER_NONCE_BYTES = 32
+HKDF_INFO = {
+    "aes": b"RFMP v1.0 aes session key",
+    "caesar": b"RFMP v1.0 caesar session shift",
+}
+
+
+def derive_session_key(algorithm, secret, server_nonce):
+    """Steps 14.a.ii / 15.a.i: the session key from the client's secret and
+    the server's nonce: HKDF-SHA256 (RFC 5869) with salt = the nonce,
+    IKM = the secret. aes: 16 bytes; caesar: one byte b, the shift 1 + b % 255.
+    """
+    if algorithm == "aes":
+        return HKDF(secret, AES_KEY_BYTES, server_nonce, SHA256, context=HKDF_INFO["aes"])
+    b = HKDF(secret, 1, server_nonce, SHA256, context=HKDF_INFO["caesar"])[0]
+    return bytes([1 + b % 255])
+
+
+def sc_packet(cipher, server_nonce=None):
+    """Step 14.a: (SC) unsecured, or (SC,<base64 server nonce>,<base64 of the
+    sealed confirmation>), sealed under the derived key.
 
     The confirmation is sealed with empty associated data (it is not a frame).
     """
     if cipher.name == "none":
         return packet_formatter("SC")
-    return packet_formatter("SC", b64encode(cipher.seal(CONFIRMATION_TEXT)))
+    return packet_formatter("SC", b64encode(server_nonce), b64encode(cipher.seal(CONFIRMATION_TEXT)))
 
 
 # --- Frames (steps 16 and 17): building and checking ----------------------
@@ -645,7 +671,7 @@ def run_client(port, cipher_name, message):
             if len(ec.encode("utf-8")) != EC_BYTES[cipher_name]:
                 raise ProtocolError(f"our own EC packet is {len(ec)} bytes, not {EC_BYTES[cipher_name]}")
             send_packet(sock, ec)
-            cipher = SessionCipher(cipher_name, secret)
+            cipher = SessionCipher(cipher_name, secret)  # the key comes with the SC
         else:
             raise ProtocolError(f"step 8.a: a CC packet has 1 or 2 fields, this one has {len(cc)}")
 
@@ -655,9 +681,15 @@ def run_client(port, cipher_name, message):
             if sc != ["SC"]:
                 raise ProtocolError(f"step 15.a: an unsecured session is confirmed by exactly (SC), got ({','.join(sc)})")
         else:
-            if len(sc) != 2:
-                raise ProtocolError(f"step 15.a: expected (SC,<sealed confirmation>), got {len(sc)} fields")
-            opened = cipher.open(b64decode(sc[1], "the SC confirmation"))
+            if len(sc) != 3:
+                raise ProtocolError(
+                    f"step 15.a: expected (SC,<server nonce>,<sealed confirmation>), got {len(sc)} fields")
+            server_nonce = b64decode(sc[1], "the server nonce")
+            if len(server_nonce) != SERVER_NONCE_BYTES:
+                raise ProtocolError(f"step 15.a: the server nonce is 32 bytes, got {len(server_nonce)}")
+            # 15.a.i: the session key, derived as the server did.
+            cipher = SessionCipher(cipher_name, derive_session_key(cipher_name, cipher.secret, server_nonce))
+            opened = cipher.open(b64decode(sc[2], "the SC confirmation"))
             if opened != CONFIRMATION_TEXT:
                 raise ProtocolError(f"step 15.a: the confirmation opens to {opened!r}, not {CONFIRMATION_TEXT!r}")
 
@@ -784,10 +816,12 @@ def serve_one(sock, reader, cipher_expected):
             raise ProtocolError(f"step 13.a.ii: an aes key is 16 bytes, got {len(secret)}")
         if algorithm == "caesar" and (len(secret) != 1 or secret[0] == 0):
             raise ProtocolError(f"step 13.a.ii: a caesar secret is one byte 1-255, got {secret.hex()}")
-        cipher = SessionCipher(algorithm, secret)
+        # 14.a.i: a fresh server nonce; 14.a.ii: the session key from both.
+        server_nonce = get_random_bytes(SERVER_NONCE_BYTES)
+        cipher = SessionCipher(algorithm, derive_session_key(algorithm, secret, server_nonce))
 
     # 14.a: confirm the session, sealed with the new cipher.
-    send_packet(sock, sc_packet(cipher))
+    send_packet(sock, sc_packet(cipher, server_nonce if secure else None))
 
     # 16: echo every message envelope (re-sealed, fresh nonce, our own
     # sequence numbers) until the client's End (17.a).

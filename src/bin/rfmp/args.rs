@@ -6,6 +6,7 @@
 //! refuses anything else, with the list of allowed values, before the
 //! program does anything.
 
+use crate::attack::AttackChoice;
 use crate::check::CheckSide;
 use crate::pcap::PcapCipher;
 use crate::watch::{TimeoutArgs, WatchArgs};
@@ -101,9 +102,10 @@ pub enum Command {
         port: u16,
         /// The server's RSA private key file.
         ///
-        /// PKCS#8 PEM, as `rfmp keygen` writes it. Without it a fresh
-        /// RSA-2048 key is generated at start, and its fingerprint changes
-        /// at every start.
+        /// PKCS#8 PEM, as `rfmp keygen` writes it, readable by its owner
+        /// only. Without it the server uses `<data-dir>/server-key.pem`,
+        /// making an RSA-2048 key there on its first start, so its
+        /// fingerprint stays the same across restarts.
         #[arg(long)]
         key: Option<PathBuf>,
         /// Most clients served at once.
@@ -252,6 +254,16 @@ pub enum Command {
     Keygen {
         /// Where to write the private key; the public key goes to FILE.pub.
         out: PathBuf,
+    },
+    /// Run an attack for real: mitm, replay, downgrade or guess.
+    ///
+    /// Starts a real server and the real client in this process, puts a
+    /// hostile relay or client between or beside them, and prints what
+    /// happens step by step: where the attack succeeds and where rfmp
+    /// stops it (lessons/15-attacks.md).
+    Attack {
+        #[command(subcommand)]
+        attack: AttackChoice,
     },
 }
 

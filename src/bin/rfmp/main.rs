@@ -1,5 +1,5 @@
 //! The `rfmp` command: `demo`, `server`, `client`, `check`, `send-file`,
-//! `transcript` and `keygen`.
+//! `transcript`, `keygen` and `attack`.
 //!
 //! Run `rfmp --help` (or `cargo run -- --help`) for the options. This file
 //! only reads the arguments and calls the pieces:
@@ -12,13 +12,15 @@
 //! - `seed.rs`: `client --profile seed`, the seed's command prompt;
 //! - `server.rs`: the chat server; `files.rs`: `send-file`; `keys.rs`: key
 //!   files and `keygen`;
-//! - `error.rs`: the program's errors; `teach.rs`: `demo`;
+//! - `error.rs`: the program's errors; `teach.rs`: `demo`; `attack.rs`:
+//!   `attack`;
 //! - `check.rs`: `check server` and `check client`; `watch.rs`: `--trace`,
 //!   `--key-log`, `--patient`; `pcap.rs`: `transcript --pcap`.
 
 #![forbid(unsafe_code)]
 
 mod args;
+mod attack;
 mod chat;
 mod check;
 mod commands;
@@ -49,6 +51,8 @@ fn main() {
     // lines (connected, disconnected) would only interrupt them.
     let default_log = match &cli.command {
         Command::Demo { .. } | Command::Transcript { .. } | Command::Check { .. } => "warn",
+        // The attacks print what the server answered; its log would repeat it.
+        Command::Attack { .. } => "error",
         // `-v`: what rfmp does, step by step (not the line editor's own log).
         Command::Client { connect, .. } | Command::SendFile { connect, .. } if connect.verbose => {
             "info,rfmp=debug"
@@ -156,5 +160,6 @@ fn run(command: Command) -> CliResult<()> {
             Ok(())
         }
         Command::Keygen { out } => keys::keygen(&out),
+        Command::Attack { attack } => attack::run(attack),
     }
 }

@@ -168,6 +168,7 @@ pub(super) fn run_handshake(
             cc_fields: 0,
             client_secret: Vec::new(),
             sc_sealed: Vec::new(),
+            server_key: Vec::new(),
         };
         let told = tell_in_turn(n, &mut story, &heard);
         let sc_sealed = std::mem::take(&mut story.sc_sealed);
@@ -253,6 +254,9 @@ struct Story<'a> {
     client_secret: Vec<u8>,
     /// The SC packet's payload (15.a), for the Caesar attack after 16.
     sc_sealed: Vec<u8>,
+    /// The session key the server derived (14.a.ii), to compare with
+    /// the client's (15.a.i).
+    server_key: Vec<u8>,
 }
 
 impl Story<'_> {
@@ -362,25 +366,49 @@ impl Story<'_> {
                 let same = secret.as_ref() == self.client_secret.as_slice();
                 n.detail(&format!("same as the client's: {same}"))?;
             }
+            ("14.a.i", Data::Nonce(nonce)) => {
+                header(n)?;
+                n.hex("server nonce (new for every connection)", nonce)?;
+                n.detail("the server's own randomness: it goes in the clear in SC")?;
+            }
+            ("14.a.ii", Data::DerivedKey(key)) => {
+                header(n)?;
+                n.detail(match self.choice {
+                    DemoCipher::Caesar => {
+                        "HKDF-SHA256(salt = nonce, IKM = secret, info = \"RFMP v1.0 caesar \
+                         session shift\"), 1 byte b; shift = 1 + b mod 255"
+                    }
+                    _ => {
+                        "HKDF-SHA256(salt = nonce, IKM = secret, info = \"RFMP v1.0 aes \
+                         session key\"), 16 bytes"
+                    }
+                })?;
+                n.hex("session key", key)?;
+                self.server_key = key.to_vec();
+            }
             ("14.a", Data::Sent(_)) => {
                 header(n)?;
                 n.detail(&format!(
-                    "the server seals {CONFIRMATION_TEXT:?} with the session cipher"
+                    "the server sends the nonce and seals {CONFIRMATION_TEXT:?} under the \
+                     session key"
                 ))?;
             }
             ("15.a", Data::Received(sc)) => {
                 header(n)?;
-                if let Some(field) = sc.fields.get(1) {
-                    self.sc_sealed = base64_decode("confirmation", field)?;
+                if let [_, _nonce, sealed] = sc.fields.as_slice() {
+                    self.sc_sealed = base64_decode("confirmation", sealed)?;
                 }
                 self.tap.show(
                     n,
                     match self.choice {
                         DemoCipher::None => "(SC) says the session is up, nothing secret in it",
                         DemoCipher::Caesar => {
-                            "a Caesar-sealed known text: the shift leaks (see below)"
+                            "the nonce, and a Caesar-sealed known text: the shift leaks (see below)"
                         }
-                        DemoCipher::Aes => "nonce, tag and ciphertext: meaningless without the key",
+                        DemoCipher::Aes => {
+                            "the nonce, useless without the secret; then nonce, tag and \
+                             ciphertext: meaningless without the key"
+                        }
                     },
                 )?;
                 n.detail(match self.choice {
@@ -389,6 +417,18 @@ impl Story<'_> {
                     }
                     _ => "confirmed: the sealed text opens, so the server holds our secret",
                 })?;
+            }
+            ("15.a.i", Data::DerivedKey(key)) => {
+                header(n)?;
+                n.hex("session key the client derived", key)?;
+                let same = key.as_ref() == self.server_key.as_slice();
+                n.detail(&format!("same as the server's: {same}"))?;
+                if self.choice == DemoCipher::Aes {
+                    n.detail(
+                        "a client's bytes replayed later meet a new nonce, so another key: \
+                         their first frame fails its tag",
+                    )?;
+                }
             }
             // 2.a, 5.a, 6.a, 7.a, 7.b, 9.b, 10.a.ii, 11.a: the header says it
             // all; the bytes show where the peer reads them.

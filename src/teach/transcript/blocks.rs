@@ -71,11 +71,11 @@ pub(super) fn make(name: &str) -> Result<String> {
             let what = match algorithm {
                 Algorithm::Aes => {
                     format!(
-                        "the AES key, in hex: {}",
+                        "the secret, in hex: {}",
                         hex::encode(run.bytes("10.a.ii.1.a")?)
                     )
                 }
-                Algorithm::Caesar => format!("the shift: {}", run.bytes("10.a.ii.2.a")?[0]),
+                Algorithm::Caesar => format!("the secret: {}", run.bytes("10.a.ii.2.a")?[0]),
             };
             // Shown with a line break before the client's key, and long
             // lines wrapped at 72 characters; on the wire the only line
@@ -89,9 +89,9 @@ pub(super) fn make(name: &str) -> Result<String> {
         }
         "sc" => {
             let mut lines = format!(
-                "unsecured  {:>2} bytes  {}\n",
+                "unsecured  {:>3} bytes  {}\n",
                 4,
-                sc_packet(&SessionCipher::None, &mut teaching_rng())?
+                sc_packet(&SessionCipher::None, None, &mut teaching_rng())?
             );
             for algorithm in [Algorithm::Caesar, Algorithm::Aes] {
                 // The server's SC of a real handshake; its client checked it.
@@ -99,7 +99,7 @@ pub(super) fn make(name: &str) -> Result<String> {
                 let sc = run.sent("14.a")?;
                 let _ = writeln!(
                     lines,
-                    "{:<10} {:>2} bytes  {sc}",
+                    "{:<10} {:>3} bytes  {sc}",
                     algorithm.as_str(),
                     sc.len()
                 );

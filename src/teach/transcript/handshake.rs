@@ -143,13 +143,17 @@ impl Observed {
         }
     }
 
-    /// The bytes step `id` reported (a secret or a ciphertext).
+    /// The bytes step `id` reported (a secret, a ciphertext, the server
+    /// nonce or a derived key).
     ///
     /// # Errors
     /// [`Error::Internal`] when that step reported no bytes.
     pub(super) fn bytes(&self, id: &str) -> Result<&[u8]> {
         match self.data(id)? {
-            Data::Secret(bytes) | Data::Ciphertext(bytes) => Ok(bytes),
+            Data::Secret(bytes)
+            | Data::Ciphertext(bytes)
+            | Data::Nonce(bytes)
+            | Data::DerivedKey(bytes) => Ok(bytes),
             _ => Err(Error::Internal(format!("step {id} reported no bytes"))),
         }
     }
@@ -382,12 +386,29 @@ pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
                 );
             }
             "SC" => {
-                let label = match parsed.fields.get(1) {
-                    None => format!("14.a {packet}"),
-                    Some(field) => format!("14.a (SC,<base64 {}>)", field.len()),
+                // Secured: (SC,<server nonce>,<sealed>); unsecured: (SC).
+                let sealed = parsed.fields.get(2);
+                let label = match (parsed.fields.get(1), sealed) {
+                    (Some(nonce), Some(field)) => {
+                        format!("14.a (SC,<nonce {}>,<base64 {}>)", nonce.len(), field.len())
+                    }
+                    _ => format!("14.a {packet}"),
                 };
+                if sealed.is_some() {
+                    let derived = match algorithm {
+                        Some(Algorithm::Caesar) => "shift",
+                        _ => "key",
+                    };
+                    note(
+                        &mut out,
+                        "S",
+                        &format!(
+                            "14.a.i server nonce = 32 random bytes<br/>14.a.ii session {derived} = HKDF-SHA256(nonce, secret)"
+                        ),
+                    );
+                }
                 arrow(&mut out, direction, &label, packet);
-                match (&run.client, parsed.fields.get(1)) {
+                match (&run.client, sealed) {
                     (SessionCipher::Caesar { shift }, Some(field)) => {
                         let first = base64_decode("SC", field)?.first().copied().unwrap_or(0);
                         let _ = writeln!(
@@ -401,7 +422,9 @@ pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
                         note(
                             &mut out,
                             "C",
-                            &format!("15.a opens to {CONFIRMATION_TEXT}: confirmed"),
+                            &format!(
+                                "15.a.i derive the same shift<br/>15.a opens to {CONFIRMATION_TEXT}: confirmed"
+                            ),
                         );
                     }
                     (SessionCipher::Aes(_), Some(field)) => {
@@ -410,7 +433,7 @@ pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
                             &mut out,
                             "C,S",
                             &format!(
-                                "Eavesdropper: nonce {NONCE_BYTES} + tag {TAG_BYTES} + {} sealed bytes, nothing readable",
+                                "Eavesdropper: the nonce (useless without the secret), then<br/>nonce {NONCE_BYTES} + tag {TAG_BYTES} + {} sealed bytes, nothing readable",
                                 sealed - NONCE_BYTES - TAG_BYTES
                             ),
                         );
@@ -418,7 +441,7 @@ pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
                             &mut out,
                             "C",
                             &format!(
-                                "15.a the EAX tag checks and the text is {CONFIRMATION_TEXT}: confirmed"
+                                "15.a.i derive the same key<br/>15.a the EAX tag checks and the text is {CONFIRMATION_TEXT}: confirmed"
                             ),
                         );
                     }

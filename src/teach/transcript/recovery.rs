@@ -278,7 +278,7 @@ pub(super) fn nk_py_output() -> Result<String> {
     let mut out = format!(
         "    {}\n    {}\n",
         cc_packet(None),
-        sc_packet(&cipher, &mut teaching_rng())?
+        sc_packet(&cipher, None, &mut teaching_rng())?
     );
     let message = br#"{"action":"message","data":"hi","time":"2026-01-01T00:00:00.000Z"}"#;
     let good = dp_packet(

@@ -1,5 +1,6 @@
-//! A man in the middle, run for real: what an unauthenticated server key
-//! costs, and how remembering it (trust on first use) stops the attack.
+//! `rfmp attack mitm`: a man in the middle, run for real: what an
+//! unauthenticated server key costs, and how remembering it (trust on
+//! first use) or pinning it stops the attack.
 //!
 //! Mallory runs a relay between the real client and the real server. To the
 //! client she is the server: she answers its SS with *her own* key in CC
@@ -10,7 +11,8 @@
 //! itself can notice (`lessons/05-ciphers.md`).
 //!
 //! [`run`] plays three acts with the real [`Client`], the real
-//! [`Server`] and [`MitmRelay`]:
+//! [`crate::chat::server::Server`] and [`MitmRelay`], and the client's
+//! real trust check ([`trust_server_key`], as `rfmp client` calls it):
 //! 1. a client that knows nothing of the server's key logs in through the
 //!    relay: Mallory reads the password;
 //! 2. a client that met the real server once (its key is in the
@@ -18,19 +20,23 @@
 //!    the password, naming both fingerprints;
 //! 3. a client given the real fingerprint (`--server-fingerprint`) refuses
 //!    on its very first connection.
+//!
+//! The keys are the TEST-ONLY ones (the server's, and the second client
+//! key as Mallory's), so the run takes a second.
 
 use crate::chat::client::{Client, Security};
-use crate::chat::server::{Server, ServerConfig};
 use crate::error::{Error, Result};
 use crate::handshake::client::{self, Mode};
 use crate::handshake::framing::Connection;
-use crate::handshake::helpers::{generate_key, os_rng};
+use crate::handshake::helpers::os_rng;
 use crate::handshake::server::{self as server_side, ServerKey};
 use crate::handshake::session::{Algorithm, SessionCipher};
 use crate::handshake::trust::{KnownServers, Trusted, trust_server_key};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig};
+use crate::teach::attack::{client_key, scratch_config, second_key, server_key, start_server};
+use crate::teach::narrate::Narrator;
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -153,6 +159,10 @@ fn relay(from: &Link, to: &Link, read: Option<Sender<Vec<u8>>>) {
 /// What the three acts showed.
 #[derive(Debug)]
 pub struct MitmOutcome {
+    /// The real server's key fingerprint, `SHA256:...`.
+    pub server_fingerprint: String,
+    /// Mallory's key fingerprint, which she presents as the server's.
+    pub mallory_fingerprint: String,
     /// Act 1: the login Mallory read in the clear (an envelope).
     pub stolen_login: String,
     /// Act 2: the refusal of the client that remembered the real key.
@@ -163,58 +173,55 @@ pub struct MitmOutcome {
     pub read_after_refusals: usize,
 }
 
-/// Play the three acts, narrating to `out`. The server's accounts and the
-/// known-servers file live in `scratch`.
+/// `rfmp attack mitm`: play the three acts, narrating to `out`. The
+/// server's accounts and the known-servers files live in `scratch`.
 ///
 /// # Errors
 /// A socket or protocol error; any act that does not end as it should
 /// (an [`Error::Internal`]: that would be a bug in the defence).
 pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
-    let mut rng = os_rng();
-    writeln!(out, "Generating the server's key and Mallory's...")?;
-    let server_key = ServerKey::new(generate_key(&mut rng)?)?;
+    let mut say = Narrator { out, pause: false };
+    say.banner("A man in the middle swaps the server's key (steps 6-9)")?;
+    let server_key = server_key()?;
     let real = server_key.fingerprint().to_string();
-    let config = ServerConfig {
-        data_dir: scratch.join("server-data"),
-        receive_dir: scratch.join("server-received"),
-        ..ServerConfig::default()
-    };
-    let server = Server::bind("127.0.0.1:0", server_key, config)?;
-    let server_addr = server.local_addr()?;
-    std::thread::spawn(move || server.run());
-    let relay = MitmRelay::start(server_addr, ServerKey::new(generate_key(&mut rng)?)?)?;
-    writeln!(out, "the server's key:  {real}")?;
-    writeln!(out, "Mallory's key:     {}", relay.fingerprint)?;
+    let (server_addr, _hub) = start_server(scratch_config(scratch))?;
+    let relay = MitmRelay::start(server_addr, ServerKey::new(second_key()?)?)?;
+    writeln!(say.out, "the server's key:  {real}")?;
+    writeln!(say.out, "Mallory's key:     {}", relay.fingerprint)?;
+    say.say(&format!(
+        "The clients ask for {SERVER_NAME}; Mallory's relay answers. To the client she is the \
+         server (her key in CC), to the server she is a client."
+    ))?;
     let security = || -> Result<Security> {
         Ok(Security::Secured {
             algorithm: Algorithm::Aes,
-            private_key: generate_key(&mut os_rng())?,
+            private_key: client_key()?,
         })
     };
 
     writeln!(
-        out,
+        say.out,
         "\n1. alice knows nothing of the server's key; Mallory is in the middle."
     )?;
     let alice = Client::connect(relay.addr, security()?)?;
     writeln!(
-        out,
-        "   alice sees the key {} and cannot tell it is not the server's",
+        say.out,
+        "   alice's handshake completes with the key {}: nothing tells her it is not the server's",
         alice.server_fingerprint().unwrap_or_default()
     )?;
     alice.login("alice", "correct horse battery")?;
     let stolen_login = String::from_utf8_lossy(
         &relay
             .read
-            .recv()
+            .recv_timeout(crate::teach::attack::ANSWER_WAIT)
             .map_err(|_| Error::Internal("the relay read nothing".into()))?,
     )
     .into_owned();
-    writeln!(out, "   Mallory read: {stolen_login}")?;
+    writeln!(say.out, "   alice logged in. Mallory read: {stolen_login}")?;
     let _ = alice.close();
 
     writeln!(
-        out,
+        say.out,
         "\n2. bob met the real server once; today Mallory is in the middle."
     )?;
     let mut known = KnownServers::open(scratch.join("bob-known-servers"))?;
@@ -232,7 +239,7 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
         ));
     }
     writeln!(
-        out,
+        say.out,
         "   first contact: bob remembers {real} for {SERVER_NAME}"
     )?;
     let _ = direct.close();
@@ -249,13 +256,13 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
     };
     drop(bob); // hang up before any password is sent
     writeln!(
-        out,
+        say.out,
         "   bob refuses before his password: {refused_remembered}"
     )?;
 
     writeln!(
-        out,
-        "\n3. carol was given the server's fingerprint; it is her first contact."
+        say.out,
+        "\n3. carol was given the server's fingerprint (--server-fingerprint); it is her first contact."
     )?;
     let mut carol_known = KnownServers::open(scratch.join("carol-known-servers"))?;
     let carol = Client::connect(relay.addr, security()?)?;
@@ -270,14 +277,16 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
         Ok(_) => return Err(Error::Internal("a key other than the pinned one".into())),
     };
     drop(carol);
-    writeln!(out, "   carol refuses at once: {refused_pinned}")?;
+    writeln!(say.out, "   carol refuses at once: {refused_pinned}")?;
 
     let read_after_refusals = relay.read.try_iter().count();
     writeln!(
-        out,
+        say.out,
         "\nMallory read {read_after_refusals} messages from bob and carol: they sent nothing."
     )?;
     Ok(MitmOutcome {
+        server_fingerprint: real,
+        mallory_fingerprint: relay.fingerprint.clone(),
         stolen_login,
         refused_remembered,
         refused_pinned,
