@@ -377,6 +377,82 @@ fn accounts_survive_a_restart_and_a_wrong_password_is_refused() {
     alice.close().unwrap();
 }
 
+/// A login with `"create": false` reaches only an existing account: a new
+/// name is refused with 404 and nothing is stored; the same login with
+/// `"create": true` makes the account, and `false` then logs in to it.
+#[test]
+fn a_login_that_asks_not_to_create_never_makes_an_account() {
+    let (addr, data) = start_chat_server(|_| {});
+    let accounts = data.path().join("data").join("accounts.json");
+    let typo = Client::connect(addr, Security::Unsecured).unwrap();
+    let Err(Error::Peer { code, description }) = typo.login_with("alcie", TEST_PASSWORD, false)
+    else {
+        panic!("a new name without create must be refused");
+    };
+    assert_eq!(code, "404");
+    assert!(
+        description.contains("no account \"alcie\""),
+        "{description}"
+    );
+    assert!(!accounts.exists(), "nothing was stored");
+    // The refusal costs no failed login: the same connection may go on.
+    assert!(
+        typo.login_with("alice", TEST_PASSWORD, true)
+            .unwrap()
+            .created
+    );
+    typo.close().unwrap();
+    let again = Client::connect(addr, Security::Unsecured).unwrap();
+    let welcome = again.login_with("ALICE", TEST_PASSWORD, false).unwrap();
+    assert_eq!(welcome.username, "alice");
+    assert!(!welcome.created);
+    again.close().unwrap();
+}
+
+/// `rfmp client` from a script and `rfmp send-file` never create an
+/// account by accident: a new name is refused with the way to create it,
+/// and the accounts file is not written; `--create-account` creates it.
+#[test]
+fn scripted_logins_and_send_file_create_no_account_unless_asked() {
+    use std::process::{Command, Stdio};
+    let (addr, data) = start_chat_server(|_| {});
+    let accounts = data.path().join("data").join("accounts.json");
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let rfmp = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rfmp"))
+            .args(args)
+            .args(["--port", &port, "--secure", "0", "--user", "mallory"])
+            .env("RFMP_KNOWN_SERVERS", known.path().join("known-servers"))
+            .env("RFMP_PASSWORD", TEST_PASSWORD)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for args in [&["client"][..], &["send-file", "Cargo.toml"][..]] {
+        let output = rfmp(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has no account mallory") && stderr.contains("--create-account"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!accounts.exists(), "{args:?} created an account");
+    }
+    let output = rfmp(&["client", "--create-account"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("logged in as mallory (a new account)"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_to_string(&accounts)
+            .unwrap()
+            .contains("mallory")
+    );
+}
+
 /// Failed logins are slowed down (the next one must wait), and the fifth
 /// failure on one connection disconnects it with EE 429.
 #[test]
@@ -736,6 +812,7 @@ fn run_client_trusting(
             "aes",
         ])
         .args(["--port", &addr.port().to_string(), "--user", user])
+        .arg("--create-account")
         .arg("--key")
         .arg(&client_key)
         .args(flags)

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 fn client(args: &[&str], known: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rfmp"));
     command
-        .args(["client", "--secure", "0"])
+        .args(["client", "--secure", "0", "--create-account"])
         .args(args)
         .env("RFMP_KNOWN_SERVERS", known.join("known-servers"))
         .env("RFMP_PASSWORD", TEST_PASSWORD)
@@ -262,4 +262,232 @@ fn the_client_exits_promptly_when_its_server_is_killed() {
             || last[0].contains("the server closed the session"),
         "{rest}"
     );
+}
+
+/// The server's clean end: SIGTERM to a real `rfmp server` process tells
+/// the logged-in client (a real `rfmp client` process) "server shutting
+/// down" in a notice, then ends its session with End; the client prints
+/// the notice and exits within a second, and the server exits with 0.
+#[test]
+fn sigterm_tells_every_client_then_the_server_exits_cleanly() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
+    let (server, addr) = server_process(data.path(), &server_key);
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let mut client = client(&["--port", &port, "--user", "kim"], known.path())
+        .spawn()
+        .unwrap();
+    let _typing = client.stdin.take().unwrap(); // open: the client waits for a line
+    let mut stdout = BufReader::new(client.stdout.take().unwrap());
+    let mut stderr = BufReader::new(client.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("logged in as kim") {
+        assert!(stderr.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let (lines, printed) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            let _ = lines.send(std::mem::take(&mut line));
+        }
+    });
+
+    let signalled = Instant::now();
+    kill(Pid::from_raw(server.id() as i32), Signal::SIGTERM).unwrap();
+    let notice = printed
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the client printed the notice");
+    assert!(notice.contains("server shutting down"), "{notice}");
+    let (_status, _) = wait_at_most(client, Duration::from_secs(10));
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(1), "the client took {took:?}");
+    let (status, _) = wait_at_most(server, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "the server's exit status");
+}
+
+/// Files to people between two real clients: alice (a script) offers a
+/// file to the lobby with `/send`; bob, whose input stays open, sees the
+/// offer with its id, types `/get ID`, and the file arrives in his
+/// `--download-dir`, byte for byte. The server's log names each step
+/// (logins, the offer, the fetch) with the client's address.
+#[test]
+fn a_file_sent_with_send_is_fetched_with_get_and_the_server_logs_it() {
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(&server_key)
+        .arg("--data-dir")
+        .arg(data.path().join("data"))
+        .arg("--receive-dir")
+        .arg(data.path().join("received"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let addr: SocketAddr = loop {
+        let mut line = String::new();
+        assert!(log.read_line(&mut line).unwrap() > 0, "the server exited");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    let (log_lines, logged) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in log.lines().map_while(Result::ok) {
+            let _ = log_lines.send(line);
+        }
+    });
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let downloads = tempfile::tempdir().unwrap();
+    let mut bob = client(&["--port", &port, "--user", "bob"], known.path())
+        .arg("--download-dir")
+        .arg(downloads.path())
+        .spawn()
+        .unwrap();
+    let mut bob_types = bob.stdin.take().unwrap();
+    let mut bob_err = BufReader::new(bob.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("logged in as bob") {
+        assert!(bob_err.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    std::thread::spawn(move || for _ in bob_err.lines() {});
+    let (bob_lines, bob_printed) = mpsc::channel();
+    let bob_out = BufReader::new(bob.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in bob_out.lines().map_while(Result::ok) {
+            let _ = bob_lines.send(line);
+        }
+    });
+
+    let local = tempfile::tempdir().unwrap();
+    let notes = local.path().join("notes.txt");
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(&notes, &bytes).unwrap();
+    let send = format!("/send {}\n/qqq\n", notes.display());
+    let (status, stdout, stderr) = run(
+        client(&["--port", &port, "--user", "alice"], known.path()),
+        send.as_bytes(),
+    );
+    assert!(status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("offered to #lobby as file"), "{stdout}");
+
+    let offer = loop {
+        let line = bob_printed
+            .recv_timeout(Duration::from_secs(10))
+            .expect("bob was told of the file");
+        if line.contains("offers notes.txt") {
+            break line;
+        }
+    };
+    assert!(
+        offer.contains("#lobby alice offers notes.txt (100000 bytes"),
+        "{offer}"
+    );
+    let id = offer.rsplit("/get ").next().unwrap().trim().to_string();
+    writeln!(bob_types, "/get {id}\n/qqq").unwrap();
+    let (status, _) = wait_at_most(bob, Duration::from_secs(10));
+    assert!(status.success());
+    let saved = loop {
+        let line = bob_printed.recv_timeout(Duration::from_secs(10)).unwrap();
+        if line.contains("saved ") {
+            break line;
+        }
+    };
+    assert!(saved.contains("(100000 bytes, SHA-256 checked)"), "{saved}");
+    assert_eq!(
+        std::fs::read(downloads.path().join("notes.txt")).unwrap(),
+        bytes
+    );
+
+    let mut lines = Vec::new();
+    while !lines
+        .iter()
+        .any(|l: &String| l.contains("bob fetched notes.txt"))
+    {
+        lines.push(logged.recv_timeout(Duration::from_secs(10)).expect("log"));
+    }
+    let log = lines.join("\n");
+    for wanted in [
+        "127.0.0.1:".to_string(),
+        ": logged in as bob (a new account), joined #lobby".into(),
+        ": logged in as alice (a new account), joined #lobby".into(),
+        format!(": alice offered notes.txt (100000 bytes) to #lobby as file {id}"),
+        format!(": bob fetched notes.txt (100000 bytes, file {id})"),
+    ] {
+        assert!(log.contains(&wanted), "{wanted:?} in\n{log}");
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// On a terminal (a pseudo-terminal made by util-linux's `script`), a
+/// name without an account is not created silently: the client asks
+/// `create it? [y/N]`, then the password again, and only then logs in
+/// with `"create": true`. Each answer is typed after its prompt appears.
+#[test]
+fn on_a_terminal_the_client_asks_before_creating_an_account() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: no `script` program (util-linux) to make a terminal");
+        return;
+    }
+    let (addr, data) = start_chat_server(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let program = format!(
+        "{} client --port {} --secure 0 --user newbie --known-servers {}",
+        env!("CARGO_BIN_EXE_rfmp"),
+        addr.port(),
+        known.path().join("known-servers").display()
+    );
+    let mut terminal = Command::new("script")
+        .args(["-q", "-e", "-c", &program, "/dev/null"])
+        .env_remove("RFMP_PASSWORD")
+        .env("HOME", known.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut keys = terminal.stdin.take().unwrap();
+    let (screen, shown) = mpsc::channel();
+    let mut output = terminal.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        while std::io::Read::read(&mut output, &mut byte).unwrap_or(0) == 1 {
+            let _ = screen.send(byte[0]);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |prompt: &str| {
+        while !String::from_utf8_lossy(&seen).contains(prompt) {
+            match shown.recv_timeout(Duration::from_secs(10)) {
+                Ok(byte) => seen.push(byte),
+                Err(_) => panic!(
+                    "no {prompt:?} on the screen:\n{}",
+                    String::from_utf8_lossy(&seen)
+                ),
+            }
+        }
+        seen.clear();
+    };
+    wait_for("Password for newbie: ");
+    keys.write_all(TEST_PASSWORD.as_bytes()).unwrap();
+    keys.write_all(b"\n").unwrap();
+    wait_for("has no account newbie; create it? [y/N]");
+    keys.write_all(b"y\n").unwrap();
+    wait_for("Password for newbie, again: ");
+    keys.write_all(TEST_PASSWORD.as_bytes()).unwrap();
+    keys.write_all(b"\n").unwrap();
+    wait_for("logged in as newbie (a new account)");
+    keys.write_all(b"/qqq\n").unwrap();
+    let (status, _) = wait_at_most(terminal, Duration::from_secs(10));
+    assert!(status.success());
+    let accounts = std::fs::read_to_string(data.path().join("data").join("accounts.json")).unwrap();
+    assert!(accounts.contains("newbie"), "{accounts}");
 }

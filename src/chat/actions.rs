@@ -26,13 +26,14 @@
 //! # Client to server
 //! | action | data | answer |
 //! |--------|------|--------|
-//! | `login` | [`Login`] `{"username","password"}` | `welcome` [`Welcome`], or `error` |
+//! | `login` | [`Login`] `{"username","password","create"}` (`create` optional: may a new name make an account) | `welcome` [`Welcome`], or `error` (404: no such account and `"create":false`) |
 //! | `message` | [`Say`] `{"room","text"}` (room: the current one when omitted), or just the text | the room's `message` [`RoomMessage`], to every member |
 //! | `command` | a command line without its `/`: `create NAME`, `join NAME`, `leave [NAME]`, `rooms`, `who [NAME]`, `qqq`, `quit` ([`Command`]) | `joined`, `left`, `rooms`, `who`, `bye` |
 //! | `CoreClients` | none | `clients`: a list of [`ClientInfo`] |
 //! | `CoreKey` | `{"username"}` | `key` [`KeyInfo`]: that user's RSA public key and fingerprint |
 //! | `direct` | [`DirectOut`] `{"to","key","sealed"}` | `direct-sent` `{"to"}`; the recipient gets `direct` [`DirectIn`] |
-//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`] | `file-saved`, or `error` |
+//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`]; `file-start` may name a `room` or a `user` ([`crate::chat::transfer::ShareWith`]): a file for people | `file-saved` (for people: a [`crate::chat::transfer::SharedFile`], with its `id`), or `error` |
+//! | `file-get` | [`crate::chat::transfer::FileGet`] `{"id","offset"}` | `file-part` [`crate::chat::transfer::FilePart`]: at most 64 KiB from `offset`, base64 |
 //! | any other name | registered with [`crate::chat::server::Server::handle`] | the handler's answer, under the same action |
 //!
 //! Before `login` the server answers only `login`, and echoes a `message`
@@ -41,11 +42,22 @@
 //! After `login` every envelope must carry the token from `welcome`; one
 //! with a missing or different token is refused with `error` 401.
 //!
+//! Files for people, on the wire (the file's bytes go as in
+//! [`crate::chat::transfer`]; `bob` is in `study`):
+//! ```text
+//! alice -> server  {"action":"file-start","data":{"name":"notes.txt","room":"study","size":6},"time":"...","token":"..."}
+//! server -> alice  {"action":"file-saved","data":{"expires":"2026-12-03T10:15:00Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
+//! server -> bob    {"action":"file-offered","data":{"expires":"2026-12-03T10:15:00Z","from":"alice","id":"5f0c2a9e","name":"notes.txt","room":"study","sha256":"...","size":6},"time":"..."}
+//! bob -> server    {"action":"file-get","data":{"id":"5f0c2a9e","offset":0},"time":"...","token":"..."}
+//! server -> bob    {"action":"file-part","data":{"bytes":"aGVsbG8K","id":"5f0c2a9e","name":"notes.txt","offset":0,"sha256":"...","size":6},"time":"..."}
+//! ```
+//!
 //! # Server to client, unasked
 //! | action | data | when |
 //! |--------|------|------|
 //! | `message` | [`RoomMessage`] `{"room","from","text","sent"}` | someone (you too) spoke in a room you are in |
-//! | `notice` | [`Notice`] `{"room","text"}` | someone joined or left a room you are in |
+//! | `notice` | [`Notice`] `{"room","text"}` | someone joined or left a room you are in; the server is shutting down (`"text":"server shutting down"`, then End) |
+//! | `file-offered` | [`crate::chat::transfer::SharedFile`] `{"id","name","size","sha256","from","room" or "to","expires"}` | someone sent a file to a room you are in, or to you; fetch it with `file-get` |
 //! | `direct` | [`DirectIn`] | someone sent you an end-to-end encrypted message |
 //! | `error` | `{"code","message"}` | a request failed; `code` is HTTP's number, as in `EE` packets |
 
@@ -132,8 +144,23 @@ pub fn validate_new_username(name: &str) -> Result<()> {
 pub struct Login {
     /// The name to log in as (see [`validate_name`]).
     pub username: String,
-    /// The password; the first login of a new name sets it.
+    /// The password; the login that creates the account sets it.
     pub password: String,
+    /// May this login create the account when the name is new?
+    ///
+    /// - `true`: yes; the password given becomes the account's.
+    /// - `false`: no; a name without an account is refused with `error`
+    ///   404 (`no account ...`), and nothing is stored. rfmp's client sends
+    ///   this unless asked to create (`rfmp client --create-account`, or
+    ///   the user's "y" to its question), so that a mistyped name in a
+    ///   script or in `send-file` never creates an account.
+    /// - absent (`None`): as `true`, the rule before this field existed
+    ///   (the first login of a new name creates it), so a client written
+    ///   without it still works.
+    ///
+    /// On the wire: `{"create":false,"password":"...","username":"alice"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<bool>,
 }
 
 impl std::fmt::Debug for Login {
@@ -141,6 +168,7 @@ impl std::fmt::Debug for Login {
         f.debug_struct("Login")
             .field("username", &self.username)
             .field("password", &"<hidden>")
+            .field("create", &self.create)
             .finish()
     }
 }

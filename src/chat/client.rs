@@ -13,7 +13,7 @@
 use crate::chat::actions::{DirectIn, DirectOut, KeyInfo, Login, RoomMessage, Say, Welcome};
 use crate::chat::direct::{SealedDirect, open_direct, seal_direct};
 use crate::chat::messages::{Envelope, decode, encode};
-use crate::chat::transfer::{FileEnd, FileInfo, send_file};
+use crate::chat::transfer::{FileEnd, FileInfo, ShareWith, SharedFile, send_file_to};
 use crate::error::{Error, Result};
 use crate::handshake::client::{Mode, handshake_observed};
 use crate::handshake::framing::Connection;
@@ -59,7 +59,7 @@ pub enum Security {
 }
 
 /// The actions the server sends unasked ([`crate::chat::actions`]): a room's
-/// `message` (with `from`), `notice` and `direct`. Everything else it sends
+/// `message` (with `from`), `notice`, `direct` and `file-offered`. Everything else it sends
 /// is the answer to a request.
 ///
 /// One room message is both: the copy of our own message that the room
@@ -67,7 +67,7 @@ pub enum Security {
 /// our name, so it tells the two apart).
 pub fn is_event(envelope: &Envelope) -> bool {
     match envelope.action.as_str() {
-        "notice" | "direct" => true,
+        "notice" | "direct" | "file-offered" => true,
         // A room message is an object with `from`; the link check's echo
         // (before login) is a plain string, and answers a request.
         "message" => envelope.data.is_object(),
@@ -343,17 +343,36 @@ impl Client {
         &self.link
     }
 
-    /// Log in (the first login of a new name creates the account) and keep
-    /// the token for every later envelope.
+    /// Log in, creating the account if the name is new, and keep the
+    /// token for every later envelope. The [`Login`] carries no `create`
+    /// field, which a server takes as `true`; [`Client::login_with`] says
+    /// it either way.
     ///
     /// # Errors
-    /// [`Error::Peer`] with the server's code: `401` wrong password, `409`
-    /// already logged in, `429` too many failures, `400` an invalid name or
-    /// password length; and the errors of [`Client::request`].
+    /// As [`Client::login_with`].
     pub fn login(&self, username: &str, password: &str) -> Result<Welcome> {
+        self.log_in(username, password, None)
+    }
+
+    /// Log in and keep the token for every later envelope. With `create`
+    /// false a name without an account is refused (`"create":false` in the
+    /// [`Login`] data), so a mistyped name never makes a new account.
+    ///
+    /// # Errors
+    /// [`Error::Peer`] with the server's code: `404` no such account
+    /// (`create` false), `401` wrong password, `409` already logged in,
+    /// `429` too many failures, `400` an invalid name or password length;
+    /// and the errors of [`Client::request`].
+    pub fn login_with(&self, username: &str, password: &str, create: bool) -> Result<Welcome> {
+        self.log_in(username, password, Some(create))
+    }
+
+    /// Send `login` and wait for `welcome`.
+    fn log_in(&self, username: &str, password: &str, create: Option<bool>) -> Result<Welcome> {
         let login = Login {
             username: username.to_string(),
             password: password.to_string(),
+            create,
         };
         // The reader thread keeps the welcome (and so the token) as it
         // routes it, before any later envelope.
@@ -604,6 +623,42 @@ impl Client {
         max_bytes: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<FileInfo> {
+        let (answer, _) =
+            self.send_file_answered(path, &ShareWith::default(), max_bytes, progress)?;
+        from_answer(answer, "file-saved")
+    }
+
+    /// Send the file at `path` to people: the members of a room we are in,
+    /// or one connected user (`to`, [`crate::chat::transfer::send_file_to`]),
+    /// and wait for `file-saved`, which for such a file is the
+    /// [`SharedFile`] its recipients are told of (`file-offered`): its id,
+    /// and when it expires. They fetch it with
+    /// [`crate::chat::transfer::fetch_file`].
+    ///
+    /// # Errors
+    /// As [`Client::send_file`]; [`Error::Peer`] `403` for a room we are
+    /// not in, `404` for a user not connected, `413` or `503` over the
+    /// server's budgets for files.
+    pub fn share_file(
+        &self,
+        path: &std::path::Path,
+        to: &ShareWith,
+        max_bytes: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<SharedFile> {
+        let (answer, _) = self.send_file_answered(path, to, max_bytes, progress)?;
+        from_answer(answer, "file-saved")
+    }
+
+    /// Send a file for `to` and wait for its answer, a `file-saved` that
+    /// matches what was sent (which it returns, with what was sent).
+    fn send_file_answered(
+        &self,
+        path: &std::path::Path,
+        to: &ShareWith,
+        max_bytes: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(Envelope, FileInfo)> {
         let token = self
             .welcome()
             .map(|w| w.token)
@@ -618,7 +673,7 @@ impl Client {
                 }
                 routes.waiting.push_back(Waiter::Caller(answer));
             }
-            match send_file(&self.link, Some(&token), path, max_bytes, progress) {
+            match send_file_to(&self.link, Some(&token), path, to, max_bytes, progress) {
                 Ok(sent) => sent,
                 Err(error) => {
                     // The file could not be read to the end (or at all).
@@ -652,14 +707,14 @@ impl Client {
                 description: message.to_string(),
             });
         }
-        let saved: FileInfo = from_answer(answer, "file-saved")?;
+        let saved: FileInfo = from_answer(answer.clone(), "file-saved")?;
         if saved.size != sent.size || saved.sha256 != sent.sha256 {
             return Err(Error::NotConfirmed(format!(
                 "sent {} bytes with SHA-256 {}, the server saved {} bytes with SHA-256 {}",
                 sent.size, sent.sha256, saved.size, saved.sha256
             )));
         }
-        Ok(saved)
+        Ok((answer, sent))
     }
 
     /// Close the session (step 17: End both ways). The reader thread

@@ -67,7 +67,9 @@ use crate::chat::actions::{
     RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name, validate_new_username,
 };
 use crate::chat::messages::{Envelope, decode, encode};
-use crate::chat::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
+use crate::chat::transfer::{
+    FileEnd, FileGet, FileInfo, FileOffer, FileReceiver, ShareWith, Shelf, ShelfLimits,
+};
 use crate::error::{Error, Result};
 use crate::handshake::helpers::os_rng;
 use crate::link::Link;
@@ -145,6 +147,8 @@ struct HubState {
     /// Room name to member names. The lobby always exists; other rooms
     /// are removed when their last member leaves.
     rooms: BTreeMap<String, BTreeSet<String>>,
+    /// The server is shutting down ([`Hub::shut_down`]): no more logins.
+    closing: bool,
 }
 
 impl HubState {
@@ -225,6 +229,8 @@ pub struct Hub {
     handlers: RwLock<BTreeMap<String, Handler>>,
     login_backoff: Duration,
     new_accounts_per_minute: usize,
+    /// The files sent to people ([`Hub::with_shelf`]).
+    shelf: Shelf,
 }
 
 impl std::fmt::Debug for Hub {
@@ -247,6 +253,7 @@ pub const BUILT_IN_ACTIONS: &[&str] = &[
     "file-start",
     "file-chunk",
     "file-end",
+    "file-get",
     "welcome",
     "notice",
     "joined",
@@ -258,6 +265,8 @@ pub const BUILT_IN_ACTIONS: &[&str] = &[
     "key",
     "direct-sent",
     "file-saved",
+    "file-offered",
+    "file-part",
     "error",
 ];
 
@@ -274,7 +283,21 @@ impl Hub {
             handlers: RwLock::new(BTreeMap::new()),
             login_backoff,
             new_accounts_per_minute: NEW_ACCOUNTS_PER_MINUTE,
+            shelf: Shelf::new("rfmp-received", ShelfLimits::default()),
         }
+    }
+
+    /// Keep the files sent to people on `shelf` (the server's receive
+    /// directory and its [`ShelfLimits`]) instead of a shelf on
+    /// `./rfmp-received` with the default limits.
+    pub fn with_shelf(mut self, shelf: Shelf) -> Hub {
+        self.shelf = shelf;
+        self
+    }
+
+    /// The files sent to people, until they expire.
+    pub fn shelf(&self) -> &Shelf {
+        &self.shelf
     }
 
     /// Allow each address `count` new accounts a minute instead of
@@ -329,6 +352,64 @@ impl Hub {
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
         crate::sync::lock(&self.state)
+    }
+
+    /// The server's clean end (`rfmp server` on SIGINT or SIGTERM): tell
+    /// every logged-in client `text` in a `notice` (its room: the client's
+    /// current one), then end each session with End (step 17.b,
+    /// [`Link::close`], all at once), waiting at most `limit` for them all.
+    /// From the first moment no new login is accepted (`error` 503).
+    /// Returns how many clients were told.
+    ///
+    /// On the wire, to each client, before its End:
+    /// `{"action":"notice","data":{"room":"lobby","text":"server shutting down"},"time":"..."}`.
+    ///
+    /// Nothing else needs saving: the accounts file is written (atomically)
+    /// whenever an account is created, and the shelf's index whenever a
+    /// file is offered or expires ([`Shelf::open`]). Connections still in the handshake
+    /// or not logged in get no notice; they are closed when the process
+    /// ends.
+    pub fn shut_down(&self, text: &str, limit: Duration) -> usize {
+        let links: Vec<Arc<Link>> = {
+            let mut state = self.lock();
+            state.closing = true;
+            state
+                .members
+                .values()
+                .map(|member| {
+                    let notice = Notice {
+                        room: member.current.clone().unwrap_or_else(|| LOBBY.into()),
+                        text: text.to_string(),
+                    };
+                    deliver(&member.link, encode(&event("notice", &notice), b""));
+                    Arc::clone(&member.link)
+                })
+                .collect()
+        };
+        log::info!(
+            "shutting down: told {} logged-in clients, ending their sessions",
+            links.len()
+        );
+        // Each close waits for its End to be acknowledged (and briefly for
+        // the client's End): on threads of their own, so one slow client
+        // delays nobody, and `limit` bounds the whole.
+        let (done, closed) = std::sync::mpsc::channel();
+        for link in &links {
+            let (link, done) = (Arc::clone(link), done.clone());
+            std::thread::spawn(move || {
+                let _ = link.close();
+                let _ = done.send(());
+            });
+        }
+        let deadline = Instant::now() + limit;
+        for _ in &links {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if closed.recv_timeout(left).is_err() {
+                log::warn!("shutting down: some sessions did not end in time; leaving anyway");
+                break;
+            }
+        }
+        links.len()
     }
 
     /// Reserve one login attempt to the account `name` from `address`,

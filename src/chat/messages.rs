@@ -33,7 +33,8 @@
 //! | `file-start` | client | `{"name","size"}` | none | none yet (`error` at once if refused) |
 //! | `file-chunk` | client | none | the next bytes of the file | none (`error` if it fails) |
 //! | `file-end` | client | `{"sha256"}` of all the bytes | none | `file-saved`, or `error` |
-//! | `file-saved` | server | `{"name","size","sha256"}` as saved | none | — |
+//! | `file-saved` | server | `{"name","size","sha256"}` as saved (a file for people: also `id`, `from`, `room` or `to`, `expires`) | none | — |
+//! | `file-get` | client | `{"id","offset"}`: a piece of a file offered to this user | none | `file-part` `{"id","name","size","sha256","offset","bytes"}` (base64), or `error` |
 //! | `error` | server | `{"code","message"}`: what went wrong | none | — |
 //!
 //! A file gets exactly one answer: `file-saved` after its `file-end`, or

@@ -66,7 +66,7 @@ use crate::chat::accounts::{Accounts, HASHING_AT_ONCE};
 use crate::chat::hashing::HashingPool;
 use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, NEW_ACCOUNTS_PER_MINUTE, Next, Request};
 use crate::chat::messages::decode;
-use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
+use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver, SHELF_FILE, Shelf, ShelfLimits};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
@@ -130,6 +130,12 @@ pub struct ServerConfig {
     pub login_backoff: Duration,
     /// Largest file accepted, in bytes. Default 64 MiB.
     pub max_file_bytes: u64,
+    /// How long a file sent to people stays on the server, and the
+    /// budgets of such files per sender and in all
+    /// ([`crate::chat::transfer::Shelf`]). Default 24 hours, 256 MiB per
+    /// user, 1 GiB in all (`rfmp server --file-expiry`,
+    /// `--file-budget-per-user`, `--file-budget-total`).
+    pub shelf_limits: ShelfLimits,
     /// Most clients served at once; the next is refused with EE 503.
     pub max_clients: usize,
     /// How long a client may stay silent during the handshake (a socket
@@ -251,8 +257,9 @@ impl Default for ServerConfig {
     /// it, 30 s more to log in, 5 minutes idle after; 64 connections not
     /// logged in (16 per address, random early refusal from 32 at 30 %);
     /// 10 new accounts per address a minute; 2 hashing slots; 128 KiB
-    /// thread stacks; files up to 64 MiB into `./rfmp-received`, the link's
-    /// defaults.
+    /// thread stacks; files up to 64 MiB into `./rfmp-received`, files to
+    /// people kept 24 hours within 256 MiB per user and 1 GiB in all; the
+    /// link's defaults.
     fn default() -> ServerConfig {
         ServerConfig {
             link: LinkConfig::default(),
@@ -260,6 +267,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("rfmp-data"),
             login_backoff: LOGIN_BACKOFF,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            shelf_limits: ShelfLimits::default(),
             max_clients: 256,
             handshake_timeout: Duration::from_secs(10),
             handshake_deadline: Duration::from_secs(30),
@@ -376,8 +384,9 @@ fn chatting_admitted(
     let files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
     // Dropped (leaving every room) however this function returns.
     // The ticket is given back at login, before `welcome` is queued.
-    let mut conversation =
-        Conversation::new(hub, Arc::clone(&link), client_key, files, peer.ip()).holding(ticket);
+    let mut conversation = Conversation::new(hub, Arc::clone(&link), client_key, files, peer.ip())
+        .from_peer(peer)
+        .holding(ticket);
     // The login deadline counts from the handshake's end; no keepalive,
     // nor any message, moves it.
     let login_by = Instant::now() + config.login_deadline;
@@ -510,13 +519,21 @@ impl Server {
     /// # Errors
     /// - [`Error::Io`] when the address cannot be bound (in use, no
     ///   permission).
-    /// - [`Error::File`] when the accounts file exists but cannot be read,
-    ///   [`Error::Storage`] when it is not an accounts file.
+    /// - [`Error::File`] when the accounts file or the shelf's index
+    ///   (`shelf.json`, [`Shelf::open`]) exists but cannot be read,
+    ///   [`Error::Storage`] when it is not such a file.
     pub fn bind(addr: impl ToSocketAddrs, key: ServerKey, config: ServerConfig) -> Result<Server> {
         let hashing = HashingPool::new(config.hashing_slots);
         let accounts = Accounts::open_with(&config.data_dir, hashing)?;
+        let shelf = Shelf::open(
+            &config.receive_dir,
+            config.data_dir.join(SHELF_FILE),
+            config.shelf_limits,
+            chrono::Utc::now(),
+        )?;
         let hub = Hub::new(accounts, config.login_backoff)
-            .with_new_accounts_per_minute(config.new_accounts_per_minute);
+            .with_new_accounts_per_minute(config.new_accounts_per_minute)
+            .with_shelf(shelf);
         Ok(Server {
             listener: listen(addr)?,
             key: Arc::new(key),
@@ -575,6 +592,7 @@ impl Server {
     /// failed accept of one connection (for example the client already
     /// reset it) is logged and skipped.
     pub fn run(self) -> Result<()> {
+        sweep_the_shelf(&self.hub);
         let mut next_id: u64 = 0;
         for incoming in self.listener.incoming() {
             let stream = match incoming {
@@ -649,6 +667,31 @@ impl Server {
             // The closure (and with it the stream and the guard) was dropped.
             log::error!("could not start a thread for client {id}: {e}");
         }
+    }
+}
+
+/// How often the shelf of files to people is swept of expired files.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Start the thread that deletes expired files from the shelf every
+/// [`SWEEP_EVERY`], so that a file expires on time even on a server where
+/// nobody sends or fetches one (the shelf also sweeps at every use). The
+/// thread holds the hub and lives as long as the process.
+fn sweep_the_shelf(hub: &Arc<Hub>) {
+    let hub = Arc::clone(hub);
+    let started = std::thread::Builder::new()
+        .name("shelf-sweeper".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(SWEEP_EVERY);
+                for file in hub.shelf().sweep(chrono::Utc::now()) {
+                    let (name, id) = (&file.name, &file.id);
+                    log::info!("file {id} ({name}) expired and was deleted");
+                }
+            }
+        });
+    if let Err(e) = started {
+        log::warn!("no thread to sweep expired files ({e}); they go at the next file action");
     }
 }
 

@@ -11,7 +11,9 @@ use crate::check::CheckSide;
 use crate::pcap::PcapCipher;
 use crate::watch::{TimeoutArgs, WatchArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::chat::transfer::{
+    DEFAULT_BUDGET_PER_USER, DEFAULT_BUDGET_TOTAL, DEFAULT_FILE_EXPIRY, DEFAULT_MAX_FILE_BYTES,
+};
 use rfmp::handshake::Profile;
 use rfmp::handshake::session::Algorithm;
 use rfmp::link::Faults;
@@ -120,10 +122,29 @@ pub enum Command {
         /// Largest file accepted, in bytes.
         #[arg(long, default_value_t = DEFAULT_MAX_FILE_BYTES)]
         max_file_bytes: u64,
+        /// Seconds a file sent to people (/send) stays to be fetched.
+        ///
+        /// Then it is deleted from the server (86400 s is 24 hours).
+        #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_FILE_EXPIRY.as_secs(),
+              value_parser = clap::value_parser!(u64).range(1..))]
+        file_expiry: u64,
+        /// Most bytes of one user's files waiting to be fetched.
+        ///
+        /// A file that would pass it is refused (error 413) until older
+        /// ones expire (268435456 bytes is 256 MiB).
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BUDGET_PER_USER)]
+        file_budget_per_user: u64,
+        /// Most bytes of all files waiting to be fetched.
+        ///
+        /// A file that would pass it is refused (error 503) until others
+        /// expire (1073741824 bytes is 1 GiB).
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BUDGET_TOTAL)]
+        file_budget_total: u64,
         /// Where the accounts are kept.
         ///
         /// The file is accounts.json, with Argon2id password hashes only,
-        /// replaced atomically at every change.
+        /// replaced atomically at every change; shelf.json beside it lists
+        /// the files offered to people (/send) until they expire.
         #[arg(long, default_value = "rfmp-data")]
         data_dir: PathBuf,
         /// What to speak after the handshake: rfmp or seed.
@@ -170,6 +191,12 @@ pub enum Command {
         /// terminal and understands only (CM,prompt,...).
         #[arg(long)]
         prompt_output: bool,
+        /// Where /get saves the files offered to you.
+        ///
+        /// A file never overwrites another: the new one gets ` (1)`,
+        /// ` (2)`...
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        download_dir: PathBuf,
         #[command(flatten)]
         faults: FaultArgs,
     },
@@ -273,10 +300,18 @@ pub struct ConnectArgs {
     pub key: Option<PathBuf>,
     /// The username to log in as.
     ///
-    /// The first login of a new name creates the account. Asked on a
-    /// terminal when not given.
+    /// Asked on a terminal when not given. A name without an account is
+    /// refused unless --create-account is given (or, on a terminal, you
+    /// answer y when asked whether to create it).
     #[arg(short, long, env = "RFMP_USER")]
     pub user: Option<String>,
+    /// Create the account if the name is new, with the password given.
+    ///
+    /// Without it a login never creates an account: a script or send-file
+    /// with a mistyped name is refused ("no account ...") instead of
+    /// making a new one; on a terminal the client asks first.
+    #[arg(long)]
+    pub create_account: bool,
     /// Seconds to wait for the server's first answer (its CC packet).
     ///
     /// A server that accepts the connection and says nothing for this long

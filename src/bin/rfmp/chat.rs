@@ -36,7 +36,7 @@ use rfmp::Error;
 use rfmp::chat::actions::MAX_TEXT_BYTES;
 use rfmp::chat::client::Client;
 use rfmp::chat::messages::Envelope;
-use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::chat::transfer::{DEFAULT_MAX_FILE_BYTES, ShareWith, fetch_file};
 use rfmp::link::Faults;
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -61,7 +61,7 @@ const MAX_LINE_BYTES: usize = 4 * MAX_TEXT_BYTES;
 /// # Errors
 /// Connecting and logging in; standard input that cannot be read; a
 /// request that fails for another reason than the server's refusal.
-pub fn run(args: &ConnectArgs, faults: Faults) -> CliResult<()> {
+pub fn run(args: &ConnectArgs, faults: Faults, downloads: &Path) -> CliResult<()> {
     let client = Arc::new(connect(args, faults)?);
     if args.link_check {
         return link_check(&client);
@@ -103,7 +103,7 @@ pub fn run(args: &ConnectArgs, faults: Faults) -> CliResult<()> {
         let (out, seen) = (out.clone(), Arc::clone(&seen));
         std::thread::spawn(move || print_events(&client, &leaving, &out, &seen))
     };
-    let result = input_loop(&client, &leaving, &mut lines, &seen);
+    let result = input_loop(&client, &leaving, &mut lines, &seen, downloads);
     leaving.store(true, Ordering::SeqCst);
     let closed = client.close();
     let _ = reader.join();
@@ -422,12 +422,15 @@ fn too_long(size: usize) -> String {
 struct Seen {
     rooms: Mutex<BTreeSet<String>>,
     users: Mutex<BTreeSet<String>>,
+    /// The ids of files offered to us (`file-offered`), for `/get`.
+    files: Mutex<BTreeSet<String>>,
 }
 
 impl Seen {
     /// Note the names in an envelope's data: `room` and `current` are
-    /// rooms; `from`, `to`, `username` and the `users` list are users; a
-    /// list (`rooms`, `clients`) is looked into item by item.
+    /// rooms; `from`, `to`, `username` and the `users` list are users; the
+    /// `id` of a shared file is a file; a list (`rooms`, `clients`) is
+    /// looked into item by item.
     fn note(&self, data: &Value) {
         let keep = |set: &Mutex<BTreeSet<String>>, name: Option<&Value>| {
             if let Some(name) = name.and_then(Value::as_str)
@@ -448,6 +451,10 @@ impl Seen {
                 for key in ["from", "to", "username"] {
                     keep(&self.users, fields.get(key));
                 }
+                // Only a shared file's description has an `id` and a hash.
+                if fields.contains_key("sha256") {
+                    keep(&self.files, fields.get("id"));
+                }
                 if let Some(Value::Array(users)) = fields.get("users") {
                     users.iter().for_each(|user| keep(&self.users, Some(user)));
                 }
@@ -467,8 +474,9 @@ impl Seen {
 }
 
 /// The line editor's helper: Tab completes a command name after `/` at the
-/// start of the line, a room name after a room command (`/join ru`), and a
-/// user name anywhere else (`/msg bo`, `hi bo`).
+/// start of the line, a room name after a room command (`/join ru`), a
+/// file's id after `/get`, a user name after `@` (`/send @bo`), and a user
+/// name anywhere else (`/msg bo`, `hi bo`).
 struct Names {
     seen: Arc<Seen>,
 }
@@ -492,6 +500,10 @@ impl Completer for Names {
         if start == 0 && word.starts_with('/') {
             return Ok((0, command_names().filter(|n| n.starts_with(word)).collect()));
         }
+        if let Some(user) = word.strip_prefix('@') {
+            let names = Seen::starting(&self.seen.users, user);
+            return Ok((start, names.iter().map(|n| format!("@{n}")).collect()));
+        }
         // The first word after a room command is a room; the rest are users.
         let mut words = before[..start].split_whitespace();
         let argument = match (words.next().and_then(|w| w.strip_prefix('/')), words.next()) {
@@ -501,6 +513,7 @@ impl Completer for Names {
         let names = match argument {
             Argument::Room => Seen::starting(&self.seen.rooms, word),
             Argument::User => Seen::starting(&self.seen.users, word),
+            Argument::File => Seen::starting(&self.seen.files, word),
             Argument::Other => Vec::new(),
         };
         Ok((start, names))
@@ -528,7 +541,11 @@ fn input_loop(
     leaving: &AtomicBool,
     lines: &mut Lines,
     seen: &Seen,
+    downloads: &Path,
 ) -> CliResult<()> {
+    // The current room, as the server's answers say (`/send` offers a file
+    // there).
+    let mut current = client.welcome().map(|welcome| welcome.room);
     loop {
         let line = match lines.next()? {
             Line::Text(line) => line,
@@ -561,6 +578,11 @@ fn input_loop(
             }
             Input::Room(command) => answered(client.command(command).map(|answer| {
                 seen.note(&answer.data);
+                match answer.action.as_str() {
+                    "joined" => current = answer.data["room"].as_str().map(str::to_string),
+                    "left" => current = answer.data["current"].as_str().map(str::to_string),
+                    _ => {}
+                }
                 show(&answer)
             }))?,
             Input::Clients => answered(
@@ -588,7 +610,8 @@ fn input_loop(
                     Err(error) => eprintln!("not sent: {error}"),
                 }
             }
-            Input::Send(path) => send(client, Path::new(path))?,
+            Input::Send { to, path } => send(client, to, current.as_deref(), Path::new(path))?,
+            Input::Get(id) => get(client, id, downloads)?,
         }
     }
     // /qqq, or the end of the input (Ctrl-D), which says goodbye the same
@@ -601,9 +624,25 @@ fn input_loop(
     }
 }
 
-/// `/send PATH`: check the file, send it with a progress bar, and print
-/// what the server saved. A local problem is reported, not fatal.
-fn send(client: &Client, path: &Path) -> CliResult<()> {
+/// `/send [@USER] PATH`: check the file, offer it to `to` (a user) or
+/// else to the `current` room, with a progress bar, and print what the
+/// server put on its shelf (the id the others fetch it with). A local
+/// problem is reported, not fatal.
+fn send(client: &Client, to: Option<&str>, current: Option<&str>, path: &Path) -> CliResult<()> {
+    let share = match (to, current) {
+        (Some(user), _) => ShareWith {
+            user: Some(user.to_string()),
+            room: None,
+        },
+        (None, Some(room)) => ShareWith {
+            room: Some(room.to_string()),
+            user: None,
+        },
+        (None, None) => {
+            eprintln!("not sent: you are in no room; /join one, or /send @USER PATH");
+            return Ok(());
+        }
+    };
     let size = match check_file_to_send(path, DEFAULT_MAX_FILE_BYTES) {
         Ok(size) => size,
         Err(error) => {
@@ -612,9 +651,11 @@ fn send(client: &Client, path: &Path) -> CliResult<()> {
         }
     };
     let bar = progress_bar(size);
-    let saved = client.send_file(path, DEFAULT_MAX_FILE_BYTES, &mut |n| bar.set_position(n));
+    let shared = client.share_file(path, &share, DEFAULT_MAX_FILE_BYTES, &mut |n| {
+        bar.set_position(n)
+    });
     bar.finish_and_clear();
-    match saved {
+    match shared {
         Err(Error::Io(error)) => {
             eprintln!(
                 "not sent: {}",
@@ -622,7 +663,30 @@ fn send(client: &Client, path: &Path) -> CliResult<()> {
             );
             Ok(())
         }
-        other => answered(other.map(|info| show::file_saved(&show::now(), &info))),
+        Err(error @ Error::File { .. }) => {
+            eprintln!("not sent: {error}");
+            Ok(())
+        }
+        other => answered(other.map(|file| show::file_shared(&show::now(), &file))),
+    }
+}
+
+/// `/get ID`: fetch a file offered to us into `dir`, with a progress bar;
+/// its SHA-256 is checked, its name made safe, and no file is
+/// overwritten ([`rfmp::chat::transfer::fetch_file`]).
+fn get(client: &Client, id: &str, dir: &Path) -> CliResult<()> {
+    let bar = progress_bar(0);
+    let fetched = fetch_file(client, id, dir, &mut |done, size| {
+        bar.set_length(size);
+        bar.set_position(done);
+    });
+    bar.finish_and_clear();
+    match fetched {
+        Err(error @ Error::File { .. }) => {
+            eprintln!("not saved: {error}");
+            Ok(())
+        }
+        other => answered(other.map(|info| show::file_fetched(&show::now(), &info, dir))),
     }
 }
 
@@ -701,7 +765,9 @@ mod tests {
         seen.note(&serde_json::json!({"room": "rust", "users": ["bob", "alice"]}));
         seen.note(&serde_json::json!([{"room": "rides", "users": 2}]));
         seen.note(&serde_json::json!({"from": "bea", "room": "lobby", "text": "hi"}));
-        let names = Names { seen };
+        let names = Names {
+            seen: Arc::clone(&seen),
+        };
         assert_eq!(offered(&names, "/jo"), (0, vec!["/join".to_string()]));
         assert_eq!(
             offered(&names, "/q").1,
@@ -716,6 +782,14 @@ mod tests {
             (5, vec!["bea".into(), "bob".into()])
         );
         assert_eq!(offered(&names, "see you al"), (8, vec!["alice".into()]));
+        assert_eq!(
+            offered(&names, "/send @b"),
+            (6, vec!["@bea".into(), "@bob".into()])
+        );
+        seen.note(&serde_json::json!({"id": "5f0c2a9e", "sha256": "00", "from": "bob"}));
+        seen.note(&serde_json::json!({"id": "not-a-file"}));
+        assert_eq!(offered(&names, "/get 5"), (5, vec!["5f0c2a9e".into()]));
+        assert_eq!(offered(&names, "/get ").1, vec!["5f0c2a9e".to_string()]);
         // The text of a message is not a name to complete from rooms.
         assert_eq!(offered(&names, "/msg bob ru").1, Vec::<String>::new());
         assert_eq!(offered(&names, "/rooms x").1, Vec::<String>::new());

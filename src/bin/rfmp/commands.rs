@@ -25,8 +25,16 @@ pub enum Input<'a> {
         /// The text.
         text: &'a str,
     },
-    /// `/send PATH`: send a file.
-    Send(&'a str),
+    /// `/send [@USER] PATH`: offer a file to the current room, or to one
+    /// user.
+    Send {
+        /// The user, without its `@`; `None`: the current room.
+        to: Option<&'a str>,
+        /// The file.
+        path: &'a str,
+    },
+    /// `/get ID`: fetch a file offered to us.
+    Get(&'a str),
     /// `/help`: print the table.
     Help,
     /// `/qqq` or `/quit`: leave.
@@ -42,6 +50,7 @@ enum Takes {
     User,
     UserAndText,
     Path,
+    Id,
 }
 
 /// One row of the table.
@@ -109,8 +118,14 @@ const COMMANDS: &[Spec] = &[
     Spec {
         names: &["send"],
         takes: Takes::Path,
-        usage: "/send PATH",
-        help: "send a file to the server",
+        usage: "/send [@USER] PATH",
+        help: "offer a file to the current room, or to USER only",
+    },
+    Spec {
+        names: &["get"],
+        takes: Takes::Id,
+        usage: "/get ID",
+        help: "fetch a file offered to you (ID from its line)",
     },
     Spec {
         names: &["help"],
@@ -142,6 +157,8 @@ pub enum Argument {
     Room,
     /// A user's name (`/key`, `/msg`).
     User,
+    /// A file's id (`/get`).
+    File,
     /// Something else, or nothing.
     Other,
 }
@@ -162,6 +179,7 @@ pub fn argument_of(name: &str) -> Option<Argument> {
     Some(match spec.takes {
         Takes::Room | Takes::MaybeRoom => Argument::Room,
         Takes::User | Takes::UserAndText => Argument::User,
+        Takes::Id => Argument::File,
         Takes::Nothing | Takes::Path => Argument::Other,
     })
 }
@@ -204,7 +222,12 @@ pub fn parse(line: &str) -> Result<Input<'_>, String> {
         Takes::UserAndText if second.is_none() => {
             return Err(wrong("needs a user name and a text"));
         }
-        Takes::Path if rest.is_empty() => return Err(wrong("needs the path of a file")),
+        Takes::Path if rest.is_empty() || (rest.starts_with('@') && second.is_none()) => {
+            return Err(wrong("needs the path of a file"));
+        }
+        Takes::Id if first.is_none() || second.is_some() => {
+            return Err(wrong("needs one file id"));
+        }
         _ => {}
     }
     let checked = |what: &str, name: &str| match validate_name(what, name) {
@@ -219,7 +242,18 @@ pub fn parse(line: &str) -> Result<Input<'_>, String> {
             }
         }
         Takes::User | Takes::UserAndText => checked("username", first.unwrap_or_default())?,
-        Takes::Nothing | Takes::Path => {}
+        Takes::Path => {
+            if let Some(user) = first.and_then(|word| word.strip_prefix('@')) {
+                checked("username", user)?;
+            }
+        }
+        Takes::Id => {
+            let id = first.unwrap_or_default();
+            if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(wrong("needs the file's id: hex digits, as in its line"));
+            }
+        }
+        Takes::Nothing => {}
     }
     Ok(match name {
         "clients" => Input::Clients,
@@ -231,7 +265,22 @@ pub fn parse(line: &str) -> Result<Input<'_>, String> {
                 text: text.trim(),
             }
         }
-        "send" => Input::Send(rest),
+        "send" => match rest.strip_prefix('@') {
+            Some(addressed) => {
+                let (user, path) = addressed
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((addressed, ""));
+                Input::Send {
+                    to: Some(user),
+                    path: path.trim(),
+                }
+            }
+            None => Input::Send {
+                to: None,
+                path: rest,
+            },
+        },
+        "get" => Input::Get(rest),
         "help" => Input::Help,
         "qqq" | "quit" => Input::Quit,
         _ => Input::Room(command),
@@ -255,7 +304,21 @@ mod tests {
                 text: "see you at  noon"
             })
         );
-        assert_eq!(parse("/send my notes.txt"), Ok(Input::Send("my notes.txt")));
+        assert_eq!(
+            parse("/send my notes.txt"),
+            Ok(Input::Send {
+                to: None,
+                path: "my notes.txt"
+            })
+        );
+        assert_eq!(
+            parse("/send @bob my notes.txt"),
+            Ok(Input::Send {
+                to: Some("bob"),
+                path: "my notes.txt"
+            })
+        );
+        assert_eq!(parse("/get 5f0c2a9e"), Ok(Input::Get("5f0c2a9e")));
         assert_eq!(parse("/quit"), Ok(Input::Quit));
     }
 
@@ -271,6 +334,10 @@ mod tests {
         assert!(refused("/msg bob").contains("needs a user name and a text"));
         assert!(refused("/join ../etc").contains("starting with a letter"));
         assert!(refused("/send").contains("needs the path"));
+        assert!(refused("/send @bob").contains("needs the path"));
+        assert!(refused("/send @b.b notes.txt").contains("starting with a letter"));
+        assert!(refused("/get").contains("needs one file id"));
+        assert!(refused("/get ../x").contains("hex digits"));
         assert!(refused("/dance").starts_with("unknown command /dance"));
     }
 
@@ -282,6 +349,7 @@ mod tests {
         assert_eq!(argument_of("join"), Some(Argument::Room));
         assert_eq!(argument_of("msg"), Some(Argument::User));
         assert_eq!(argument_of("rooms"), Some(Argument::Other));
+        assert_eq!(argument_of("get"), Some(Argument::File));
         assert_eq!(argument_of("dance"), None);
     }
 

@@ -54,12 +54,13 @@ pub(crate) fn choose_secure(args: &ConnectArgs, interactive: bool) -> CliResult<
 /// Steps 1.a and 10.a.i (from the flags, or asked on a terminal), the
 /// key, the handshake and the link; then (unless `--link-check`) the
 /// username and the password (from the flags and `RFMP_PASSWORD`, or asked
-/// on a terminal, only once the server answered) and the login.
+/// on a terminal, only once the server answered) and the login, which
+/// creates no account unless asked ([`log_in`]).
 ///
 /// # Errors
 /// A `--key` file that cannot be read; no `--user` or `RFMP_PASSWORD`
 /// from a script; the errors of [`Client::connect_with`] and
-/// [`Client::login`].
+/// [`log_in`].
 pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     let interactive = std::io::stdin().is_terminal();
     let secure = choose_secure(args, interactive)?;
@@ -119,16 +120,14 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     };
     let password = match std::env::var("RFMP_PASSWORD") {
         Ok(password) => password,
-        Err(_) if interactive => rpassword::prompt_password(format!(
-            "Password for {username} (a new name creates the account with it): "
-        ))?,
+        Err(_) if interactive => rpassword::prompt_password(format!("Password for {username}: "))?,
         Err(_) => {
             return Err(CliError::Rfmp(Error::Usage(
                 "set RFMP_PASSWORD to log in from a script".into(),
             )));
         }
     };
-    let welcome = client.login(&username, &password)?;
+    let welcome = log_in(args, &client, &username, &password, interactive)?;
     eprintln!(
         "logged in as {}{}, in #{}",
         welcome.username,
@@ -143,6 +142,52 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
         eprintln!("your key fingerprint {mine} (others see it with /key {username})");
     }
     Ok(client)
+}
+
+/// Log in as `username`; create the account only when asked
+/// (`--create-account`) or, on a terminal, when the user says yes to
+/// creating it (and types the password again). A script never creates an
+/// account by accident: a name without one is refused.
+///
+/// # Errors
+/// No such account (and no creation asked for), a password typed twice
+/// differently, the errors of [`Client::login_with`].
+fn log_in(
+    args: &ConnectArgs,
+    client: &Client,
+    username: &str,
+    password: &str,
+    interactive: bool,
+) -> CliResult<rfmp::chat::actions::Welcome> {
+    let no_account = match client.login_with(username, password, args.create_account) {
+        Err(Error::Peer { code, description }) if code == "404" => description,
+        other => return Ok(other?),
+    };
+    let server = format!("{}:{}", args.host, args.port);
+    if !interactive {
+        return Err(CliError::Rfmp(Error::Usage(format!(
+            "{server} has no account {username} ({no_account}); give --create-account to \
+             create it"
+        ))));
+    }
+    let create = ask(
+        &format!("{server} has no account {username}; create it? [y/N]"),
+        |answer| Ok(matches!(answer.trim(), "y" | "Y" | "yes")),
+    )?;
+    if !create {
+        return Err(CliError::Rfmp(Error::Usage(format!(
+            "no account {username} was created; log in with an existing name"
+        ))));
+    }
+    if std::env::var_os("RFMP_PASSWORD").is_none() {
+        let again = rpassword::prompt_password(format!("Password for {username}, again: "))?;
+        if again != password {
+            return Err(CliError::Rfmp(Error::Usage(
+                "the two passwords differ; no account was created".into(),
+            )));
+        }
+    }
+    Ok(client.login_with(username, password, true)?)
 }
 
 /// Connect and run the handshake ([`Client::connect_with`]), giving up

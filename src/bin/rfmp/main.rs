@@ -40,6 +40,7 @@ pub use error::{CliError, CliResult, file_error};
 use args::{Cli, Command, ProfileChoice};
 use clap::Parser;
 use rfmp::chat::server::ServerConfig;
+use rfmp::chat::transfer::ShelfLimits;
 use rfmp::link::Faults;
 use rfmp::teach::demo::DEMO_FAULTS;
 use std::io::Write;
@@ -92,6 +93,9 @@ fn run(command: Command) -> CliResult<()> {
             max_clients,
             receive_dir,
             max_file_bytes,
+            file_expiry,
+            file_budget_per_user,
+            file_budget_total,
             data_dir,
             limits,
             profile,
@@ -104,6 +108,11 @@ fn run(command: Command) -> CliResult<()> {
                 max_clients,
                 receive_dir,
                 max_file_bytes,
+                shelf_limits: ShelfLimits {
+                    expiry: std::time::Duration::from_secs(file_expiry),
+                    per_user: file_budget_per_user,
+                    total: file_budget_total,
+                },
                 data_dir,
                 profile: profile.into(),
                 files_dir,
@@ -121,8 +130,11 @@ fn run(command: Command) -> CliResult<()> {
             ..
         } => seed::run(&connect, prompt_output),
         Command::Client {
-            connect, faults, ..
-        } => chat::run(&connect, faults.or(Faults::NONE)),
+            connect,
+            faults,
+            download_dir,
+            ..
+        } => chat::run(&connect, faults.or(Faults::NONE), &download_dir),
         Command::SendFile {
             path,
             max_file_bytes,

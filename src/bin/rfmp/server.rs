@@ -7,12 +7,25 @@ use rfmp::handshake::helpers::read_private_key;
 use rfmp::handshake::server::ServerKey;
 use rfmp::handshake::trust::{SERVER_KEY_FILE, load_or_create_server_key};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// How long the clean end waits for the clients' sessions to end.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
+
+/// What every logged-in client is told on SIGINT or SIGTERM.
+pub const SHUTDOWN_NOTICE: &str = "server shutting down";
 
 /// Read the key (`--key`, or the one kept in the data directory, made
 /// there the first time), listen on `host`:`port` with `config` and the
 /// `limits` given as flags, log the address and the key's fingerprint, and
 /// serve until the process is stopped.
+///
+/// Ctrl-C (SIGINT) or SIGTERM ends it cleanly: every logged-in client gets
+/// the `notice` "server shutting down", then End ([`rfmp::chat::hub::Hub::shut_down`],
+/// at most 5 s for them all), and the process exits with status 0. The
+/// accounts and the shelf of files need no saving then: each is saved
+/// whenever it changes.
 ///
 /// # Errors
 /// A key file that cannot be read, or that others can read; the address
@@ -53,5 +66,12 @@ pub fn run(
         server.local_addr()?
     );
     log::info!("server key fingerprint {}", server.key().fingerprint());
+    let hub = Arc::clone(server.hub());
+    ctrlc::set_handler(move || {
+        hub.shut_down(SHUTDOWN_NOTICE, SHUTDOWN_LIMIT);
+        eprintln!("rfmp server stopped");
+        std::process::exit(0);
+    })
+    .map_err(|error| std::io::Error::other(format!("cannot catch Ctrl-C and SIGTERM: {error}")))?;
     Ok(server.run()?)
 }

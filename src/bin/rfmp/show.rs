@@ -6,7 +6,7 @@
 use anstyle::{AnsiColor, Style};
 use rfmp::chat::actions::{DirectIn, KeyInfo, RoomMessage};
 use rfmp::chat::messages::Envelope;
-use rfmp::chat::transfer::FileInfo;
+use rfmp::chat::transfer::{FileInfo, SharedFile};
 use serde_json::Value;
 
 /// A user's name in a colour of its own (the same colour every time), so a
@@ -75,6 +75,64 @@ pub fn file_saved(time: &str, info: &FileInfo) -> String {
     format!(
         "[{time}] file saved as {:?}: {} bytes, SHA-256 {}",
         info.name, info.size, info.sha256
+    )
+}
+
+/// Who a shared file went to: `#study` or `@bob`.
+fn shared_with(file: &SharedFile) -> String {
+    match (&file.room, &file.to) {
+        (Some(room), _) => format!("#{room}"),
+        (None, Some(user)) => format!("@{}", coloured(user)),
+        (None, None) => "nobody".into(),
+    }
+}
+
+/// The hash's first 16 hex digits (enough to compare by eye; the client
+/// checks all 64 when it fetches).
+fn short_hash(sha256: &str) -> &str {
+    &sha256[..sha256.len().min(16)]
+}
+
+/// Someone offered us a file: `[10:15:00] #study alice offers notes.txt
+/// (1036 bytes, SHA-256 9f2c...) until 10:15 tomorrow: /get 5f0c2a9e`.
+pub fn file_offered(time: &str, file: &SharedFile) -> String {
+    let until = file
+        .expires
+        .with_timezone(&chrono::Local)
+        .format("%d %b %H:%M");
+    format!(
+        "[{time}] {} {} offers {} ({} bytes, SHA-256 {}...) until {until}: /get {}",
+        shared_with(file),
+        coloured(&file.from),
+        file.name,
+        file.size,
+        short_hash(&file.sha256),
+        file.id
+    )
+}
+
+/// Our file was put on the server's shelf for people.
+pub fn file_shared(time: &str, file: &SharedFile) -> String {
+    let until = file
+        .expires
+        .with_timezone(&chrono::Local)
+        .format("%d %b %H:%M");
+    format!(
+        "[{time}] {} ({} bytes, SHA-256 {}...) offered to {} as file {} until {until}",
+        file.name,
+        file.size,
+        short_hash(&file.sha256),
+        shared_with(file),
+        file.id
+    )
+}
+
+/// A fetched file, checked and saved.
+pub fn file_fetched(time: &str, info: &FileInfo, dir: &std::path::Path) -> String {
+    format!(
+        "[{time}] saved {} ({} bytes, SHA-256 checked)",
+        dir.join(&info.name).display(),
+        info.size
     )
 }
 
@@ -151,6 +209,16 @@ pub fn show(envelope: &Envelope) -> String {
             Err(_) => format!("[{time}] key: {data}"),
         },
         "direct-sent" => direct_sent(&time, text("to")),
+        "file-offered" => match serde_json::from_value::<SharedFile>(data.clone()) {
+            Ok(file) => file_offered(&time, &file),
+            Err(_) => format!("[{time}] file offered: {data}"),
+        },
+        "file-saved" if data.get("id").is_some() => {
+            match serde_json::from_value::<SharedFile>(data.clone()) {
+                Ok(file) => file_shared(&time, &file),
+                Err(_) => format!("[{time}] file offered: {data}"),
+            }
+        }
         "file-saved" => match serde_json::from_value::<FileInfo>(data.clone()) {
             Ok(info) => file_saved(&time, &info),
             Err(_) => format!("[{time}] file saved"),

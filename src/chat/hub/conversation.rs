@@ -10,6 +10,8 @@
 // The hub's items and the names it imports: a conversation is the hub's
 // other half, and may use its private parts.
 use super::*;
+use crate::chat::transfer::CHUNK_BYTES;
+use chrono::Utc;
 
 /// Whether the conversation goes on after a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +37,9 @@ pub struct Conversation<'a> {
     login: Option<(String, String)>,
     /// The client's IP address, for the per-address limits.
     address: IpAddr,
+    /// The client's address and port, for the server's log lines
+    /// ([`Conversation::from_peer`]; the IP address alone until then).
+    peer: String,
     /// Whatever holds this connection's place among those not logged in
     /// yet ([`Conversation::holding`]); dropped at login.
     admission: Option<Box<dyn Send + 'a>>,
@@ -42,6 +47,8 @@ pub struct Conversation<'a> {
     next_login_at: Option<Instant>,
     closing: bool,
     files: FileReceiver,
+    /// Who the file being received is for, when it goes to people.
+    sharing: Option<ShareWith>,
 }
 
 impl std::fmt::Debug for Conversation<'_> {
@@ -72,11 +79,13 @@ impl<'a> Conversation<'a> {
             client_key,
             login: None,
             address,
+            peer: address.to_string(),
             admission: None,
             failed_logins: 0,
             next_login_at: None,
             closing: false,
             files,
+            sharing: None,
         }
     }
 
@@ -86,6 +95,13 @@ impl<'a> Conversation<'a> {
     /// against [`crate::chat::server::ServerConfig::max_unauthenticated`].
     pub fn holding(mut self, place: impl Send + 'a) -> Conversation<'a> {
         self.admission = Some(Box::new(place));
+        self
+    }
+
+    /// Name the client by its address and port, `peer`, in the log lines
+    /// (logins, joins, leaves, files), as the server's other lines do.
+    pub fn from_peer(mut self, peer: std::net::SocketAddr) -> Conversation<'a> {
+        self.peer = peer.to_string();
         self
     }
 
@@ -182,8 +198,9 @@ impl<'a> Conversation<'a> {
             "CoreKey" => self.key_of(&envelope.data).map(Some),
             "direct" => self.direct(&username, envelope).map(Some),
             "file-start" | "file-chunk" | "file-end" => {
-                Ok(self.file(action, &envelope.data, attachment))
+                Ok(self.file(&username, action, &envelope.data, attachment))
             }
+            "file-get" => self.fetch(&username, &envelope.data).map(Some),
             _ => self.custom(&username, action, &envelope.data, attachment),
         }
     }
@@ -212,6 +229,13 @@ impl<'a> Conversation<'a> {
             )));
         }
         let creating = !self.hub.accounts.contains(&login.username);
+        if creating && login.create == Some(false) {
+            // Before any hash or reservation: nothing is created or stored.
+            return Err(Error::NotFound(format!(
+                "no account {}; this login asked not to create one (\"create\": false)",
+                shown(&login.username)
+            )));
+        }
         if creating {
             validate_new_username(&login.username)?;
         }
@@ -222,9 +246,12 @@ impl<'a> Conversation<'a> {
         let result = self.hub.accounts.login_as(&login.username, &login.password);
         let wrong_password = matches!(result, Err(Error::Unauthorized(_)));
         attempt.finish(wrong_password);
+        let peer = &self.peer;
         let (username, outcome) = match result {
             Ok(done) => done,
             Err(error) => {
+                let name = shown(&login.username);
+                log::info!("{peer}: login as {name} refused: {error}");
                 if wrong_password {
                     // Never reset on this connection: a successful login
                     // in between buys no new tries.
@@ -247,6 +274,9 @@ impl<'a> Conversation<'a> {
             });
         let hub = self.hub;
         let mut state = hub.lock();
+        if state.closing {
+            return Err(Error::ServerFull("the server is shutting down".into()));
+        }
         if state.members.contains_key(&username) {
             return Err(Error::Conflict(format!(
                 "{} is already logged in on another connection (a connection that \
@@ -269,6 +299,11 @@ impl<'a> Conversation<'a> {
             .or_default()
             .insert(username.clone());
         state.notice(LOBBY, &username, "joined");
+        let how = match outcome {
+            LoginOutcome::Created => "a new account",
+            LoginOutcome::Existing => "an existing account",
+        };
+        log::info!("{peer}: logged in as {username} ({how}), joined #lobby");
         self.next_login_at = None;
         self.admission = None;
         self.login = Some((username.clone(), token.clone()));
@@ -379,6 +414,7 @@ impl<'a> Conversation<'a> {
                 state
                     .rooms
                     .insert(room.clone(), BTreeSet::from([username.to_string()]));
+                log::info!("{}: {username} created and joined #{room}", self.peer);
                 let users = state.users(&room);
                 Ok(event("joined", &RoomUsers { room, users }))
             }
@@ -396,6 +432,7 @@ impl<'a> Conversation<'a> {
                 member.current = Some(room.clone());
                 if new {
                     state.notice(&room, username, "joined");
+                    log::info!("{}: {username} joined #{room}", self.peer);
                 }
                 let users = state.users(&room);
                 Ok(event("joined", &RoomUsers { room, users }))
@@ -417,6 +454,7 @@ impl<'a> Conversation<'a> {
                 }
                 let current = member.current.clone();
                 state.leave_room(username, &room);
+                log::info!("{}: {username} left #{room}", self.peer);
                 Ok(event("left", &Left { room, current }))
             }
             Command::Rooms => {
@@ -518,34 +556,170 @@ impl<'a> Conversation<'a> {
         Ok(Envelope::new("direct-sent", json!({"to": out.to})))
     }
 
-    /// The file actions (see [`crate::chat::transfer`]).
-    fn file(&mut self, action: &str, data: &Value, attachment: &[u8]) -> Option<Envelope> {
+    /// The file actions (see [`crate::chat::transfer`]). A `file-start`
+    /// with a `room` or a `user` ([`ShareWith`]) is a file for people:
+    /// checked first (a room the sender is in, a user who is connected,
+    /// the budgets of the [`Shelf`]), then, once complete, put on the
+    /// shelf and offered to them ([`Conversation::offer`]).
+    fn file(
+        &mut self,
+        username: &str,
+        action: &str,
+        data: &Value,
+        attachment: &[u8],
+    ) -> Option<Envelope> {
         let error = |e: Error| Some(answer_error(&e));
         match action {
-            "file-start" => match serde_json::from_value::<FileOffer>(data.clone()) {
-                Ok(offer) => self.files.start(offer).err().and_then(error),
-                Err(e) => {
-                    self.files.refuse();
-                    error(Error::BadMessage(format!(
-                        "file-start data is {{\"name\",\"size\"}}: {e}"
-                    )))
+            "file-start" => {
+                let parsed = serde_json::from_value::<FileOffer>(data.clone())
+                    .map_err(|e| {
+                        Error::BadMessage(format!("file-start data is {{\"name\",\"size\"}}: {e}"))
+                    })
+                    .and_then(|offer| {
+                        let to: ShareWith = serde_json::from_value(data.clone()).map_err(|e| {
+                            Error::BadMessage(format!(
+                                "file-start's \"room\" and \"user\" are names: {e}"
+                            ))
+                        })?;
+                        self.check_recipients(username, &to, offer.size)?;
+                        Ok((offer, to))
+                    });
+                match parsed {
+                    Ok((offer, to)) => {
+                        self.sharing = (!to.is_server_only()).then_some(to);
+                        self.files.start(offer).err().and_then(error)
+                    }
+                    Err(e) => {
+                        self.sharing = None;
+                        self.files.refuse();
+                        error(e)
+                    }
                 }
-            },
+            }
             "file-chunk" => self.files.chunk(attachment).err().and_then(error),
-            _ => match serde_json::from_value::<FileEnd>(data.clone()) {
-                Ok(end) => match self.files.end(end) {
-                    Ok(Some(info)) => Some(event::<FileInfo>("file-saved", &info)),
-                    Ok(None) => None,
-                    Err(e) => error(e),
-                },
-                Err(e) => {
-                    self.files.abort();
-                    error(Error::BadMessage(format!(
-                        "file-end data is {{\"sha256\"}}: {e}"
-                    )))
+            _ => {
+                let sharing = self.sharing.take();
+                match serde_json::from_value::<FileEnd>(data.clone()) {
+                    Ok(end) => match (self.files.end(end), sharing) {
+                        (Ok(Some(info)), None) => {
+                            let (name, size) = (&info.name, info.size);
+                            log::info!(
+                                "{}: {username} sent a file, saved as {name} ({size} bytes)",
+                                self.peer
+                            );
+                            Some(event::<FileInfo>("file-saved", &info))
+                        }
+                        (Ok(Some(info)), Some(to)) => {
+                            self.offer(username, &to, &info).map_or_else(error, Some)
+                        }
+                        (Ok(None), _) => None,
+                        (Err(e), _) => error(e),
+                    },
+                    Err(e) => {
+                        self.files.abort();
+                        error(Error::BadMessage(format!(
+                            "file-end data is {{\"sha256\"}}: {e}"
+                        )))
+                    }
                 }
-            },
+            }
         }
+    }
+
+    /// May `username` send a file of `size` bytes to `to`? A room must be
+    /// one they are in, a user must be connected, and the file must fit
+    /// the shelf's budgets (nothing to check for a file for the server).
+    fn check_recipients(&self, username: &str, to: &ShareWith, size: u64) -> Result<()> {
+        if to.is_server_only() {
+            return Ok(());
+        }
+        {
+            let state = self.hub.lock();
+            match (&to.room, &to.user) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::Usage(
+                        "a file goes to a room or to a user, not both".into(),
+                    ));
+                }
+                (Some(room), None) => {
+                    let member = state
+                        .members
+                        .get(username)
+                        .ok_or_else(|| Error::Unauthorized("not logged in".into()))?;
+                    if !member.rooms.contains(room) {
+                        return Err(Error::Forbidden(format!(
+                            "you are not in room {}; /join it first",
+                            shown(room)
+                        )));
+                    }
+                }
+                (None, Some(user)) => {
+                    if !state.members.contains_key(user) {
+                        return Err(Error::NotFound(format!("{} is not connected", shown(user))));
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        self.hub.shelf.check_budget(username, size, Utc::now())
+    }
+
+    /// A file for people is complete and checked: put it on the shelf, tell
+    /// its recipients (`file-offered`: a room's members but the sender, or
+    /// the one user), and answer the sender's `file-saved` with the same
+    /// description (its id, when it expires). The recipients of a room are
+    /// its members at this moment.
+    fn offer(&self, username: &str, to: &ShareWith, saved: &FileInfo) -> Result<Envelope> {
+        let state = self.hub.lock();
+        let readers: BTreeSet<String> = match (&to.room, &to.user) {
+            (Some(room), _) => state.rooms.get(room).cloned().unwrap_or_default(),
+            (None, Some(user)) => BTreeSet::from([user.clone()]),
+            (None, None) => BTreeSet::new(),
+        };
+        let shared = self
+            .hub
+            .shelf
+            .put(saved, username, to, readers, Utc::now())?;
+        let offered = event("file-offered", &shared);
+        let whom = match (&to.room, &to.user) {
+            (Some(room), _) => {
+                state.fan_out(room, &offered, Some(username));
+                format!("#{room}")
+            }
+            (None, Some(user)) => {
+                if let Some(member) = state.members.get(user) {
+                    deliver(&member.link, encode(&offered, b""));
+                }
+                format!("@{user}")
+            }
+            (None, None) => String::new(),
+        };
+        let (name, size, id) = (&shared.name, shared.size, &shared.id);
+        log::info!(
+            "{}: {username} offered {name} ({size} bytes) to {whom} as file {id}",
+            self.peer
+        );
+        Ok(event("file-saved", &shared))
+    }
+
+    /// `file-get`: the next piece of a file on the shelf that is for this
+    /// user ([`Shelf::part`]); the last piece is logged as fetched.
+    fn fetch(&self, username: &str, data: &Value) -> Result<Envelope> {
+        let get: FileGet = serde_json::from_value(data.clone()).map_err(|e| {
+            Error::BadMessage(format!("file-get data is {{\"id\",\"offset\"}}: {e}"))
+        })?;
+        let part = self
+            .hub
+            .shelf
+            .part(&get.id, username, get.offset, Utc::now())?;
+        if part.size - part.offset <= CHUNK_BYTES as u64 {
+            let (name, size, id) = (&part.name, part.size, &part.id);
+            log::info!(
+                "{}: {username} fetched {name} ({size} bytes, file {id})",
+                self.peer
+            );
+        }
+        Ok(event("file-part", &part))
     }
 
     /// A custom action, if a handler is registered for it.
@@ -573,7 +747,7 @@ impl<'a> Conversation<'a> {
                 .cloned()
                 .collect();
             return Err(Error::BadMessage(format!(
-                "unknown action {}; this server answers login, message, command, CoreClients, CoreKey, direct, file-start, file-chunk, file-end{}{}",
+                "unknown action {}; this server answers login, message, command, CoreClients, CoreKey, direct, file-start, file-chunk, file-end, file-get{}{}",
                 shown(action),
                 if custom.is_empty() { "" } else { ", " },
                 custom.join(", ")
