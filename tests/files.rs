@@ -10,9 +10,8 @@ use common::*;
 use rfmp::Error;
 use rfmp::chat::client::{Client, Security};
 use rfmp::chat::messages::Envelope;
-use rfmp::chat::transfer::{
-    CHUNK_BYTES, FileInfo, ShareWith, SharedFile, Shelf, ShelfLimits, fetch_file,
-};
+use rfmp::chat::transfer::shelf::{ShareWith, SharedFile, Shelf, ShelfLimits, fetch_file};
+use rfmp::chat::transfer::{CHUNK_BYTES, FileInfo};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;

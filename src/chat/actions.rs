@@ -32,8 +32,8 @@
 //! | `CoreClients` | none | `clients`: a list of [`ClientInfo`] |
 //! | `CoreKey` | `{"username"}` | `key` [`KeyInfo`]: that user's RSA public key and fingerprint |
 //! | `direct` | [`DirectOut`] `{"to","key","sealed"}` | `direct-sent` `{"to"}`; the recipient gets `direct` [`DirectIn`] |
-//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`]; `file-start` may name a `room` or a `user` ([`crate::chat::transfer::ShareWith`]): a file for people | `file-saved` (for people: a [`crate::chat::transfer::SharedFile`], with its `id`), or `error` |
-//! | `file-get` | [`crate::chat::transfer::FileGet`] `{"id","offset"}` | `file-part` [`crate::chat::transfer::FilePart`]: at most 64 KiB from `offset`, base64 |
+//! | `file-start`, `file-chunk`, `file-end` | see [`crate::chat::transfer`]; `file-start` may name a `room` or a `user` ([`crate::chat::transfer::shelf::ShareWith`]): a file for people | `file-saved` (for people: a [`crate::chat::transfer::shelf::SharedFile`], with its `id`), or `error` |
+//! | `file-get` | [`crate::chat::transfer::shelf::FileGet`] `{"id","offset"}` | `file-part` [`crate::chat::transfer::shelf::FilePart`]: at most 64 KiB from `offset`, base64 |
 //! | any other name | registered with [`crate::chat::server::Server::handle`] | the handler's answer, under the same action |
 //!
 //! Before `login` the server answers only `login`, and echoes a `message`
@@ -57,7 +57,7 @@
 //! |--------|------|------|
 //! | `message` | [`RoomMessage`] `{"room","from","text","sent"}` | someone (you too) spoke in a room you are in |
 //! | `notice` | [`Notice`] `{"room","text"}` | someone joined or left a room you are in; the server is shutting down (`"text":"server shutting down"`, then End) |
-//! | `file-offered` | [`crate::chat::transfer::SharedFile`] `{"id","name","size","sha256","from","room" or "to","expires"}` | someone sent a file to a room you are in, or to you; fetch it with `file-get` |
+//! | `file-offered` | [`crate::chat::transfer::shelf::SharedFile`] `{"id","name","size","sha256","from","room" or "to","expires"}` | someone sent a file to a room you are in, or to you; fetch it with `file-get` |
 //! | `direct` | [`DirectIn`] | someone sent you an end-to-end encrypted message |
 //! | `error` | `{"code","message"}` | a request failed; `code` is HTTP's number, as in `EE` packets |
 

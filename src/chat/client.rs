@@ -13,7 +13,8 @@
 use crate::chat::actions::{DirectIn, DirectOut, KeyInfo, Login, RoomMessage, Say, Welcome};
 use crate::chat::direct::{SealedDirect, open_direct, seal_direct};
 use crate::chat::messages::{Envelope, decode, encode};
-use crate::chat::transfer::{FileEnd, FileInfo, ShareWith, SharedFile, send_file_to};
+use crate::chat::transfer::shelf::{ShareWith, SharedFile};
+use crate::chat::transfer::{FileEnd, FileInfo, send_file_to};
 use crate::error::{Error, Result};
 use crate::handshake::client::{Mode, handshake_observed};
 use crate::handshake::framing::Connection;
@@ -633,7 +634,7 @@ impl Client {
     /// and wait for `file-saved`, which for such a file is the
     /// [`SharedFile`] its recipients are told of (`file-offered`): its id,
     /// and when it expires. They fetch it with
-    /// [`crate::chat::transfer::fetch_file`].
+    /// [`crate::chat::transfer::shelf::fetch_file`].
     ///
     /// # Errors
     /// As [`Client::send_file`]; [`Error::Peer`] `403` for a room we are

@@ -1,6 +1,10 @@
 //! The server's side of the chat: who is logged in, the rooms, and the
 //! fan-out of every room message to the room's members.
 //!
+//! Why one long file: most of it is this documentation of the rules the
+//! hub keeps, beside the one lock that keeps them; each client's side of a
+//! conversation is in `hub/conversation.rs`.
+//!
 //! # Threads and shared state
 //! Each client has its own thread (see [`crate::chat::server::chatting`]), running a
 //! [`Conversation`]: the client's login, token, failed-login count and file
@@ -67,9 +71,8 @@ use crate::chat::actions::{
     RoomInfo, RoomMessage, RoomUsers, Say, Welcome, validate_name, validate_new_username,
 };
 use crate::chat::messages::{Envelope, decode, encode};
-use crate::chat::transfer::{
-    FileEnd, FileGet, FileInfo, FileOffer, FileReceiver, ShareWith, Shelf, ShelfLimits,
-};
+use crate::chat::transfer::shelf::{FileGet, ShareWith, Shelf, ShelfLimits};
+use crate::chat::transfer::{FileEnd, FileInfo, FileOffer, FileReceiver};
 use crate::error::{Error, Result};
 use crate::handshake::helpers::os_rng;
 use crate::link::Link;

@@ -66,7 +66,8 @@ use crate::chat::accounts::{Accounts, HASHING_AT_ONCE};
 use crate::chat::hashing::HashingPool;
 use crate::chat::hub::{Conversation, Hub, LOGIN_BACKOFF, NEW_ACCOUNTS_PER_MINUTE, Next, Request};
 use crate::chat::messages::decode;
-use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver, SHELF_FILE, Shelf, ShelfLimits};
+use crate::chat::transfer::shelf::{SHELF_FILE, Shelf, ShelfLimits};
+use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
@@ -132,7 +133,7 @@ pub struct ServerConfig {
     pub max_file_bytes: u64,
     /// How long a file sent to people stays on the server, and the
     /// budgets of such files per sender and in all
-    /// ([`crate::chat::transfer::Shelf`]). Default 24 hours, 256 MiB per
+    /// ([`crate::chat::transfer::shelf::Shelf`]). Default 24 hours, 256 MiB per
     /// user, 1 GiB in all (`rfmp server --file-expiry`,
     /// `--file-budget-per-user`, `--file-budget-total`).
     pub shelf_limits: ShelfLimits,

@@ -11,8 +11,9 @@ use crate::check::CheckSide;
 use crate::pcap::PcapCipher;
 use crate::watch::{TimeoutArgs, WatchArgs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use rfmp::chat::transfer::{
-    DEFAULT_BUDGET_PER_USER, DEFAULT_BUDGET_TOTAL, DEFAULT_FILE_EXPIRY, DEFAULT_MAX_FILE_BYTES,
+use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::chat::transfer::shelf::{
+    DEFAULT_BUDGET_PER_USER, DEFAULT_BUDGET_TOTAL, DEFAULT_FILE_EXPIRY,
 };
 use rfmp::handshake::Profile;
 use rfmp::handshake::session::Algorithm;

@@ -36,7 +36,8 @@ use rfmp::Error;
 use rfmp::chat::actions::MAX_TEXT_BYTES;
 use rfmp::chat::client::Client;
 use rfmp::chat::messages::Envelope;
-use rfmp::chat::transfer::{DEFAULT_MAX_FILE_BYTES, ShareWith, fetch_file};
+use rfmp::chat::transfer::DEFAULT_MAX_FILE_BYTES;
+use rfmp::chat::transfer::shelf::{ShareWith, fetch_file};
 use rfmp::link::Faults;
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -673,7 +674,7 @@ fn send(client: &Client, to: Option<&str>, current: Option<&str>, path: &Path) -
 
 /// `/get ID`: fetch a file offered to us into `dir`, with a progress bar;
 /// its SHA-256 is checked, its name made safe, and no file is
-/// overwritten ([`rfmp::chat::transfer::fetch_file`]).
+/// overwritten ([`rfmp::chat::transfer::shelf::fetch_file`]).
 fn get(client: &Client, id: &str, dir: &Path) -> CliResult<()> {
     let bar = progress_bar(0);
     let fetched = fetch_file(client, id, dir, &mut |done, size| {

@@ -40,7 +40,7 @@ pub use error::{CliError, CliResult, file_error};
 use args::{Cli, Command, ProfileChoice};
 use clap::Parser;
 use rfmp::chat::server::ServerConfig;
-use rfmp::chat::transfer::ShelfLimits;
+use rfmp::chat::transfer::shelf::ShelfLimits;
 use rfmp::link::Faults;
 use rfmp::teach::demo::DEMO_FAULTS;
 use std::io::Write;

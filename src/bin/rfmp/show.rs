@@ -6,7 +6,8 @@
 use anstyle::{AnsiColor, Style};
 use rfmp::chat::actions::{DirectIn, KeyInfo, RoomMessage};
 use rfmp::chat::messages::Envelope;
-use rfmp::chat::transfer::{FileInfo, SharedFile};
+use rfmp::chat::transfer::FileInfo;
+use rfmp::chat::transfer::shelf::SharedFile;
 use serde_json::Value;
 
 /// A user's name in a colour of its own (the same colour every time), so a
