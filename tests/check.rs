@@ -1,13 +1,15 @@
-//! `rfmp check`: rfmp's own server and client pass every check, and each
+//! `rfmp check`: rfmp's own server and client pass every check, each
 //! named diagnosis catches a small, deliberately deviant peer speaking raw
-//! bytes over a real loopback socket.
+//! bytes over a real loopback socket, and the table of checks agrees with
+//! `SPEC.md`, the steps of the flow and the lesson.
 
 mod common;
 
 use rfmp::chat::client::{Client, Security};
-use rfmp::check::{self, Diagnosis, Options, Outcome, Profile, Report};
+use rfmp::check::{self, Check, Diagnosis, Options, Outcome, Profile, Report};
 use rfmp::handshake::decryption::decrypt_ec_packet;
 use rfmp::handshake::helpers::{base64_decode, base64_encode, os_rng};
+use rfmp::handshake::observe::{STEPS, Side as Runs};
 use rfmp::handshake::packets::{Packet, sc_packet};
 use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};
 use rsa::pkcs1::EncodeRsaPublicKey;
@@ -65,6 +67,12 @@ fn rfmp_server_passes_every_check() {
     let last = text.lines().last().expect("a summary");
     assert_eq!(last, format!("{servers} passed, 0 failed"));
     assert!(text.contains("✓ 16.e-1"), "{text}");
+    // A passed check ends with the clauses of SPEC.md it verifies.
+    assert!(
+        text.lines()
+            .any(|l| l == "✓ 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0) (§5.a-1, §6.a-1)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -159,6 +167,27 @@ fn server_variant_is_named(answer: fn(&[u8]) -> Option<Vec<u8>>, id: &str, named
     let (report, text) = check_server(addr, &options(Some(id)));
     assert_eq!(diagnosis_of(&report, id), Some(named), "{text}");
     assert!(text.contains(named.what()), "{text}");
+    // The failure names the clauses of SPEC.md and the lesson, on its
+    // line and again in the summary.
+    let c = check::list()
+        .iter()
+        .find(|c| c.side == check::Side::Server && c.id == id)
+        .expect("a server check");
+    let clauses = c.clauses.join(", ");
+    let line = format!(
+        "✗ {:<7} {:<6} {} (SPEC {clauses}; {})",
+        c.id,
+        c.level.as_str(),
+        c.title,
+        c.lesson
+    );
+    assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    let summary = format!(
+        "failed {id} ({}, SPEC {clauses}): {}",
+        c.level.as_str(),
+        named.what()
+    );
+    assert!(text.lines().any(|l| l == summary), "{summary} in {text}");
     assert_eq!(report.exit_code(), 1);
     assert!(
         text.lines().last().unwrap().ends_with("passed, 1 failed"),
@@ -196,7 +225,7 @@ fn key_as_base64_of_pem_is_named() {
             let pem = common::test_server_public_pem();
             Some(cc_with(&base64_encode(pem.as_bytes())))
         },
-        "8.a-2",
+        "6.a-2",
         Diagnosis::KeyBase64OfPem,
     );
 }
@@ -211,7 +240,7 @@ fn pkcs1_key_is_named() {
                 .expect("PKCS#1");
             Some(cc_with(pem.trim_end()))
         },
-        "8.a-2",
+        "6.a-2",
         Diagnosis::KeyPkcs1,
     );
 }
@@ -410,7 +439,7 @@ fn a_client_that_takes_one_read_as_one_packet_is_named() {
     client.join().expect("client thread");
     let text = String::from_utf8(out).expect("UTF-8");
     assert_eq!(
-        diagnosis_of(&reports[0], "8.a-3"),
+        diagnosis_of(&reports[0], "8.a-1"),
         Some(Diagnosis::OneReadOnePacket),
         "{text}"
     );
@@ -464,7 +493,10 @@ fn list_has_ids_levels_and_lessons() {
     let text = String::from_utf8(out).expect("UTF-8");
     assert_eq!(text.lines().count(), check::list().len());
     assert!(
-        text.contains("server 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0)"),
+        text.contains(
+            "server 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0) \
+             (sends (SS,RFMP,v1.0,0); SPEC §5.a-1, §6.a-1; lessons/01-start.md)\n"
+        ),
         "{text}"
     );
     for c in check::list() {
@@ -477,16 +509,21 @@ fn list_has_ids_levels_and_lessons() {
     }
 }
 
-/// The lesson's tables list every check and every diagnosis, so the
-/// lesson cannot drift from the suite.
+/// The lesson's tables list every check (with its level, clauses and
+/// lesson) and every diagnosis, so the lesson cannot drift from the suite.
 #[test]
 fn the_lesson_lists_every_check_and_diagnosis() {
     let lesson = std::fs::read_to_string("lessons/11-conformance.md").expect("the lesson");
     for c in check::list() {
-        let row = format!("| {} | {} |", c.id, c.level.as_str());
+        // | id | level | requirement | clauses | lesson |
+        let start = format!("| {} | {} |", c.id, c.level.as_str());
+        let lesson_file = c.lesson.trim_start_matches("lessons/");
+        let end = format!("| {} | {lesson_file} |", c.clauses.join(", "));
         assert!(
-            lesson.contains(&row),
-            "lessons/11-conformance.md lacks {row}"
+            lesson
+                .lines()
+                .any(|l| l.starts_with(&start) && l.ends_with(&end)),
+            "lessons/11-conformance.md lacks {start} ... {end}"
         );
     }
     for d in Diagnosis::ALL {
@@ -496,6 +533,119 @@ fn the_lesson_lists_every_check_and_diagnosis() {
             "lessons/11-conformance.md lacks {row}"
         );
     }
+}
+
+/// What is wrong with a table of checks, measured against the text of
+/// `SPEC.md` and the steps of the flow: a check without a clause, a clause
+/// that `SPEC.md` does not define (a clause is defined where it stands in
+/// bold, `**§6.a-1**`, or `**§SEC-9 Resources.**` with its title), an id
+/// whose step the side under test does not run (a server check named after
+/// the client's step 8.a), and an id used twice on one side. Empty when
+/// all is well.
+fn table_problems(checks: &[Check], spec: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for c in checks {
+        if c.clauses.is_empty() {
+            problems.push(format!("{} names no clause", c.id));
+        }
+        for clause in c.clauses {
+            let defined =
+                spec.contains(&format!("**{clause}**")) || spec.contains(&format!("**{clause} "));
+            if !defined {
+                problems.push(format!(
+                    "{} names {clause}, which SPEC.md does not define",
+                    c.id
+                ));
+            }
+        }
+        // A check's step is one that the side under test runs: a step of
+        // the flow, or a group of steps such as 10.a (10.a.i to 10.a.iii).
+        // The chat check names the application, which has no step.
+        let step = c.id.rsplit_once('-').map_or(c.id, |(step, _)| step);
+        let group = format!("{step}.");
+        let runs: Vec<Runs> = STEPS
+            .iter()
+            .filter(|s| s.id == step || s.id.starts_with(&group))
+            .map(|s| s.side)
+            .collect();
+        let other_side = match c.side {
+            check::Side::Server => Runs::Client,
+            check::Side::Client => Runs::Server,
+        };
+        let wrong = if runs.is_empty() && step != "chat" {
+            Some("is not a step".to_string())
+        } else {
+            runs.iter()
+                .find(|&&side| side == other_side)
+                .map(|side| format!("the {} runs", side.as_str()))
+        };
+        if let Some(wrong) = wrong {
+            problems.push(format!(
+                "{} (a {:?} check) names step {step}, which {wrong}",
+                c.id, c.side
+            ));
+        }
+        if seen.contains(&(c.side, c.id)) {
+            problems.push(format!("{} is used twice on the {:?} side", c.id, c.side));
+        }
+        seen.push((c.side, c.id));
+    }
+    problems
+}
+
+/// Every check names at least one clause, every clause it names is one
+/// that `SPEC.md` defines, written as `SPEC.md` writes it, every id names a
+/// step that the side under test runs, and no id is used twice on one
+/// side; so a report's `§` ids can be looked up, and its step ids too.
+#[test]
+fn every_check_names_spec_clauses_and_a_step_its_side_runs() {
+    let spec = std::fs::read_to_string("SPEC.md").expect("SPEC.md");
+    assert_eq!(table_problems(check::list(), &spec), Vec::<String>::new());
+}
+
+/// The test above can fail: a table with each mistake is caught.
+#[test]
+fn a_wrong_table_of_checks_is_caught() {
+    let spec = std::fs::read_to_string("SPEC.md").expect("SPEC.md");
+    let good = check::list()[0];
+    assert_eq!((good.id, good.side), ("4.a-1", check::Side::Server));
+    let wrong = [
+        good,
+        Check {
+            clauses: &[],
+            ..good
+        },
+        Check {
+            id: "4.a-9",
+            clauses: &["§4.a-9"],
+            ..good
+        },
+        Check {
+            id: "4.a-8",
+            clauses: &["5.a-1"],
+            ..good
+        },
+        Check {
+            id: "8.a-1",
+            ..good
+        },
+        Check {
+            id: "99.z-1",
+            ..good
+        },
+    ];
+    assert_eq!(
+        table_problems(&wrong, &spec),
+        [
+            "4.a-1 names no clause",
+            "4.a-1 is used twice on the Server side",
+            "4.a-9 names §4.a-9, which SPEC.md does not define",
+            "4.a-8 names 5.a-1, which SPEC.md does not define",
+            "8.a-1 (a Server check) names step 8.a, which the client runs",
+            "99.z-1 (a Server check) names step 99.z, which is not a step",
+        ]
+    );
 }
 
 /// A server that accepts and then says nothing fails each check within

@@ -144,7 +144,7 @@ fn walk(
     // 1.b-1: the start packet, exactly.
     let secure = step(outcomes, "1.b-1", start(&mut wire))?;
 
-    // 8.a-3: the CC in three pieces; the client's next move shows it read it.
+    // 8.a-1: the CC in three pieces; the client's next move shows it read it.
     let pem = public_key_to_pem(&key.to_public_key()).unwrap_or_default();
     let cc = cc_packet(secure.then_some(pem.as_str()));
     let _ = wire.send_in_pieces(cc.as_bytes(), 3, Duration::from_millis(30));
@@ -154,7 +154,7 @@ fn walk(
         // the CC it could not read arrived in pieces.
         let ec = expect_packet(&mut wire, "EC", "(EC,<algorithm>,<secret>,<client key>)")
             .map_err(|f| f.because(Some(Diagnosis::OneReadOnePacket)));
-        let ec = step(outcomes, "8.a-3", ec)?;
+        let ec = step(outcomes, "8.a-1", ec)?;
         Some(secured(&ec, key, outcomes)?)
     } else {
         for id in ["10.a-1", "10.a-2", "10.a-3"] {
@@ -169,7 +169,7 @@ fn walk(
         if !secure {
             let why = "under the seed profile an unsecured client sends nothing after the CC \
                        that shows it read it";
-            outcomes.insert("8.a-3", Outcome::Skipped(why.into()));
+            outcomes.insert("8.a-1", Outcome::Skipped(why.into()));
         }
         return Ok(());
     }
@@ -195,7 +195,7 @@ fn walk(
         });
     if !secure {
         // An unsecured client sends nothing after CC: its AK shows it read CC.
-        record(outcomes, "8.a-3", acked.clone());
+        record(outcomes, "8.a-1", acked.clone());
     }
     step(outcomes, "15.a-1", acked)?;
 

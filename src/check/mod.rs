@@ -13,25 +13,37 @@
 //! - [`serve_clients`] listens for clients under test and grades each one
 //!   that connects, one after the other (a teacher can grade a class).
 //!
-//! Every check ([`Check`]) has an id made of the step it tests and a
-//! number (`4.a-1`, `16.e-1`), a level (MUST or SHOULD), a one-line
-//! statement of what the tester sends, and the lesson to read. A failure
-//! says what was expected and what came back (bytes escaped and cut), and,
-//! when the peer does what a known variant does, names it and says what to
-//! change ([`Diagnosis`]). The summary comes last and ends with the line
-//! `N passed, N failed`.
+//! Every check ([`Check`]) has an id made of a step that the side under
+//! test runs and a number (`4.a-1`, `16.e-1`), a level (MUST or SHOULD),
+//! the clauses of `SPEC.md` it verifies (`§5.a-1`, `§KEY-2`), a one-line
+//! statement of what the tester sends, and the lesson to read. Check ids
+//! and clause ids are counted separately: the check `4.a-3` tests the
+//! clause `§4.a-2`, so the report names both: each result line ends with
+//! the check's clauses, and a failure's with `SPEC`, the clauses and the
+//! lesson. A failure then says what was expected and what came back (bytes
+//! escaped and cut), and, when the peer does what a known variant does,
+//! names it and says what to change ([`Diagnosis`]). The summary comes
+//! last: each failure again with its level and clauses, then the line
+//! `N passed, N failed`. Below, a server that writes its key as PKCS#1:
+//! the checks that need the key to encrypt a secret fail with it.
 //!
 //! ```text
-//! ✓ 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0)
-//! ✗ 8.a-2   MUST   the key is an SPKI PEM of an RSA key of at least 2048 bits
-//!     sent      (SS,RFMP,v1.0,1)
-//!     expected  (CC,-----BEGIN PUBLIC KEY-----...)
-//!     got       (CC,-----BEGIN RSA PUBLIC KEY-----\nMIIBCgKCAQEA...
-//!     diagnosis the key as PKCS#1 (-----BEGIN RSA PUBLIC KEY-----) instead of SubjectPublicKeyInfo
-//!     change    write the key as SubjectPublicKeyInfo, -----BEGIN PUBLIC KEY----- ...
-//!     read      lessons/02-server-key.md
+//! ✓ 4.a-1   MUST   answers (CC) to (SS,RFMP,v1.0,0) (§5.a-1, §6.a-1)
+//! ✓ 7.a-1   MUST   answers (CC,<key>) to (SS,RFMP,v1.0,1) (§5.a-1, §6.a-1)
 //! ...
-//! 16 passed, 1 failed
+//! ✗ 6.a-2   MUST   the key is an SPKI PEM of an RSA key of at least 2048 bits (SPEC §6.a-1, §KEY-1, §KEY-2; lessons/02-server-key.md)
+//!     sent      (SS,RFMP,v1.0,1)
+//!     expected  an SPKI PEM RSA key of at least 2048 bits (bad RSA public key: expected PEM text starting with -----BEGIN PUBLIC KEY-----)
+//!     got       -----BEGIN RSA PUBLIC KEY-----\nMIIBCgKCAQEA0AxvTicyTG5INvK8seSy18PvfrL6aKh2NJvEfh3N3prMiNijkNfv\nJfcxFyemfzSMk14/YiuLh6... (425 bytes in all)
+//!     diagnosis the key as PKCS#1 (-----BEGIN RSA PUBLIC KEY-----) instead of SubjectPublicKeyInfo
+//!     change    write the key as SubjectPublicKeyInfo, -----BEGIN PUBLIC KEY----- (Python: PublicFormat.SubjectPublicKeyInfo; lessons/02-server-key.md)
+//! ✓ 3.a-1   MUST   reads a start packet that arrives byte by byte (§3.a-1, §SYN-4)
+//! ...
+//!
+//! ...
+//! failed 6.a-2 (MUST, SPEC §6.a-1, §KEY-1, §KEY-2): the key as PKCS#1 (-----BEGIN RSA PUBLIC KEY-----) instead of SubjectPublicKeyInfo
+//! ...
+//! 11 passed, 11 failed
 //! ```
 //!
 //! Profiles ([`Profile`]): `rfmp` checks this crate's protocol, steps 1-17;
@@ -172,10 +184,15 @@ impl Options {
     }
 }
 
-/// One conformance check: what it tests and where to learn about it.
+/// One conformance check: what it tests, which clauses of `SPEC.md` it
+/// holds the peer to, and where to learn about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Check {
-    /// The step it tests and a number, e.g. `4.a-1`.
+    /// The step it tests and a number, e.g. `4.a-1`: the step is one that
+    /// the side under test runs (a server check about the key names the
+    /// server's step 6.a, which writes it, not the client's 8.a, which
+    /// reads it). Unique per side; the numbers after the dash count the
+    /// checks of that step, not the clauses of `SPEC.md` ([`Check::clauses`]).
     pub id: &'static str,
     /// Whether it tests servers or clients.
     pub side: Side,
@@ -187,6 +204,12 @@ pub struct Check {
     pub sends: &'static str,
     /// The lesson that explains the requirement, e.g. `lessons/01-start.md`.
     pub lesson: &'static str,
+    /// The clauses of `SPEC.md` whose MUST or SHOULD the check verifies,
+    /// written as the specification writes them, e.g. `["§6.a-1",
+    /// "§KEY-2"]`: at least one. A clause id and a check id are different
+    /// things: the check `8.a-1` tests the clause `§8.a-1`, but the check
+    /// `4.a-3` (a wrong version) tests `§4.a-2`, not `§4.a-3` (a bad flag).
+    pub clauses: &'static [&'static str],
     /// Whether the check needs rfmp's SC (and so is skipped under `seed`).
     pub needs_sc: bool,
 }
@@ -213,6 +236,7 @@ pub const CHECKS: &[Check] = &[
         title: "answers (CC) to (SS,RFMP,v1.0,0)",
         sends: "(SS,RFMP,v1.0,0)",
         lesson: START,
+        clauses: &["§5.a-1", "§6.a-1"],
         needs_sc: false,
     },
     Check {
@@ -222,24 +246,27 @@ pub const CHECKS: &[Check] = &[
         title: "answers (CC,<key>) to (SS,RFMP,v1.0,1)",
         sends: "(SS,RFMP,v1.0,1)",
         lesson: KEY,
+        clauses: &["§5.a-1", "§6.a-1"],
         needs_sc: false,
     },
     Check {
-        id: "8.a-1",
+        id: "6.a-1",
         side: S,
         level: Should,
         title: "writes the key as the seed did: 64-character lines, LF, no trailing newline",
         sends: "(SS,RFMP,v1.0,1)",
         lesson: KEY,
+        clauses: &["§6.a-1", "§KEY-2"],
         needs_sc: false,
     },
     Check {
-        id: "8.a-2",
+        id: "6.a-2",
         side: S,
         level: Must,
         title: "the key is an SPKI PEM of an RSA key of at least 2048 bits",
         sends: "(SS,RFMP,v1.0,1)",
         lesson: KEY,
+        clauses: &["§6.a-1", "§KEY-1", "§KEY-2"],
         needs_sc: false,
     },
     Check {
@@ -249,6 +276,7 @@ pub const CHECKS: &[Check] = &[
         title: "reads a start packet that arrives byte by byte",
         sends: "(SS,RFMP,v1.0,0) in 16 writes",
         lesson: START,
+        clauses: &["§3.a-1", "§SYN-4"],
         needs_sc: false,
     },
     Check {
@@ -258,6 +286,7 @@ pub const CHECKS: &[Check] = &[
         title: "reads SS and EC that arrive in one write",
         sends: "(SS,RFMP,v1.0,1)(EC,aes,...) in one write",
         lesson: CONFIRMATION,
+        clauses: &["§12.a-1", "§SYN-4"],
         needs_sc: true,
     },
     Check {
@@ -267,6 +296,7 @@ pub const CHECKS: &[Check] = &[
         title: "decrypts an OAEP-SHA-256 secret (the SC that follows proves it)",
         sends: "(SS,RFMP,v1.0,1), then (EC,aes,<OAEP-SHA-256 secret>,<key>)",
         lesson: ENCRYPTION,
+        clauses: &["§13.a.ii-1"],
         needs_sc: true,
     },
     Check {
@@ -276,6 +306,7 @@ pub const CHECKS: &[Check] = &[
         title: "decrypts a Caesar shift (the SC that follows proves it)",
         sends: "(SS,RFMP,v1.0,1), then (EC,caesar,<secret>,<key>)",
         lesson: ENCRYPTION,
+        clauses: &["§13.a.ii-1"],
         needs_sc: true,
     },
     Check {
@@ -285,6 +316,7 @@ pub const CHECKS: &[Check] = &[
         title: "sends a server nonce, seals the confirmation with AES-128-EAX under the derived key",
         sends: "an aes handshake",
         lesson: CONFIRMATION,
+        clauses: &["§14.a.i-1", "§14.a.ii-1", "§14.a-2", "§CIPH-3"],
         needs_sc: true,
     },
     Check {
@@ -294,6 +326,7 @@ pub const CHECKS: &[Check] = &[
         title: "sends a server nonce, seals the confirmation with the derived Caesar shift",
         sends: "a caesar handshake",
         lesson: CONFIRMATION,
+        clauses: &["§14.a.i-1", "§14.a.ii-1", "§14.a-2", "§CIPH-2"],
         needs_sc: true,
     },
     Check {
@@ -303,6 +336,7 @@ pub const CHECKS: &[Check] = &[
         title: "confirms an unsecured session with exactly (SC)",
         sends: "(SS,RFMP,v1.0,0)",
         lesson: CONFIRMATION,
+        clauses: &["§7.b-1", "§14.a-1"],
         needs_sc: true,
     },
     Check {
@@ -312,6 +346,7 @@ pub const CHECKS: &[Check] = &[
         title: "answers a replayed EC packet with a new server nonce",
         sends: "the same (EC,aes,...) bytes on two connections",
         lesson: CONFIRMATION,
+        clauses: &["§14.a.i-1"],
         needs_sc: true,
     },
     Check {
@@ -321,6 +356,7 @@ pub const CHECKS: &[Check] = &[
         title: "refuses a wrong version with (EE,...) or a close",
         sends: "(SS,RFMP,v9.9,1)",
         lesson: ERRORS,
+        clauses: &["§4.a-2"],
         needs_sc: false,
     },
     Check {
@@ -330,6 +366,7 @@ pub const CHECKS: &[Check] = &[
         title: "refuses a malformed packet with (EE,...) or a close",
         sends: "(SS RFMP v1.0 1)",
         lesson: ERRORS,
+        clauses: &["§4.a-1"],
         needs_sc: false,
     },
     Check {
@@ -339,6 +376,7 @@ pub const CHECKS: &[Check] = &[
         title: "refuses an oversized packet with (EE,...) or a close",
         sends: "8 KiB after (SS, with no closing parenthesis",
         lesson: ERRORS,
+        clauses: &["§SYN-6", "§SEC-9"],
         needs_sc: false,
     },
     Check {
@@ -348,6 +386,7 @@ pub const CHECKS: &[Check] = &[
         title: "refuses an unknown algorithm with (EE,...) or a close",
         sends: "(EC,des,<secret>,<key>) after the CC",
         lesson: ERRORS,
+        clauses: &["§13.a.i-1"],
         needs_sc: false,
     },
     Check {
@@ -357,6 +396,7 @@ pub const CHECKS: &[Check] = &[
         title: "acknowledges in order",
         sends: "(DP,0,...), then (DP,1,...), unsecured",
         lesson: RELIABILITY,
+        clauses: &["§16.g-2"],
         needs_sc: true,
     },
     Check {
@@ -366,6 +406,7 @@ pub const CHECKS: &[Check] = &[
         title: "acknowledges two frames that arrive in one write",
         sends: "(DP,0,...)(DP,1,...) in one write, unsecured",
         lesson: RELIABILITY,
+        clauses: &["§16.g-2", "§SYN-4"],
         needs_sc: true,
     },
     Check {
@@ -375,6 +416,7 @@ pub const CHECKS: &[Check] = &[
         title: "NKs a damaged frame",
         sends: "(DP,0,...) with a wrong CRC, unsecured",
         lesson: FRAMES,
+        clauses: &["§16.e-1", "§EE-4"],
         needs_sc: true,
     },
     Check {
@@ -384,6 +426,7 @@ pub const CHECKS: &[Check] = &[
         title: "opens an AES-sealed frame and acknowledges it",
         sends: "(DP,0,...) sealed with AES-128-EAX",
         lesson: FRAMES,
+        clauses: &["§16.f-1", "§FRM-4"],
         needs_sc: true,
     },
     Check {
@@ -393,6 +436,7 @@ pub const CHECKS: &[Check] = &[
         title: "answers End with End",
         sends: "(End,0,...) sealed with AES-128-EAX",
         lesson: LINK,
+        clauses: &["§17.a-1", "§17.b-1"],
         needs_sc: true,
     },
     Check {
@@ -402,6 +446,7 @@ pub const CHECKS: &[Check] = &[
         title: "echoes a plain-text message sent before login (the link check)",
         sends: "(DP,0,...) carrying {\"action\":\"message\",\"data\":\"hello from rfmp check\",...}, unsecured",
         lesson: CHAT,
+        clauses: &["§APP-4"],
         needs_sc: true,
     },
     Check {
@@ -411,15 +456,17 @@ pub const CHECKS: &[Check] = &[
         title: "opens with (SS,RFMP,v1.0,0) or (SS,RFMP,v1.0,1)",
         sends: "nothing: it waits for the client",
         lesson: START,
+        clauses: &["§1.b-1", "§2.a-1"],
         needs_sc: false,
     },
     Check {
-        id: "8.a-3",
+        id: "8.a-1",
         side: C,
         level: Must,
         title: "reads a CC packet that arrives in pieces",
         sends: "(CC) or (CC,<key>) in 3 writes",
         lesson: KEY,
+        clauses: &["§8.a-1", "§SYN-4"],
         needs_sc: false,
     },
     Check {
@@ -429,6 +476,7 @@ pub const CHECKS: &[Check] = &[
         title: "names aes or caesar in the EC packet",
         sends: "(CC,<key>)",
         lesson: ENCRYPTION,
+        clauses: &["§10.a.i-1"],
         needs_sc: false,
     },
     Check {
@@ -438,6 +486,7 @@ pub const CHECKS: &[Check] = &[
         title: "encrypts the secret with RSA-OAEP-SHA-256 under the server's key",
         sends: "(CC,<key>)",
         lesson: ENCRYPTION,
+        clauses: &["§10.a.ii.1.b-1", "§10.a.ii.2.b-1"],
         needs_sc: false,
     },
     Check {
@@ -447,6 +496,7 @@ pub const CHECKS: &[Check] = &[
         title: "sends its key as an SPKI PEM of an RSA key of at least 2048 bits",
         sends: "(CC,<key>)",
         lesson: ENCRYPTION,
+        clauses: &["§10.a.iii-1", "§KEY-1", "§KEY-2"],
         needs_sc: false,
     },
     Check {
@@ -456,6 +506,7 @@ pub const CHECKS: &[Check] = &[
         title: "accepts the SC and reads a frame that arrives in the same write",
         sends: "(SC,...)(DP,0,...) in one write",
         lesson: CONFIRMATION,
+        clauses: &["§15.a-1", "§15.a-2", "§SYN-4"],
         needs_sc: true,
     },
     Check {
@@ -465,6 +516,7 @@ pub const CHECKS: &[Check] = &[
         title: "NKs a damaged frame",
         sends: "(DP,1,...) with a wrong CRC",
         lesson: FRAMES,
+        clauses: &["§16.e-1", "§EE-4"],
         needs_sc: true,
     },
     Check {
@@ -474,6 +526,7 @@ pub const CHECKS: &[Check] = &[
         title: "acknowledges in order",
         sends: "(DP,1,...) again, intact",
         lesson: RELIABILITY,
+        clauses: &["§16.g-2"],
         needs_sc: true,
     },
     Check {
@@ -483,6 +536,7 @@ pub const CHECKS: &[Check] = &[
         title: "answers End with End",
         sends: "(End,2,...)",
         lesson: LINK,
+        clauses: &["§17.a-1", "§17.b-1"],
         needs_sc: true,
     },
 ];
@@ -493,7 +547,12 @@ pub fn list() -> &'static [Check] {
 }
 
 /// Write the checks of `side` (both sides when `None`) that `options`
-/// selects, one line each: side, id, level, requirement, what is sent.
+/// selects, one line each: side, id, level, requirement, then what is
+/// sent, the clauses and the lesson, e.g.
+///
+/// ```text
+/// server 6.a-2   MUST   the key is an SPKI PEM of an RSA key of at least 2048 bits (sends (SS,RFMP,v1.0,1); SPEC §6.a-1, §KEY-1, §KEY-2; lessons/02-server-key.md)
+/// ```
 ///
 /// # Errors
 /// [`crate::Error::Io`] when `out` fails.
@@ -508,11 +567,12 @@ pub fn write_list(side: Option<Side>, options: &Options, out: &mut dyn Write) ->
         };
         writeln!(
             out,
-            "{side} {:<7} {:<6} {} (sends {}; {})",
+            "{side} {:<7} {:<6} {} (sends {}; SPEC {}; {})",
             check.id,
             check.level.as_str(),
             check.title,
             check.sends,
+            check.clauses.join(", "),
             check.lesson
         )?;
     }
@@ -629,7 +689,9 @@ impl Report {
 
     /// The report as JSON, for graders:
     /// `{"peer":..., "profile":..., "passed":N, "failed":N, "skipped":N,
-    /// "checks":[{"id","level","title","lesson","outcome", ...}]}`.
+    /// "checks":[{"id","level","title","sends","lesson","clauses","outcome",
+    /// ...}]}`, `clauses` being the check's [`Check::clauses`], e.g.
+    /// `["§6.a-1","§KEY-2"]`.
     pub fn to_json(&self) -> Value {
         let checks: Vec<Value> = self
             .results
@@ -641,6 +703,7 @@ impl Report {
                     "title": r.check.title,
                     "sends": r.check.sends,
                     "lesson": r.check.lesson,
+                    "clauses": r.check.clauses,
                 });
                 match &r.outcome {
                     Outcome::Passed => v["outcome"] = json!("passed"),
@@ -683,7 +746,10 @@ fn style(color: bool, c: AnsiColor) -> Style {
     }
 }
 
-/// Write one result line (and, for a failure, its explanation).
+/// Write one result line (and, for a failure, its explanation). A passed
+/// check ends with its clauses, `(§5.a-1, §6.a-1)`; a failed one with its
+/// clauses and its lesson, `(SPEC §6.a-1, §KEY-2; lessons/02-server-key.md)`,
+/// then what was sent, expected and got, and the diagnosis if any.
 fn write_result(out: &mut dyn Write, result: &CheckResult, color: bool) -> std::io::Result<()> {
     let c = result.check;
     let (mark, s) = match &result.outcome {
@@ -698,11 +764,12 @@ fn write_result(out: &mut dyn Write, result: &CheckResult, color: bool) -> std::
         c.level.as_str(),
         c.title
     )?;
+    let clauses = c.clauses.join(", ");
     match &result.outcome {
-        Outcome::Passed => writeln!(out),
+        Outcome::Passed => writeln!(out, " ({clauses})"),
         Outcome::Skipped(why) => writeln!(out, " (skipped: {why})"),
         Outcome::Failed(f) => {
-            writeln!(out)?;
+            writeln!(out, " (SPEC {clauses}; {})", c.lesson)?;
             writeln!(out, "    sent      {}", c.sends)?;
             writeln!(out, "    expected  {}", f.expected)?;
             writeln!(out, "    got       {}", f.got)?;
@@ -710,13 +777,13 @@ fn write_result(out: &mut dyn Write, result: &CheckResult, color: bool) -> std::
                 writeln!(out, "    diagnosis {}", d.what())?;
                 writeln!(out, "    change    {}", d.fix())?;
             }
-            writeln!(out, "    read      {}", c.lesson)
+            Ok(())
         }
     }
 }
 
-/// Write the summary: the failures again (id and diagnosis), then the
-/// line `N passed, N failed`, last.
+/// Write the summary: the failures again (id, level, clauses and
+/// diagnosis), then the line `N passed, N failed`, last.
 fn write_summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     writeln!(out)?;
     for result in &report.results {
@@ -727,9 +794,10 @@ fn write_summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "failed {} ({}){named}",
+                "failed {} ({}, SPEC {}){named}",
                 result.check.id,
-                result.check.level.as_str()
+                result.check.level.as_str(),
+                result.check.clauses.join(", ")
             )?;
         }
     }

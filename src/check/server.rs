@@ -92,8 +92,8 @@ impl Tester {
         match check.id {
             "4.a-1" => self.unsecured_cc(false).map(|_| ()),
             "7.a-1" => self.secured_cc().map(|_| ()),
-            "8.a-1" => self.key_layout(),
-            "8.a-2" => self.server_key().map(|_| ()),
+            "6.a-1" => self.key_layout(),
+            "6.a-2" => self.server_key().map(|_| ()),
             "3.a-1" => self.unsecured_cc(true).map(|_| ()),
             "12.a-1" => self.ss_and_ec_in_one_write(),
             "13.a-1" => self.decrypts(Algorithm::Aes),
@@ -223,7 +223,7 @@ impl Tester {
     fn server_key_quiet(&mut self) -> Checked<PublicKey> {
         match &self.server_pem {
             Some(pem) => rsa_public_key_converter(pem)
-                .map_err(|e| Failure::new("a usable server key (see 8.a-2)", format!("{e}"))),
+                .map_err(|e| Failure::new("a usable server key (see 6.a-2)", format!("{e}"))),
             None => self.server_key(),
         }
     }

@@ -204,9 +204,9 @@ pub enum Command {
     /// Check a server or a client against the protocol, step by step.
     ///
     /// The conformance suite (lessons/11-conformance.md): each check names
-    /// its step, its level (MUST or SHOULD), what it sends, and on a
-    /// failure what was expected and the lesson to read. The exit status
-    /// is 1 when a MUST check failed.
+    /// its step, its level (MUST or SHOULD), the clauses of SPEC.md it
+    /// verifies, what it sends, and on a failure what was expected and the
+    /// lesson to read. The exit status is 1 when a MUST check failed.
     Check {
         #[command(subcommand)]
         side: CheckSide,

@@ -67,7 +67,7 @@ pub struct CheckArgs {
     /// Print one JSON document per report, for a grading script.
     #[arg(long)]
     json: bool,
-    /// Print the checks (id, level, requirement, what is sent, lesson) and stop.
+    /// Print the checks (id, level, requirement, what is sent, SPEC clauses, lesson) and stop.
     #[arg(long)]
     list: bool,
 }
