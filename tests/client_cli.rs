@@ -86,6 +86,26 @@ fn input_that_is_not_utf8_is_replaced_and_the_session_goes_on() {
     assert!(stdout.contains("#lobby erin: still here"), "{stdout}");
 }
 
+/// A password outside the rule (8 to 256 bytes) is refused by the client
+/// itself, with its length and the rule, before a login is sent: the
+/// server answers no `error 400` and creates no account.
+#[test]
+fn a_password_too_short_is_refused_before_it_is_sent() {
+    let (addr, hub, _data) = start_chat_server_with_hub(|_| {});
+    let known = tempfile::tempdir().unwrap();
+    let port = addr.port().to_string();
+    let mut command = client(&["--port", &port, "--user", "frank"], known.path());
+    command.env("RFMP_PASSWORD", "short12");
+    let (status, _stdout, stderr) = run(command, b"");
+    assert!(!status.success());
+    assert!(
+        stderr.contains("RFMP_PASSWORD is 7 bytes long: a password is 8 to 256 bytes long"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("400"), "the server was asked: {stderr}");
+    assert!(!hub.accounts().contains("frank"));
+}
+
 /// A line over the message cap (16 KiB) is refused before sending, with
 /// its size, the cap and the way to send it instead; so is a much longer
 /// one, read without being kept; the session goes on.

@@ -254,6 +254,7 @@ pub enum Command {
     /// (SPKI PEM, as sent on the wire). Neither is overwritten if it exists.
     Keygen {
         /// Where to write the private key; the public key goes to FILE.pub.
+        #[arg(value_name = "FILE")]
         out: PathBuf,
     },
     /// Run an attack for real: mitm, replay, downgrade or guess.

@@ -6,6 +6,7 @@ use crate::args::{ConnectArgs, Secure};
 use crate::keys::load_or_generate;
 use crate::{CliError, CliResult};
 use rfmp::Error;
+use rfmp::chat::accounts::{MAX_PASSWORD_BYTES, MIN_PASSWORD_BYTES};
 use rfmp::chat::actions::validate_name;
 use rfmp::chat::client::{Client, Security};
 use rfmp::handshake::packets::{encryption_choice, encryption_type};
@@ -118,9 +119,25 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
             )));
         }
     };
+    // The server's password rule, checked here first: a typo in length is
+    // asked again rather than sent and refused.
+    let rule = format!("a password is {MIN_PASSWORD_BYTES} to {MAX_PASSWORD_BYTES} bytes long");
+    let fits = |password: &str| (MIN_PASSWORD_BYTES..=MAX_PASSWORD_BYTES).contains(&password.len());
     let password = match std::env::var("RFMP_PASSWORD") {
-        Ok(password) => password,
-        Err(_) if interactive => rpassword::prompt_password(format!("Password for {username}: "))?,
+        Ok(password) if fits(&password) => password,
+        Ok(password) => {
+            return Err(CliError::Rfmp(Error::Usage(format!(
+                "RFMP_PASSWORD is {} bytes long: {rule}",
+                password.len()
+            ))));
+        }
+        Err(_) if interactive => loop {
+            let password = rpassword::prompt_password(format!("Password for {username}: "))?;
+            if fits(&password) {
+                break password;
+            }
+            eprintln!("that password is {} bytes long: {rule}", password.len());
+        },
         Err(_) => {
             return Err(CliError::Rfmp(Error::Usage(
                 "set RFMP_PASSWORD to log in from a script".into(),
@@ -252,7 +269,7 @@ fn handshake_within(
 fn report_connected(args: &ConnectArgs, client: &Client) {
     eprintln!("connected to {}:{}", args.host, args.port);
     if let Some(server) = client.server_fingerprint() {
-        eprintln!("server key fingerprint {server} (compare it with the one the server prints)");
+        eprintln!("server key fingerprint {server}");
     }
 }
 
@@ -284,8 +301,8 @@ fn trust_server(args: &ConnectArgs, client: &Client) -> CliResult<()> {
     )? {
         Trusted::Pinned | Trusted::Known => {}
         Trusted::FirstUse => eprintln!(
-            "first connection to {server}: its key {presented} is now remembered in {} \
-             (compare the fingerprint with the one the server prints)",
+            "first connection to {server}: its key is now remembered in {}; compare its \
+             fingerprint above with the one the server printed at start",
             path.display()
         ),
         Trusted::Replaced { old } => eprintln!(
