@@ -24,7 +24,7 @@
 //! not be empty.
 //!
 //! **Read first:** `lessons/07c-link.md`, "Application messages and files",
-//! and `lessons/09-chat.md`.
+//! and `lessons/09b-people.md`, "End-to-end direct messages".
 //!
 //! **Your task:** three `// TODO` places.
 //! 1. [`json_string`]: a text as a JSON string, quotes included.
