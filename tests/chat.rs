@@ -44,20 +44,6 @@ fn alice_like(addr: SocketAddr, username: &str) -> Client {
     client_with(addr, username, test_client_key())
 }
 
-/// The next envelope of `action`, skipping notices (10 s at most).
-fn next_of(client: &Client, action: &str) -> Envelope {
-    loop {
-        let envelope = client
-            .receive(Some(Duration::from_secs(10)))
-            .expect("the session works")
-            .expect("an envelope within 10 s");
-        if envelope.action == action {
-            return envelope;
-        }
-        assert_eq!(envelope.action, "notice", "expected {action}: {envelope:?}");
-    }
-}
-
 /// The next `count` room messages as `(room, from, text)`.
 fn room_messages(client: &Client, count: usize) -> Vec<(String, String, String)> {
     (0..count)

@@ -24,20 +24,6 @@ fn user(addr: SocketAddr, username: &str) -> Client {
     client
 }
 
-/// The next event of `action`, skipping notices (10 s at most).
-fn next_of(client: &Client, action: &str) -> Envelope {
-    loop {
-        let event = client
-            .receive(Some(Duration::from_secs(10)))
-            .expect("the session works")
-            .expect("an event within 10 s");
-        if event.action == action {
-            return event;
-        }
-        assert_eq!(event.action, "notice", "expected {action}: {event:?}");
-    }
-}
-
 /// No event but notices is waiting for `client`.
 fn nothing_but_notices(client: &Client) {
     while let Some(event) = client.receive(Some(Duration::ZERO)).expect("works") {

@@ -230,3 +230,17 @@ pub fn listening_address(server: &mut std::process::Child) -> SocketAddr {
     std::thread::spawn(move || for _ in log.lines() {});
     addr
 }
+
+/// The next envelope of `action`, skipping notices (10 s at most).
+pub fn next_of(client: &rfmp::chat::client::Client, action: &str) -> Envelope {
+    loop {
+        let envelope = client
+            .receive(Some(Duration::from_secs(10)))
+            .expect("the session works")
+            .expect("an envelope within 10 s");
+        if envelope.action == action {
+            return envelope;
+        }
+        assert_eq!(envelope.action, "notice", "expected {action}: {envelope:?}");
+    }
+}
