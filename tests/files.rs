@@ -161,6 +161,9 @@ fn a_file_offered_to_one_user_reaches_only_that_user() {
     assert_eq!(code, "404");
 }
 
+/// One piece of a file (64 KiB): the least a file counts against the budgets.
+const CHUNK: u64 = rfmp::chat::transfer::CHUNK_BYTES as u64;
+
 /// Files on offer count against their sender's budget and the server's:
 /// over either, the next file is refused from its `file-start` (413 or
 /// 503) and nothing of it is stored.
@@ -168,37 +171,37 @@ fn a_file_offered_to_one_user_reaches_only_that_user() {
 fn files_on_offer_count_against_a_budget_per_user_and_in_all() {
     let (addr, data) = start_chat_server(|config| {
         config.shelf_limits = ShelfLimits {
-            per_user: 3000,
-            total: 3500,
+            per_user: 3 * CHUNK,
+            total: 7 * CHUNK / 2,
             ..ShelfLimits::default()
         };
     });
     let alice = user(addr, "alice");
     let bob = user(addr, "bob");
     let local = tempfile::tempdir().unwrap();
-    let small = file_of(local.path(), "small.bin", 2000);
+    let small = file_of(local.path(), "small.bin", 2 * CHUNK as usize);
     alice
         .share_file(&small, &to_user("bob"), u64::MAX, &mut |_| {})
-        .expect("2000 of alice's 3000 bytes");
+        .expect("2 of alice's 3 pieces");
     let Err(Error::Peer { code, description }) =
         alice.share_file(&small, &to_user("bob"), u64::MAX, &mut |_| {})
     else {
-        panic!("4000 bytes would pass alice's budget");
+        panic!("4 pieces would pass alice's budget");
     };
     assert_eq!(code, "413");
     assert!(
-        description.contains("budget of 3000 bytes"),
+        description.contains(&format!("budget of {} bytes", 3 * CHUNK)),
         "{description}"
     );
-    // bob's 2000 bytes fit his own budget, not the server's: 4000 in all.
+    // bob's 2 pieces fit his own budget, not the server's: 4 in all.
     let Err(Error::Peer { code, description }) =
         bob.share_file(&small, &to_user("alice"), u64::MAX, &mut |_| {})
     else {
-        panic!("4000 bytes in all would pass the server's budget");
+        panic!("4 pieces in all would pass the server's budget");
     };
     assert_eq!(code, "503");
     assert!(
-        description.contains("server's budget of 3500 bytes"),
+        description.contains(&format!("server's budget of {} bytes", 7 * CHUNK / 2)),
         "{description}"
     );
     let received: Vec<_> = std::fs::read_dir(data.path().join("received"))
@@ -238,7 +241,9 @@ fn a_shelved_file_expires_and_is_deleted() {
         )
         .unwrap();
     assert_eq!(shared.expires, (start + Days::hours(1)).trunc_subsecs(0));
-    assert_eq!(shelf.used("alice"), (10, 10));
+    // A 10-byte file counts as one whole piece (64 KiB) against the
+    // budgets, so that tiny files cannot fill the shelf for free.
+    assert_eq!(shelf.used("alice"), (CHUNK, CHUNK));
     let part = shelf
         .part(&shared.id, "bob", 0, start + Days::minutes(59))
         .unwrap();
@@ -259,7 +264,8 @@ fn a_shelved_file_expires_and_is_deleted() {
 /// The server's shelf is saved in `shelf.json` beside the accounts: a
 /// restarted server still offers a file until it expires, and drops from
 /// its index the files that expired meanwhile (deleting them) or whose
-/// file is gone.
+/// file is gone. A second file of the same name, saved as `new (1).txt`,
+/// is offered after the restart too.
 #[test]
 fn the_shelf_survives_a_restart_until_its_files_expire() {
     let receive = tempfile::tempdir().unwrap();
@@ -290,6 +296,7 @@ fn the_shelf_survives_a_restart_until_its_files_expire() {
     };
     let old = put("old.txt", start - Days::minutes(30));
     let new = put("new.txt", start);
+    let copy = put("new (1).txt", start);
     let gone = put("gone.txt", start);
     std::fs::remove_file(receive.path().join("gone.txt")).unwrap();
     drop(shelf);
@@ -299,6 +306,9 @@ fn the_shelf_survives_a_restart_until_its_files_expire() {
     restarted
         .part(&new.id, "bob", 0, later)
         .expect("still offered");
+    restarted
+        .part(&copy.id, "bob", 0, later)
+        .expect("a numbered copy is still offered");
     assert!(restarted.part(&old.id, "bob", 0, later).is_err(), "expired");
     assert!(
         restarted.part(&gone.id, "bob", 0, later).is_err(),

@@ -249,9 +249,15 @@ impl Shelf {
         let listed = stored.files.len();
         let mut files = BTreeMap::new();
         for IndexEntry { file, readers } in stored.files {
-            // A name that is not a plain file name is not ours: never
-            // follow it out of the receive directory.
-            if safe_file_name(&file.name) != file.name {
+            // A name that is not one plain file name is not ours: never
+            // follow it out of the receive directory. (Not `safe_file_name`:
+            // the names saved here may carry a ` (1)` that it would change.)
+            if !is_plain_name(&file.name) {
+                log::warn!(
+                    "{}: skipped the entry {:?}, not a plain file name",
+                    index.display(),
+                    file.name
+                );
                 continue;
             }
             let path = shelf.dir.join(&file.name);
@@ -325,18 +331,20 @@ impl Shelf {
         crate::sync::lock(&self.files)
     }
 
-    /// Bytes on the shelf: `(sent by from, all together)`.
+    /// Bytes counted against the budgets, `(sent by from, all together)`:
+    /// each file's size, but at least 64 KiB ([`charge`]).
     pub fn used(&self, from: &str) -> (u64, u64) {
         let files = self.lock();
         let mine = files
             .values()
             .filter(|s| s.file.from == from)
-            .map(|s| s.file.size)
+            .map(|s| charge(s.file.size))
             .sum();
-        (mine, files.values().map(|s| s.file.size).sum())
+        (mine, files.values().map(|s| charge(s.file.size)).sum())
     }
 
-    /// Check that `size` more bytes from `from` fit both budgets (after
+    /// Check that a file of `size` bytes from `from` (counted as at least
+    /// 64 KiB, [`charge`]) fits both budgets (after
     /// removing the files expired at `now`): at `file-start`, before any
     /// byte is stored, and again when the file is complete.
     ///
@@ -346,13 +354,14 @@ impl Shelf {
     /// is used and when the next file expires.
     pub fn check_budget(&self, from: &str, size: u64, now: DateTime<Utc>) -> Result<()> {
         self.sweep(now);
+        let size = charge(size);
         let files = self.lock();
         let mine: u64 = files
             .values()
             .filter(|s| s.file.from == from)
-            .map(|s| s.file.size)
+            .map(|s| charge(s.file.size))
             .sum();
-        let all: u64 = files.values().map(|s| s.file.size).sum();
+        let all: u64 = files.values().map(|s| charge(s.file.size)).sum();
         let next_expiry = |only: Option<&str>| {
             files
                 .values()
@@ -454,7 +463,8 @@ impl Shelf {
     /// expired, or is not for `reader` (the same answer, so nobody learns
     /// which ids exist); [`Error::Usage`] for an offset past the end;
     /// [`Error::File`] when the file cannot be read (it is then taken off
-    /// the shelf).
+    /// the shelf and deleted); a file gone from the disk is answered as
+    /// expired, with [`Error::NotFound`].
     pub fn part(
         &self,
         id: &str,
@@ -463,18 +473,22 @@ impl Shelf {
         now: DateTime<Utc>,
     ) -> Result<FilePart> {
         self.sweep(now);
-        let (file, path) = {
+        let not_for_you = || {
+            Error::NotFound(format!(
+                "no file {:?} for you: it never existed, has expired, or was offered to others",
+                id.chars().take(16).collect::<String>()
+            ))
+        };
+        // The file is opened under the lock, so the sweeper cannot delete
+        // it (nor a new upload take its name) between the lookup and the
+        // open; the reading happens after, on the open file.
+        let (file, path, opened) = {
             let files = self.lock();
-            match files.get(id).filter(|s| s.readers.contains(reader)) {
-                Some(shelved) => (shelved.file.clone(), shelved.path.clone()),
-                None => {
-                    return Err(Error::NotFound(format!(
-                        "no file {:?} for you: it never existed, has expired, or was \
-                         offered to others",
-                        id.chars().take(16).collect::<String>()
-                    )));
-                }
-            }
+            let Some(shelved) = files.get(id).filter(|s| s.readers.contains(reader)) else {
+                return Err(not_for_you());
+            };
+            let opened = File::open(&shelved.path);
+            (shelved.file.clone(), shelved.path.clone(), opened)
         };
         if offset > file.size {
             return Err(Error::Usage(format!(
@@ -482,21 +496,24 @@ impl Shelf {
                 file.name, file.size
             )));
         }
-        let want = CHUNK_BYTES.min((file.size - offset) as usize);
+        let want = (file.size - offset).min(CHUNK_BYTES as u64) as usize;
         let mut bytes = vec![0u8; want];
-        let read = File::open(&path)
-            .and_then(|mut f| {
-                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))?;
-                f.read_exact(&mut bytes)
-            })
-            .map_err(Error::file("read", &path));
+        let read = opened.and_then(|mut f| {
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset))?;
+            f.read_exact(&mut bytes)
+        });
         if let Err(error) = read {
+            // The file cannot be served: take it off the shelf, and off the
+            // disk, so that it is never left outside every budget. If the
+            // index cannot be saved now, the next change saves it.
             let mut files = self.lock();
             files.remove(id);
-            // If the index cannot be saved now, the next change saves it,
-            // and a restart drops an entry whose file is gone anyway.
+            let _ = std::fs::remove_file(&path);
             let _ = self.save(&files);
-            return Err(error);
+            if error.kind() == std::io::ErrorKind::NotFound {
+                return Err(not_for_you());
+            }
+            return Err(Error::file("read", &path)(error));
         }
         use base64::Engine;
         Ok(FilePart {
@@ -612,7 +629,7 @@ pub fn fetch_file(
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(&part.bytes)
                 .map_err(|e| Error::Protocol(format!("a file-part that is not base64: {e}")))?;
-            let expected = CHUNK_BYTES.min((size - received) as usize);
+            let expected = (size - received).min(CHUNK_BYTES as u64) as usize;
             if bytes.len() != expected {
                 return Err(Error::Protocol(format!(
                     "a piece of {} bytes from byte {received}; {expected} were due",
@@ -647,4 +664,27 @@ pub fn fetch_file(
         let _ = std::fs::remove_file(&temp_path);
     }
     result
+}
+
+/// Is `name` one plain file name in a folder: a single normal path
+/// component, with no separator, not hidden and not `..`? The shelf's index
+/// names its files this way; anything else would lead out of the receive
+/// directory, or to a temporary file.
+fn is_plain_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    let one_normal = matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    );
+    one_normal && !name.contains(['/', '\\']) && !name.starts_with('.')
+}
+
+/// What a file of `size` bytes counts against the budgets: its size, but
+/// at least one piece ([`CHUNK_BYTES`], 64 KiB). Without a floor, empty
+/// or one-byte files would cost nothing, and one user could fill the
+/// shelf's index (and the disk's inodes) with as many as they liked; with
+/// it, the default budgets hold at most 4,096 files per user and 16,384 in
+/// all.
+fn charge(size: u64) -> u64 {
+    size.max(CHUNK_BYTES as u64)
 }
