@@ -101,15 +101,22 @@ impl ReaderTask<'_> {
         }
     }
 
-    /// While an AK waits, wake up after the AK delay at the latest (a read
-    /// that finds nothing returns then, and the AK goes); otherwise every
-    /// [`READER_TICK`]. The socket is told only when the value changes.
+    /// While an AK waits, wake up by its deadline at the latest (a read
+    /// that finds nothing returns then, and the AK goes): the time left, not
+    /// the whole delay, or an AK could wait almost twice the delay.
+    /// Otherwise every [`READER_TICK`]. The socket is told only when the
+    /// value must change: a time-out already shorter than the time left
+    /// only wakes the loop early, which is harmless.
     fn set_read_timeout(&mut self) -> Result<()> {
         let wanted = match self.ack_deadline {
-            Some(_) => self
-                .config
-                .ack_delay
-                .clamp(Duration::from_millis(1), READER_TICK),
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let left = left.clamp(Duration::from_millis(1), READER_TICK);
+                if self.read_timeout <= left {
+                    return Ok(());
+                }
+                left
+            }
             None => READER_TICK,
         };
         if wanted != self.read_timeout {
