@@ -176,15 +176,14 @@ fn log_in(
     password: &str,
     interactive: bool,
 ) -> CliResult<rfmp::chat::actions::Welcome> {
-    let no_account = match client.login_with(username, password, args.create_account) {
-        Err(Error::Peer { code, description }) if code == "404" => description,
+    match client.login_with(username, password, args.create_account) {
+        Err(Error::Peer { code, .. }) if code == "404" => {} // no such account
         other => return Ok(other?),
-    };
+    }
     let server = format!("{}:{}", args.host, args.port);
     if !interactive {
         return Err(CliError::Rfmp(Error::Usage(format!(
-            "{server} has no account {username} ({no_account}); give --create-account to \
-             create it"
+            "{server} has no account {username}; give --create-account to create it"
         ))));
     }
     let create = ask(

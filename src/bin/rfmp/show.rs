@@ -91,11 +91,13 @@ fn shared_with(file: &SharedFile) -> String {
 /// The hash's first 16 hex digits (enough to compare by eye; the client
 /// checks all 64 when it fetches).
 fn short_hash(sha256: &str) -> &str {
-    &sha256[..sha256.len().min(16)]
+    // `get`, not slicing: the text comes from the server, and a slice that
+    // cut a multi-byte character would panic.
+    sha256.get(..16).unwrap_or(sha256)
 }
 
 /// Someone offered us a file: `[10:15:00] #study alice offers notes.txt
-/// (1036 bytes, SHA-256 9f2c...) until 10:15 tomorrow: /get 5f0c2a9e`.
+/// (1036 bytes, SHA-256 9f2c...) until 03 Dec 10:15: /get 5f0c2a9e`.
 pub fn file_offered(time: &str, file: &SharedFile) -> String {
     let until = file
         .expires
