@@ -189,13 +189,15 @@ struct IndexFile {
 /// The server's shelf of files sent to people: each file stays until it
 /// expires, and counts against its sender's budget and the total one
 /// ([`ShelfLimits`]). Shared by every client thread (inside the
-/// [`crate::chat::hub::Hub`]); its lock is held for lookups only, never
-/// while a file is read.
+/// [`crate::chat::hub::Hub`]); its lock is held for lookups, opening a
+/// file, and saving the index (a small file, written and synced at each
+/// change), never while a file's bytes are read.
 ///
 /// A file on the shelf is a file the [`FileReceiver`](super::FileReceiver) saved in the receive
 /// directory; the shelf records who may fetch it and deletes it when it
-/// expires. Expired files are removed whenever the shelf is used (and by
-/// [`Shelf::sweep`]).
+/// expires. Expired files are removed by [`Shelf::sweep`], which every
+/// budget check, new file and fetch runs first, and the server's sweeper
+/// thread once a minute.
 ///
 /// The server's shelf ([`Shelf::open`]) is saved in an index file,
 /// `<data dir>/shelf.json` ([`SHELF_FILE`]), replaced atomically at every
@@ -332,7 +334,7 @@ impl Shelf {
     }
 
     /// Bytes counted against the budgets, `(sent by from, all together)`:
-    /// each file's size, but at least 64 KiB ([`charge`]).
+    /// each file's size, but at least 64 KiB ([`CHUNK_BYTES`]).
     pub fn used(&self, from: &str) -> (u64, u64) {
         let files = self.lock();
         let mine = files
@@ -344,7 +346,7 @@ impl Shelf {
     }
 
     /// Check that a file of `size` bytes from `from` (counted as at least
-    /// 64 KiB, [`charge`]) fits both budgets (after
+    /// 64 KiB, one piece of [`CHUNK_BYTES`]) fits both budgets (after
     /// removing the files expired at `now`): at `file-start`, before any
     /// byte is stored, and again when the file is complete.
     ///
