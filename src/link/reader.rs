@@ -27,8 +27,8 @@ pub(super) struct ReaderTask<'a> {
     pub(super) urgent_ack: bool,
     /// When the delayed AK must be queued at the latest.
     pub(super) ack_deadline: Option<Instant>,
-    /// The socket's read timeout now: [`READER_TICK`], or the AK delay
-    /// while an AK waits.
+    /// The socket's read timeout now: [`READER_TICK`], or at most the time
+    /// left to a waiting AK's deadline.
     pub(super) read_timeout: Duration,
     /// Data frames received since the last AK was queued.
     pub(super) unacked: u32,
