@@ -27,6 +27,11 @@
 //! room's messages in the same order. A member whose queue is full (a
 //! client that stopped reading) is disconnected with `EE 503` rather than
 //! allowed to slow everyone down: the hub never waits for one client.
+//! Nor does it wait for the disk: the accounts file, the shelf of files
+//! and the files received are never touched under its lock. A file
+//! offered to a room is put on the shelf (which writes the shelf's index)
+//! between two short holds of the lock, one to read the room's members,
+//! one to queue their `file-offered` notices.
 //!
 //! # Rules the hub enforces (seed 001: "authentication using keys to be able
 //! to send messages only to rooms you are in")
