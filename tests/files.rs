@@ -384,3 +384,39 @@ fn bad_file_requests_are_refused_with_what_was_expected() {
     assert_eq!(part.action, "file-part", "{part:?}");
     assert_eq!(part.data["size"], 5);
 }
+
+/// A server stopped while a file was arriving (`rfmp server` on Ctrl-C
+/// ends with `process::exit`, which drops nothing) leaves that file's
+/// hidden part file, `.NAME.part-` and 16 hex digits, in the receive
+/// directory. The next server deletes it when it binds, and keeps every
+/// other file: the files received, a hidden file that is no part file, a
+/// file whose name only looks like one, and a directory.
+#[test]
+fn part_files_left_by_a_stopped_server_are_deleted_at_the_next_start() {
+    let data = tempfile::tempdir().unwrap();
+    let received = data.path().join("received");
+    std::fs::create_dir_all(received.join(".old.part-0000000000000001")).unwrap();
+    let leftovers = [
+        ".notes.txt.part-0123456789abcdef",
+        ".photo.png.part-fedcba9876543210",
+    ];
+    let kept = ["notes.txt", ".hidden", "report.part-2.txt"];
+    for name in leftovers.iter().chain(&kept) {
+        std::fs::write(received.join(name), b"some bytes").unwrap();
+    }
+    let config = rfmp::chat::server::ServerConfig {
+        data_dir: data.path().join("data"),
+        receive_dir: received.clone(),
+        ..rfmp::chat::server::ServerConfig::default()
+    };
+    let key = rfmp::handshake::server::ServerKey::new(test_server_key()).unwrap();
+    let _server = rfmp::chat::server::Server::bind("127.0.0.1:0", key, config).expect("bind");
+
+    for name in leftovers {
+        assert!(!received.join(name).exists(), "{name} is still there");
+    }
+    for name in kept {
+        assert_eq!(std::fs::read(received.join(name)).unwrap(), b"some bytes");
+    }
+    assert!(received.join(".old.part-0000000000000001").is_dir());
+}

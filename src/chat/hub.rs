@@ -27,6 +27,11 @@
 //! room's messages in the same order. A member whose queue is full (a
 //! client that stopped reading) is disconnected with `EE 503` rather than
 //! allowed to slow everyone down: the hub never waits for one client.
+//! Nor does it wait for the disk: the accounts file, the shelf of files
+//! and the files received are never touched under its lock. A file
+//! offered to a room is put on the shelf (which writes the shelf's index)
+//! between two short holds of the lock, one to read the room's members,
+//! one to queue their `file-offered` notices.
 //!
 //! # Rules the hub enforces (seed 001: "authentication using keys to be able
 //! to send messages only to rooms you are in")
@@ -357,10 +362,13 @@ impl Hub {
         crate::sync::lock(&self.state)
     }
 
-    /// The server's clean end (`rfmp server` on SIGINT or SIGTERM): tell
-    /// every logged-in client `text` in a `notice` (its room: the client's
-    /// current one), then end each session with End (step 17.b,
-    /// [`Link::close`], all at once), waiting at most `limit` for them all.
+    /// The server's clean end (`rfmp server` on SIGINT, SIGTERM or SIGHUP):
+    /// tell every logged-in client `text` in a `notice` (its room: the
+    /// client's current one), then end each session with End (step 17.b,
+    /// [`Link::close`], all at once, each on a thread of its own; a session
+    /// for which no thread can be made is cut at once with `EE 503`),
+    /// waiting at most `limit` for them all. It never panics for want of a
+    /// thread, so a signal handler calling it goes on to its `exit`.
     /// From the first moment no new login is accepted (`error` 503).
     /// Returns how many clients were told.
     ///
@@ -371,7 +379,9 @@ impl Hub {
     /// whenever an account is created, and the shelf's index whenever a
     /// file is offered or expires ([`Shelf::open`]). Connections still in the handshake
     /// or not logged in get no notice; they are closed when the process
-    /// ends.
+    /// ends. A file still arriving stays as a hidden part file in the
+    /// receive directory (the process ends without dropping its
+    /// receiver); the next [`crate::chat::server::Server::bind`] deletes it.
     pub fn shut_down(&self, text: &str, limit: Duration) -> usize {
         let links: Vec<Arc<Link>> = {
             let mut state = self.lock();
@@ -396,16 +406,32 @@ impl Hub {
         // Each close waits for its End to be acknowledged (and briefly for
         // the client's End): on threads of their own, so one slow client
         // delays nobody, and `limit` bounds the whole.
-        let (done, closed) = std::sync::mpsc::channel();
-        for link in &links {
-            let (link, done) = (Arc::clone(link), done.clone());
-            std::thread::spawn(move || {
-                let _ = link.close();
-                let _ = done.send(());
-            });
-        }
         let deadline = Instant::now() + limit;
-        for _ in &links {
+        let (done, closed) = std::sync::mpsc::channel();
+        let mut closing = 0;
+        for link in &links {
+            let (closer, done) = (Arc::clone(link), done.clone());
+            // `Builder::spawn` returns an error where `thread::spawn` would
+            // panic (no memory, too many threads). The caller may be a
+            // signal handler that must still reach its `exit`, so a failure
+            // is logged and that session is ended at once, without End:
+            // `abort` sends `EE 503` and closes the connection, waiting for
+            // nothing.
+            let spawned = std::thread::Builder::new()
+                .name("rfmp-close".into())
+                .spawn(move || {
+                    let _ = closer.close();
+                    let _ = done.send(());
+                });
+            match spawned {
+                Ok(_) => closing += 1,
+                Err(error) => {
+                    log::warn!("shutting down: no thread to end a session ({error}); cutting it");
+                    link.abort(Error::ServerFull("the server is shutting down".into()));
+                }
+            }
+        }
+        for _ in 0..closing {
             let left = deadline.saturating_duration_since(Instant::now());
             if closed.recv_timeout(left).is_err() {
                 log::warn!("shutting down: some sessions did not end in time; leaving anyway");

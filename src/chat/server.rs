@@ -85,7 +85,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -511,7 +511,9 @@ impl Server {
     }
 
     /// Listen on `addr` (use port 0 to let the OS pick a free port), with
-    /// the accounts in [`ServerConfig::data_dir`]. The listening socket is
+    /// the accounts in [`ServerConfig::data_dir`], and delete the files
+    /// left half-received in [`ServerConfig::receive_dir`] by a server that
+    /// was stopped (`remove_part_files`). The listening socket is
     /// made with the `socket2` crate so that its backlog can be
     /// [`LISTEN_BACKLOG`] (1024) rather than `std`'s 128; like `std`, it
     /// sets `SO_REUSEADDR` and tries each address `addr` resolves to in
@@ -535,8 +537,13 @@ impl Server {
         let hub = Hub::new(accounts, config.login_backoff)
             .with_new_accounts_per_minute(config.new_accounts_per_minute)
             .with_shelf(shelf);
+        let listener = listen(addr)?;
+        // Only once the address is ours: a second server started by mistake
+        // on the same address (and the same directory) fails above, before
+        // it could delete the first one's files still arriving.
+        remove_part_files(&config.receive_dir);
         Ok(Server {
-            listener: listen(addr)?,
+            listener,
             key: Arc::new(key),
             hub: Arc::new(hub),
             config,
@@ -673,6 +680,58 @@ impl Server {
 
 /// How often the shelf of files to people is swept of expired files.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Delete the part files in `dir`, the receive directory, and log how
+/// many there were. A file arrives into a hidden temporary file named
+/// `.NAME.part-` and 16 hex digits, which is moved to its own name once
+/// complete and checked, or deleted when the transfer fails
+/// ([`FileReceiver`]'s `Drop`). A server that is stopped (Ctrl-C, SIGTERM:
+/// `rfmp server` ends with `process::exit`, which drops nothing) leaves
+/// the part files of the transfers then under way, and no transfer can
+/// resume after a restart: they are of no use to anyone.
+///
+/// Deleted: the files whose names start with `.` and contain `.part-`
+/// (the same temporary names as [`crate::chat::transfer::shelf::fetch_file`]
+/// gives, were a client to download into this directory). Everything else,
+/// directories included, is kept. A directory that does not exist yet has
+/// nothing to delete; one that cannot be read, or a file that cannot be
+/// deleted, is logged and skipped: the server starts anyway.
+///
+/// The receive directory belongs to one server: a second server using the
+/// same one on another address would delete the first one's part files.
+fn remove_part_files(dir: &Path) -> usize {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return 0,
+        Err(error) => {
+            log::warn!("cannot look for part files in {}: {error}", dir.display());
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let is_part = name.starts_with('.') && name.contains(".part-");
+        // `file_type` does not follow a symbolic link: a link so named is
+        // itself deleted, never what it points to.
+        let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if !is_part || is_dir {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(error) => log::warn!("cannot delete the part file {name}: {error}"),
+        }
+    }
+    if removed > 0 {
+        log::info!(
+            "deleted {removed} part files (transfers cut short when the server stopped) from {}",
+            dir.display()
+        );
+    }
+    removed
+}
 
 /// Start the thread that deletes expired files from the shelf every
 /// [`SWEEP_EVERY`], so that a file expires on time even on a server where

@@ -13,7 +13,7 @@ use std::time::Duration;
 /// How long the clean end waits for the clients' sessions to end.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(5);
 
-/// What every logged-in client is told on SIGINT or SIGTERM.
+/// What every logged-in client is told on SIGINT, SIGTERM or SIGHUP.
 pub const SHUTDOWN_NOTICE: &str = "server shutting down";
 
 /// Read the key (`--key`, or the one kept in the data directory, made
@@ -21,11 +21,14 @@ pub const SHUTDOWN_NOTICE: &str = "server shutting down";
 /// `limits` given as flags, log the address and the key's fingerprint, and
 /// serve until the process is stopped.
 ///
-/// Ctrl-C (SIGINT) or SIGTERM ends it cleanly: every logged-in client gets
-/// the `notice` "server shutting down", then End ([`rfmp::chat::hub::Hub::shut_down`],
-/// at most 5 s for them all), and the process exits with status 0. The
-/// accounts and the shelf of files need no saving then: each is saved
-/// whenever it changes.
+/// Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal closed; the `ctrlc`
+/// crate's `termination` feature catches all three) ends it cleanly:
+/// every logged-in client gets the `notice` "server shutting down", then
+/// End ([`rfmp::chat::hub::Hub::shut_down`], at most 5 s for them all),
+/// and the process exits with status 0. The accounts and the shelf of
+/// files need no saving then: each is saved whenever it changes. A file
+/// still arriving is left as a hidden part file, which the next start
+/// deletes ([`Server::bind`]).
 ///
 /// # Errors
 /// A key file that cannot be read, or that others can read; the address
@@ -67,11 +70,18 @@ pub fn run(
     );
     log::info!("server key fingerprint {}", server.key().fingerprint());
     let hub = Arc::clone(server.hub());
+    // `ctrlc` calls the handler on a thread of its own, once per signal and
+    // one call at a time: a second Ctrl-C waits for this call, so this call
+    // must reach `exit` (were it to panic, that thread would end and later
+    // signals would be caught and ignored). `shut_down` does not panic
+    // when no thread can be made to end a client's session.
     ctrlc::set_handler(move || {
         hub.shut_down(SHUTDOWN_NOTICE, SHUTDOWN_LIMIT);
         eprintln!("rfmp server stopped");
         std::process::exit(0);
     })
-    .map_err(|error| std::io::Error::other(format!("cannot catch Ctrl-C and SIGTERM: {error}")))?;
+    .map_err(|error| {
+        std::io::Error::other(format!("cannot catch Ctrl-C, SIGTERM and SIGHUP: {error}"))
+    })?;
     Ok(server.run()?)
 }

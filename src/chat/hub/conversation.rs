@@ -668,30 +668,47 @@ impl<'a> Conversation<'a> {
     /// its recipients (`file-offered`: a room's members but the sender, or
     /// the one user), and answer the sender's `file-saved` with the same
     /// description (its id, when it expires). The recipients of a room are
-    /// its members at this moment.
+    /// its members at the moment the file is complete.
+    ///
+    /// The hub is locked twice, briefly: once to read who the recipients
+    /// are, once to queue their notices. [`Shelf::put`] runs in between,
+    /// with the hub unlocked, because it writes to the disk (the shelf's
+    /// index, with an `fsync`) and every other client's messages, logins
+    /// and joins need the hub meanwhile. Whoever leaves the room or logs
+    /// in in between changes nothing: the notices go to the recipients
+    /// read first, to each one still connected (one who left the room is
+    /// still told, and may fetch the file; one who joined it is not).
     fn offer(&self, username: &str, to: &ShareWith, saved: &FileInfo) -> Result<Envelope> {
-        let state = self.hub.lock();
-        let readers: BTreeSet<String> = match (&to.room, &to.user) {
-            (Some(room), _) => state.rooms.get(room).cloned().unwrap_or_default(),
-            (None, Some(user)) => BTreeSet::from([user.clone()]),
-            (None, None) => BTreeSet::new(),
+        let readers: BTreeSet<String> = {
+            let state = self.hub.lock();
+            match (&to.room, &to.user) {
+                (Some(room), _) => state.rooms.get(room).cloned().unwrap_or_default(),
+                (None, Some(user)) => BTreeSet::from([user.clone()]),
+                (None, None) => BTreeSet::new(),
+            }
         };
+        // No hub lock held here: the disk may take its time.
         let shared = self
             .hub
             .shelf
-            .put(saved, username, to, readers, Utc::now())?;
-        let offered = event("file-offered", &shared);
-        let whom = match (&to.room, &to.user) {
-            (Some(room), _) => {
-                state.fan_out(room, &offered, Some(username));
-                format!("#{room}")
-            }
-            (None, Some(user)) => {
-                if let Some(member) = state.members.get(user) {
-                    deliver(&member.link, encode(&offered, b""));
+            .put(saved, username, to, readers.clone(), Utc::now())?;
+        // Encoded once, and the same bytes shared by every reader's queue,
+        // as in a room's fan-out.
+        let offered: Arc<[u8]> = encode(&event("file-offered", &shared), b"").into();
+        // The sender of a room's file is not told of it (it has its
+        // `file-saved`); a file for one user goes to that user, whoever it is.
+        let skip = to.room.as_ref().map(|_| username);
+        {
+            let state = self.hub.lock();
+            for name in readers.iter().filter(|name| Some(name.as_str()) != skip) {
+                if let Some(member) = state.members.get(name) {
+                    deliver(&member.link, Arc::clone(&offered));
                 }
-                format!("@{user}")
             }
+        }
+        let whom = match (&to.room, &to.user) {
+            (Some(room), _) => format!("#{room}"),
+            (None, Some(user)) => format!("@{user}"),
             (None, None) => String::new(),
         };
         let (name, size, id) = (&shared.name, shared.size, &shared.id);
