@@ -96,13 +96,17 @@ fn short_hash(sha256: &str) -> &str {
     sha256.get(..16).unwrap_or(sha256)
 }
 
+/// When a file on offer expires, in local time: `03 Dec 10:15`.
+fn until(file: &SharedFile) -> impl std::fmt::Display {
+    file.expires
+        .with_timezone(&chrono::Local)
+        .format("%d %b %H:%M")
+}
+
 /// Someone offered us a file: `[10:15:00] #study alice offers notes.txt
 /// (1036 bytes, SHA-256 9f2c...) until 03 Dec 10:15: /get 5f0c2a9e`.
 pub fn file_offered(time: &str, file: &SharedFile) -> String {
-    let until = file
-        .expires
-        .with_timezone(&chrono::Local)
-        .format("%d %b %H:%M");
+    let until = until(file);
     format!(
         "[{time}] {} {} offers {} ({} bytes, SHA-256 {}...) until {until}: /get {}",
         shared_with(file),
@@ -116,10 +120,7 @@ pub fn file_offered(time: &str, file: &SharedFile) -> String {
 
 /// Our file was put on the server's shelf for people.
 pub fn file_shared(time: &str, file: &SharedFile) -> String {
-    let until = file
-        .expires
-        .with_timezone(&chrono::Local)
-        .format("%d %b %H:%M");
+    let until = until(file);
     format!(
         "[{time}] {} ({} bytes, SHA-256 {}...) offered to {} as file {} until {until}",
         file.name,
