@@ -9,6 +9,9 @@
 //! `{"value": ..., "description": ...}`, so a file explains itself;
 //! `vectors/README.md` says how to use them.
 //!
+//! Why one long file: most of it is the description written beside each
+//! field, in the order the session sends them, which reads best in one place.
+//!
 //! # Made in the insecure teaching mode
 //! Like the transcript ([`crate::teach::transcript`]), the vectors come from
 //! the deterministic teaching mode: the committed TEST-ONLY keys of
