@@ -1,6 +1,8 @@
-//! Teaching tests for the server's threads. Each client's thread and each
-//! link thread gets an explicit, small stack (128 KiB, where `std` gives a
-//! spawned thread 2 MiB). A thread that outgrows its stack aborts the whole
+//! Teaching tests for the server's threads. The server runs one thread per
+//! client, which reads the client's socket and runs the chat for it. Each
+//! client's thread, and a link's own reader thread where a link has one,
+//! gets an explicit, small stack (128 KiB, where `std` gives a spawned
+//! thread 2 MiB). A thread that outgrows its stack aborts the whole
 //! process, so the deepest path a client can drive must run on threads of
 //! that size, with room to spare: here it runs on threads of half the size.
 
@@ -73,4 +75,84 @@ fn server_threads_fit_in_half_their_stack() {
     let again = open_link(addr, &secured(Algorithm::Aes));
     login(&again, "alice");
     again.close().unwrap();
+}
+
+/// The server process's threads, from `/proc/PID/status`.
+fn threads_of(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// One thread per client: each logged-in client in a room costs a real
+/// `rfmp server` process exactly one thread, which reads the client's
+/// socket and runs the chat for it; a room message is sealed and written
+/// to every member by the sender's thread, with no thread of the link's
+/// own. (Before this design a client cost three: reader, writer and chat.)
+#[test]
+fn the_server_runs_one_thread_per_client() {
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, key) = private_key_file("TEST-ONLY-server-key.pem");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(&key)
+        .arg("--data-dir")
+        .arg(data.path().join("data"))
+        .arg("--receive-dir")
+        .arg(data.path().join("received"))
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = listening_address(&mut server);
+    let pid = server.id();
+    let _server = KillOnDrop(server);
+    // A first client, so that whatever the server starts once (the
+    // hashing of passwords, say) is already there.
+    let first = open_link(addr, &secured(Algorithm::Aes));
+    let token = login(&first, "first");
+    let before = threads_of(pid);
+
+    const MORE: usize = 8;
+    let links: Vec<_> = (0..MORE)
+        .map(|i| {
+            let link = open_link(addr, &secured(Algorithm::Aes));
+            login(&link, &format!("member{i}"));
+            link
+        })
+        .collect();
+    // A room message to all nine: fanned out with no thread started.
+    say_with(&first, &token, "one thread each");
+    for link in links.iter().chain([&first]) {
+        // Skip the notices of the others joining.
+        loop {
+            let (envelope, _) = next_envelope(link);
+            if envelope.action != "notice" {
+                assert_eq!(envelope.action, "message", "{envelope:?}");
+                assert_eq!(envelope.data["text"], "one thread each", "{envelope:?}");
+                break;
+            }
+        }
+    }
+    assert_eq!(threads_of(pid), before + MORE);
+
+    for link in &links {
+        link.close().unwrap();
+    }
+    first.close().unwrap();
+}
+
+/// A server process, killed when the test ends, even by a failed assertion.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

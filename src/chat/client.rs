@@ -23,7 +23,7 @@ use crate::handshake::observe::{NoObserver, Observer};
 use crate::handshake::session::Algorithm;
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
-use crate::link::{Link, LinkConfig};
+use crate::link::{Link, LinkConfig, Reading};
 use crate::sync::lock;
 use rsa::{PrivateKey, PublicKey};
 use serde_json::Value;
@@ -301,6 +301,12 @@ impl Client {
             changed: Condvar::new(),
             max_event_bytes: config.queue_bytes,
         });
+        // The reader thread below waits on the link all the time, so it
+        // reads the socket itself: no thread of the link's own.
+        let config = LinkConfig {
+            reading: Reading::Caller,
+            ..config
+        };
         let link = Arc::new(Link::start(session, Direction::ClientToServer, config)?);
         let reader = {
             let (link, shared) = (Arc::clone(&link), Arc::clone(&shared));

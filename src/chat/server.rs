@@ -79,7 +79,7 @@ use crate::handshake::server::{
 };
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
-use crate::link::{Link, LinkConfig};
+use crate::link::{Link, LinkConfig, Reading};
 use rand::RngExt;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -372,6 +372,9 @@ fn chatting_admitted(
     }
     let mut link_config = config.link.clone();
     link_config.idle_timeout = Some(config.idle_timeout);
+    // One thread per client: this one reads the client's socket (inside
+    // `link.receive`) and runs the chat for it.
+    link_config.reading = Reading::Caller;
     let client_key = match &accepted.client_public_key {
         Some(public_key) => Some((public_key_to_pem(public_key)?, fingerprint(public_key)?)),
         None => None,

@@ -1,44 +1,60 @@
 //! The link: reliable, ordered messages over one TCP connection, after the
-//! handshake (steps 16 and 17), with two helper threads per connection.
+//! handshake (steps 16 and 17).
 //!
-//! Why one long file: [`Link`]'s methods and the state its two threads share
-//! belong together; the threads themselves are in `reader.rs` and
-//! `writer.rs`.
+//! Why one long file: [`Link`]'s methods and the state its callers share
+//! belong together; reading and sending are in `reader.rs` and
+//! `sender.rs`.
 //!
-//! [`Link::start`] takes the [`Session`] a handshake produced and starts:
+//! [`Link::start`] takes the [`Session`] a handshake produced. From then on
+//! there are two halves, and neither has a thread of its own:
 //!
-//! - a **reader thread** that cuts frames out of the socket
-//!   ([`FrameReader`]), checks each CRC, opens each payload, puts data in
-//!   order ([`ReceiveWindow`]), answers with AK and NK frames, and hands
-//!   whole messages to an inbox;
-//! - a **writer thread** that drains the outgoing queue: it cuts messages
-//!   into fragments, seals each into a DP frame, keeps it in the send window
-//!   ([`SendWindow`]) until acknowledged, resends it on NK or timeout, and
-//!   writes frames in batches (many frames per system call).
+//! - **sending** ([`Link::send`]): the message is queued, and the thread
+//!   that sends it cuts it into fragments, seals each into a DP frame,
+//!   keeps it in the send window ([`SendWindow`]) until acknowledged, and
+//!   writes it straight into the socket, without waiting for the socket
+//!   (`sender.rs`);
+//! - **reading**: one thread at a time reads the socket and cuts frames
+//!   out of it ([`FrameReader`]), checks each CRC, opens each payload, puts
+//!   data in order ([`ReceiveWindow`]), answers with AK and NK frames, hands
+//!   whole messages to an inbox, and, on AKs, NKs and the ticks of its
+//!   clock, sends what the window now lets go (`reader.rs`).
 //!
-//! The connection's own thread (the server's `client-N` thread, or the
-//! client's main thread) only calls [`Link::send`] and [`Link::receive`].
-//! Why two helpers? The sender must keep reading AKs while the application
-//! is busy, or a full window would wait for an AK nobody reads: a
-//! deadlock. The reader never waits for the application; when the inbox is
-//! full it simply stops taking and acknowledging new data (the peer
+//! Who reads is [`LinkConfig::reading`]:
+//! - [`Reading::OwnThread`] (the default): a reader thread of the link's
+//!   own. The application only calls [`Link::send`] and [`Link::receive`],
+//!   and the peer's frames are taken and acknowledged even while it does
+//!   something else.
+//! - [`Reading::Caller`]: the thread that waits on the link reads:
+//!   [`Link::receive`] reads frames until a message is in the inbox, and
+//!   so do [`Link::flush`], [`Link::close`] and a [`Link::send`] that waits
+//!   for room. The server works this way: each client has *one* thread,
+//!   which reads its client's socket and runs the chat for it, and a room
+//!   message is sealed and written to every member by the thread of the
+//!   member who said it.
+//!
+//! ```text
+//!  application thread(s)                                    one reader
+//!  send(msg) ─► queue ─► fragment, seal, DP frame ─► socket ─► ... peer
+//!                         ▲ resend on NK, AK or timeout ◄─┐
+//!  receive() ◄─ inbox ◄──────────── reassemble ◄─ open ◄─ CRC ◄─ socket
+//!                          AK/NK ─► socket ◄──────────────┘
+//! ```
+//!
+//! Why must somebody always be reading? The sender needs AKs while the
+//! application is busy, or a full window would wait for an AK nobody reads:
+//! a deadlock. The reader never waits for the application; when the inbox
+//! is full it simply stops taking and acknowledging new data (the peer
 //! retransmits later, with backoff). TCP does better: its AKs carry a
 //! receive window, so a sender learns how much room is left without
 //! guessing.
-//!
-//! ```text
-//!  application thread        writer thread                 reader thread
-//!  send(msg) ─► queue ─►  fragment, seal, DP frame ─► socket ─► ... peer
-//!                          ▲ resend on NK/timeout
-//!  receive() ◄─ inbox ◄──────────── reassemble ◄─ open ◄─ CRC ◄─ socket
-//!                          AK/NK to send ◄──────────────┘
-//! ```
 //!
 //! # Limits, so one peer cannot hurt the others
 //! - The outgoing queue holds at most [`LinkConfig::queue_bytes`]: a peer
 //!   that stops reading fills its own queue, and [`Link::try_send`] then
 //!   fails with [`Error::QueueFull`], which the server answers by
 //!   disconnecting that peer. Nothing else waits.
+//! - Nothing waits for the socket either: what it cannot take at once waits
+//!   in a small backlog for the reader's next tick (see `sender.rs`).
 //! - The inbox holds about [`LinkConfig::inbox_bytes`] of delivered but
 //!   unread messages (checked before each frame is taken, so it can go over
 //!   by what one frame releases: at most a window of frames, or one
@@ -70,17 +86,17 @@
 //! - [`frames`]: the four frames on the wire (16.b, 16.c, 16.e, 16.f, 17.a).
 //! - [`reliable`]: the windows, with no I/O and no threads (16.a, 16.d,
 //!   16.g-16.i): the part to read first, and the part the tests drive.
-//! - `reader.rs` and `writer.rs`: the two threads, which run the windows
+//! - `sender.rs` and `reader.rs`: the two halves, which run the windows
 //!   over the socket.
 //! - `faults.rs`: [`Faults`] and [`Trace`], the teaching hooks.
 //! - this file: [`Link`], what the application calls, and the state the
-//!   threads share.
+//!   halves share.
 //!
 //! This folder uses [`crate::handshake`] (the session and its cipher) and
 //! nothing of the chat or the teaching tools.
 //!
 //! # Fault injection
-//! [`Faults`] makes the writer drop or damage frames on purpose, as they
+//! [`Faults`] makes the sender drop or damage frames on purpose, as they
 //! are written. Whether the `n`-th transmission of frame `seq` is damaged
 //! depends only on the fault seed, the direction, `seq` and `n`, not on
 //! thread timing, so a given seed damages the same data frames on every
@@ -91,21 +107,18 @@ mod faults;
 pub mod frames;
 mod reader;
 pub mod reliable;
-mod writer;
+mod sender;
 
 pub use faults::{Fault, Faults, Trace};
 
-use faults::mix;
 use reader::ReaderTask;
-use writer::WriterTask;
+use sender::Sender;
 
 use crate::error::{Error, Result};
 use crate::handshake::packets::ee_packet;
 use crate::handshake::session::Session;
-use crate::link::frames::{Direction, FrameReader, fragment_capacity};
-use crate::link::reliable::{Delivery, ReceiveWindow, ReliableConfig, Resend, SendWindow};
-use rand::SeedableRng;
-use rand::rngs::Xoshiro256PlusPlus;
+use crate::link::frames::{Direction, fragment_capacity};
+use crate::link::reliable::{Delivery, ReliableConfig, Resend, SendWindow};
 use std::collections::VecDeque;
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc;
@@ -133,18 +146,30 @@ pub const ACK_DELAY: Duration = Duration::from_millis(5);
 /// 5 minutes).
 pub const KEEPALIVE: Duration = Duration::from_secs(60);
 
-/// How many bytes of frames the writer gathers before one `write` call.
+/// How many bytes of frames one `send` system call carries at most.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
-/// How often the reader wakes up to check its timers when nothing arrives.
+/// The reader's longest wait for a frame while this side has frames in
+/// flight: a frame another thread sent while the reader waited is first
+/// retransmitted, if it must be, at most this late.
 const READER_TICK: Duration = Duration::from_millis(250);
+
+/// The reader's longest wait for a frame while nothing of ours is in
+/// flight: an idle link's reader wakes once a second (for the idle
+/// timeout, the keepalive, and to notice that the link is being torn
+/// down), so 10,000 idle clients cost 10,000 wake-ups a second.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+
+/// How soon the reader tries again to write bytes the socket could not
+/// take (the peer reads slowly; see `sender.rs`).
+const BACKLOG_TICK: Duration = Duration::from_millis(2);
 
 /// How long [`Link::close`] waits for the peer's own End.
 const LINGER: Duration = Duration::from_secs(5);
 
-/// The stack of each of a link's two threads, in bytes: 128 KiB
+/// The stack of a link's own reader thread, in bytes: 128 KiB
 /// ([`LinkConfig::thread_stack`]). Only the pages a thread touches are
-/// mapped; the link's deepest path (sealing and opening frames) uses a
+/// mapped; the link's deepest path (opening and sealing frames) uses a
 /// small part of it: the test `server_threads_fit_in_half_their_stack`
 /// runs a whole session with half. `std`'s default is 2 MiB.
 pub const LINK_THREAD_STACK: usize = 128 * 1024;
@@ -181,8 +206,6 @@ pub struct LinkConfig {
     /// Disconnect a peer that sends no frame at all for this long (`None`:
     /// never). Default `None`; the server sets 5 minutes.
     pub idle_timeout: Option<Duration>,
-    /// Give up on a socket write that blocks this long. Default 10 s.
-    pub write_timeout: Duration,
     /// Repeat the current AK after this long without one, so that the
     /// peer's idle timeout does not take a quiet side for a dead one.
     /// Default [`KEEPALIVE`] (60 s).
@@ -197,9 +220,30 @@ pub struct LinkConfig {
     /// Where to report [`Trace`] events, each with the direction of the
     /// side that reports it (`None`: nowhere).
     pub trace: Option<mpsc::Sender<(Direction, Trace)>>,
-    /// The stack of each of the link's threads, in bytes. Default
+    /// Who reads the socket: a thread of the link's own (the default), or
+    /// the threads that wait on the link. See [`Reading`].
+    pub reading: Reading,
+    /// The stack of the link's own reader thread, in bytes. Default
     /// [`LINK_THREAD_STACK`] (128 KiB).
     pub thread_stack: usize,
+}
+
+/// Who reads a link's socket ([`LinkConfig::reading`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reading {
+    /// A reader thread of the link's own takes and acknowledges the peer's
+    /// frames whatever the application is doing. The simplest to use:
+    /// [`Link::receive`] just waits for the inbox.
+    #[default]
+    OwnThread,
+    /// No thread of the link's own: whichever thread waits on the link
+    /// ([`Link::receive`], [`Link::flush`], [`Link::close`], a
+    /// [`Link::send`] waiting for room) reads the socket while it waits,
+    /// one thread at a time. Some thread must keep waiting on the link (a
+    /// loop around [`Link::receive`]), or the peer's frames go
+    /// unacknowledged and the peer gives up. The server's choice: one
+    /// thread per client.
+    Caller,
 }
 
 impl Default for LinkConfig {
@@ -209,11 +253,11 @@ impl Default for LinkConfig {
             queue_bytes: 4 * 1024 * 1024,
             inbox_bytes: 4 * 1024 * 1024,
             idle_timeout: None,
-            write_timeout: Duration::from_secs(10),
             keepalive: KEEPALIVE,
             ack_delay: ACK_DELAY,
             faults: Faults::NONE,
             trace: None,
+            reading: Reading::OwnThread,
             thread_stack: LINK_THREAD_STACK,
         }
     }
@@ -226,7 +270,7 @@ enum Control {
     Nak(u32),
 }
 
-/// A message being cut into fragments by the writer.
+/// A message being cut into fragments by the sender.
 #[derive(Debug)]
 struct Outgoing {
     /// The message's fragments not yet sealed, first first.
@@ -243,8 +287,8 @@ enum EndState {
     Sent,
 }
 
-/// The state both helper threads and the application share, behind one
-/// mutex.
+/// The state the reader, the senders and the application share, behind
+/// one mutex.
 #[derive(Debug)]
 struct State {
     /// Messages waiting to be sent, shared rather than copied: the hub puts
@@ -255,6 +299,8 @@ struct State {
     window: SendWindow,
     control: VecDeque<Control>,
     resend: VecDeque<Resend>,
+    /// The socket, the keys, and bytes the socket has not taken yet.
+    sender: Sender,
     end: EndState,
     inbox: VecDeque<Delivery>,
     inbox_bytes: usize,
@@ -266,22 +312,26 @@ struct State {
     /// The EE packet to send the peer before closing, if the error that
     /// ended the link is one it should hear about.
     last_words: Option<String>,
-    /// The link is being torn down: helper threads stop.
+    /// The link is being torn down: nothing more is sent.
     stopping: bool,
     /// The sequence number of our End, once it is in the send window.
     end_seq: Option<u32>,
-    /// Set by the writer when it has written its last words and stopped.
-    writer_finished: bool,
+    /// Threads waiting on [`Shared::app`]: nobody is woken when there are
+    /// none (a wake-up is a system call, and the hub queues a room message
+    /// for every member).
+    waiters: usize,
     stats: LinkStats,
 }
 
 #[derive(Debug)]
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the writer: something to send, or time to stop.
-    writer: Condvar,
     /// Wakes the application: a delivery, queue space, an ack, the end.
     app: Condvar,
+    /// The reader, for [`Reading::Caller`]: the thread that holds this lock
+    /// reads the socket. `None` with [`Reading::OwnThread`]: the link's
+    /// own thread has it.
+    reader: Mutex<Option<ReaderTask>>,
 }
 
 impl State {
@@ -298,50 +348,123 @@ impl State {
             && self.current.is_none()
             && (self.window.is_empty() || (self.window.len() == 1 && self.end_seq == Some(oldest)))
     }
+
+    /// Queue an AK or NK for [`State::pump`]. A newer AK replaces an older
+    /// one (cumulative acknowledgements make the old one redundant) and
+    /// goes to the end, after any NK queued before it.
+    fn queue_control(&mut self, control: Control) {
+        if let Control::Ack(next) = control {
+            self.control.retain(|c| match c {
+                Control::Ack(_) => false,
+                Control::Nak(seq) => !crate::link::reliable::seq_before(*seq, next),
+            });
+        } else {
+            self.stats.naks_sent += 1;
+        }
+        self.control.push_back(control);
+    }
+
+    /// [`State::pump`], then when the sending half next needs the reader's
+    /// clock: soon while the socket owes it room, else at the oldest
+    /// frame's retransmission timeout.
+    fn pump_until_next(&mut self) -> Result<Option<Instant>> {
+        self.pump()?;
+        Ok(if self.sender.has_backlog() {
+            Some(Instant::now() + BACKLOG_TICK)
+        } else {
+            self.window.next_deadline()
+        })
+    }
+
+    /// [`State::pump`] for a thread that is not the reader: an error ends
+    /// the link.
+    fn pump_or_fail(&mut self) {
+        if let Err(error) = self.pump() {
+            self.fail(error);
+        }
+    }
+
+    /// End the link because of `error` (the first error wins), and send
+    /// the last words.
+    fn fail(&mut self, error: Error) {
+        if self.ended.is_none() {
+            self.ended = Some(error.to_string());
+            self.last_words = ee_worthy(&error);
+            self.error = Some(error);
+        }
+        self.stopping = true;
+        self.finish();
+    }
 }
 
 impl Shared {
-    /// Wait on the application's condition variable until `done` holds or
-    /// `limit` has passed; returns the lock.
-    fn wait_until<'a>(
-        &self,
-        mut state: MutexGuard<'a, State>,
-        limit: Duration,
-        done: impl Fn(&State) -> bool,
-    ) -> MutexGuard<'a, State> {
-        let deadline = Instant::now() + limit;
-        while !done(&state) {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            state = self
-                .app
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        state
-    }
-
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A helper thread that panicked would poison the mutex; the state is
+        // A thread that panicked would poison the mutex; the state is
         // still consistent (every change is made in one step), so go on.
         crate::sync::lock(&self.state)
+    }
+
+    /// Let go of the lock, waking the threads that wait on the link, if
+    /// any.
+    fn wake(&self, state: MutexGuard<'_, State>) {
+        let waiting = state.waiters > 0;
+        drop(state);
+        if waiting {
+            self.app.notify_all();
+        }
     }
 
     /// End the link because of `error` (the first error wins).
     fn fail(&self, error: Error) {
         let mut state = self.lock();
-        if state.ended.is_none() {
-            state.ended = Some(error.to_string());
-            state.last_words = ee_worthy(&error);
-            state.error = Some(error);
+        state.fail(error);
+        self.wake(state);
+    }
+
+    /// Wait until `done` holds, the link ends, or `deadline` passes;
+    /// returns the lock. With [`Reading::Caller`] the waiting thread reads
+    /// the socket meanwhile, unless another thread already does: then it
+    /// sleeps until that one has handled a frame.
+    fn wait<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        deadline: Option<Instant>,
+        done: impl Fn(&State) -> bool,
+    ) -> MutexGuard<'a, State> {
+        while !done(&state) && !state.stopping {
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                break;
+            }
+            // `try_lock` while holding the state: the reader, once done,
+            // takes the state's lock to wake us, so no wake-up is lost
+            // between this check and the wait below.
+            if let Ok(mut reader) = self.reader.try_lock()
+                && let Some(task) = reader.as_mut()
+            {
+                drop(state);
+                if let Err(error) = task.step(self, deadline) {
+                    drop(reader);
+                    self.fail(error);
+                } else {
+                    drop(reader);
+                }
+                state = self.lock();
+                if state.waiters > 0 {
+                    self.app.notify_all();
+                }
+                continue;
+            }
+            let limit = deadline.map_or(IDLE_TICK, |deadline| (deadline - now).min(IDLE_TICK));
+            state.waiters += 1;
+            state = self
+                .app
+                .wait_timeout(state, limit)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            state.waiters -= 1;
         }
-        state.stopping = true;
-        drop(state);
-        self.writer.notify_all();
-        self.app.notify_all();
+        state
     }
 }
 
@@ -351,8 +474,8 @@ pub struct Link {
     shared: Arc<Shared>,
     stream: TcpStream,
     direction: Direction,
+    /// The link's own reader thread, with [`Reading::OwnThread`].
     reader: Option<JoinHandle<()>>,
-    writer: Option<JoinHandle<()>>,
     max_message_bytes: usize,
     queue_bytes: usize,
 }
@@ -363,8 +486,8 @@ impl Link {
     /// client).
     ///
     /// # Errors
-    /// [`Error::Io`] if the socket cannot be cloned or configured, or a
-    /// helper thread cannot be started.
+    /// [`Error::Io`] if the socket cannot be cloned or configured, or the
+    /// reader thread cannot be started.
     pub fn start(
         session: Session<TcpStream>,
         direction: Direction,
@@ -372,10 +495,22 @@ impl Link {
     ) -> Result<Link> {
         let (stream, leftover) = session.connection.into_parts();
         let cipher = session.cipher;
-        stream.set_read_timeout(Some(READER_TICK))?;
-        stream.set_write_timeout(Some(config.write_timeout))?;
         stream.set_nodelay(true)?;
-        let capacity = fragment_capacity(&cipher);
+        let sender = Sender::new(
+            stream.try_clone()?,
+            cipher.clone(),
+            direction,
+            fragment_capacity(&cipher),
+            config.faults,
+            config.trace.clone(),
+        );
+        let task = ReaderTask::new(
+            stream.try_clone()?,
+            leftover,
+            cipher,
+            direction.reverse(),
+            config.clone(),
+        )?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -384,6 +519,7 @@ impl Link {
                 window: SendWindow::new(0, config.reliable.clone()),
                 control: VecDeque::new(),
                 resend: VecDeque::new(),
+                sender,
                 end: EndState::NotRequested,
                 inbox: VecDeque::new(),
                 inbox_bytes: 0,
@@ -393,83 +529,42 @@ impl Link {
                 last_words: None,
                 stopping: false,
                 end_seq: None,
-                writer_finished: false,
+                waiters: 0,
                 stats: LinkStats::default(),
             }),
-            writer: Condvar::new(),
             app: Condvar::new(),
+            reader: Mutex::new(None),
         });
-        let name = std::thread::current().name().unwrap_or("link").to_string();
-
-        let reader = {
-            let shared = Arc::clone(&shared);
-            let window = ReceiveWindow::new(0, capacity, &config.reliable);
-            let reader = FrameReader::new(stream.try_clone()?, leftover);
-            let (cipher, config) = (cipher.clone(), config.clone());
-            std::thread::Builder::new()
-                .name(format!("{name}-reader"))
-                .stack_size(config.thread_stack)
-                .spawn(move || {
-                    let mut task = ReaderTask {
-                        shared: &shared,
-                        reader,
-                        window,
-                        cipher,
-                        from: direction.reverse(),
-                        config,
-                        last_heard: Instant::now(),
-                        damaged_in_a_row: 0,
-                        ack_due: false,
-                        urgent_ack: false,
-                        ack_deadline: None,
-                        read_timeout: READER_TICK,
-                        unacked: 0,
-                        last_ack: Instant::now(),
-                    };
-                    if let Err(error) = task.run() {
-                        shared.fail(error);
-                    }
-                })?
-        };
-        let writer = {
-            let shared = Arc::clone(&shared);
-            let stream = stream.try_clone()?;
-            let faults = config.faults;
-            let stack = config.thread_stack;
-            let trace = config.trace.clone();
-            std::thread::Builder::new()
-                .name(format!("{name}-writer"))
-                .stack_size(stack)
-                .spawn(move || {
-                    let mut task = WriterTask {
-                        shared: &shared,
-                        stream,
-                        cipher,
-                        direction,
-                        capacity,
-                        faults,
-                        control_rng: Xoshiro256PlusPlus::seed_from_u64(mix(&[
-                            faults.seed,
-                            u64::from(direction.as_byte()),
-                        ])),
-                        trace,
-                    };
-                    task.run();
-                })?
+        let reader = match config.reading {
+            Reading::Caller => {
+                *crate::sync::lock(&shared.reader) = Some(task);
+                None
+            }
+            Reading::OwnThread => {
+                let shared = Arc::clone(&shared);
+                let name = std::thread::current().name().unwrap_or("link").to_string();
+                let mut task = task;
+                Some(
+                    std::thread::Builder::new()
+                        .name(format!("{name}-reader"))
+                        .stack_size(config.thread_stack)
+                        .spawn(move || task.run(&shared))?,
+                )
+            }
         };
         Ok(Link {
             shared,
             stream,
             direction,
-            reader: Some(reader),
-            writer: Some(writer),
+            reader,
             max_message_bytes: config.reliable.max_message_bytes,
             queue_bytes: config.queue_bytes,
         })
     }
 
-    /// Queue a message for sending, waiting while the queue is full
-    /// (backpressure for a side that produces faster than the peer reads).
+    /// Queue a message and send what the window lets go now, waiting while
+    /// the queue is full (backpressure for a side that produces faster than
+    /// the peer reads).
     ///
     /// Returns once the message is queued, not when it has arrived; use
     /// [`Link::flush`] to wait for acknowledgements. The message is a
@@ -484,9 +579,10 @@ impl Link {
         self.enqueue(message.into(), true)
     }
 
-    /// Queue a message, or fail at once with [`Error::QueueFull`] when the
-    /// queue is full. The server uses this, so a client that does not read
-    /// can never make the server wait.
+    /// Queue a message and send what the window lets go now, or fail at
+    /// once with [`Error::QueueFull`] when the queue is full. The server
+    /// uses this, so a client that does not read can never make the server
+    /// wait.
     ///
     /// # Errors
     /// As [`Link::send`], plus [`Error::QueueFull`].
@@ -502,35 +598,31 @@ impl Link {
                 self.max_message_bytes
             )));
         }
+        // An empty queue takes any message, so a message larger than the
+        // queue still goes.
+        let room = |state: &State| {
+            state.queued_bytes == 0 || state.queued_bytes + message.len() <= self.queue_bytes
+        };
         let mut state = self.shared.lock();
-        loop {
-            if let Some(why) = &state.ended {
-                return Err(Error::SessionEnded(why.clone()));
-            }
-            if state.end != EndState::NotRequested {
-                return Err(Error::SessionEnded("this side already sent End".into()));
-            }
-            // An empty queue takes any message, so a message larger than
-            // the queue still goes.
-            if state.queued_bytes == 0 || state.queued_bytes + message.len() <= self.queue_bytes {
-                break;
-            }
-            if !wait {
-                return Err(Error::QueueFull(format!(
-                    "{} bytes are waiting to be sent (the limit is {}): the peer is not reading",
-                    state.queued_bytes, self.queue_bytes
-                )));
-            }
-            state = self
-                .shared
-                .app
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+        if wait {
+            state = self.shared.wait(state, None, room);
+        }
+        if let Some(why) = &state.ended {
+            return Err(Error::SessionEnded(why.clone()));
+        }
+        if state.end != EndState::NotRequested {
+            return Err(Error::SessionEnded("this side already sent End".into()));
+        }
+        if !room(&state) {
+            return Err(Error::QueueFull(format!(
+                "{} bytes are waiting to be sent (the limit is {}): the peer is not reading",
+                state.queued_bytes, self.queue_bytes
+            )));
         }
         state.queued_bytes += message.len();
         state.queue.push_back(message);
-        drop(state);
-        self.shared.writer.notify_all();
+        state.pump_or_fail();
+        self.shared.wake(state);
         Ok(())
     }
 
@@ -553,42 +645,26 @@ impl Link {
     /// As [`Link::receive`].
     pub fn receive_timeout(&self, timeout: Option<Duration>) -> Result<Option<Delivery>> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(delivery) = state.inbox.pop_front() {
-                if let Delivery::Message(m) = &delivery {
-                    state.inbox_bytes -= m.len();
-                }
-                return Ok(Some(delivery));
+        let state = self.shared.lock();
+        let mut state = self.shared.wait(state, deadline, |state| {
+            !state.inbox.is_empty() || state.error.is_some() || state.peer_ended
+        });
+        if let Some(delivery) = state.inbox.pop_front() {
+            if let Delivery::Message(m) = &delivery {
+                state.inbox_bytes -= m.len();
             }
-            if let Some(error) = state.error.take() {
-                return Err(error);
-            }
-            if let Some(why) = &state.ended {
-                return Err(Error::SessionEnded(why.clone()));
-            }
-            if state.peer_ended {
-                return Err(Error::SessionEnded("the peer sent End".into()));
-            }
-            state = match deadline {
-                None => self
-                    .shared
-                    .app
-                    .wait(state)
-                    .unwrap_or_else(|e| e.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Ok(None);
-                    }
-                    self.shared
-                        .app
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
+            return Ok(Some(delivery));
         }
+        if let Some(error) = state.error.take() {
+            return Err(error);
+        }
+        if let Some(why) = &state.ended {
+            return Err(Error::SessionEnded(why.clone()));
+        }
+        if state.peer_ended {
+            return Err(Error::SessionEnded("the peer sent End".into()));
+        }
+        Ok(None)
     }
 
     /// Wait until everything queued so far has been sent and acknowledged.
@@ -596,19 +672,13 @@ impl Link {
     /// # Errors
     /// The error that ended the link, if it ends first.
     pub fn flush(&self) -> Result<()> {
-        let mut state = self.shared.lock();
-        loop {
-            if let Some(why) = &state.ended {
-                return Err(Error::SessionEnded(why.clone()));
-            }
-            if state.queue.is_empty() && state.current.is_none() && state.window.is_empty() {
-                return Ok(());
-            }
-            state = self
-                .shared
-                .app
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+        let state = self.shared.lock();
+        let state = self.shared.wait(state, None, |state| {
+            state.queue.is_empty() && state.current.is_none() && state.window.is_empty()
+        });
+        match &state.ended {
+            Some(why) => Err(Error::SessionEnded(why.clone())),
+            None => Ok(()),
         }
     }
 
@@ -629,86 +699,71 @@ impl Link {
     /// The error that ended the link, if it ends before End is
     /// acknowledged.
     pub fn close(&self) -> Result<()> {
-        {
-            let mut state = self.shared.lock();
-            // The peer ended first: our End answers its End.
-            let answering = state.peer_ended;
-            if state.end == EndState::NotRequested {
-                state.end = EndState::Requested;
-            }
-            self.shared.writer.notify_all();
-            // Wait for End to be acknowledged.
-            loop {
-                // `end_seq` is set when End enters the send window (not
-                // when the writer starts to seal it), so an empty window
-                // means End too was acknowledged.
-                if state.end_seq.is_some() && state.window.is_empty() {
-                    break; // everything we sent, End included, was acknowledged
-                }
-                if state.ended.is_some() && state.peer_ended && state.only_end_unacknowledged() {
-                    // The peer said End, then hung up before our End's AK
-                    // reached us (it was lost, or the peer did not wait),
-                    // or before we even sent our End. Every frame of ours
-                    // before End was acknowledged, so nothing was lost:
-                    // TCP's "last ACK" problem, which TCP meets with its
-                    // TIME_WAIT state.
-                    break;
-                }
-                if let Some(why) = state.ended.clone() {
-                    // The link ended before all we sent was acknowledged
-                    // (even if the peer said End first): report it.
-                    let error = state.error.take();
-                    return Err(error.unwrap_or(Error::SessionEnded(why)));
-                }
-                state = self
-                    .shared
-                    .app
-                    .wait(state)
-                    .unwrap_or_else(|e| e.into_inner());
-            }
-            // Then, briefly, for the peer's End (or its hanging up).
-            state = self.shared.wait_until(state, LINGER, |state| {
-                state.peer_ended || state.ended.is_some()
-            });
-            if answering {
-                // Linger (TCP's TIME_WAIT): the peer, which ended first,
-                // hangs up once it has the AKs it waits for. Until then
-                // the reader answers its repeated frames with AKs.
-                state = self
-                    .shared
-                    .wait_until(state, LINGER, |state| state.ended.is_some());
-            }
-            drop(state);
+        let mut state = self.shared.lock();
+        // The peer ended first: our End answers its End.
+        let answering = state.peer_ended;
+        if state.end == EndState::NotRequested {
+            state.end = EndState::Requested;
+            state.pump_or_fail();
         }
+        // Wait for End to be acknowledged. `end_seq` is set when End enters
+        // the send window, so an empty window then means End too was
+        // acknowledged.
+        state = self.shared.wait(state, None, |state| {
+            (state.end_seq.is_some() && state.window.is_empty())
+                || (state.ended.is_some() && state.peer_ended && state.only_end_unacknowledged())
+        });
+        let acknowledged = state.end_seq.is_some() && state.window.is_empty();
+        // The peer said End, then hung up before our End's AK reached us
+        // (it was lost, or the peer did not wait), or before we even sent
+        // our End. Every frame of ours before End was acknowledged, so
+        // nothing was lost: TCP's "last ACK" problem, which TCP meets with
+        // its TIME_WAIT state.
+        let peer_left_early =
+            state.ended.is_some() && state.peer_ended && state.only_end_unacknowledged();
+        if !acknowledged && !peer_left_early {
+            // The link ended before all we sent was acknowledged (even if
+            // the peer said End first): report it.
+            let why = state.ended.clone().unwrap_or_default();
+            let error = state.error.take();
+            return Err(error.unwrap_or(Error::SessionEnded(why)));
+        }
+        // Then, briefly, for the peer's End (or its hanging up).
+        let linger = Some(Instant::now() + LINGER);
+        state = self.shared.wait(state, linger, |state| {
+            state.peer_ended || state.ended.is_some()
+        });
+        if answering {
+            // Linger (TCP's TIME_WAIT): the peer, which ended first, hangs
+            // up once it has the AKs it waits for. Until then the reader
+            // answers its repeated frames with AKs.
+            let linger = Some(Instant::now() + LINGER);
+            state = self
+                .shared
+                .wait(state, linger, |state| state.ended.is_some());
+        }
+        drop(state);
+        // The last words (the AK of the peer's End, if it is still queued)
+        // leave now, before this process may exit.
         self.shutdown();
-        // Wait (briefly) for the writer's last words: the AK of the peer's
-        // End must leave before this process may exit, or the peer waits
-        // for it in vain.
-        let state = self.shared.lock();
-        drop(
-            self.shared
-                .wait_until(state, Duration::from_secs(1), |state| state.writer_finished),
-        );
         Ok(())
     }
 
-    /// Tell both helper threads to stop and close the socket; the threads
-    /// are joined when the link is dropped.
+    /// Stop sending and reading: the last words go, and the sending half
+    /// of the socket closes.
     fn shutdown(&self) {
-        {
-            let mut state = self.shared.lock();
-            state.stopping = true;
-            if state.ended.is_none() {
-                state.ended = Some("this side closed the session".into());
-            }
+        let mut state = self.shared.lock();
+        state.stopping = true;
+        if state.ended.is_none() {
+            state.ended = Some("this side closed the session".into());
         }
-        self.shared.writer.notify_all();
-        self.shared.app.notify_all();
+        state.finish();
+        self.shared.wake(state);
     }
 
-    /// End the link at once because of `error`: the writer tells the peer
-    /// with an EE packet (when the error is one the peer should hear) and
-    /// the socket closes. Used by the server for [`Error::QueueFull`].
+    /// End the link at once because of `error`: the peer is told with an
+    /// EE packet (when the error is one the peer should hear) and the
+    /// socket closes. Used by the server for [`Error::QueueFull`].
     pub fn abort(&self, error: Error) {
         self.shared.fail(error);
     }
@@ -722,25 +777,17 @@ impl Link {
     pub fn direction(&self) -> Direction {
         self.direction
     }
-
-    /// Stop both helper threads, close the socket, and wait for the threads.
-    fn stop(&mut self) {
-        self.shutdown();
-        if let Some(writer) = self.writer.take() {
-            let _ = writer.join();
-        }
-        let _ = self.stream.shutdown(Shutdown::Both);
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
-        }
-    }
 }
 
 impl Drop for Link {
     /// Dropping a link closes its socket without End; the peer sees the
     /// connection close.
     fn drop(&mut self) {
-        self.stop();
+        self.shutdown();
+        let _ = self.stream.shutdown(Shutdown::Both);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 }
 

@@ -1,0 +1,364 @@
+//! Sending (steps 16.a-16.d, 16.i, 17.a) with no thread of its own:
+//! fragments are sealed into frames as the window opens and written
+//! straight into the socket by whichever thread has something to send.
+//!
+//! Who calls [`State::pump`], always under the link's lock:
+//! - [`super::Link::send`], right after it queues a message: a server
+//!   thread that fans a room message out to 50 members seals and writes 50
+//!   frames itself, one `send` system call per member;
+//! - the reader, after an AK or NK (the window opened, or a frame must go
+//!   again), after it decides to acknowledge, and on every tick of its
+//!   clock (a retransmission timeout expired, or the socket can take bytes
+//!   it could not take before);
+//! - [`super::Link::close`], to send End.
+//!
+//! A write never waits for the socket. It is a non-blocking `send`
+//! (`MSG_DONTWAIT`): whatever the socket cannot take now stays in this
+//! link's *backlog* and goes on the reader's next tick. Waiting would hold
+//! the link's lock, so this side's reader could not take the peer's AKs,
+//! and two sides that both wait to write, with neither reading, wait
+//! forever. The backlog is small by construction: while it holds bytes no
+//! new frame is sealed, so it holds at most one batch
+//! ([`WRITE_BATCH_BYTES`]) and a few AKs. A peer that stops reading fills
+//! the window, then the outgoing queue, and the server disconnects it
+//! ([`crate::error::Error::QueueFull`]).
+//!
+//! Why `MSG_DONTWAIT` and not `set_nonblocking`: the reader reads a clone
+//! of the same socket, and a clone shares the open file, so
+//! `set_nonblocking` would make the reader's reads non-blocking too.
+//! `MSG_DONTWAIT` makes just this one call non-blocking.
+
+use super::faults::{Fault, Faults, Trace, mix};
+use super::frames::Direction;
+use super::frames::{ak_packet, dp_packet, end_packet, nk_packet};
+use super::reliable::fragment;
+use super::{Control, EndState, Outgoing, State, WRITE_BATCH_BYTES};
+use crate::error::{Error, Result};
+use crate::handshake::helpers::os_rng;
+use crate::handshake::session::SessionCipher;
+use rand::rngs::{StdRng, Xoshiro256PlusPlus};
+use rand::{Rng, SeedableRng};
+use socket2::SockRef;
+use std::io::ErrorKind;
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// One frame about to be written.
+struct ToWrite {
+    text: Arc<str>,
+    /// For data and End frames: (seq, transmission number).
+    sequenced: Option<(u32, u32)>,
+}
+
+/// Everything the sending half of a link needs: the socket, the keys, the
+/// nonce generator and the bytes the socket has not taken yet.
+#[derive(Debug)]
+pub(super) struct Sender {
+    stream: TcpStream,
+    cipher: SessionCipher,
+    direction: Direction,
+    /// Bytes of message per fragment (step 16.a), for this cipher.
+    capacity: usize,
+    faults: Faults,
+    /// Decides the faults of AK and NK frames (see [`super::Faults`]).
+    control_rng: Xoshiro256PlusPlus,
+    /// Nonces come from a ChaCha12 generator seeded once from the OS
+    /// random source: as unpredictable, without a system call per frame.
+    nonce_rng: StdRng,
+    trace: Option<mpsc::Sender<(Direction, Trace)>>,
+    /// Bytes of frames the socket has not taken yet, oldest first.
+    backlog: Vec<u8>,
+    /// The last words were written and the sending half shut down.
+    pub(super) finished: bool,
+}
+
+impl Sender {
+    pub(super) fn new(
+        stream: TcpStream,
+        cipher: SessionCipher,
+        direction: Direction,
+        capacity: usize,
+        faults: Faults,
+        trace: Option<mpsc::Sender<(Direction, Trace)>>,
+    ) -> Sender {
+        let mut seed = [0u8; 32];
+        os_rng().fill_bytes(&mut seed);
+        Sender {
+            stream,
+            cipher,
+            direction,
+            capacity,
+            faults,
+            control_rng: Xoshiro256PlusPlus::seed_from_u64(mix(&[
+                faults.seed,
+                u64::from(direction.as_byte()),
+            ])),
+            nonce_rng: StdRng::from_seed(seed),
+            trace,
+            backlog: Vec::new(),
+            finished: false,
+        }
+    }
+
+    /// Does the socket still owe us room for earlier bytes?
+    pub(super) fn has_backlog(&self) -> bool {
+        !self.backlog.is_empty()
+    }
+
+    /// Write as much of `bytes` as the socket takes now, without waiting;
+    /// returns how many it took.
+    fn send_now(&self, bytes: &[u8]) -> Result<usize> {
+        // MSG_NOSIGNAL: a peer that has gone away gives an error here, not
+        // a SIGPIPE that would end the whole process.
+        let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+        let socket = SockRef::from(&self.stream);
+        let mut sent = 0;
+        while sent < bytes.len() {
+            match socket.send_with_flags(&bytes[sent..], flags) {
+                Ok(0) => break,
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(sent)
+    }
+
+    /// Write `bytes` after the backlog: straight into the socket when the
+    /// backlog is empty, and whatever the socket does not take into the
+    /// backlog.
+    fn write_or_keep(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.backlog.is_empty() {
+            let sent = self.send_now(bytes)?;
+            self.backlog.extend_from_slice(&bytes[sent..]);
+        } else {
+            self.backlog.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    /// Write what the backlog holds, as far as the socket takes it; true
+    /// when the backlog is empty afterwards.
+    fn flush_backlog(&mut self) -> Result<bool> {
+        if !self.backlog.is_empty() {
+            let sent = self.send_now(&self.backlog)?;
+            self.backlog.drain(..sent);
+        }
+        Ok(self.backlog.is_empty())
+    }
+
+    /// Write a batch of frames in one system call, applying the fault
+    /// injector. Returns how many frames it dropped and damaged.
+    fn write(&mut self, batch: &[ToWrite]) -> Result<(u64, u64)> {
+        let mut out = Vec::with_capacity(batch.iter().map(|f| f.text.len()).sum());
+        let (mut dropped, mut corrupted) = (0, 0);
+        for frame in batch {
+            let fault = if self.faults.is_active() {
+                match frame.sequenced {
+                    Some((seq, transmission)) => {
+                        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(&[
+                            self.faults.seed,
+                            u64::from(self.direction.as_byte()),
+                            u64::from(seq),
+                            u64::from(transmission),
+                        ]));
+                        self.faults.decide(frame.text.len(), &mut rng)
+                    }
+                    None => self.faults.decide(frame.text.len(), &mut self.control_rng),
+                }
+            } else {
+                Fault::None
+            };
+            match fault {
+                Fault::None => out.extend_from_slice(frame.text.as_bytes()),
+                Fault::Dropped => dropped += 1,
+                Fault::Corrupted { byte, bit } => {
+                    corrupted += 1;
+                    let start = out.len();
+                    out.extend_from_slice(frame.text.as_bytes());
+                    out[start + byte] ^= 1 << bit;
+                }
+            }
+            if let Some(trace) = &self.trace {
+                let _ = trace.send((
+                    self.direction,
+                    Trace::Wrote {
+                        frame: frame.text.to_string(),
+                        fault,
+                        retransmission: frame.sequenced.is_some_and(|(_, n)| n > 1),
+                    },
+                ));
+            }
+        }
+        self.write_or_keep(&out)?;
+        Ok((dropped, corrupted))
+    }
+}
+
+impl State {
+    /// Send whatever can go now, in this order: acknowledgements (the
+    /// peer's sender waits on them), frames to send again (asked for by an
+    /// NK, or whose retransmission timeout expired), new data frames while
+    /// the window has room, and End once everything before it is on its
+    /// way. Never waits.
+    ///
+    /// # Errors
+    /// [`Error::GaveUp`] when a frame reached its last transmission,
+    /// [`Error::SessionEnded`] when 2^32 frames were sent under one key,
+    /// [`Error::Io`] when the socket fails. The caller ends the link with
+    /// it ([`State::fail`]).
+    pub(super) fn pump(&mut self) -> Result<()> {
+        if self.stopping {
+            return Ok(());
+        }
+        loop {
+            // Bytes the socket could not take before go first; while some
+            // are left, nothing new is sealed (the reader tries again on
+            // its next tick).
+            if !self.sender.flush_backlog()? {
+                return Ok(());
+            }
+            let now = Instant::now();
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            // 1. Acknowledgements first.
+            while let Some(control) = self.control.pop_front() {
+                let text = control_frame(control);
+                bytes += text.len();
+                batch.push(ToWrite {
+                    text: text.into(),
+                    sequenced: None,
+                });
+            }
+            // 2. Frames the peer asked for again (NK, queued by the reader),
+            // 3. the oldest frame, if its retransmission timeout expired.
+            if let Some(resend) = self.window.on_tick(now)? {
+                self.resend.push_back(resend);
+            }
+            while let Some(resend) = self.resend.pop_front() {
+                self.stats.retransmissions += 1;
+                bytes += resend.frame.len();
+                batch.push(ToWrite {
+                    text: resend.frame,
+                    sequenced: Some((resend.seq, resend.transmission)),
+                });
+            }
+            // 4. New data frames, while the window has room (step 16.b).
+            if self.window.exhausted() {
+                return Err(Error::SessionEnded(
+                    "2^32 frames were sent under one session key; sequence numbers would \
+                     repeat, so the session ends here (start a new one)"
+                        .into(),
+                ));
+            }
+            while bytes < WRITE_BATCH_BYTES && self.window.room() > 0 {
+                let Some((index, count, fragment)) = self.next_fragment() else {
+                    break;
+                };
+                let seq = self.window.next_seq();
+                let sender = &mut self.sender;
+                let text: Arc<str> = dp_packet(
+                    &sender.cipher,
+                    sender.direction,
+                    seq,
+                    index,
+                    count,
+                    &fragment,
+                    &mut sender.nonce_rng,
+                )?
+                .into();
+                bytes += text.len();
+                self.window.sent(Arc::clone(&text), now);
+                batch.push(ToWrite {
+                    text,
+                    sequenced: Some((seq, 1)),
+                });
+            }
+            // 5. End (step 17.a), once everything before it is on its way.
+            if self.end == EndState::Requested
+                && self.queue.is_empty()
+                && self.current.is_none()
+                && self.window.room() > 0
+            {
+                let seq = self.window.next_seq();
+                let sender = &mut self.sender;
+                let text: Arc<str> =
+                    end_packet(&sender.cipher, sender.direction, seq, &mut sender.nonce_rng)?
+                        .into();
+                self.window.sent(Arc::clone(&text), now);
+                self.end = EndState::Sent;
+                self.end_seq = Some(seq);
+                batch.push(ToWrite {
+                    text,
+                    sequenced: Some((seq, 1)),
+                });
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.stats.frames_written += batch.len() as u64;
+            let (dropped, corrupted) = self.sender.write(&batch)?;
+            self.stats.dropped_by_faults += dropped;
+            self.stats.corrupted_by_faults += corrupted;
+        }
+    }
+
+    /// The next fragment to seal: from the message being sent, or from the
+    /// next queued message, cut into fragments by step 16.a's
+    /// [`fragment`] when its turn comes.
+    fn next_fragment(&mut self) -> Option<(u32, u32, Vec<u8>)> {
+        if self.current.is_none() {
+            let message = self.queue.pop_front()?;
+            self.queued_bytes -= message.len();
+            // Step 16.a: cut the whole message now; the frames are sealed
+            // one by one as the window opens.
+            let fragments: Vec<Vec<u8>> = fragment(&message, self.sender.capacity)
+                .map(<[u8]>::to_vec)
+                .collect();
+            self.current = Some(Outgoing {
+                count: u32::try_from(fragments.len()).unwrap_or(u32::MAX),
+                fragments: fragments.into_iter(),
+                index: 0,
+            });
+        }
+        let current = self.current.as_mut()?;
+        let fragment = current.fragments.next()?;
+        let item = (current.index, current.count, fragment);
+        current.index += 1;
+        if current.index == current.count {
+            self.current = None;
+        }
+        Some(item)
+    }
+
+    /// The last words, once the link stops: pending acknowledgements (the
+    /// peer may be waiting for the AK of its End), then the EE packet that
+    /// says why, if the peer should hear it; then the sending half of the
+    /// socket is shut down (the peer reads the end of the stream). Written
+    /// without waiting: a peer whose socket is full is not reading anyway.
+    pub(super) fn finish(&mut self) {
+        if self.sender.finished {
+            return;
+        }
+        self.sender.finished = true;
+        let mut last: String = self.control.drain(..).map(control_frame).collect();
+        if let Some(ee) = self.last_words.take() {
+            last.push_str(&ee);
+        }
+        if self.sender.flush_backlog().unwrap_or(false) {
+            let _ = self.sender.send_now(last.as_bytes());
+        }
+        let _ = self.sender.stream.shutdown(Shutdown::Write);
+    }
+}
+
+/// The text of an AK or NK frame.
+fn control_frame(control: Control) -> String {
+    match control {
+        Control::Ack(next) => ak_packet(next),
+        Control::Nak(seq) => nk_packet(seq),
+    }
+}
