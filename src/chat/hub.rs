@@ -19,8 +19,11 @@
 //!
 //! When alice speaks in `rust`, alice's thread locks the hub, looks up the
 //! members of `rust`, and puts the message on each member's link with
-//! [`Link::try_send`], which never waits: it only appends to that member's
-//! outgoing queue, and the member's own writer thread does the sending.
+//! [`Link::try_send`], which never waits: it appends to that member's
+//! outgoing queue, then, still on alice's thread, seals what the member's
+//! window lets go and writes it into the member's socket without waiting
+//! for it; the rest goes from the member's own thread, which reads that
+//! member's socket and so takes the AKs that open the window.
 //! The message is encoded once, and every member's queue holds the same
 //! bytes (an `Arc<[u8]>`), not a copy.
 //! Because every fan-out happens under the one lock, all members see a

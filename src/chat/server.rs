@@ -373,8 +373,10 @@ fn chatting_admitted(
     let mut link_config = config.link.clone();
     link_config.idle_timeout = Some(config.idle_timeout);
     // One thread per client: this one reads the client's socket (inside
-    // `link.receive`) and runs the chat for it.
+    // `link.receive`) and runs the chat for it, and writes the messages it
+    // sends (room messages to every member) in batches, before it waits.
     link_config.reading = Reading::Caller;
+    crate::link::batch_writes_on_this_thread();
     let client_key = match &accepted.client_public_key {
         Some(public_key) => Some((public_key_to_pem(public_key)?, fingerprint(public_key)?)),
         None => None,

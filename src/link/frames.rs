@@ -528,12 +528,19 @@ pub enum Received {
     Damaged(String),
 }
 
-/// How many bytes one `read` asks the socket for: a large read takes many
-/// frames in one system call.
+/// How many bytes one `read` asks the socket for at most: a large read
+/// takes many frames in one system call.
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
+/// How many bytes the first `read` asks for. Each read that fills its whole
+/// chunk doubles the next one, up to [`READ_CHUNK_BYTES`]: a busy link
+/// soon reads 64 KiB at a time, while an idle one (most of a server's
+/// clients) keeps a 4 KiB buffer.
+const FIRST_READ_CHUNK_BYTES: usize = 4 * 1024;
+
 /// Cuts frames out of a byte stream, resynchronising after damage (see the
-/// module docs). Memory is bounded: one read chunk plus one frame.
+/// module docs). Memory is bounded: the read chunk (4 to 64 KiB), and at most
+/// one chunk plus one frame of unread bytes.
 #[derive(Debug)]
 pub struct FrameReader<R> {
     stream: R,
@@ -541,6 +548,9 @@ pub struct FrameReader<R> {
     /// Where the unread bytes start in `buffer` (cheaper than removing
     /// every frame from the front of the vector).
     start: usize,
+    /// What each `read` reads into, zeroed once when it grows rather than
+    /// before every read (zeroing 64 KiB costs more than a small read).
+    chunk: Vec<u8>,
 }
 
 /// One piece cut from the buffer.
@@ -559,6 +569,7 @@ impl<R: Read> FrameReader<R> {
             stream,
             buffer: leftover,
             start: 0,
+            chunk: Vec::new(),
         }
     }
 
@@ -660,16 +671,20 @@ impl<R: Read> FrameReader<R> {
             .count();
         self.buffer.drain(..self.start + whitespace);
         self.start = 0;
-        let old_len = self.buffer.len();
-        self.buffer.resize(old_len + READ_CHUNK_BYTES, 0);
-        let result = self.stream.read(&mut self.buffer[old_len..]);
-        let n = *result.as_ref().unwrap_or(&0);
-        self.buffer.truncate(old_len + n);
-        match result {
+        if self.chunk.is_empty() {
+            self.chunk = vec![0; FIRST_READ_CHUNK_BYTES];
+        }
+        match self.stream.read(&mut self.chunk) {
             Ok(0) => Err(Error::Closed {
                 waiting_for: WAITING_FOR,
             }),
-            Ok(_) => Ok(()),
+            Ok(n) => {
+                self.buffer.extend_from_slice(&self.chunk[..n]);
+                if n == self.chunk.len() && n < READ_CHUNK_BYTES {
+                    self.chunk = vec![0; n * 2];
+                }
+                Ok(())
+            }
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 Err(Error::TimedOut {

@@ -114,6 +114,11 @@ impl ReaderTask {
     /// given up on ([`Error::GaveUp`]).
     pub(super) fn step(&mut self, shared: &Shared, until: Option<Instant>) -> Result<bool> {
         self.set_read_timeout(until)?;
+        // About to wait for the socket: write what this thread deferred
+        // (see `batch_writes_on_this_thread`).
+        if !self.reader.has_buffered() && super::has_deferred_writes() {
+            super::write_deferred();
+        }
         let ticked = match self.reader.read() {
             Ok(Received::Frame(frame)) => {
                 self.last_heard = Instant::now();

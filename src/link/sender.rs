@@ -68,8 +68,13 @@ pub(super) struct Sender {
     /// random source: as unpredictable, without a system call per frame.
     nonce_rng: StdRng,
     trace: Option<mpsc::Sender<(Direction, Trace)>>,
-    /// Bytes of frames the socket has not taken yet, oldest first.
-    backlog: Vec<u8>,
+    /// Bytes of frames sealed but not yet taken by the socket, oldest
+    /// first: deferred by a thread that batches its writes, or refused by
+    /// a full socket.
+    out: Vec<u8>,
+    /// The socket refused bytes the last time: the reader tries again on
+    /// its next tick, and nothing new is sealed meanwhile.
+    blocked: bool,
     /// The last words were written and the sending half shut down.
     pub(super) finished: bool,
 }
@@ -97,14 +102,20 @@ impl Sender {
             ])),
             nonce_rng: StdRng::from_seed(seed),
             trace,
-            backlog: Vec::new(),
+            out: Vec::new(),
+            blocked: false,
             finished: false,
         }
     }
 
     /// Does the socket still owe us room for earlier bytes?
-    pub(super) fn has_backlog(&self) -> bool {
-        !self.backlog.is_empty()
+    pub(super) fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// Are there sealed bytes not yet written?
+    pub(super) fn has_output(&self) -> bool {
+        !self.out.is_empty()
     }
 
     /// Write as much of `bytes` as the socket takes now, without waiting;
@@ -127,33 +138,21 @@ impl Sender {
         Ok(sent)
     }
 
-    /// Write `bytes` after the backlog: straight into the socket when the
-    /// backlog is empty, and whatever the socket does not take into the
-    /// backlog.
-    fn write_or_keep(&mut self, bytes: &[u8]) -> Result<()> {
-        if self.backlog.is_empty() {
-            let sent = self.send_now(bytes)?;
-            self.backlog.extend_from_slice(&bytes[sent..]);
-        } else {
-            self.backlog.extend_from_slice(bytes);
+    /// Write the sealed bytes, as far as the socket takes them; true when
+    /// none are left.
+    pub(super) fn flush(&mut self) -> Result<bool> {
+        if !self.out.is_empty() {
+            let sent = self.send_now(&self.out)?;
+            self.out.drain(..sent);
         }
-        Ok(())
+        self.blocked = !self.out.is_empty();
+        Ok(!self.blocked)
     }
 
-    /// Write what the backlog holds, as far as the socket takes it; true
-    /// when the backlog is empty afterwards.
-    fn flush_backlog(&mut self) -> Result<bool> {
-        if !self.backlog.is_empty() {
-            let sent = self.send_now(&self.backlog)?;
-            self.backlog.drain(..sent);
-        }
-        Ok(self.backlog.is_empty())
-    }
-
-    /// Write a batch of frames in one system call, applying the fault
+    /// Add a batch of frames to the bytes to write, applying the fault
     /// injector. Returns how many frames it dropped and damaged.
-    fn write(&mut self, batch: &[ToWrite]) -> Result<(u64, u64)> {
-        let mut out = Vec::with_capacity(batch.iter().map(|f| f.text.len()).sum());
+    fn add(&mut self, batch: &[ToWrite]) -> (u64, u64) {
+        let out = &mut self.out;
         let (mut dropped, mut corrupted) = (0, 0);
         for frame in batch {
             let fault = if self.faults.is_active() {
@@ -193,8 +192,7 @@ impl Sender {
                 ));
             }
         }
-        self.write_or_keep(&out)?;
-        Ok((dropped, corrupted))
+        (dropped, corrupted)
     }
 }
 
@@ -205,25 +203,31 @@ impl State {
     /// the window has room, and End once everything before it is on its
     /// way. Never waits.
     ///
+    /// With `defer`, the frames are sealed but not yet written, unless a
+    /// whole batch ([`WRITE_BATCH_BYTES`]) has gathered: the thread batches
+    /// its writes (see [`super::batch_writes_on_this_thread`]) and writes
+    /// them before it next waits.
+    ///
     /// # Errors
     /// [`Error::GaveUp`] when a frame reached its last transmission,
     /// [`Error::SessionEnded`] when 2^32 frames were sent under one key,
     /// [`Error::Io`] when the socket fails. The caller ends the link with
     /// it ([`State::fail`]).
-    pub(super) fn pump(&mut self) -> Result<()> {
+    pub(super) fn pump(&mut self, defer: bool) -> Result<()> {
         if self.stopping {
             return Ok(());
         }
         loop {
-            // Bytes the socket could not take before go first; while some
-            // are left, nothing new is sealed (the reader tries again on
-            // its next tick).
-            if !self.sender.flush_backlog()? {
+            // Bytes the socket refused before go first; while some are
+            // left, nothing new is sealed (the reader tries again on its
+            // next tick).
+            let full = self.sender.out.len() >= WRITE_BATCH_BYTES;
+            if (self.sender.blocked || full || !defer) && !self.sender.flush()? {
                 return Ok(());
             }
             let now = Instant::now();
             let mut batch = Vec::new();
-            let mut bytes = 0;
+            let mut bytes = self.sender.out.len();
             // 1. Acknowledgements first.
             while let Some(control) = self.control.pop_front() {
                 let text = control_frame(control);
@@ -297,13 +301,17 @@ impl State {
                 });
             }
             if batch.is_empty() {
-                return Ok(());
+                break;
             }
             self.stats.frames_written += batch.len() as u64;
-            let (dropped, corrupted) = self.sender.write(&batch)?;
+            let (dropped, corrupted) = self.sender.add(&batch);
             self.stats.dropped_by_faults += dropped;
             self.stats.corrupted_by_faults += corrupted;
         }
+        if !defer {
+            self.sender.flush()?;
+        }
+        Ok(())
     }
 
     /// The next fragment to seal: from the message being sent, or from the
@@ -348,7 +356,7 @@ impl State {
         if let Some(ee) = self.last_words.take() {
             last.push_str(&ee);
         }
-        if self.sender.flush_backlog().unwrap_or(false) {
+        if self.sender.flush().unwrap_or(false) {
             let _ = self.sender.send_now(last.as_bytes());
         }
         let _ = self.sender.stream.shutdown(Shutdown::Write);

@@ -30,7 +30,7 @@ pub(super) fn run_faults(
     n.banner("A lossy link: damaged and dropped frames, recovered")?;
     n.say(&format!(
         "Both sides now run the real link (src/link/mod.rs) over AES, and each side's \
-         writer damages {:.0}% of frames (one bit flipped) and drops {:.0}% \
+         sender damages {:.0}% of frames (one bit flipped) and drops {:.0}% \
          (fault seed {}). The client sends a {DEMO_LARGE_MESSAGE_BYTES}-byte \
          message (3 fragments) and two short ones; the server echoes them.",
         faults.corrupt_rate * 100.0,
