@@ -30,9 +30,15 @@
 //! --release -- server --data-dir /tmp/d` (port 25565) and `--pid` its id.
 //!
 //! Threads: every receiving member has one thread here (blocking reads, a
-//! 256 KiB stack), and each rfmp `Client` has its link's two more, so 200
-//! rfmp members are about 600 threads in this process; they share the
-//! machine's cores with the server, which the figures include.
+//! 256 KiB stack), and each rfmp `Client` has one more (which reads its
+//! socket), so 200 rfmp members are about 400 threads in this process;
+//! they share the machine's cores with the server, which the figures
+//! include.
+//!
+//! The idle scenario logs its members in four at a time (the server hashes
+//! two passwords at once) into rooms of 100 (so that the join notices stay
+//! O(N), not O(N^2)): 10,000 members take about four minutes. Both
+//! processes need about N + 100 open files (`ulimit -n`).
 
 use rfmp::chat::actions::RoomMessage;
 use rfmp::chat::client::{Client, Security};
@@ -88,7 +94,7 @@ const USAGE: &str = "usage: cargo bench --bench load -- rfmp|irc HOST:PORT fanou
 const MAX_SIZE: usize = 400;
 
 /// Most members: four digits in an IRC nickname of nine characters.
-const MAX_MEMBERS: usize = 9999;
+const MAX_MEMBERS: usize = 10_000;
 
 fn parse_args(args: &[String]) -> Outcome<Args> {
     let mut positional = Vec::new();
@@ -559,6 +565,66 @@ fn log_in(args: &Args, run: &Run, count: usize) -> Outcome<Vec<Member>> {
     Ok(members)
 }
 
+/// Log `count` idle members in, four at a time, into rooms of
+/// [`IDLE_ROOM`] members, and say how long it took.
+fn log_in_idle(args: &Args, run: &Run, count: usize) -> Outcome<Vec<Member>> {
+    const AT_ONCE: usize = 4;
+    let key = client_key()?;
+    let (password, room) = (run.password(), run.room());
+    let start = Instant::now();
+    let mut members: Vec<Option<Member>> = Vec::new();
+    members.resize_with(count, || None);
+    let results: Vec<Outcome<Vec<(usize, Member)>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..AT_ONCE)
+            .map(|worker| {
+                let (key, password, room) = (&key, &password, &room);
+                scope.spawn(move || {
+                    // Whole rooms, each creator first: rooms worker,
+                    // worker + 4, worker + 8, ...
+                    let mut mine = Vec::new();
+                    for first in (worker * IDLE_ROOM..count).step_by(AT_ONCE * IDLE_ROOM) {
+                        for i in first..(first + IDLE_ROOM).min(count) {
+                            let room = format!("{room}-{}", i / IDLE_ROOM);
+                            let member = Member::join(
+                                args.target,
+                                args.addr,
+                                &run.name(i),
+                                password,
+                                &room,
+                                i % IDLE_ROOM == 0,
+                                key,
+                            )?;
+                            mine.push((i, member));
+                        }
+                    }
+                    Ok(mine)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("a login worker panicked".into()))
+            })
+            .collect()
+    });
+    for result in results {
+        for (i, member) in result? {
+            members[i] = Some(member);
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "logged in {count} idle members, {AT_ONCE} at a time, in {elapsed:.2} s, {:.1} ms each",
+        elapsed * 1000.0 / count as f64
+    );
+    Ok(members.into_iter().flatten().collect())
+}
+
+/// Members per room in the idle scenario.
+const IDLE_ROOM: usize = 100;
+
 /// What one receiving member saw.
 #[derive(Default)]
 struct Heard {
@@ -847,7 +913,7 @@ fn per_client(before: ProcSample, after: ProcSample, clients: usize) -> f64 {
 /// after.
 fn idle(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
     let before = probe.sample()?;
-    let members = log_in(args, run, args.members)?;
+    let members = log_in_idle(args, run, args.members)?;
     // The last login's answer can leave before its thread has settled.
     std::thread::sleep(Duration::from_millis(500));
     let after = probe.sample()?;

@@ -365,6 +365,8 @@ fn chatting_admitted(
             return Err(error);
         }
     };
+    // From here on the link reports errors itself: give the descriptor back.
+    drop(error_channel);
     let cipher = accepted.session.cipher.name();
     log::info!("{peer}: handshake complete, session cipher {cipher}");
     if config.profile == Profile::Seed {

@@ -12,16 +12,15 @@ use super::frames::{Direction, Frame, FrameReader, Received, open_dp_packet};
 use super::reliable::{Delivery, ReceiveWindow};
 use super::reliable::{Position, Sequenced};
 use super::{ACK_EVERY, Control, LinkConfig, MAX_DAMAGED_IN_A_ROW, Shared, Trace};
-use super::{IDLE_TICK, READER_TICK};
+use super::{IDLE_TICK, READER_TICK, Socket};
 use crate::error::{Error, Result};
 use crate::handshake::session::SessionCipher;
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// The reader's state.
 #[derive(Debug)]
 pub(super) struct ReaderTask {
-    reader: FrameReader<TcpStream>,
+    reader: FrameReader<Socket>,
     window: ReceiveWindow,
     cipher: SessionCipher,
     from: Direction,
@@ -50,13 +49,13 @@ impl ReaderTask {
     /// A reader of frames that travel `from` the peer, over `stream`,
     /// starting with the bytes the handshake read past its end.
     pub(super) fn new(
-        stream: TcpStream,
+        stream: Socket,
         leftover: Vec<u8>,
         cipher: SessionCipher,
         from: Direction,
         config: LinkConfig,
     ) -> Result<ReaderTask> {
-        stream.set_read_timeout(Some(READER_TICK))?;
+        stream.0.set_read_timeout(Some(READER_TICK))?;
         let capacity = super::frames::fragment_capacity(&cipher);
         Ok(ReaderTask {
             reader: FrameReader::new(stream, leftover),
@@ -206,7 +205,7 @@ impl ReaderTask {
         .fold(tick, Duration::min)
         .max(Duration::from_millis(1));
         if wanted < self.read_timeout || wanted >= self.read_timeout * 2 {
-            self.reader.get_ref().set_read_timeout(Some(wanted))?;
+            self.reader.get_ref().0.set_read_timeout(Some(wanted))?;
             self.read_timeout = wanted;
         }
         Ok(())

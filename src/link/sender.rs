@@ -23,16 +23,15 @@
 //! the window, then the outgoing queue, and the server disconnects it
 //! ([`crate::error::Error::QueueFull`]).
 //!
-//! Why `MSG_DONTWAIT` and not `set_nonblocking`: the reader reads a clone
-//! of the same socket, and a clone shares the open file, so
-//! `set_nonblocking` would make the reader's reads non-blocking too.
+//! Why `MSG_DONTWAIT` and not `set_nonblocking`: the reader reads the same
+//! socket, and `set_nonblocking` would make its reads non-blocking too.
 //! `MSG_DONTWAIT` makes just this one call non-blocking.
 
 use super::faults::{Fault, Faults, Trace, mix};
 use super::frames::Direction;
 use super::frames::{ak_packet, dp_packet, end_packet, nk_packet};
 use super::reliable::fragment;
-use super::{Control, EndState, Outgoing, State, WRITE_BATCH_BYTES};
+use super::{Control, EndState, Outgoing, Socket, State, WRITE_BATCH_BYTES};
 use crate::error::{Error, Result};
 use crate::handshake::helpers::os_rng;
 use crate::handshake::session::SessionCipher;
@@ -40,7 +39,7 @@ use rand::rngs::{StdRng, Xoshiro256PlusPlus};
 use rand::{Rng, SeedableRng};
 use socket2::SockRef;
 use std::io::ErrorKind;
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Instant;
@@ -56,7 +55,7 @@ struct ToWrite {
 /// nonce generator and the bytes the socket has not taken yet.
 #[derive(Debug)]
 pub(super) struct Sender {
-    stream: TcpStream,
+    stream: Socket,
     cipher: SessionCipher,
     direction: Direction,
     /// Bytes of message per fragment (step 16.a), for this cipher.
@@ -81,7 +80,7 @@ pub(super) struct Sender {
 
 impl Sender {
     pub(super) fn new(
-        stream: TcpStream,
+        stream: Socket,
         cipher: SessionCipher,
         direction: Direction,
         capacity: usize,
@@ -124,7 +123,7 @@ impl Sender {
         // MSG_NOSIGNAL: a peer that has gone away gives an error here, not
         // a SIGPIPE that would end the whole process.
         let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-        let socket = SockRef::from(&self.stream);
+        let socket = SockRef::from(&*self.stream.0);
         let mut sent = 0;
         while sent < bytes.len() {
             match socket.send_with_flags(&bytes[sent..], flags) {
@@ -359,7 +358,7 @@ impl State {
         if self.sender.flush().unwrap_or(false) {
             let _ = self.sender.send_now(last.as_bytes());
         }
-        let _ = self.sender.stream.shutdown(Shutdown::Write);
+        let _ = self.sender.stream.0.shutdown(Shutdown::Write);
     }
 }
 
