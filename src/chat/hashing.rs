@@ -131,6 +131,9 @@ impl HashingPool {
 
     /// Run Argon2id with `params` in a borrowed work area.
     fn run(&self, params: &Params, password: &str, salt: &[u8], out: &mut [u8]) -> Result<()> {
+        // A hash takes milliseconds, and the wait for a work area may take
+        // longer: frames this thread sealed for others go out first.
+        crate::link::write_batched();
         let mut area = self.take();
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let result = argon2.hash_password_into_with_memory(

@@ -317,9 +317,12 @@ struct State {
     stopping: bool,
     /// The sequence number of our End, once it is in the send window.
     end_seq: Option<u32>,
-    /// A thread that batches its writes holds this link in its list of
-    /// links to write to before it waits ([`batch_writes_on_this_thread`]).
-    deferred: bool,
+    /// The thread that batches its writes and last put this link in its
+    /// list of links to write to before it waits
+    /// ([`batch_writes_on_this_thread`]). Another thread that defers frames
+    /// here puts the link in its own list too: each thread writes what it
+    /// deferred, and never waits on another to do it.
+    deferred_by: Option<std::thread::ThreadId>,
     /// Threads waiting on [`Shared::app`]: nobody is woken when there are
     /// none (a wake-up is a system call, and the hub queues a room message
     /// for every member).
@@ -530,6 +533,14 @@ fn has_deferred_writes() -> bool {
     BATCHING.with_borrow(|batching| !batching.links.is_empty())
 }
 
+/// Write now every frame this thread sealed and deferred
+/// ([`batch_writes_on_this_thread`]): for a thread about to block on
+/// something other than a link (an Argon2 hash, say), so that nobody waits
+/// for it. Does nothing on a thread that does not batch.
+pub fn write_batched() {
+    write_deferred();
+}
+
 /// Write every frame this thread sealed and deferred.
 fn write_deferred() {
     let links = BATCHING.with_borrow_mut(|batching| std::mem::take(&mut batching.links));
@@ -541,7 +552,7 @@ fn write_deferred() {
 /// Write a link's deferred frames (and whatever else can go now).
 fn write_now(shared: &Shared) {
     let mut state = shared.lock();
-    state.deferred = false;
+    state.deferred_by = None;
     state.pump_or_fail(false);
     shared.wake(state);
 }
@@ -621,7 +632,7 @@ impl Link {
                 last_words: None,
                 stopping: false,
                 end_seq: None,
-                deferred: false,
+                deferred_by: None,
                 waiters: 0,
                 stats: LinkStats::default(),
             }),
@@ -716,9 +727,12 @@ impl Link {
         state.queue.push_back(message);
         let defer = batching();
         state.pump_or_fail(defer);
-        if defer && state.sender.has_output() && !state.deferred {
-            state.deferred = true;
-            BATCHING.with_borrow_mut(|batching| batching.links.push(Arc::clone(&self.shared)));
+        if defer && state.sender.has_output() {
+            let me = std::thread::current().id();
+            if state.deferred_by != Some(me) {
+                state.deferred_by = Some(me);
+                BATCHING.with_borrow_mut(|batching| batching.links.push(Arc::clone(&self.shared)));
+            }
         }
         self.shared.wake(state);
         Ok(())
