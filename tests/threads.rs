@@ -156,3 +156,108 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// The soft limit on open files, raised to `wanted` (or the hard limit) if
+/// it is lower: the test and the server it starts hold one socket per
+/// client each.
+fn raise_open_files(wanted: u64) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    if soft < wanted {
+        setrlimit(Resource::RLIMIT_NOFILE, wanted.min(hard), hard).unwrap();
+    }
+}
+
+/// A real `rfmp server` holds 1,000 idle logged-in clients at once, on one
+/// thread and one file descriptor each, and each of them is still served.
+/// (The benchmark holds 10,000: the README's "Measured" section.) The
+/// accounts exist beforehand with a cheap Argon2id hash, which the server
+/// checks with the hash's own parameters, so the test spends its time on
+/// connections rather than on hashing.
+#[test]
+fn the_server_holds_a_thousand_idle_clients() {
+    use rfmp::chat::accounts::Accounts;
+    use rfmp::chat::hashing::HashingPool;
+    use rfmp::handshake::client::Mode;
+    const CLIENTS: usize = 1000;
+    raise_open_files(4 * CLIENTS as u64);
+
+    // One account made the usual way, copied under 1,000 names.
+    let data = tempfile::tempdir().unwrap();
+    let small = argon2::Params::new(64, 1, 1, None).unwrap();
+    let accounts = Accounts::open_with(data.path(), HashingPool::with_params(1, small)).unwrap();
+    accounts.login("idle0", TEST_PASSWORD).unwrap();
+    drop(accounts);
+    let file = data.path().join("accounts.json");
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let one = json["accounts"]["idle0"].clone();
+    for i in 1..CLIENTS {
+        json["accounts"][format!("idle{i}")] = one.clone();
+    }
+    std::fs::write(&file, serde_json::to_vec(&json).unwrap()).unwrap();
+
+    let (_keys, key) = private_key_file("TEST-ONLY-server-key.pem");
+    let max = (CLIENTS + 10).to_string();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(&key)
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--receive-dir")
+        .arg(data.path().join("received"))
+        .args(["--max-clients", &max, "--max-unauthenticated", &max])
+        .args(["--max-unauthenticated-per-address", &max])
+        .args(["--early-refusal-from", &max])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = listening_address(&mut server);
+    let pid = server.id();
+    let _server = KillOnDrop(server);
+
+    // Unsecured sessions (no RSA: the handshake is not what is measured
+    // here). Each leaves the lobby, which every login joins, or each login
+    // would tell all the clients before it (O(N^2) notices).
+    // The server's own threads (the signal handler, the sweeper of files)
+    // are counted once the first client is in.
+    let mut before = 0;
+    let links: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            if i == 1 {
+                before = threads_of(pid) - 1;
+            }
+            let link = open_link(addr, &Mode::Unsecured);
+            let token = login(&link, &format!("idle{i}"));
+            let leave = Envelope::new("command", "leave lobby".into()).with_token(Some(&token));
+            link.send(encode(&leave, b"")).unwrap();
+            loop {
+                let (answer, _) = next_envelope(&link);
+                assert_ne!(answer.action, "error", "{answer:?}");
+                if answer.action != "notice" {
+                    break;
+                }
+            }
+            (link, token)
+        })
+        .collect();
+    assert_eq!(threads_of(pid), before + CLIENTS);
+    let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    assert!(
+        descriptors < CLIENTS + 50,
+        "{descriptors} open files for {CLIENTS} clients: more than one each"
+    );
+    // Every one of them is still served, and counted: the first and the
+    // last ask who is connected.
+    for (link, token) in [&links[0], &links[CLIENTS - 1]] {
+        let ask = Envelope::new("CoreClients", serde_json::Value::Null).with_token(Some(token));
+        link.send(encode(&ask, b"")).unwrap();
+        let (answer, _) = next_envelope(link);
+        assert_eq!(answer.action, "clients", "{answer:?}");
+        let listed = answer.data.as_array().map_or(0, Vec::len);
+        assert_eq!(listed, CLIENTS, "{answer:?}");
+    }
+}
