@@ -15,6 +15,7 @@ use rfmp::chat::transfer::send_file;
 use rfmp::handshake::server::ServerKey;
 use rfmp::handshake::session::Algorithm;
 use rfmp::link::{LINK_THREAD_STACK, LinkConfig};
+use std::net::SocketAddr;
 
 /// The deepest paths of a client's thread and of the link's threads, on
 /// stacks half the size the server uses: an AES handshake (the server's
@@ -97,21 +98,7 @@ fn threads_of(pid: u32) -> usize {
 #[test]
 fn the_server_runs_one_thread_per_client() {
     let data = tempfile::tempdir().unwrap();
-    let (_keys, key) = private_key_file("TEST-ONLY-server-key.pem");
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args(["server", "--port", "0", "--key"])
-        .arg(&key)
-        .arg("--data-dir")
-        .arg(data.path().join("data"))
-        .arg("--receive-dir")
-        .arg(data.path().join("received"))
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = listening_address(&mut server);
-    let pid = server.id();
-    let _server = KillOnDrop(server);
+    let (_server, addr, pid) = server_process(data.path(), &[]);
     // A first client, so that whatever the server starts once (the
     // hashing of passwords, say) is already there.
     let first = open_link(addr, &secured(Algorithm::Aes));
@@ -147,13 +134,43 @@ fn the_server_runs_one_thread_per_client() {
     first.close().unwrap();
 }
 
-/// A server process, killed when the test ends, even by a failed assertion.
-struct KillOnDrop(std::process::Child);
+/// Start `rfmp server` as a process on 127.0.0.1:0 with the TEST-ONLY key,
+/// its data in `data`, and `extra` arguments; the process (killed when the
+/// returned guard is dropped), its address and its id.
+fn server_process(data: &std::path::Path, extra: &[&str]) -> (KillOnDrop, SocketAddr, u32) {
+    let (keys, key) = private_key_file("TEST-ONLY-server-key.pem");
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(&key)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--receive-dir")
+        .arg(data.join("received"))
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr = listening_address(&mut server);
+    let pid = server.id();
+    let guard = KillOnDrop {
+        child: server,
+        _key: keys,
+    };
+    (guard, addr, pid)
+}
+
+/// A server process, killed when the test ends, even by a failed assertion
+/// (with the directory of its key, removed after it).
+struct KillOnDrop {
+    child: std::process::Child,
+    _key: tempfile::TempDir,
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -197,25 +214,20 @@ fn the_server_holds_a_thousand_idle_clients() {
     }
     std::fs::write(&file, serde_json::to_vec(&json).unwrap()).unwrap();
 
-    let (_keys, key) = private_key_file("TEST-ONLY-server-key.pem");
     let max = (CLIENTS + 10).to_string();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args(["server", "--port", "0", "--key"])
-        .arg(&key)
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--receive-dir")
-        .arg(data.path().join("received"))
-        .args(["--max-clients", &max, "--max-unauthenticated", &max])
-        .args(["--max-unauthenticated-per-address", &max])
-        .args(["--early-refusal-from", &max])
-        .env("RUST_LOG", "info")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let addr = listening_address(&mut server);
-    let pid = server.id();
-    let _server = KillOnDrop(server);
+    let (_server, addr, pid) = server_process(
+        data.path(),
+        &[
+            "--max-clients",
+            &max,
+            "--max-unauthenticated",
+            &max,
+            "--max-unauthenticated-per-address",
+            &max,
+            "--early-refusal-from",
+            &max,
+        ],
+    );
 
     // Unsecured sessions (no RSA: the handshake is not what is measured
     // here). Each leaves the lobby, which every login joins, or each login

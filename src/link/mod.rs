@@ -14,8 +14,8 @@
 //!   writes it straight into the socket, without waiting for the socket
 //!   (`sender.rs`);
 //! - **reading**: one thread at a time reads the socket and cuts frames
-//!   out of it ([`FrameReader`]), checks each CRC, opens each payload, puts
-//!   data in order ([`ReceiveWindow`]), answers with AK and NK frames, hands
+//!   out of it ([`frames::FrameReader`]), checks each CRC, opens each payload, puts
+//!   data in order ([`reliable::ReceiveWindow`]), answers with AK and NK frames, hands
 //!   whole messages to an inbox, and, on AKs, NKs and the ticks of its
 //!   clock, sends what the window now lets go (`reader.rs`).
 //!
