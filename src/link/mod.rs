@@ -151,14 +151,17 @@ pub const KEEPALIVE: Duration = Duration::from_secs(60);
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
 /// The reader's longest wait for a frame while this side has frames in
-/// flight: a frame another thread sent while the reader waited is first
-/// retransmitted, if it must be, at most this late.
+/// flight (it looks before each wait, and wakes at their retransmission
+/// timeout).
 const READER_TICK: Duration = Duration::from_millis(250);
 
 /// The reader's longest wait for a frame while nothing of ours is in
 /// flight: an idle link's reader wakes once a second (for the idle
 /// timeout, the keepalive, and to notice that the link is being torn
-/// down), so 10,000 idle clients cost 10,000 wake-ups a second.
+/// down), so 10,000 idle clients cost 10,000 wake-ups a second. A frame
+/// another thread sends while the reader waits is therefore resent, if it
+/// is lost, up to a second late (an AK or NK from the peer wakes the
+/// reader at once).
 const IDLE_TICK: Duration = Duration::from_secs(1);
 
 /// How soon the reader tries again to write bytes the socket could not
@@ -376,11 +379,18 @@ impl State {
     /// frame's retransmission timeout.
     fn pump_until_next(&mut self) -> Result<Option<Instant>> {
         self.pump(false)?;
-        Ok(if self.sender.is_blocked() {
+        Ok(self.send_deadline())
+    }
+
+    /// When the sending half next needs the reader's clock: soon while the
+    /// socket owes it room, else at the oldest frame's retransmission
+    /// timeout (`None`: nothing in flight).
+    fn send_deadline(&self) -> Option<Instant> {
+        if self.sender.is_blocked() {
             Some(Instant::now() + BACKLOG_TICK)
         } else {
             self.window.next_deadline()
-        })
+        }
     }
 
     /// [`State::pump`] for a thread that is not the reader: an error ends

@@ -112,6 +112,12 @@ impl ReaderTask {
     /// frame, an idle or reassembly timeout, too much damage, a frame
     /// given up on ([`Error::GaveUp`]).
     pub(super) fn step(&mut self, shared: &Shared, until: Option<Instant>) -> Result<bool> {
+        if !self.reader.has_buffered() {
+            // About to wait for the socket: another thread may have sent
+            // frames since this reader last looked, whose retransmission
+            // timeouts its clock must keep.
+            self.send_deadline = shared.lock().send_deadline();
+        }
         self.set_read_timeout(until)?;
         // About to wait for the socket: write what this thread deferred
         // (see `batch_writes_on_this_thread`).

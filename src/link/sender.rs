@@ -21,7 +21,8 @@
 //! new frame is sealed, so it holds at most one batch
 //! ([`WRITE_BATCH_BYTES`]) and a few AKs. A peer that stops reading fills
 //! the window, then the outgoing queue, and the server disconnects it
-//! ([`crate::error::Error::QueueFull`]).
+//! ([`crate::error::Error::QueueFull`]); a socket that takes nothing at all
+//! for [`BLOCKED_LIMIT`] ends the link.
 //!
 //! Why `MSG_DONTWAIT` and not `set_nonblocking`: the reader reads the same
 //! socket, and `set_nonblocking` would make its reads non-blocking too.
@@ -42,7 +43,14 @@ use std::io::ErrorKind;
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long the socket may refuse every byte before the link gives up on
+/// the peer: 10 s, as long as a blocking write used to wait.
+const BLOCKED_LIMIT: Duration = Duration::from_secs(10);
+
+/// The largest buffer of unwritten bytes kept once it is empty: 16 KiB.
+const KEEP_OUT_BYTES: usize = 16 * 1024;
 
 /// One frame about to be written.
 struct ToWrite {
@@ -74,6 +82,8 @@ pub(super) struct Sender {
     /// The socket refused bytes the last time: the reader tries again on
     /// its next tick, and nothing new is sealed meanwhile.
     blocked: bool,
+    /// Since when the socket has refused bytes, without a pause.
+    blocked_since: Option<Instant>,
     /// The last words were written and the sending half shut down.
     pub(super) finished: bool,
 }
@@ -103,6 +113,7 @@ impl Sender {
             trace,
             out: Vec::new(),
             blocked: false,
+            blocked_since: None,
             finished: false,
         }
     }
@@ -139,13 +150,32 @@ impl Sender {
 
     /// Write the sealed bytes, as far as the socket takes them; true when
     /// none are left.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the socket fails; [`Error::TimedOut`] when it has
+    /// taken nothing for [`BLOCKED_LIMIT`]: the peer reads nothing.
     pub(super) fn flush(&mut self) -> Result<bool> {
         if !self.out.is_empty() {
             let sent = self.send_now(&self.out)?;
             self.out.drain(..sent);
         }
         self.blocked = !self.out.is_empty();
-        Ok(!self.blocked)
+        if !self.blocked {
+            self.blocked_since = None;
+            // A large message to many members leaves a large buffer behind
+            // in each: give it back rather than keep it for ever.
+            if self.out.capacity() > KEEP_OUT_BYTES {
+                self.out = Vec::new();
+            }
+            return Ok(true);
+        }
+        let since = *self.blocked_since.get_or_insert_with(Instant::now);
+        if since.elapsed() > BLOCKED_LIMIT {
+            return Err(Error::TimedOut {
+                waiting_for: "room in the peer's socket (the peer has read nothing for 10 s)",
+            });
+        }
+        Ok(false)
     }
 
     /// Add a batch of frames to the bytes to write, applying the fault
