@@ -88,6 +88,8 @@
 //!   16.g-16.i): the part to read first, and the part the tests drive.
 //! - `sender.rs` and `reader.rs`: the two halves, which run the windows
 //!   over the socket.
+//! - `batching.rs`: [`batch_writes_on_this_thread`], the server threads'
+//!   batched writes.
 //! - `faults.rs`: [`Faults`] and [`Trace`], the teaching hooks.
 //! - this file: [`Link`], what the application calls, and the state the
 //!   halves share.
@@ -103,12 +105,14 @@
 //! run. (AK and NK frames draw from a seeded stream in the order they are
 //! written; how many there are depends on timing.)
 
+mod batching;
 mod faults;
 pub mod frames;
 mod reader;
 pub mod reliable;
 mod sender;
 
+pub use batching::{batch_writes_on_this_thread, write_batched};
 pub use faults::{Fault, Faults, Trace};
 
 use reader::ReaderTask;
@@ -119,7 +123,6 @@ use crate::handshake::packets::ee_packet;
 use crate::handshake::session::Session;
 use crate::link::frames::{Direction, fragment_capacity};
 use crate::link::reliable::{Delivery, ReliableConfig, Resend, SendWindow};
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc;
@@ -473,9 +476,9 @@ impl Shared {
                 continue;
             }
             let limit = deadline.map_or(IDLE_TICK, |deadline| (deadline - now).min(IDLE_TICK));
-            if has_deferred_writes() {
+            if batching::has_deferred() {
                 drop(state);
-                write_deferred();
+                write_batched();
                 state = self.lock();
                 continue;
             }
@@ -489,82 +492,6 @@ impl Shared {
         }
         state
     }
-}
-
-/// The links a thread has sealed frames for without writing them yet
-/// ([`batch_writes_on_this_thread`]).
-struct Batching {
-    on: bool,
-    links: Vec<Arc<Shared>>,
-}
-
-impl Drop for Batching {
-    /// A thread that ends writes what it deferred.
-    fn drop(&mut self) {
-        for shared in self.links.drain(..) {
-            write_now(&shared);
-        }
-    }
-}
-
-thread_local! {
-    static BATCHING: RefCell<Batching> = const {
-        RefCell::new(Batching {
-            on: false,
-            links: Vec::new(),
-        })
-    };
-}
-
-/// From now on, the frames of messages this thread sends ([`Link::send`],
-/// [`Link::try_send`], on any link) are sealed at once but written when
-/// this thread is next about to wait: before it reads a socket that has no
-/// whole frame buffered, before it sleeps on a link, and when it ends; and
-/// at once when a link has a whole batch (64 KiB) waiting. The server's
-/// client threads do this: a thread that reads 30 messages for a room of 50
-/// in one `read` then writes each member one `send` of 30 frames, not 30
-/// sends of one frame (each `send` on loopback costs the kernel a segment
-/// and a wake-up of the reader on the other end). It is what an event loop
-/// does when it writes everything queued once per turn of the loop.
-///
-/// Only for a thread that waits on a link again soon, as a server's
-/// client thread always does; nothing is delayed past that wait.
-pub fn batch_writes_on_this_thread() {
-    BATCHING.with_borrow_mut(|batching| batching.on = true);
-}
-
-/// Does this thread batch its writes?
-fn batching() -> bool {
-    BATCHING.with_borrow(|batching| batching.on)
-}
-
-/// Has this thread sealed frames it has not written yet?
-fn has_deferred_writes() -> bool {
-    BATCHING.with_borrow(|batching| !batching.links.is_empty())
-}
-
-/// Write now every frame this thread sealed and deferred
-/// ([`batch_writes_on_this_thread`]): for a thread about to block on
-/// something other than a link (an Argon2 hash, say), so that nobody waits
-/// for it. Does nothing on a thread that does not batch.
-pub fn write_batched() {
-    write_deferred();
-}
-
-/// Write every frame this thread sealed and deferred.
-fn write_deferred() {
-    let links = BATCHING.with_borrow_mut(|batching| std::mem::take(&mut batching.links));
-    for shared in &links {
-        write_now(shared);
-    }
-}
-
-/// Write a link's deferred frames (and whatever else can go now).
-fn write_now(shared: &Shared) {
-    let mut state = shared.lock();
-    state.deferred_by = None;
-    state.pump_or_fail(false);
-    shared.wake(state);
 }
 
 /// The link's one socket, shared by its reading half, its sending half and
@@ -735,14 +662,10 @@ impl Link {
         }
         state.queued_bytes += message.len();
         state.queue.push_back(message);
-        let defer = batching();
+        let defer = batching::is_on();
         state.pump_or_fail(defer);
         if defer && state.sender.has_output() {
-            let me = std::thread::current().id();
-            if state.deferred_by != Some(me) {
-                state.deferred_by = Some(me);
-                BATCHING.with_borrow_mut(|batching| batching.links.push(Arc::clone(&self.shared)));
-            }
+            batching::remember(&self.shared, &mut state);
         }
         self.shared.wake(state);
         Ok(())

@@ -113,17 +113,14 @@ impl ReaderTask {
     /// given up on ([`Error::GaveUp`]).
     pub(super) fn step(&mut self, shared: &Shared, until: Option<Instant>) -> Result<bool> {
         if !self.reader.has_buffered() {
-            // About to wait for the socket: another thread may have sent
-            // frames since this reader last looked, whose retransmission
-            // timeouts its clock must keep.
+            // About to wait for the socket: write what this thread deferred
+            // (see `batch_writes_on_this_thread`), and look at the frames in
+            // flight, which other threads may have sent since this reader
+            // last looked: its clock keeps their retransmission timeouts.
+            super::write_batched();
             self.send_deadline = shared.lock().send_deadline();
         }
         self.set_read_timeout(until)?;
-        // About to wait for the socket: write what this thread deferred
-        // (see `batch_writes_on_this_thread`).
-        if !self.reader.has_buffered() && super::has_deferred_writes() {
-            super::write_deferred();
-        }
         let ticked = match self.reader.read() {
             Ok(Received::Frame(frame)) => {
                 self.last_heard = Instant::now();
