@@ -379,6 +379,63 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
         .expect("nothing of ours was unacknowledged: a clean close");
 }
 
+/// Step 17.a (SPEC §17.a-3): End waits until every frame before it is
+/// acknowledged. Here the AK of our last message is lost, and the peer's
+/// End crosses ours: the peer hangs up as soon as it has our End, and our
+/// frames can no longer be acknowledged. Had End gone with the message
+/// still unacknowledged, `close` could not tell whether the message
+/// arrived; so End waits, the message is sent again, and once it is
+/// acknowledged End goes alone, and the close is clean.
+#[test]
+fn step_17_end_waits_until_every_frame_before_it_is_acknowledged() {
+    use rfmp::handshake::server::ServerKey;
+    use rfmp::handshake::session::Session;
+    use rfmp::link::frames::end_packet;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let key = ServerKey::new(test_server_key()).unwrap();
+        let accepted = rfmp::handshake::server::handshake(
+            rfmp::handshake::framing::Connection::new(stream),
+            &key,
+            &mut os_rng(),
+        )
+        .unwrap();
+        let Session { connection, cipher } = accepted.session;
+        let (mut stream, leftover) = connection.into_parts();
+        let mut reader = FrameReader::new(stream.try_clone().unwrap(), leftover);
+        // The frames the client sends, AKs aside.
+        let mut next_frame = || loop {
+            match reader.read().unwrap() {
+                Received::Frame(Frame::Ack { .. }) => {}
+                Received::Frame(frame) => return frame,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        // The client's message (frame 0), whose AK we take as lost...
+        assert!(matches!(next_frame(), Frame::Data { seq: 0, .. }));
+        // ...and our End, which crosses the client's.
+        let end = end_packet(&cipher, Direction::ServerToClient, 0, &mut os_rng()).unwrap();
+        stream.write_all(end.as_bytes()).unwrap();
+        // The client sends frame 0 again when its timer runs out, not End.
+        let again = next_frame();
+        assert!(
+            matches!(again, Frame::Data { seq: 0, .. }),
+            "End must wait for the AK of frame 0, got {again:?}"
+        );
+        stream.write_all(ak_packet(1).as_bytes()).unwrap();
+        // Now End comes, alone in flight. We have everything: hang up at
+        // once, and let the AK of the client's End be the one lost.
+        assert!(matches!(next_frame(), Frame::End { seq: 1, .. }));
+    });
+    let link = open_link(addr, &secured(Algorithm::Aes));
+    say(&link, "last words");
+    link.close()
+        .expect("the message was acknowledged before End: a clean close");
+    peer.join().unwrap();
+}
+
 /// Step 16.g's delayed AKs (TCP's delayed ACK, RFC 1122, section
 /// 4.2.3.2): frames that arrive in order share one AK. With the delay set to
 /// a minute, 32 frames written one by one get a single `(AK,32)`, sent when
@@ -436,18 +493,24 @@ fn step_17_the_server_lingers_after_answering_end_and_acknowledges_repeats() {
     stream
         .write_all(format!("{hello}{end}").as_bytes())
         .unwrap();
-    // The server answers with its AKs (taken here as lost), the echo
-    // (frame 0) and its End (frame 1).
-    let (mut echo, mut server_end) = (false, false);
-    while !(echo && server_end) {
+    // The server answers with its AKs (taken here as lost) and the echo
+    // (frame 0). Its End (frame 1) waits for the echo's AK (§17.a-3).
+    loop {
         match reader.read().unwrap() {
-            Received::Frame(Frame::Data { seq: 0, .. }) => echo = true,
-            Received::Frame(Frame::End { seq: 1, .. }) => server_end = true,
+            Received::Frame(Frame::Data { seq: 0, .. }) => break,
             Received::Frame(Frame::Ack { .. }) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
-    // Acknowledge both: the server's End is acknowledged, and it has ours.
+    stream.write_all(ak_packet(1).as_bytes()).unwrap();
+    loop {
+        match reader.read().unwrap() {
+            Received::Frame(Frame::End { seq: 1, .. }) => break,
+            Received::Frame(Frame::Ack { .. }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Acknowledge End: the server's End is acknowledged, and it has ours.
     stream.write_all(ak_packet(2).as_bytes()).unwrap();
     // The server stays: for half a second nothing comes but AKs, no EOF.
     stream

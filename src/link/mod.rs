@@ -76,7 +76,9 @@
 //!
 //! # Closing: End in both directions
 //! [`Link::close`] queues an End frame after everything already queued,
-//! waits for its AK, then waits (briefly) for the peer's own End, as TCP
+//! sends it once every frame before it is acknowledged (so a peer that
+//! hangs up as soon as it has our End cannot leave an earlier frame in
+//! doubt; SPEC §17.a-3), waits for its AK, then waits (briefly) for the peer's own End, as TCP
 //! exchanges FINs. A side that receives End gets [`Delivery::End`] and
 //! should call `close` too; its `close` then lingers until the peer hangs
 //! up, acknowledging repeated frames, because the peer may still wait for
@@ -727,8 +729,9 @@ impl Link {
         }
     }
 
-    /// Step 17.b: close the session: send End after everything queued, wait
-    /// for its acknowledgement, then wait up to 5 s for the peer's End
+    /// Step 17.b: close the session: send End after everything queued, once
+    /// all of it is acknowledged (SPEC §17.a-3), wait for its
+    /// acknowledgement, then wait up to 5 s for the peer's End
     /// (step 17.a on its side), and close the socket.
     ///
     /// A side whose End answers the peer's (the peer's End had arrived

@@ -229,8 +229,8 @@ impl State {
     /// Send whatever can go now, in this order: acknowledgements (the
     /// peer's sender waits on them), frames to send again (asked for by an
     /// NK, or whose retransmission timeout expired), new data frames while
-    /// the window has room, and End once everything before it is on its
-    /// way. Never waits.
+    /// the window has room, and End once everything before it has been
+    /// acknowledged. Never waits.
     ///
     /// With `defer`, the frames are sealed but not yet written, unless a
     /// whole batch ([`WRITE_BATCH_BYTES`]) has gathered: the thread batches
@@ -310,11 +310,17 @@ impl State {
                     sequenced: Some((seq, 1)),
                 });
             }
-            // 5. End (step 17.a), once everything before it is on its way.
+            // 5. End (step 17.a), once everything before it has been sent
+            // *and acknowledged* (SPEC §17.a-3), as SCTP sends SHUTDOWN only
+            // when no data is outstanding (RFC 9260, section 9.2). The
+            // peer may hang up as soon as it has our End; if the AK of an
+            // earlier frame were lost on the way, we could not tell
+            // whether that frame arrived. With End alone in flight, a
+            // peer that hangs up after its own End lost nothing of ours.
             if self.end == EndState::Requested
                 && self.queue.is_empty()
                 && self.current.is_none()
-                && self.window.room() > 0
+                && self.window.is_empty()
             {
                 let seq = self.window.next_seq();
                 let sender = &mut self.sender;
