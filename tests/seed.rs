@@ -218,6 +218,17 @@ fn open_write_then_open_read_round_trips_in_every_cipher() {
     }
 }
 
+/// Contents that start with a comma read back too: the reply `(,...)(SC)`
+/// is not a typed packet, so its empty first field is no error. (With
+/// Caesar, any text can start with a comma once shifted.)
+#[test]
+fn contents_that_start_with_a_comma_read_back() {
+    let (_dir, mut conn, cipher, _server) = session(Cipher::None);
+    open_write(&mut conn, &cipher, "c.txt", ",first, second").expect("openWrite");
+    let read = open_read(&mut conn, &cipher, "c.txt").expect("openRead");
+    assert_eq!(read, b",first, second");
+}
+
 /// The openRead reply is the seed's exact form: `(<payload>)(SC)`, no DP tag.
 #[test]
 fn open_read_reply_is_payload_then_sc() {

@@ -144,10 +144,28 @@ impl<S: Read + Write> Connection<S> {
     ///   [`Packet::parse`]).
     /// - [`Error::Io`] for any other socket error.
     pub fn read_packet(&mut self, waiting_for: &'static str) -> Result<Packet> {
+        self.read_parsed(waiting_for, Packet::parse)
+    }
+
+    /// As [`Connection::read_packet`], but the packet's first field may be
+    /// empty ([`Packet::parse_untyped`]): for the seed profile's content
+    /// replies.
+    ///
+    /// # Errors
+    /// As [`Connection::read_packet`].
+    pub fn read_untyped_packet(&mut self, waiting_for: &'static str) -> Result<Packet> {
+        self.read_parsed(waiting_for, Packet::parse_untyped)
+    }
+
+    fn read_parsed(
+        &mut self,
+        waiting_for: &'static str,
+        parse: fn(&[u8]) -> Result<Packet>,
+    ) -> Result<Packet> {
         loop {
             // Check first: a previous read may already hold a whole packet.
             if let Some((start, end)) = check_packet(&self.buffer, self.max_packet)? {
-                let packet = Packet::parse(&self.buffer[start..=end]);
+                let packet = parse(&self.buffer[start..=end]);
                 self.buffer.drain(..=end);
                 return packet;
             }

@@ -79,6 +79,23 @@ impl Packet {
     /// - [`Error::Malformed`] when they do not start with `(` and end with
     ///   `)`, contain another `(` or `)`, or the type field is empty.
     pub fn parse(bytes: &[u8]) -> Result<Packet> {
+        let packet = Packet::parse_untyped(bytes)?;
+        if packet.fields[0].is_empty() {
+            return Err(Error::Malformed(
+                "the packet type (first field) is empty".into(),
+            ));
+        }
+        Ok(packet)
+    }
+
+    /// As [`Packet::parse`], but the first field may be empty. The seed
+    /// profile's content reply, `(<contents>)`, is not a typed packet,
+    /// and contents may start with a comma (with Caesar, whenever the
+    /// shift turns the first character into one).
+    ///
+    /// # Errors
+    /// As [`Packet::parse`], except for the empty type.
+    pub fn parse_untyped(bytes: &[u8]) -> Result<Packet> {
         let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8)?;
         let inner = text
             .strip_prefix('(')
@@ -92,11 +109,6 @@ impl Packet {
             ));
         }
         let fields: Vec<String> = inner.split(',').map(str::to_string).collect();
-        if fields[0].is_empty() {
-            return Err(Error::Malformed(
-                "the packet type (first field) is empty".into(),
-            ));
-        }
         Ok(Packet {
             text: text.to_string(),
             fields,

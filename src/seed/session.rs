@@ -422,7 +422,8 @@ fn exchange<S: Read + Write, R: CryptoRng + ?Sized>(
         conn.write_packet(&packet)?;
     }
     loop {
-        let packet = conn.read_packet("the server's reply (SC, EE or contents)")?;
+        // Contents are not a typed packet: they may start with a comma.
+        let packet = conn.read_untyped_packet("the server's reply (SC, EE or contents)")?;
         if let Some(answer) = client.on_packet(&packet)? {
             return Ok(answer);
         }
