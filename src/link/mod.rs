@@ -127,8 +127,9 @@ use crate::link::frames::{Direction, fragment_capacity};
 use crate::link::reliable::{Delivery, ReliableConfig, Resend, SendWindow};
 use std::collections::VecDeque;
 use std::net::{Shutdown, TcpStream};
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -186,7 +187,11 @@ pub const LINK_THREAD_STACK: usize = 128 * 1024;
 /// Counters of what a link did, for the demo, the tests and the benchmark.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LinkStats {
-    /// Frames written (retransmissions included, dropped ones included).
+    /// Frames sent: sealed and handed to the socket's write buffer
+    /// (retransmissions and AKs/NKs included, and frames the fault
+    /// injector dropped). A frame is counted when it joins the bytes to
+    /// write, so for a moment the count can run ahead of what the socket
+    /// has taken (see [`batch_writes_on_this_thread`]).
     pub frames_written: u64,
     /// Of those, retransmissions of data or End frames.
     pub retransmissions: u64,
@@ -461,15 +466,29 @@ impl Shared {
             // `try_lock` while holding the state: the reader, once done,
             // takes the state's lock to wake us, so no wake-up is lost
             // between this check and the wait below.
-            if let Ok(mut reader) = self.reader.try_lock()
+            let reader = match self.reader.try_lock() {
+                Ok(reader) => Some(reader),
+                Err(TryLockError::WouldBlock) => None,
+                // A thread panicked while it read: the frame reader may be
+                // half-way through a frame, so nobody can read on. End the
+                // link rather than wait for ever for a reader.
+                Err(TryLockError::Poisoned(_)) => {
+                    state.fail(Error::Internal(
+                        "the thread reading this link panicked".into(),
+                    ));
+                    continue;
+                }
+            };
+            if let Some(mut reader) = reader
                 && let Some(task) = reader.as_mut()
             {
                 drop(state);
-                if let Err(error) = task.step(self, deadline) {
-                    drop(reader);
+                let stepped = task.step(self, deadline);
+                // Let go of the reader before taking the state's lock, so a
+                // thread woken below finds the reader free.
+                drop(reader);
+                if let Err(error) = stepped {
                     self.fail(error);
-                } else {
-                    drop(reader);
                 }
                 state = self.lock();
                 if state.waiters > 0 {
@@ -591,7 +610,16 @@ impl Link {
                     std::thread::Builder::new()
                         .name(format!("{name}-reader"))
                         .stack_size(config.thread_stack)
-                        .spawn(move || task.run(&shared))?,
+                        .spawn(move || {
+                            // A panic here is a bug; end the link, so the
+                            // threads waiting on it are not left waiting.
+                            let run = AssertUnwindSafe(|| task.run(&shared));
+                            if std::panic::catch_unwind(run).is_err() {
+                                shared.fail(Error::Internal(
+                                    "the link's reader thread panicked".into(),
+                                ));
+                            }
+                        })?,
                 )
             }
         };
@@ -811,9 +839,14 @@ impl Link {
 
     /// End the link at once because of `error`: the peer is told with an
     /// EE packet (when the error is one the peer should hear) and the
-    /// socket closes. Used by the server for [`Error::QueueFull`].
+    /// socket closes both ways, so a thread blocked reading it wakes at
+    /// once. Used by the server for [`Error::QueueFull`], and by a
+    /// dropped [`crate::chat::client::Client`].
     pub fn abort(&self, error: Error) {
         self.shared.fail(error);
+        // The last words went in `fail`; now wake the reader, whichever
+        // thread it is, rather than let it sleep out its read timeout.
+        let _ = self.stream.0.shutdown(Shutdown::Read);
     }
 
     /// What the link has done so far.
