@@ -57,8 +57,8 @@
 //! | 14.a.ii | server | derive the session key (HKDF-SHA256) | [`handshake::session::derive_session_key`] | session |
 //! | 15.a | client | check the confirmation | [`handshake::client::receive_confirmation`], [`handshake::checks::is_confirmed`], [`handshake::client::handshake_with_profile_observed`] | client, checks |
 //! | 15.a.i | client | derive the same session key | [`handshake::session::derive_session_key`] | session |
-//! | 16.a | sender | cut the message into fragments | [`link::reliable::fragment`] | reliable |
-//! | 16.b | sender | seal the fragment into a DP frame | [`link::frames::dp_packet`], [`link::frames::associated_data`] | frames |
+//! | 16.a | sender | cut the message into fragments | [`link::reliable::fragment`], [`link::reliable::fragment_at`] | reliable |
+//! | 16.b | sender | seal the fragment into a DP frame | [`link::frames::dp_packet`], [`link::frames::write_dp_packet`], [`link::frames::associated_data`] | frames |
 //! | 16.c | sender | end the frame with its CRC-32 | [`link::frames::crc32_field`] | frames |
 //! | 16.d | sender | keep the frame until acknowledged | [`link::reliable::SendWindow::sent`] | reliable |
 //! | 16.e | receiver | check the CRC, then parse the frame | [`link::frames::decode_frame`], [`link::frames::FrameReader`], [`link::frames::nk_packet`], [`link::reliable::ReceiveWindow::nak_for_damage`] | frames, reliable |

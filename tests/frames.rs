@@ -36,6 +36,73 @@ fn step_16_unsecured_frame_for_hi_is_exact() {
     assert_eq!(frame, "(DP,0,0,1,aGk=,e18162db)");
 }
 
+/// Steps 16.a and 16.b as the link runs them: `fragment_at` cuts the
+/// same pieces as `fragment`, and `write_dp_packet` appends, into buffers
+/// used again and again, the very frame `dp_packet` returns (the same
+/// nonce generator state gives the same AES nonce). A frame left in the
+/// buffer before stays as it was.
+#[test]
+fn step_16_write_dp_packet_builds_dp_packets_frame_in_reused_buffers() {
+    use rand::SeedableRng;
+    let message: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
+    for cipher in [
+        SessionCipher::None,
+        SessionCipher::Caesar { shift: 3 },
+        aes(),
+    ] {
+        let capacity = fragment_capacity(&cipher);
+        let pieces: Vec<&[u8]> = fragment(&message, capacity).collect();
+        let count = pieces.len() as u32;
+        let (mut frame, mut sealed) = (String::from("(AK,1,"), Vec::new());
+        let mut rng_a = rand::rngs::StdRng::seed_from_u64(9);
+        let mut rng_b = rand::rngs::StdRng::seed_from_u64(9);
+        for (index, piece) in pieces.iter().enumerate() {
+            assert_eq!(fragment_at(&message, capacity, index), *piece);
+            let expected = dp_packet(
+                &cipher,
+                Direction::ServerToClient,
+                40 + index as u32,
+                index as u32,
+                count,
+                piece,
+                &mut rng_a,
+            )
+            .unwrap();
+            frame.truncate(6);
+            let fields = DpFields {
+                direction: Direction::ServerToClient,
+                seq: 40 + index as u32,
+                index: index as u32,
+                count,
+            };
+            write_dp_packet(&mut frame, &mut sealed, &cipher, fields, piece, &mut rng_b).unwrap();
+            assert_eq!(&frame[..6], "(AK,1,");
+            assert_eq!(frame[6..], expected);
+        }
+        // A fragment too large for one frame is refused, the buffer untouched.
+        let too_big = vec![0; capacity + 1];
+        let fields = DpFields {
+            direction: Direction::ServerToClient,
+            seq: 0,
+            index: 0,
+            count: 1,
+        };
+        frame.truncate(6);
+        assert!(matches!(
+            write_dp_packet(
+                &mut frame,
+                &mut sealed,
+                &cipher,
+                fields,
+                &too_big,
+                &mut rng_b
+            ),
+            Err(Error::Usage(_))
+        ));
+        assert_eq!(frame, "(AK,1,");
+    }
+}
+
 /// The largest data frame (10-digit numbers, a full fragment) is 1023 bytes: under the 1025 cap.
 #[test]
 fn step_16_largest_frame_fits_1025_bytes() {

@@ -588,14 +588,18 @@ pub const STEPS: &[Step] = &[
         id: "16.a",
         side: Side::Sender,
         title: "cut the message into fragments",
-        functions: &["link::reliable::fragment"],
+        functions: &["link::reliable::fragment", "link::reliable::fragment_at"],
         tests: "`tests/frames.rs` (property test)",
     },
     Step {
         id: "16.b",
         side: Side::Sender,
         title: "seal the fragment into a DP frame",
-        functions: &["link::frames::dp_packet", "link::frames::associated_data"],
+        functions: &[
+            "link::frames::dp_packet",
+            "link::frames::write_dp_packet",
+            "link::frames::associated_data",
+        ],
         tests: "`tests/frames.rs`, `tests/handshake.rs`, doc example",
     },
     Step {

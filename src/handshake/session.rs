@@ -364,18 +364,38 @@ impl SessionCipher {
         associated_data: &[u8],
         rng: &mut R,
     ) -> Result<Vec<u8>> {
+        let mut sealed = Vec::with_capacity(NONCE_BYTES + TAG_BYTES + message.len());
+        self.seal_into(message, associated_data, rng, &mut sealed)?;
+        Ok(sealed)
+    }
+
+    /// [`SessionCipher::seal`] into a buffer the caller keeps: `sealed` is
+    /// emptied, then filled with the sealed bytes. The link seals every
+    /// frame this way, into one buffer per link, so sealing allocates
+    /// nothing once that buffer has grown to a frame's size.
+    ///
+    /// # Errors
+    /// As [`SessionCipher::seal`].
+    pub fn seal_into<R: CryptoRng + ?Sized>(
+        &self,
+        message: &[u8],
+        associated_data: &[u8],
+        rng: &mut R,
+        sealed: &mut Vec<u8>,
+    ) -> Result<()> {
+        sealed.clear();
         match self {
-            SessionCipher::None => Ok(message.to_vec()),
+            SessionCipher::None => sealed.extend_from_slice(message),
             SessionCipher::Caesar { shift } => {
-                Ok(message.iter().map(|b| b.wrapping_add(*shift)).collect())
+                sealed.extend(message.iter().map(|b| b.wrapping_add(*shift)));
             }
             SessionCipher::Aes(eax) => {
                 // A fresh random nonce for every message: never reuse one.
                 // Build nonce ‖ tag ‖ message in one buffer, encrypt the
                 // message part in place, then fill in the tag.
-                let mut sealed = vec![0u8; NONCE_BYTES + TAG_BYTES + message.len()];
+                sealed.resize(NONCE_BYTES + TAG_BYTES, 0);
                 rng.fill_bytes(&mut sealed[..NONCE_BYTES]);
-                sealed[NONCE_BYTES + TAG_BYTES..].copy_from_slice(message);
+                sealed.extend_from_slice(message);
                 let (head, ciphertext) = sealed.split_at_mut(NONCE_BYTES + TAG_BYTES);
                 let nonce = Nonce::try_from(&head[..NONCE_BYTES]).map_err(|_| {
                     Error::Internal(format!("AES-EAX refused a {NONCE_BYTES}-byte nonce"))
@@ -386,9 +406,9 @@ impl SessionCipher {
                         Error::Internal(format!("AES-EAX refused to seal {} bytes", message.len()))
                     })?;
                 head[NONCE_BYTES..].copy_from_slice(&tag);
-                Ok(sealed)
             }
         }
+        Ok(())
     }
 
     /// Open a sealed message: check it (AES, together with the same

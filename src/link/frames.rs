@@ -275,6 +275,9 @@ fn start_with_payload(head: std::fmt::Arguments<'_>, payload: &[u8]) -> String {
 /// `(DP,0,0,1,aGk=,e18162db)` is fragment 0 of 1 of the unsecured message
 /// `hi`, sent as frame 0.
 ///
+/// This returns a new `String`; the link itself runs [`write_dp_packet`],
+/// the same step into buffers it keeps.
+///
 /// # Errors
 /// [`Error::Usage`] when the fragment is longer than one frame can
 /// carry ([`fragment_capacity`]) or `index >= count`: the caller cut the
@@ -288,6 +291,55 @@ pub fn dp_packet<R: CryptoRng + ?Sized>(
     fragment: &[u8],
     rng: &mut R,
 ) -> Result<String> {
+    let mut frame = String::new();
+    let fields = DpFields {
+        direction,
+        seq,
+        index,
+        count,
+    };
+    write_dp_packet(&mut frame, &mut Vec::new(), cipher, fields, fragment, rng)?;
+    Ok(frame)
+}
+
+/// The numbers of one data frame, for [`write_dp_packet`]: the way it
+/// travels, its sequence number, and which fragment of how many it
+/// carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DpFields {
+    /// The way the frame travels (it goes into the associated data).
+    pub direction: Direction,
+    /// The frame's sequence number.
+    pub seq: u32,
+    /// Which fragment of the message, from 0.
+    pub index: u32,
+    /// How many fragments the message has.
+    pub count: u32,
+}
+
+/// Step 16.b into buffers the caller keeps: append the data frame of one
+/// fragment to `frame`, sealing it into `sealed` (emptied first) on the
+/// way. The frame is the one [`dp_packet`] returns. The link calls this
+/// with one `frame` and one `sealed` buffer per link, so building a frame
+/// allocates nothing: a room message fanned out to 200 members is 200
+/// frames built in place, not 200 sets of new buffers.
+///
+/// # Errors
+/// As [`dp_packet`]; `frame` is left as it was on an error.
+pub fn write_dp_packet<R: CryptoRng + ?Sized>(
+    frame: &mut String,
+    sealed: &mut Vec<u8>,
+    cipher: &SessionCipher,
+    fields: DpFields,
+    fragment: &[u8],
+    rng: &mut R,
+) -> Result<()> {
+    let DpFields {
+        direction,
+        seq,
+        index,
+        count,
+    } = fields;
     if fragment.len() > fragment_capacity(cipher) || index >= count {
         return Err(Error::Usage(format!(
             "fragment {index} of {count} with {} bytes does not fit one data frame \
@@ -297,11 +349,17 @@ pub fn dp_packet<R: CryptoRng + ?Sized>(
         )));
     }
     let aad = associated_data("DP", direction, seq, index, count);
-    let sealed = cipher.seal(fragment, &aad, rng)?;
-    Ok(finish(start_with_payload(
-        format_args!("(DP,{seq},{index},{count},"),
-        &sealed,
-    )))
+    cipher.seal_into(fragment, &aad, rng, sealed)?;
+    let start = frame.len();
+    frame.reserve(64 + sealed.len().div_ceil(3) * 4);
+    let _ = write!(frame, "(DP,{seq},{index},{count},");
+    STANDARD.encode_string(&*sealed, frame);
+    frame.push(',');
+    // Step 16.c: the CRC-32 of everything from `(` to the last comma.
+    let crc = crc32_field(&frame.as_bytes()[start..]);
+    frame.push_str(&crc);
+    frame.push(')');
+    Ok(())
 }
 
 /// Step 16.g: build an acknowledgement, `(AK,<next>,<crc>)`: every frame

@@ -287,8 +287,10 @@ enum Control {
 /// A message being cut into fragments by the sender.
 #[derive(Debug)]
 struct Outgoing {
-    /// The message's fragments not yet sealed, first first.
-    fragments: std::vec::IntoIter<Vec<u8>>,
+    /// The whole message, shared with the other members' queues; its
+    /// fragments are cut from it (step 16.a) as they are sealed.
+    message: Arc<[u8]>,
+    /// The next fragment to seal.
     index: u32,
     count: u32,
 }

@@ -152,15 +152,23 @@ pub fn seq_before(a: u32, b: u32) -> bool {
 /// If `capacity` is 0 (a programming error: every frame carries bytes).
 pub fn fragment(message: &[u8], capacity: usize) -> impl Iterator<Item = &[u8]> {
     assert!(capacity > 0, "a fragment holds at least one byte");
-    let empty: &[u8] = &[];
-    let count = message.len().div_ceil(capacity).max(1);
-    (0..count).map(move |i| {
-        if message.is_empty() {
-            empty
-        } else {
-            &message[i * capacity..((i + 1) * capacity).min(message.len())]
-        }
-    })
+    (0..fragment_count(message.len(), capacity)).map(move |i| fragment_at(message, capacity, i))
+}
+
+/// Step 16.a, one piece at a time: fragment number `index` (from 0) of
+/// those [`fragment`] cuts. The link cuts this way, as the window opens,
+/// so a message is never copied into pieces.
+///
+/// ```
+/// use rfmp::link::reliable::fragment_at;
+/// assert_eq!(fragment_at(b"abcdefg", 3, 2), b"g");
+/// assert_eq!(fragment_at(b"", 3, 0), b"");
+/// ```
+///
+/// An `index` past the last fragment gives an empty piece.
+pub fn fragment_at(message: &[u8], capacity: usize, index: usize) -> &[u8] {
+    let start = index.saturating_mul(capacity).min(message.len());
+    &message[start..start.saturating_add(capacity).min(message.len())]
 }
 
 /// How many fragments [`fragment`] cuts a message of `len` bytes into.

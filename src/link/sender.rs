@@ -30,8 +30,8 @@
 
 use super::faults::{Fault, Faults, Trace, mix};
 use super::frames::Direction;
-use super::frames::{ak_packet, dp_packet, end_packet, nk_packet};
-use super::reliable::fragment;
+use super::frames::{DpFields, ak_packet, end_packet, nk_packet, write_dp_packet};
+use super::reliable::{fragment_at, fragment_count};
 use super::{Control, EndState, Outgoing, Socket, State, WRITE_BATCH_BYTES};
 use crate::error::{Error, Result};
 use crate::handshake::helpers::os_rng;
@@ -39,11 +39,23 @@ use crate::handshake::session::SessionCipher;
 use rand::rngs::{StdRng, Xoshiro256PlusPlus};
 use rand::{Rng, SeedableRng};
 use socket2::SockRef;
+use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::net::Shutdown;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+thread_local! {
+    /// The data frame being built ([`write_dp_packet`]) and its sealed
+    /// fragment, before base64: one pair per thread, reused for every frame
+    /// the thread seals, whichever link it is for. A thread that fans a
+    /// room message out seals every member's frame in the same buffers,
+    /// still in the processor's cache from the member before; a pair per
+    /// link would be cold each time (and measured slower than a fresh
+    /// allocation, which the allocator hands out warm).
+    static SCRATCH: RefCell<(String, Vec<u8>)> = const { RefCell::new((String::new(), Vec::new())) };
+}
 
 /// How long the socket may refuse every byte before the link gives up on
 /// the peer: 10 s, as long as a blocking write used to wait.
@@ -51,13 +63,6 @@ const BLOCKED_LIMIT: Duration = Duration::from_secs(10);
 
 /// The largest buffer of unwritten bytes kept once it is empty: 16 KiB.
 const KEEP_OUT_BYTES: usize = 16 * 1024;
-
-/// One frame about to be written.
-struct ToWrite {
-    text: Arc<str>,
-    /// For data and End frames: (seq, transmission number).
-    sequenced: Option<(u32, u32)>,
-}
 
 /// Everything the sending half of a link needs: the socket, the keys, the
 /// nonce generator and the bytes the socket has not taken yet.
@@ -178,50 +183,46 @@ impl Sender {
         Ok(false)
     }
 
-    /// Add a batch of frames to the bytes to write, applying the fault
-    /// injector. Returns how many frames it dropped and damaged.
-    fn add(&mut self, batch: &[ToWrite]) -> (u64, u64) {
-        let out = &mut self.out;
-        let (mut dropped, mut corrupted) = (0, 0);
-        for frame in batch {
-            let fault = if self.faults.is_active() {
-                match frame.sequenced {
-                    Some((seq, transmission)) => {
-                        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(&[
-                            self.faults.seed,
-                            u64::from(self.direction.as_byte()),
-                            u64::from(seq),
-                            u64::from(transmission),
-                        ]));
-                        self.faults.decide(frame.text.len(), &mut rng)
-                    }
-                    None => self.faults.decide(frame.text.len(), &mut self.control_rng),
+    /// Add one frame to the bytes to write, through the fault injector;
+    /// `sequenced` is (seq, transmission number) for data and End frames.
+    /// Returns what the injector did to it.
+    fn add(&mut self, text: &str, sequenced: Option<(u32, u32)>) -> Fault {
+        let fault = if self.faults.is_active() {
+            match sequenced {
+                Some((seq, transmission)) => {
+                    let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(&[
+                        self.faults.seed,
+                        u64::from(self.direction.as_byte()),
+                        u64::from(seq),
+                        u64::from(transmission),
+                    ]));
+                    self.faults.decide(text.len(), &mut rng)
                 }
-            } else {
-                Fault::None
-            };
-            match fault {
-                Fault::None => out.extend_from_slice(frame.text.as_bytes()),
-                Fault::Dropped => dropped += 1,
-                Fault::Corrupted { byte, bit } => {
-                    corrupted += 1;
-                    let start = out.len();
-                    out.extend_from_slice(frame.text.as_bytes());
-                    out[start + byte] ^= 1 << bit;
-                }
+                None => self.faults.decide(text.len(), &mut self.control_rng),
             }
-            if let Some(trace) = &self.trace {
-                let _ = trace.send((
-                    self.direction,
-                    Trace::Wrote {
-                        frame: frame.text.to_string(),
-                        fault,
-                        retransmission: frame.sequenced.is_some_and(|(_, n)| n > 1),
-                    },
-                ));
+        } else {
+            Fault::None
+        };
+        match fault {
+            Fault::None => self.out.extend_from_slice(text.as_bytes()),
+            Fault::Dropped => {}
+            Fault::Corrupted { byte, bit } => {
+                let start = self.out.len();
+                self.out.extend_from_slice(text.as_bytes());
+                self.out[start + byte] ^= 1 << bit;
             }
         }
-        (dropped, corrupted)
+        if let Some(trace) = &self.trace {
+            let _ = trace.send((
+                self.direction,
+                Trace::Wrote {
+                    frame: text.to_string(),
+                    fault,
+                    retransmission: sequenced.is_some_and(|(_, n)| n > 1),
+                },
+            ));
+        }
+        fault
     }
 }
 
@@ -255,16 +256,11 @@ impl State {
                 return Ok(());
             }
             let now = Instant::now();
-            let mut batch = Vec::new();
-            let mut bytes = self.sender.out.len();
+            let written = self.stats.frames_written;
             // 1. Acknowledgements first.
             while let Some(control) = self.control.pop_front() {
                 let text = control_frame(control);
-                bytes += text.len();
-                batch.push(ToWrite {
-                    text: text.into(),
-                    sequenced: None,
-                });
+                self.add(&text, None);
             }
             // 2. Frames the peer asked for again (NK, queued by the reader),
             // 3. the oldest frame, if its retransmission timeout expired.
@@ -273,11 +269,7 @@ impl State {
             }
             while let Some(resend) = self.resend.pop_front() {
                 self.stats.retransmissions += 1;
-                bytes += resend.frame.len();
-                batch.push(ToWrite {
-                    text: resend.frame,
-                    sequenced: Some((resend.seq, resend.transmission)),
-                });
+                self.add(&resend.frame, Some((resend.seq, resend.transmission)));
             }
             // 4. New data frames, while the window has room (step 16.b).
             if self.window.exhausted() {
@@ -287,28 +279,42 @@ impl State {
                         .into(),
                 ));
             }
-            while bytes < WRITE_BATCH_BYTES && self.window.room() > 0 {
-                let Some((index, count, fragment)) = self.next_fragment() else {
+            while self.sender.out.len() < WRITE_BATCH_BYTES && self.window.room() > 0 {
+                let Some(mut current) = self.next_message() else {
                     break;
                 };
                 let seq = self.window.next_seq();
                 let sender = &mut self.sender;
-                let text: Arc<str> = dp_packet(
-                    &sender.cipher,
-                    sender.direction,
+                // Step 16.a: cut this fragment from the message, then
+                // step 16.b: seal it into this thread's buffers.
+                let piece = fragment_at(&current.message, sender.capacity, current.index as usize);
+                let fields = DpFields {
+                    direction: sender.direction,
                     seq,
-                    index,
-                    count,
-                    &fragment,
-                    &mut sender.nonce_rng,
-                )?
-                .into();
-                bytes += text.len();
+                    index: current.index,
+                    count: current.count,
+                };
+                let text = SCRATCH.with_borrow_mut(|(frame, sealed)| {
+                    frame.clear();
+                    write_dp_packet(
+                        frame,
+                        sealed,
+                        &sender.cipher,
+                        fields,
+                        piece,
+                        &mut sender.nonce_rng,
+                    )?;
+                    // Step 16.d: the send window keeps its own copy, to
+                    // send again until it is acknowledged: the one
+                    // allocation a frame costs.
+                    Ok::<Arc<str>, Error>(Arc::from(frame.as_str()))
+                })?;
                 self.window.sent(Arc::clone(&text), now);
-                batch.push(ToWrite {
-                    text,
-                    sequenced: Some((seq, 1)),
-                });
+                self.add(&text, Some((seq, 1)));
+                current.index += 1;
+                if current.index < current.count {
+                    self.current = Some(current);
+                }
             }
             // 5. End (step 17.a), once everything before it has been sent
             // *and acknowledged* (SPEC §17.a-3), as SCTP sends SHUTDOWN only
@@ -330,18 +336,11 @@ impl State {
                 self.window.sent(Arc::clone(&text), now);
                 self.end = EndState::Sent;
                 self.end_seq = Some(seq);
-                batch.push(ToWrite {
-                    text,
-                    sequenced: Some((seq, 1)),
-                });
+                self.add(&text, Some((seq, 1)));
             }
-            if batch.is_empty() {
+            if self.stats.frames_written == written {
                 break;
             }
-            self.stats.frames_written += batch.len() as u64;
-            let (dropped, corrupted) = self.sender.add(&batch);
-            self.stats.dropped_by_faults += dropped;
-            self.stats.corrupted_by_faults += corrupted;
         }
         if !defer {
             self.sender.flush()?;
@@ -349,32 +348,32 @@ impl State {
         Ok(())
     }
 
-    /// The next fragment to seal: from the message being sent, or from the
-    /// next queued message, cut into fragments by step 16.a's
-    /// [`fragment`] when its turn comes.
-    fn next_fragment(&mut self) -> Option<(u32, u32, Vec<u8>)> {
-        if self.current.is_none() {
-            let message = self.queue.pop_front()?;
-            self.queued_bytes -= message.len();
-            // Step 16.a: cut the whole message now; the frames are sealed
-            // one by one as the window opens.
-            let fragments: Vec<Vec<u8>> = fragment(&message, self.sender.capacity)
-                .map(<[u8]>::to_vec)
-                .collect();
-            self.current = Some(Outgoing {
-                count: u32::try_from(fragments.len()).unwrap_or(u32::MAX),
-                fragments: fragments.into_iter(),
-                index: 0,
-            });
+    /// The message whose next fragment goes now: the one being sent, or
+    /// else the next queued one. It is taken out of `current`; the caller
+    /// puts it back while fragments remain.
+    fn next_message(&mut self) -> Option<Outgoing> {
+        if let Some(current) = self.current.take() {
+            return Some(current);
         }
-        let current = self.current.as_mut()?;
-        let fragment = current.fragments.next()?;
-        let item = (current.index, current.count, fragment);
-        current.index += 1;
-        if current.index == current.count {
-            self.current = None;
+        let message = self.queue.pop_front()?;
+        self.queued_bytes -= message.len();
+        let count = fragment_count(message.len(), self.sender.capacity);
+        Some(Outgoing {
+            message,
+            index: 0,
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+        })
+    }
+
+    /// Add one frame to the bytes to write ([`Sender::add`]), and count
+    /// it.
+    fn add(&mut self, text: &str, sequenced: Option<(u32, u32)>) {
+        self.stats.frames_written += 1;
+        match self.sender.add(text, sequenced) {
+            Fault::None => {}
+            Fault::Dropped => self.stats.dropped_by_faults += 1,
+            Fault::Corrupted { .. } => self.stats.corrupted_by_faults += 1,
         }
-        Some(item)
     }
 
     /// The last words, once the link stops: pending acknowledgements (the
