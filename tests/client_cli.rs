@@ -329,6 +329,42 @@ fn sigterm_tells_every_client_then_the_server_exits_cleanly() {
     assert_eq!(status.code(), Some(0), "the server's exit status");
 }
 
+/// A server whose standard error has gone (the terminal or the pipe that
+/// read its log closed) still stops on SIGTERM, with status 0: writing
+/// its last log line fails, and that failure must not stop it from
+/// exiting.
+#[test]
+fn sigterm_stops_a_server_whose_log_pipe_is_closed() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let data = tempfile::tempdir().unwrap();
+    let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+        .args(["server", "--port", "0", "--key"])
+        .arg(&server_key)
+        .arg("--data-dir")
+        .arg(data.path().join("data"))
+        .arg("--receive-dir")
+        .arg(data.path().join("received"))
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(server.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("listening on") {
+        assert!(log.read_line(&mut seen).unwrap() > 0, "{seen}");
+    }
+    drop(log); // nobody reads its log any more
+    kill(Pid::from_raw(server.id() as i32), Signal::SIGTERM).unwrap();
+    let (status, _) = wait_at_most(server, Duration::from_secs(10));
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the server's exit status: {status:?}"
+    );
+}
+
 /// Files to people between two real clients: alice (a script) offers a
 /// file to the lobby with `/send`; bob, whose input stays open, sees the
 /// offer with its id, types `/get ID`, and the file arrives in his

@@ -6,6 +6,7 @@ use rfmp::chat::server::{DEFAULT_ADDR, Server, ServerConfig};
 use rfmp::handshake::helpers::read_private_key;
 use rfmp::handshake::server::ServerKey;
 use rfmp::handshake::trust::{SERVER_KEY_FILE, load_or_create_server_key};
+use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,24 +65,28 @@ pub fn run(
     };
     let key = ServerKey::new(key)?;
     let server = Server::bind((host, port), key, config)?;
-    log::info!(
-        "rfmp server listening on {} (default {DEFAULT_ADDR})",
-        server.local_addr()?
-    );
-    log::info!("server key fingerprint {}", server.key().fingerprint());
     let hub = Arc::clone(server.hub());
     // `ctrlc` calls the handler on a thread of its own, once per signal and
     // one call at a time: a second Ctrl-C waits for this call, so this call
     // must reach `exit` (were it to panic, that thread would end and later
     // signals would be caught and ignored). `shut_down` does not panic
-    // when no thread can be made to end a client's session.
+    // when no thread can be made to end a client's session, and the last
+    // line is written without `eprintln!`, which panics when standard
+    // error has closed (the terminal or the pipe that read the log went).
+    // The handler is in place before the server says it listens: whoever
+    // waits for that line may stop it at once.
     ctrlc::set_handler(move || {
         hub.shut_down(SHUTDOWN_NOTICE, SHUTDOWN_LIMIT);
-        eprintln!("rfmp server stopped");
+        let _ = writeln!(std::io::stderr(), "rfmp server stopped");
         std::process::exit(0);
     })
     .map_err(|error| {
         std::io::Error::other(format!("cannot catch Ctrl-C, SIGTERM and SIGHUP: {error}"))
     })?;
+    log::info!(
+        "rfmp server listening on {} (default {DEFAULT_ADDR})",
+        server.local_addr()?
+    );
+    log::info!("server key fingerprint {}", server.key().fingerprint());
     Ok(server.run()?)
 }
