@@ -224,7 +224,15 @@ fn a_silent_listener_is_reported_as_not_an_rfmp_server() {
 /// Start `rfmp server` as a process (the TEST-ONLY key, fresh data
 /// directories); the process and its address, read from its log.
 fn server_process(data: &Path, key: &Path) -> (Child, SocketAddr) {
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
+    let mut server = spawn_server(data, key);
+    let addr = listening_address(&mut server);
+    (server, addr)
+}
+
+/// Start `rfmp server` on a free port, with its data under `data` and its
+/// log (at info level) on a pipe the caller reads.
+fn spawn_server(data: &Path, key: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_rfmp"))
         .args(["server", "--port", "0", "--key"])
         .arg(key)
         .arg("--data-dir")
@@ -234,9 +242,7 @@ fn server_process(data: &Path, key: &Path) -> (Child, SocketAddr) {
         .env("RUST_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let addr = listening_address(&mut server);
-    (server, addr)
+        .unwrap()
 }
 
 /// The server process is killed (SIGKILL) while the client waits for the
@@ -339,17 +345,7 @@ fn sigterm_stops_a_server_whose_log_pipe_is_closed() {
     use nix::unistd::Pid;
     let data = tempfile::tempdir().unwrap();
     let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args(["server", "--port", "0", "--key"])
-        .arg(&server_key)
-        .arg("--data-dir")
-        .arg(data.path().join("data"))
-        .arg("--receive-dir")
-        .arg(data.path().join("received"))
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = spawn_server(data.path(), &server_key);
     let mut log = BufReader::new(server.stderr.take().unwrap());
     let mut seen = String::new();
     while !seen.contains("listening on") {
@@ -374,17 +370,7 @@ fn sigterm_stops_a_server_whose_log_pipe_is_closed() {
 fn a_file_sent_with_send_is_fetched_with_get_and_the_server_logs_it() {
     let data = tempfile::tempdir().unwrap();
     let (_keys, server_key) = private_key_file("TEST-ONLY-server-key.pem");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args(["server", "--port", "0", "--key"])
-        .arg(&server_key)
-        .arg("--data-dir")
-        .arg(data.path().join("data"))
-        .arg("--receive-dir")
-        .arg(data.path().join("received"))
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = spawn_server(data.path(), &server_key);
     let mut log = BufReader::new(server.stderr.take().unwrap());
     let addr: SocketAddr = loop {
         let mut line = String::new();

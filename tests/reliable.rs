@@ -344,27 +344,34 @@ fn an_empty_file_arrives() {
     link.close().unwrap();
 }
 
+/// Play the server for one connection on `listener`: accept it, run the
+/// real server handshake, and return the raw socket, the bytes read past
+/// the handshake, and the session cipher, for a test that writes frames
+/// by hand.
+fn accept_session(listener: &std::net::TcpListener) -> (TcpStream, Vec<u8>, SessionCipher) {
+    use rfmp::handshake::server::ServerKey;
+    let (stream, _) = listener.accept().unwrap();
+    let key = ServerKey::new(test_server_key()).unwrap();
+    let accepted = rfmp::handshake::server::handshake(
+        rfmp::handshake::framing::Connection::new(stream),
+        &key,
+        &mut os_rng(),
+    )
+    .unwrap();
+    let (stream, leftover) = accepted.session.connection.into_parts();
+    (stream, leftover, accepted.session.cipher)
+}
+
 /// Step 17.b: a peer that says End and hangs up at once, before our own
 /// End, leaves nothing of ours unacknowledged, so `close` is clean (TCP's
 /// "last ACK" problem: the peer is gone, but nothing was lost).
 #[test]
 fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
-    use rfmp::handshake::server::ServerKey;
-    use rfmp::handshake::session::Session;
     use rfmp::link::frames::end_packet;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let peer = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let key = ServerKey::new(test_server_key()).unwrap();
-        let accepted = rfmp::handshake::server::handshake(
-            rfmp::handshake::framing::Connection::new(stream),
-            &key,
-            &mut os_rng(),
-        )
-        .unwrap();
-        let Session { connection, cipher } = accepted.session;
-        let (mut stream, _) = connection.into_parts();
+        let (mut stream, _, cipher) = accept_session(&listener);
         let end = end_packet(&cipher, Direction::ServerToClient, 0, &mut os_rng()).unwrap();
         stream.write_all(end.as_bytes()).unwrap();
         // Hang up at once: no waiting for the AK, nor for the client's End.
@@ -388,22 +395,11 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
 /// acknowledged End goes alone, and the close is clean.
 #[test]
 fn step_17_end_waits_until_every_frame_before_it_is_acknowledged() {
-    use rfmp::handshake::server::ServerKey;
-    use rfmp::handshake::session::Session;
     use rfmp::link::frames::end_packet;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let peer = std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let key = ServerKey::new(test_server_key()).unwrap();
-        let accepted = rfmp::handshake::server::handshake(
-            rfmp::handshake::framing::Connection::new(stream),
-            &key,
-            &mut os_rng(),
-        )
-        .unwrap();
-        let Session { connection, cipher } = accepted.session;
-        let (mut stream, leftover) = connection.into_parts();
+        let (mut stream, leftover, cipher) = accept_session(&listener);
         let mut reader = FrameReader::new(stream.try_clone().unwrap(), leftover);
         // The frames the client sends, AKs aside.
         let mut next_frame = || loop {
