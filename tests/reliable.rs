@@ -432,6 +432,74 @@ fn step_17_end_waits_until_every_frame_before_it_is_acknowledged() {
     peer.join().unwrap();
 }
 
+/// A thread that batches its writes, and ends while frames still wait to
+/// be sealed (its peer's socket was full, and has been read since), seals
+/// them as it ends, from the destructor of its list of links. By then its
+/// own sealing buffers (a thread-local) may be gone; the link takes fresh
+/// ones rather than panic, which in a thread-local's destructor would
+/// abort the whole process (a server, with every client in it).
+#[test]
+fn a_batching_thread_that_ends_with_frames_to_seal_seals_them_safely() {
+    use rfmp::handshake::framing::Connection;
+    use rfmp::link::{Link, Reading};
+    use std::io::Read;
+    use std::sync::mpsc;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (start_reading, go) = mpsc::channel::<()>();
+    let (read_some, has_read) = mpsc::channel::<()>();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _, _) = accept_session(&listener);
+        go.recv().unwrap();
+        // 192 KiB: room in the client's socket for one batch and more.
+        let (mut buffer, mut total) = (vec![0; 64 * 1024], 0);
+        while total < 192 * 1024 {
+            let n = stream.read(&mut buffer).unwrap();
+            assert!(n > 0, "the client hung up early");
+            total += n;
+        }
+        read_some.send(()).unwrap();
+        while matches!(stream.read(&mut buffer), Ok(n) if n > 0) {}
+    });
+    let (session, _) = client::handshake(
+        Connection::new(TcpStream::connect(addr).unwrap()),
+        &Mode::Unsecured,
+        &mut os_rng(),
+    )
+    .unwrap();
+    let mut config = LinkConfig {
+        reading: Reading::Caller,
+        queue_bytes: 64 << 20,
+        ..LinkConfig::default()
+    };
+    config.reliable.window = 100_000;
+    let owned = Link::start(session, Direction::ClientToServer, config).unwrap();
+    let link = &owned;
+    let sealed_before_the_end = std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                rfmp::link::batch_writes_on_this_thread();
+                // 8 MiB: far more than the socket takes before the peer reads.
+                for _ in 0..8 {
+                    link.try_send(vec![b'x'; 1 << 20]).unwrap();
+                }
+                start_reading.send(()).unwrap();
+                has_read.recv().unwrap();
+                link.stats().frames_written
+                // The thread ends here, with most of the 8 MiB unsealed.
+            })
+            .join()
+            .unwrap()
+    });
+    assert!(
+        link.stats().frames_written > sealed_before_the_end,
+        "the ending thread sealed and wrote more frames"
+    );
+    // Hang up: the peer reads to the end of the stream, and stops.
+    drop(owned);
+    peer.join().unwrap();
+}
+
 /// Step 16.g's delayed AKs (TCP's delayed ACK, RFC 1122, section
 /// 4.2.3.2): frames that arrive in order share one AK. With the delay set to
 /// a minute, 32 frames written one by one get a single `(AK,32)`, sent when

@@ -53,7 +53,9 @@ thread_local! {
     /// room message out seals every member's frame in the same buffers,
     /// still in the processor's cache from the member before; a pair per
     /// link would be cold each time (and measured slower than a fresh
-    /// allocation, which the allocator hands out warm).
+    /// allocation, which the allocator hands out warm). A thread's
+    /// thread-locals are destroyed one by one when it ends, so this pair
+    /// may be gone when its last frames are sealed: see `State::pump`.
     static SCRATCH: RefCell<(String, Vec<u8>)> = const { RefCell::new((String::new(), Vec::new())) };
 }
 
@@ -294,7 +296,7 @@ impl State {
                     index: current.index,
                     count: current.count,
                 };
-                let text = SCRATCH.with_borrow_mut(|(frame, sealed)| {
+                let mut seal = |frame: &mut String, sealed: &mut Vec<u8>| {
                     frame.clear();
                     write_dp_packet(
                         frame,
@@ -305,10 +307,20 @@ impl State {
                         &mut sender.nonce_rng,
                     )?;
                     // Step 16.d: the send window keeps its own copy, to
-                    // send again until it is acknowledged: the one
-                    // allocation a frame costs.
+                    // send again until it is acknowledged.
                     Ok::<Arc<str>, Error>(Arc::from(frame.as_str()))
-                })?;
+                };
+                let text = match SCRATCH.try_with(|scratch| {
+                    let (frame, sealed) = &mut *scratch.borrow_mut();
+                    seal(frame, sealed)
+                }) {
+                    Ok(sealed) => sealed?,
+                    // This thread is ending, and its buffers are already
+                    // gone: a thread's last deferred writes run from the
+                    // destructor of its list of links (`batching.rs`),
+                    // which may come after this one's. Fresh buffers then.
+                    Err(_) => seal(&mut String::new(), &mut Vec::new())?,
+                };
                 self.window.sent(Arc::clone(&text), now);
                 self.add(&text, Some((seq, 1)));
                 current.index += 1;
