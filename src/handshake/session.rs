@@ -371,7 +371,7 @@ impl SessionCipher {
 
     /// [`SessionCipher::seal`] into a buffer the caller keeps: `sealed` is
     /// emptied, then filled with the sealed bytes. The link seals every
-    /// frame this way, into one buffer per link, so sealing allocates
+    /// frame this way, into one buffer per thread, so sealing allocates
     /// nothing once that buffer has grown to a frame's size.
     ///
     /// # Errors

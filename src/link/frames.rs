@@ -320,9 +320,11 @@ pub struct DpFields {
 /// Step 16.b into buffers the caller keeps: append the data frame of one
 /// fragment to `frame`, sealing it into `sealed` (emptied first) on the
 /// way. The frame is the one [`dp_packet`] returns. The link calls this
-/// with one `frame` and one `sealed` buffer per link, so building a frame
-/// allocates nothing: a room message fanned out to 200 members is 200
-/// frames built in place, not 200 sets of new buffers.
+/// with one `frame` and one `sealed` buffer per thread, reused for every
+/// frame that thread seals, so building a frame allocates nothing but
+/// the CRC field's eight characters ([`crc32_field`]): a room message
+/// fanned out to 200 members is 200 frames built in the same two
+/// buffers, not 200 sets of new ones.
 ///
 /// # Errors
 /// As [`dp_packet`]; `frame` is left as it was on an error.

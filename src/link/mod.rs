@@ -478,6 +478,7 @@ impl Shared {
                     state.fail(Error::Internal(
                         "the thread reading this link panicked".into(),
                     ));
+                    self.app.notify_all();
                     continue;
                 }
             };
