@@ -344,6 +344,18 @@ fn an_empty_file_arrives() {
     link.close().unwrap();
 }
 
+/// The next frame from `reader` that is not an AK (AKs are skipped, as
+/// if lost); anything damaged fails the test.
+fn next_frame_but_aks(reader: &mut FrameReader<TcpStream>) -> Frame {
+    loop {
+        match reader.read().unwrap() {
+            Received::Frame(Frame::Ack { .. }) => {}
+            Received::Frame(frame) => return frame,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
 /// Play the server for one connection on `listener`: accept it, run the
 /// real server handshake, and return the raw socket, the bytes read past
 /// the handshake, and the session cipher, for a test that writes frames
@@ -401,14 +413,7 @@ fn step_17_end_waits_until_every_frame_before_it_is_acknowledged() {
     let peer = std::thread::spawn(move || {
         let (mut stream, leftover, cipher) = accept_session(&listener);
         let mut reader = FrameReader::new(stream.try_clone().unwrap(), leftover);
-        // The frames the client sends, AKs aside.
-        let mut next_frame = || loop {
-            match reader.read().unwrap() {
-                Received::Frame(Frame::Ack { .. }) => {}
-                Received::Frame(frame) => return frame,
-                other => panic!("unexpected {other:?}"),
-            }
-        };
+        let mut next_frame = || next_frame_but_aks(&mut reader);
         // The client's message (frame 0), whose AK we take as lost...
         assert!(matches!(next_frame(), Frame::Data { seq: 0, .. }));
         // ...and our End, which crosses the client's.
@@ -559,21 +564,14 @@ fn step_17_the_server_lingers_after_answering_end_and_acknowledges_repeats() {
         .unwrap();
     // The server answers with its AKs (taken here as lost) and the echo
     // (frame 0). Its End (frame 1) waits for the echo's AK (§17.a-3).
-    loop {
-        match reader.read().unwrap() {
-            Received::Frame(Frame::Data { seq: 0, .. }) => break,
-            Received::Frame(Frame::Ack { .. }) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let echo = next_frame_but_aks(&mut reader);
+    assert!(matches!(echo, Frame::Data { seq: 0, .. }), "{echo:?}");
     stream.write_all(ak_packet(1).as_bytes()).unwrap();
-    loop {
-        match reader.read().unwrap() {
-            Received::Frame(Frame::End { seq: 1, .. }) => break,
-            Received::Frame(Frame::Ack { .. }) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let server_end = next_frame_but_aks(&mut reader);
+    assert!(
+        matches!(server_end, Frame::End { seq: 1, .. }),
+        "{server_end:?}"
+    );
     // Acknowledge End: the server's End is acknowledged, and it has ours.
     stream.write_all(ak_packet(2).as_bytes()).unwrap();
     // The server stays: for half a second nothing comes but AKs, no EOF.
