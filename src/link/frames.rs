@@ -247,23 +247,28 @@ pub fn crc32_field(bytes: &[u8]) -> String {
     format!("{:08x}", crc32fast::hash(bytes))
 }
 
-/// Add the CRC field (step 16.c, [`crc32_field`]) and the closing `)` to a
-/// frame's first fields. Every frame this module builds ends here.
-fn finish(mut text: String) -> String {
-    let crc = crc32_field(text.as_bytes());
+/// Add the CRC field (step 16.c, [`crc32_field`]) and the closing `)` to
+/// the frame that starts at byte `start` of `text`. Every frame this
+/// module builds ends here.
+fn end_frame(text: &mut String, start: usize) {
+    let crc = crc32_field(&text.as_bytes()[start..]);
     text.push_str(&crc);
     text.push(')');
+}
+
+/// [`end_frame`] for a frame that is the whole of `text`.
+fn finish(mut text: String) -> String {
+    end_frame(&mut text, 0);
     text
 }
 
-/// Start a frame: `(<kind>,<numbers...>,<base64 of payload>,` in one
-/// buffer sized for the whole frame.
-fn start_with_payload(head: std::fmt::Arguments<'_>, payload: &[u8]) -> String {
-    let mut text = String::with_capacity(64 + payload.len().div_ceil(3) * 4);
+/// Start a frame at the end of `text`: `(<kind>,<numbers...>,<base64 of
+/// payload>,`, with room made for the whole frame.
+fn start_with_payload(text: &mut String, head: std::fmt::Arguments<'_>, payload: &[u8]) {
+    text.reserve(64 + payload.len().div_ceil(3) * 4);
     let _ = text.write_fmt(head);
-    STANDARD.encode_string(payload, &mut text);
+    STANDARD.encode_string(payload, text);
     text.push(',');
-    text
 }
 
 /// Step 16.b: `dp_packet`: seal one fragment and build its data frame,
@@ -353,14 +358,8 @@ pub fn write_dp_packet<R: CryptoRng + ?Sized>(
     let aad = associated_data("DP", direction, seq, index, count);
     cipher.seal_into(fragment, &aad, rng, sealed)?;
     let start = frame.len();
-    frame.reserve(64 + sealed.len().div_ceil(3) * 4);
-    let _ = write!(frame, "(DP,{seq},{index},{count},");
-    STANDARD.encode_string(&*sealed, frame);
-    frame.push(',');
-    // Step 16.c: the CRC-32 of everything from `(` to the last comma.
-    let crc = crc32_field(&frame.as_bytes()[start..]);
-    frame.push_str(&crc);
-    frame.push(')');
+    start_with_payload(frame, format_args!("(DP,{seq},{index},{count},"), sealed);
+    end_frame(frame, start);
     Ok(())
 }
 
@@ -399,10 +398,9 @@ pub fn end_packet<R: CryptoRng + ?Sized>(
 ) -> Result<String> {
     let aad = associated_data("End", direction, seq, 0, 0);
     let sealed = cipher.seal(b"", &aad, rng)?;
-    Ok(finish(start_with_payload(
-        format_args!("(End,{seq},"),
-        &sealed,
-    )))
+    let mut text = String::new();
+    start_with_payload(&mut text, format_args!("(End,{seq},"), &sealed);
+    Ok(finish(text))
 }
 
 /// Parse a decimal `u32` field: digits only, at most 10 of them.

@@ -79,10 +79,11 @@
 //! sends it once every frame before it is acknowledged (so a peer that
 //! hangs up as soon as it has our End cannot leave an earlier frame in
 //! doubt; SPEC §17.a-3), waits for its AK, then waits (briefly) for the
-//! peer's own End, as TCP exchanges FINs. A side that receives End gets [`Delivery::End`] and
-//! should call `close` too; its `close` then lingers until the peer hangs
-//! up, acknowledging repeated frames, because the peer may still wait for
-//! an AK that was lost (TCP's TIME_WAIT; SPEC §17.b-3).
+//! peer's own End, as TCP exchanges FINs. A side that receives End gets
+//! [`Delivery::End`] and should call `close` too; its `close` then lingers
+//! until the peer hangs up, acknowledging repeated frames, because the
+//! peer may still wait for an AK that was lost (TCP's TIME_WAIT; SPEC
+//! §17.b-3).
 //!
 //! # The files
 //! - [`frames`]: the four frames on the wire (16.b, 16.c, 16.e, 16.f, 17.a).

@@ -185,6 +185,35 @@ impl Sender {
         Ok(false)
     }
 
+    /// Step 16.b: seal `piece` into a data frame, built in this thread's
+    /// buffers ([`SCRATCH`]), and return a copy of its text for the send
+    /// window to keep (the one allocation a frame costs).
+    fn seal(&mut self, fields: DpFields, piece: &[u8]) -> Result<Arc<str>> {
+        let mut seal_into = |frame: &mut String, sealed: &mut Vec<u8>| {
+            frame.clear();
+            write_dp_packet(
+                frame,
+                sealed,
+                &self.cipher,
+                fields,
+                piece,
+                &mut self.nonce_rng,
+            )?;
+            Ok(Arc::from(frame.as_str()))
+        };
+        match SCRATCH.try_with(|scratch| {
+            let (frame, sealed) = &mut *scratch.borrow_mut();
+            seal_into(frame, sealed)
+        }) {
+            Ok(sealed) => sealed,
+            // This thread is ending, and its buffers are already gone: a
+            // thread's last deferred writes run from the destructor of its
+            // list of links (`batching.rs`), which may come after this
+            // one's. Fresh buffers then.
+            Err(_) => seal_into(&mut String::new(), &mut Vec::new()),
+        }
+    }
+
     /// Add one frame to the bytes to write, through the fault injector;
     /// `sequenced` is (seq, transmission number) for data and End frames.
     /// Returns what the injector did to it.
@@ -262,7 +291,7 @@ impl State {
             // 1. Acknowledgements first.
             while let Some(control) = self.control.pop_front() {
                 let text = control_frame(control);
-                self.add(&text, None);
+                self.add_frame(&text, None);
             }
             // 2. Frames the peer asked for again (NK, queued by the reader),
             // 3. the oldest frame, if its retransmission timeout expired.
@@ -271,7 +300,7 @@ impl State {
             }
             while let Some(resend) = self.resend.pop_front() {
                 self.stats.retransmissions += 1;
-                self.add(&resend.frame, Some((resend.seq, resend.transmission)));
+                self.add_frame(&resend.frame, Some((resend.seq, resend.transmission)));
             }
             // 4. New data frames, while the window has room (step 16.b).
             if self.window.exhausted() {
@@ -296,33 +325,10 @@ impl State {
                     index: current.index,
                     count: current.count,
                 };
-                let mut seal = |frame: &mut String, sealed: &mut Vec<u8>| {
-                    frame.clear();
-                    write_dp_packet(
-                        frame,
-                        sealed,
-                        &sender.cipher,
-                        fields,
-                        piece,
-                        &mut sender.nonce_rng,
-                    )?;
-                    // Step 16.d: the send window keeps its own copy, to
-                    // send again until it is acknowledged.
-                    Ok::<Arc<str>, Error>(Arc::from(frame.as_str()))
-                };
-                let text = match SCRATCH.try_with(|scratch| {
-                    let (frame, sealed) = &mut *scratch.borrow_mut();
-                    seal(frame, sealed)
-                }) {
-                    Ok(sealed) => sealed?,
-                    // This thread is ending, and its buffers are already
-                    // gone: a thread's last deferred writes run from the
-                    // destructor of its list of links (`batching.rs`),
-                    // which may come after this one's. Fresh buffers then.
-                    Err(_) => seal(&mut String::new(), &mut Vec::new())?,
-                };
+                let text = sender.seal(fields, piece)?;
+                // Step 16.d: keep it until it is acknowledged.
                 self.window.sent(Arc::clone(&text), now);
-                self.add(&text, Some((seq, 1)));
+                self.add_frame(&text, Some((seq, 1)));
                 current.index += 1;
                 if current.index < current.count {
                     self.current = Some(current);
@@ -348,7 +354,7 @@ impl State {
                 self.window.sent(Arc::clone(&text), now);
                 self.end = EndState::Sent;
                 self.end_seq = Some(seq);
-                self.add(&text, Some((seq, 1)));
+                self.add_frame(&text, Some((seq, 1)));
             }
             if self.stats.frames_written == written {
                 break;
@@ -379,7 +385,7 @@ impl State {
 
     /// Add one frame to the bytes to write ([`Sender::add`]), and count
     /// it.
-    fn add(&mut self, text: &str, sequenced: Option<(u32, u32)>) {
+    fn add_frame(&mut self, text: &str, sequenced: Option<(u32, u32)>) {
         self.stats.frames_written += 1;
         match self.sender.add(text, sequenced) {
             Fault::None => {}
