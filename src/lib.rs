@@ -52,10 +52,10 @@
 //! | 13.a | server | split the packet, decrypt the secret | [`handshake::decryption::decrypt_ec_packet`] | decryption |
 //! | 13.a.i | server | split the packet and check its fields | [`handshake::decryption::decrypt_ec_packet`] | decryption |
 //! | 13.a.ii | server | decrypt the secret (RSA-OAEP) | [`handshake::decryption::decrypt_ec_packet`], [`handshake::session::SessionSecret::from_bytes`] | decryption, session |
-//! | 14.a | server | confirm: send the nonce, seal a known text | [`handshake::server::send_confirmation`], [`handshake::packets::sc_packet`], [`handshake::server::handshake_with_profile_observed`] | server, packets |
+//! | 14.a | server | confirm: send the nonce, seal a known text | [`handshake::server::send_confirmation`], [`handshake::packets::sc_packet`], [`handshake::server::handshake_with`] | server, packets |
 //! | 14.a.i | server | draw a fresh server nonce | [`handshake::packets::generate_server_nonce`] | packets |
 //! | 14.a.ii | server | derive the session key (HKDF-SHA256) | [`handshake::session::derive_session_key`] | session |
-//! | 15.a | client | check the confirmation | [`handshake::client::receive_confirmation`], [`handshake::checks::is_confirmed`], [`handshake::client::handshake_with_profile_observed`] | client, checks |
+//! | 15.a | client | check the confirmation | [`handshake::client::receive_confirmation`], [`handshake::checks::is_confirmed`], [`handshake::client::handshake_with`] | client, checks |
 //! | 15.a.i | client | derive the same session key | [`handshake::session::derive_session_key`] | session |
 //! | 16.a | sender | cut the message into fragments | [`link::reliable::fragment`], [`link::reliable::fragment_at`] | reliable |
 //! | 16.b | sender | seal the fragment into a DP frame | [`link::frames::dp_packet`], [`link::frames::write_dp_packet`], [`link::frames::associated_data`] | frames |

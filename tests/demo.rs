@@ -7,7 +7,7 @@ use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::os_rng;
 use rfmp::handshake::server::ServerKey;
 use rfmp::handshake::session::Algorithm;
-use rfmp::handshake::{client, server};
+use rfmp::handshake::{Profile, client, server};
 use rfmp::teach::demo::{DEMO_FAULTS, DEMO_MESSAGES, DemoCipher, crack_caesar};
 use rfmp::teach::trace::TracePrinter;
 use std::collections::BTreeSet;
@@ -254,8 +254,14 @@ fn trace_prints_each_side_of_a_real_handshake() {
             .unwrap();
         let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
         let key = ServerKey::new(test_server_key()).unwrap();
-        server::handshake_observed(Connection::new(stream), &key, &mut os_rng(), &mut printer)
-            .unwrap();
+        server::handshake_with(
+            Connection::new(stream),
+            &key,
+            Profile::Rfmp,
+            &mut os_rng(),
+            &mut printer,
+        )
+        .unwrap();
         trace_of(printer)
     });
     let stream = TcpStream::connect(address).unwrap();
@@ -263,9 +269,10 @@ fn trace_prints_each_side_of_a_real_handshake() {
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
-    client::handshake_observed(
+    client::handshake_with(
         Connection::new(stream),
         &secured(Algorithm::Aes),
+        Profile::Rfmp,
         &mut os_rng(),
         &mut printer,
     )
@@ -356,8 +363,13 @@ fn trace_shows_the_step_a_peer_got_wrong() {
             .unwrap();
         let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
         let key = ServerKey::new(test_server_key()).unwrap();
-        let refused =
-            server::handshake_observed(Connection::new(stream), &key, &mut os_rng(), &mut printer);
+        let refused = server::handshake_with(
+            Connection::new(stream),
+            &key,
+            Profile::Rfmp,
+            &mut os_rng(),
+            &mut printer,
+        );
         assert!(refused.is_err(), "v2.0 is refused");
         trace_of(printer)
     });

@@ -10,11 +10,12 @@
 mod common;
 
 use common::{secured, test_server_key};
-use rfmp::handshake::client::{Mode, handshake_observed as client_handshake};
+use rfmp::handshake::Profile;
+use rfmp::handshake::client::{Mode, handshake_with as client_handshake};
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::os_rng;
 use rfmp::handshake::observe::{Event, Observer, STEPS, step};
-use rfmp::handshake::server::{ServerKey, handshake_observed as server_handshake};
+use rfmp::handshake::server::{ServerKey, handshake_with as server_handshake};
 use rfmp::handshake::session::Algorithm;
 use std::collections::BTreeSet;
 use std::fs;
@@ -403,6 +404,7 @@ fn observed_steps(mode: &Mode) -> Vec<(String, String, String)> {
         server_handshake(
             Connection::new(stream),
             &key,
+            Profile::Rfmp,
             &mut os_rng(),
             &mut server_recorder,
         )
@@ -415,6 +417,7 @@ fn observed_steps(mode: &Mode) -> Vec<(String, String, String)> {
     client_handshake(
         Connection::new(stream),
         mode,
+        Profile::Rfmp,
         &mut os_rng(),
         &mut recorder.clone(),
     )

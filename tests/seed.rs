@@ -15,7 +15,7 @@ use rfmp::handshake::Profile;
 use rfmp::handshake::client::{self, Mode};
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::os_rng;
-use rfmp::handshake::observe::{Data, Event, Observer};
+use rfmp::handshake::observe::{Data, Event, NoObserver, Observer};
 use rfmp::handshake::server::{self, ServerKey};
 use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use rfmp::seed::content::{open_content, seal_content};
@@ -79,11 +79,12 @@ fn start_seed_server_for(
 fn seed_connection(stream: TcpStream, workspace: &Workspace) -> rfmp::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let key = ServerKey::new(test_server_key())?;
-    let accepted = server::handshake_with_profile(
+    let accepted = server::handshake_with(
         Connection::new(stream),
         &key,
         Profile::Seed,
         &mut os_rng(),
+        &mut NoObserver,
     )?;
     let mut conn = accepted.session.connection;
     serve(
@@ -110,11 +111,12 @@ fn connect(addr: SocketAddr, cipher: Cipher) -> (Connection<TcpStream>, SessionC
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
-    let (session, _) = client::handshake_with_profile(
+    let (session, _) = client::handshake_with(
         Connection::new(stream),
         &mode(cipher),
         Profile::Seed,
         &mut os_rng(),
+        &mut NoObserver,
     )
     .expect("the seed profile's handshake");
     (session.connection, session.cipher)
@@ -559,7 +561,7 @@ fn seed_handshake_skips_steps_14_and_15_and_says_so() {
             let key = ServerKey::new(test_server_key()).unwrap();
             let mut steps = Steps::default();
             let stream = listener.accept().unwrap().0;
-            server::handshake_with_profile_observed(
+            server::handshake_with(
                 Connection::new(stream),
                 &key,
                 Profile::Seed,
@@ -571,7 +573,7 @@ fn seed_handshake_skips_steps_14_and_15_and_says_so() {
         });
         let stream = TcpStream::connect(addr).unwrap();
         let mut steps = Steps::default();
-        client::handshake_with_profile_observed(
+        client::handshake_with(
             Connection::new(stream),
             &mode(cipher),
             Profile::Seed,

@@ -16,7 +16,8 @@ use crate::chat::messages::{Envelope, decode, encode};
 use crate::chat::transfer::shelf::{ShareWith, SharedFile};
 use crate::chat::transfer::{FileEnd, FileInfo, send_file_to};
 use crate::error::{Error, Result};
-use crate::handshake::client::{Mode, handshake_observed};
+use crate::handshake::Profile;
+use crate::handshake::client::{Mode, handshake_with};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, os_rng, rsa_public_key_converter};
 use crate::handshake::observe::{NoObserver, Observer};
@@ -290,9 +291,10 @@ impl Client {
                 Some(private_key),
             ),
         };
-        let (session, server_key) = handshake_observed(
+        let (session, server_key) = handshake_with(
             Connection::new(stream),
             &mode,
+            Profile::Rfmp,
             &mut os_rng(),
             &mut *observer,
         )?;

@@ -74,9 +74,7 @@ use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{fingerprint, os_rng, public_key_to_pem};
 use crate::handshake::observe::{NoObserver, Observer};
 use crate::handshake::packets::ee_packet;
-use crate::handshake::server::{
-    Accepted, HandshakeStream, ServerKey, handshake_with_profile_observed,
-};
+use crate::handshake::server::{Accepted, HandshakeStream, ServerKey, handshake_with};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig, Reading};
@@ -293,7 +291,7 @@ impl Default for ServerConfig {
 /// that client's own thread.
 ///
 /// It "starts by receiving and decoding from UTF-8" (the start packet), runs
-/// the rest of the [`handshake`](handshake_with_profile_observed) (in
+/// the rest of the [`handshake`](handshake_with) (in
 /// [`ServerConfig::profile`], watched by [`ServerConfig::observer`] when
 /// set), starts the reliable [`Link`] (steps 16 and 17), and hands every message to the chat ([`Conversation::handle`]
 /// on the shared [`Hub`]) until the client sends End or `/qqq`. If the
@@ -344,13 +342,7 @@ fn chatting_admitted(
     let mut observer = config.observer_for(&stream)?;
     let stream = HandshakeStream::new(stream, config.handshake_deadline, config.handshake_timeout);
     let conn = Connection::new(stream);
-    let accepted = match handshake_with_profile_observed(
-        conn,
-        key,
-        config.profile,
-        &mut rng,
-        &mut *observer,
-    ) {
+    let accepted = match handshake_with(conn, key, config.profile, &mut rng, &mut *observer) {
         Ok(accepted) => accepted,
         Err(error) => {
             // Nobody is listening any more (Closed, Io), or the client

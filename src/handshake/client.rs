@@ -11,13 +11,13 @@
 //!   | step 17    (End,...)                    <--> |  step 17
 //! ```
 //!
-//! In the seed profile ([`Profile::Seed`], [`handshake_with_profile`])
+//! In the seed profile ([`Profile::Seed`], [`handshake_with`])
 //! step 15 is skipped: the seed's original server sends no SC, and its
 //! command phase ([`crate::seed`]) starts right after EC (or `(CC)`).
 //!
 //! [`handshake`] runs the client's steps in order; each step is also a
 //! public function of its own, so the tests can run them one at a time.
-//! [`handshake_observed`] is the same handshake reporting each step to an
+//! [`handshake_with`] is the same handshake reporting each step to an
 //! [`Observer`] as it happens: the demo (`rfmp demo`) narrates the real
 //! handshake that way.
 //! [`crate::chat::Client`] puts it all together for programs: connect, handshake, link,
@@ -325,46 +325,22 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
     mode: &Mode,
     rng: &mut R,
 ) -> Result<(Session<S>, Option<PublicKey>)> {
-    handshake_observed(conn, mode, rng, &mut NoObserver)
+    handshake_with(conn, mode, Profile::Rfmp, rng, &mut NoObserver)
 }
 
-/// [`handshake`], reporting every step to `observer` as it happens (see
-/// [`crate::handshake::observe`]): 1.a to 15.a, those of the mode.
+/// The client's handshake in `profile`, reporting every step to
+/// `observer` as it happens (see [`crate::handshake::observe`]): steps 1.a
+/// to 15.a, those of the mode, in order.
 ///
-/// # Errors
-/// As [`handshake`].
-pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
-    conn: Connection<S>,
-    mode: &Mode,
-    rng: &mut R,
-    observer: &mut dyn Observer,
-) -> Result<(Session<S>, Option<PublicKey>)> {
-    handshake_with_profile_observed(conn, mode, Profile::Rfmp, rng, observer)
-}
-
-/// The client's handshake in `profile`: [`handshake`] for
-/// [`Profile::Rfmp`]; for [`Profile::Seed`] the same bytes up to step
-/// 11.a, and no step 15.a (the seed's original server sends no SC), so
-/// the session starts right after `(EC,...)`, or right after `(CC)` when
-/// unsecured. Then speak [`crate::seed::session`] on it.
+/// [`Profile::Rfmp`] is [`handshake`]. [`Profile::Seed`] sends the same
+/// bytes up to step 11.a and runs no step 15.a (the seed's original server
+/// sends no SC, so 15.a reports [`Data::Skipped`]): the session starts
+/// right after `(EC,...)`, or right after `(CC)` when unsecured. Then speak
+/// [`crate::seed::session`] on it.
 ///
 /// # Errors
 /// As [`handshake`] (without the SC's errors in the seed profile).
-pub fn handshake_with_profile<S: Read + Write, R: CryptoRng + ?Sized>(
-    conn: Connection<S>,
-    mode: &Mode,
-    profile: Profile,
-    rng: &mut R,
-) -> Result<(Session<S>, Option<PublicKey>)> {
-    handshake_with_profile_observed(conn, mode, profile, rng, &mut NoObserver)
-}
-
-/// [`handshake_with_profile`], reporting every step to `observer`; in the
-/// seed profile step 15.a reports [`Data::Skipped`] instead of running.
-///
-/// # Errors
-/// As [`handshake_with_profile`].
-pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
+pub fn handshake_with<S: Read + Write, R: CryptoRng + ?Sized>(
     mut conn: Connection<S>,
     mode: &Mode,
     profile: Profile,
@@ -406,7 +382,7 @@ pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
         report(
             observer,
             "15.a",
-            "handshake::client::handshake_with_profile_observed",
+            "handshake::client::handshake_with",
             Data::Skipped(SEED_SKIPS_SC),
         );
         // The seed profile: our secret itself is the key.

@@ -548,7 +548,7 @@ pub const STEPS: &[Step] = &[
         functions: &[
             "handshake::server::send_confirmation",
             "handshake::packets::sc_packet",
-            "handshake::server::handshake_with_profile_observed",
+            "handshake::server::handshake_with",
         ],
         tests: "`tests/handshake.rs`; skipped in the seed profile: `tests/seed.rs`",
     },
@@ -573,7 +573,7 @@ pub const STEPS: &[Step] = &[
         functions: &[
             "handshake::client::receive_confirmation",
             "handshake::checks::is_confirmed",
-            "handshake::client::handshake_with_profile_observed",
+            "handshake::client::handshake_with",
         ],
         tests: "`tests/handshake.rs`; skipped in the seed profile: `tests/seed.rs`",
     },

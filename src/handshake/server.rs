@@ -7,13 +7,13 @@
 //! recorded and sent again into a new connection meet a new key, and their
 //! first sealed frame fails its tag.
 //!
-//! In the seed profile ([`Profile::Seed`], [`handshake_with_profile`])
+//! In the seed profile ([`Profile::Seed`], [`handshake_with`])
 //! step 14 is skipped: the seed's original client reads no SC, and sends
 //! its first command right after EC (or after reading `(CC)`).
 //!
 //! [`handshake`] runs the server's steps in order, each a short function of
 //! its own; read it beside [`crate::handshake::client::handshake`] and
-//! `lessons/00-flow.md`. [`handshake_observed`] is the same handshake
+//! `lessons/00-flow.md`. [`handshake_with`] is the same handshake
 //! reporting each step, and the step a client got wrong, to an
 //! [`Observer`]. [`ServerKey`] is the server's RSA key pair, made
 //! once and shared read-only by every client's thread.
@@ -320,47 +320,22 @@ pub fn handshake<S: Read + Write, R: CryptoRng + ?Sized>(
     key: &ServerKey,
     rng: &mut R,
 ) -> Result<Accepted<S>> {
-    handshake_observed(conn, key, rng, &mut NoObserver)
+    handshake_with(conn, key, Profile::Rfmp, rng, &mut NoObserver)
 }
 
-/// [`handshake`], reporting every step to `observer` as it happens (see
-/// [`crate::handshake::observe`]), and, when a step fails, which step and
-/// what it expected ([`crate::handshake::observe::Data::Deviation`]).
+/// The server's handshake in `profile`, reporting every step to
+/// `observer` as it happens (see [`crate::handshake::observe`]), and, when
+/// a step fails, which step and what it expected
+/// ([`crate::handshake::observe::Data::Deviation`]).
+///
+/// [`Profile::Rfmp`] is [`handshake`]. [`Profile::Seed`] sends the same
+/// bytes up to step 13.a and runs no step 14.a (no SC after `(EC,...)`,
+/// none after `(CC)`, as the seed's original server; 14.a reports
+/// [`Data::Skipped`]). Then serve [`crate::seed::session::serve`] on it.
 ///
 /// # Errors
 /// As [`handshake`].
-pub fn handshake_observed<S: Read + Write, R: CryptoRng + ?Sized>(
-    conn: Connection<S>,
-    key: &ServerKey,
-    rng: &mut R,
-    observer: &mut dyn Observer,
-) -> Result<Accepted<S>> {
-    handshake_with_profile_observed(conn, key, Profile::Rfmp, rng, observer)
-}
-
-/// The server's handshake in `profile`: [`handshake`] for
-/// [`Profile::Rfmp`]; for [`Profile::Seed`] the same bytes up to step
-/// 13.a, and no step 14.a (no SC after `(EC,...)`, none after `(CC)`), as
-/// the seed's original server. Then serve [`crate::seed::session::serve`]
-/// on it.
-///
-/// # Errors
-/// As [`handshake`].
-pub fn handshake_with_profile<S: Read + Write, R: CryptoRng + ?Sized>(
-    conn: Connection<S>,
-    key: &ServerKey,
-    profile: Profile,
-    rng: &mut R,
-) -> Result<Accepted<S>> {
-    handshake_with_profile_observed(conn, key, profile, rng, &mut NoObserver)
-}
-
-/// [`handshake_with_profile`], reporting every step to `observer`; in the
-/// seed profile step 14.a reports [`Data::Skipped`] instead of running.
-///
-/// # Errors
-/// As [`handshake`].
-pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
+pub fn handshake_with<S: Read + Write, R: CryptoRng + ?Sized>(
     mut conn: Connection<S>,
     key: &ServerKey,
     profile: Profile,
@@ -395,7 +370,7 @@ pub fn handshake_with_profile_observed<S: Read + Write, R: CryptoRng + ?Sized>(
             report(
                 observer,
                 "14.a",
-                "handshake::server::handshake_with_profile_observed",
+                "handshake::server::handshake_with",
                 Data::Skipped(SEED_SKIPS_SC),
             );
             decrypted.as_ref().map_or(SessionCipher::None, |d| {

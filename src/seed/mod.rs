@@ -48,8 +48,8 @@
 //! # The handshake before it
 //! The seed profile's handshake is rfmp's, without step 14's `(SC,...)`
 //! after EC or after `(CC)`: [`crate::handshake::Profile::Seed`] with
-//! [`crate::handshake::server::handshake_with_profile`] and
-//! [`crate::handshake::client::handshake_with_profile`]. The server
+//! [`crate::handshake::server::handshake_with`] and
+//! [`crate::handshake::client::handshake_with`]. The server
 //! (`rfmp server --profile seed`, [`crate::chat::server::ServerConfig::profile`])
 //! then hands the connection to [`session::serve`]; the client
 //! (`rfmp client --profile seed`) to the helpers of [`session`].

@@ -7,8 +7,8 @@
 //! everything the demo shows under "wire" is what really crossed a socket.
 //!
 //! The handshake (steps 1-15) is the real one:
-//! [`crate::handshake::client::handshake_observed`] and
-//! [`crate::handshake::server::handshake_observed`] run on two threads and
+//! [`crate::handshake::client::handshake_with`] and
+//! [`crate::handshake::server::handshake_with`] run on two threads and
 //! report each step as it happens; the demo tells each report (see
 //! `demo/handshake.rs`). So every step, function and byte it
 //! shows is what the client and the server of `rfmp client` and

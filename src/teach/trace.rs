@@ -3,8 +3,8 @@
 //! `rfmp client --trace`.
 //!
 //! [`TracePrinter`] is an [`Observer`]: hand it to
-//! [`crate::handshake::server::handshake_observed`] or
-//! [`crate::handshake::client::handshake_observed`]. It prints each step's
+//! [`crate::handshake::server::handshake_with`] or
+//! [`crate::handshake::client::handshake_with`]. It prints each step's
 //! header (number, side, title from [`crate::handshake::observe::STEPS`],
 //! the function and its file, as the demo does), then the step's data: the
 //! packet written or read, the secret, the ciphertext... A step the peer

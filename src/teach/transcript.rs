@@ -22,8 +22,8 @@
 //! operating system's random source.
 //!
 //! The handshake's packets are those of a real handshake, observed:
-//! [`crate::handshake::client::handshake_observed`] against
-//! [`crate::handshake::server::handshake_observed`] over TCP on 127.0.0.1,
+//! [`crate::handshake::client::handshake_with`] against
+//! [`crate::handshake::server::handshake_with`] over TCP on 127.0.0.1,
 //! handed these keys and generators, with every step they report recorded
 //! (`transcript/handshake.rs`). The frames after it are made by the
 //! step functions the link calls, and each is checked by the receiving

@@ -2,7 +2,7 @@
 //! at a prompt.
 //!
 //! The handshake is rfmp's, in the seed profile (steps 1-13, no SC:
-//! `handshake::client::handshake_with_profile`); then each line of
+//! `handshake::client::handshake_with`); then each line of
 //! standard input is one request of `rfmp::seed::session`:
 //!
 //! - `openread NAME`: print the file's contents;
@@ -21,9 +21,10 @@ use crate::connect::{ask, choose_secure};
 use crate::keys::load_or_generate;
 use rfmp::Error;
 use rfmp::handshake::Profile;
-use rfmp::handshake::client::{Mode, handshake_with_profile};
+use rfmp::handshake::client::{Mode, handshake_with};
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::{fingerprint, os_rng};
+use rfmp::handshake::observe::NoObserver;
 use rfmp::handshake::packets::encryption_choice;
 use rfmp::handshake::session::{Algorithm, SessionCipher};
 use rfmp::seed::session::{Command, end, open_read, open_write, prompt, prompt_output};
@@ -51,8 +52,13 @@ pub fn run(args: &ConnectArgs, prompt_output: bool) -> CliResult<()> {
     let stream = TcpStream::connect((args.host.as_str(), args.port))?;
     stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
     stream.set_write_timeout(Some(REPLY_TIMEOUT))?;
-    let (session, server_key) =
-        handshake_with_profile(Connection::new(stream), &mode, Profile::Seed, &mut os_rng())?;
+    let (session, server_key) = handshake_with(
+        Connection::new(stream),
+        &mode,
+        Profile::Seed,
+        &mut os_rng(),
+        &mut NoObserver,
+    )?;
     eprintln!(
         "connected to {}:{} in the seed profile, session cipher {}",
         args.host,

@@ -29,9 +29,10 @@ use crate::chat::client::{Client, Security};
 use crate::chat::server::ServerConfig;
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
-use crate::handshake::client::{Mode, handshake_with_profile};
+use crate::handshake::client::{Mode, handshake_with};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{base64_encode, os_rng, rsa_public_key_converter};
+use crate::handshake::observe::NoObserver;
 use crate::handshake::packets::{
     Packet, ec_packet, encrypt_session_secret, packet_formatter, start_packet,
 };
@@ -306,8 +307,13 @@ fn seed_client(relay: SocketAddr) -> Result<(Option<Error>, Option<Error>)> {
         algorithm: Algorithm::Aes,
         client_public_key: client_key()?.to_public_key(),
     };
-    let handshake =
-        handshake_with_profile(Connection::new(stream), &mode, Profile::Seed, &mut os_rng());
+    let handshake = handshake_with(
+        Connection::new(stream),
+        &mode,
+        Profile::Seed,
+        &mut os_rng(),
+        &mut NoObserver,
+    );
     let session = match handshake {
         Ok((session, _)) => session,
         Err(error) => return Ok((Some(error), None)),

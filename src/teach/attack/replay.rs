@@ -32,9 +32,10 @@ use crate::chat::actions::LOBBY;
 use crate::chat::client::{Client, Security};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
-use crate::handshake::client::{Mode, handshake_with_profile};
+use crate::handshake::client::{Mode, handshake_with};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::os_rng;
+use crate::handshake::observe::NoObserver;
 use crate::handshake::session::Algorithm;
 use crate::teach::attack::{
     ANSWER_WAIT, client_key, pump, scratch_config, second_key, shorten, start_server,
@@ -278,11 +279,12 @@ fn alice_mode() -> Result<Mode> {
 fn seed_write(addr: SocketAddr, text: &str) -> Result<()> {
     let stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(ANSWER_WAIT))?;
-    let (session, _) = handshake_with_profile(
+    let (session, _) = handshake_with(
         Connection::new(stream),
         &alice_mode()?,
         Profile::Seed,
         &mut os_rng(),
+        &mut NoObserver,
     )?;
     let (mut conn, cipher) = (session.connection, session.cipher);
     crate::seed::session::open_write(&mut conn, &cipher, "notice.txt", text)?;

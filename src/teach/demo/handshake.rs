@@ -1,5 +1,5 @@
 //! The demo's handshake section (steps 1-15): the real
-//! [`client::handshake_observed`] and [`server::handshake_observed`] on two
+//! [`client::handshake_with`] and [`server::handshake_with`] on two
 //! threads, the eavesdropper between them, narrated from the events they
 //! report ([`crate::handshake::observe`]).
 //!
@@ -23,6 +23,7 @@
 use super::DemoCipher;
 use super::eavesdropper::Tap;
 use crate::error::{Error, Result};
+use crate::handshake::Profile;
 use crate::handshake::client::{self, Mode};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{base64_decode, fingerprint, os_rng};
@@ -149,8 +150,13 @@ pub(super) fn run_handshake(
             let mut relay = Relay {
                 notes: server_notes.clone(),
             };
-            let accepted =
-                server::handshake_observed(server_conn, server_key, &mut os_rng(), &mut relay);
+            let accepted = server::handshake_with(
+                server_conn,
+                server_key,
+                Profile::Rfmp,
+                &mut os_rng(),
+                &mut relay,
+            );
             let _ = server_notes.send(Note::Done(Side::Server));
             accepted
         });
@@ -158,7 +164,13 @@ pub(super) fn run_handshake(
             let mut relay = Relay {
                 notes: client_notes.clone(),
             };
-            let done = client::handshake_observed(client_conn, &mode, &mut os_rng(), &mut relay);
+            let done = client::handshake_with(
+                client_conn,
+                &mode,
+                Profile::Rfmp,
+                &mut os_rng(),
+                &mut relay,
+            );
             let _ = client_notes.send(Note::Done(Side::Client));
             done
         });

@@ -6,6 +6,7 @@ use super::{
 };
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
+use crate::handshake::Profile;
 use crate::handshake::client::Mode;
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::{base64_decode, rsa_public_key_converter};
@@ -159,8 +160,8 @@ impl Observed {
     }
 }
 
-/// Run the real handshake, `handshake::client::handshake_observed` against
-/// `handshake::server::handshake_observed`, over a TCP connection on
+/// Run the real handshake, `handshake::client::handshake_with` against
+/// `handshake::server::handshake_with`, over a TCP connection on
 /// 127.0.0.1, in the teaching mode (the TEST-ONLY keys, the published
 /// seed), recording every step both sides report. Unsecured when
 /// `algorithm` is `None`.
@@ -186,15 +187,17 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         let connection = Connection::new(stream);
         let accepted = match draws {
-            Draws::Shared => crate::handshake::server::handshake_observed(
+            Draws::Shared => crate::handshake::server::handshake_with(
                 connection,
                 &server_key,
+                Profile::Rfmp,
                 &mut server_shared.clone(),
                 &mut server_recorder,
             ),
-            Draws::Separate => crate::handshake::server::handshake_observed(
+            Draws::Separate => crate::handshake::server::handshake_with(
                 connection,
                 &server_key,
+                Profile::Rfmp,
                 &mut teaching_stream(SERVER_STREAM),
                 &mut server_recorder,
             ),
@@ -216,15 +219,20 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
     let mut own = teaching_rng();
     let connection = Connection::new(stream);
     let client = match draws {
-        Draws::Shared => crate::handshake::client::handshake_observed(
+        Draws::Shared => crate::handshake::client::handshake_with(
             connection,
             &mode,
+            Profile::Rfmp,
             &mut shared.clone(),
             &mut recorder,
         ),
-        Draws::Separate => {
-            crate::handshake::client::handshake_observed(connection, &mode, &mut own, &mut recorder)
-        }
+        Draws::Separate => crate::handshake::client::handshake_with(
+            connection,
+            &mode,
+            Profile::Rfmp,
+            &mut own,
+            &mut recorder,
+        ),
     };
     let server = server
         .join()
@@ -271,8 +279,8 @@ fn frame_shape(frame: &str, payload_note: &str) -> String {
 /// The Mermaid sequence diagram of a whole session in the teaching mode:
 /// unsecured when `algorithm` is `None`, else secured with aes or caesar.
 ///
-/// The handshake (1 to 15) is a real run of `handshake::client::handshake_observed`
-/// against `handshake::server::handshake_observed` over TCP on 127.0.0.1, each
+/// The handshake (1 to 15) is a real run of `handshake::client::handshake_with`
+/// against `handshake::server::handshake_with` over TCP on 127.0.0.1, each
 /// packet as the side that sent it reported it. The
 /// frames after it (16, 17) are made with the two sides' session ciphers by
 /// the step functions the link calls, in the order the link sends them on
