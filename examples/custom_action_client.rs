@@ -15,7 +15,8 @@
 
 use rfmp::chat::client::{Client, Security};
 use rfmp::chat::server::DEFAULT_ADDR;
-use rfmp::handshake::helpers::{generate_key, os_rng};
+use rfmp::handshake::helpers::os_rng;
+use rfmp::handshake::keys::generate_key;
 use rfmp::handshake::session::Algorithm;
 
 fn main() -> rfmp::Result<()> {

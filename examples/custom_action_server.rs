@@ -14,7 +14,7 @@
 //! `{"action":"shout","data":"alice shouts HELLO"}`.
 
 use rfmp::chat::server::Server;
-use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::keys::ServerKey;
 
 fn main() -> rfmp::Result<()> {
     // One RSA-2048 key for the server's life (generating one takes a moment;

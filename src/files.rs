@@ -2,7 +2,7 @@
 //!
 //! Three parts of rfmp keep files that must never be left half-written:
 //! the accounts file (`chat::accounts`), the key files and the
-//! known-servers file (`handshake::trust`, `handshake::helpers`), and the
+//! known-servers file (`handshake::trust`, `handshake::keys`), and the
 //! seed profile's workspace (`seed::workspace`). They all write the same
 //! way, with [`write_atomically`]:
 //!

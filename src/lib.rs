@@ -82,8 +82,9 @@
 //!   [`handshake::client`] and [`handshake::server`], and the step modules
 //!   named as in the write-up: [`handshake::packets`], [`handshake::checks`],
 //!   [`handshake::helpers`], [`handshake::decryption`], with
-//!   [`handshake::framing`] (packets out of the byte stream) and
-//!   [`handshake::session`] (the session ciphers).
+//!   [`handshake::framing`] (packets out of the byte stream),
+//!   [`handshake::session`] (the session ciphers) and [`handshake::keys`]
+//!   (the key pairs: made, stored, loaded).
 //! - [`link`] (steps 16-17): [`link::frames`], [`link::reliable`] (the
 //!   sans-IO windows) and [`link::Link`], the threads that run them.
 //! - [`chat`]: the envelope, actions, accounts, the hub, direct messages,

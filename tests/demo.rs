@@ -5,7 +5,7 @@ mod common;
 use common::{secured, test_server_key};
 use rfmp::handshake::framing::Connection;
 use rfmp::handshake::helpers::os_rng;
-use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::keys::ServerKey;
 use rfmp::handshake::session::Algorithm;
 use rfmp::handshake::{Profile, client, server};
 use rfmp::teach::demo::{DEMO_FAULTS, DEMO_MESSAGES, DemoCipher, crack_caesar};

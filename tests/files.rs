@@ -409,7 +409,7 @@ fn part_files_left_by_a_stopped_server_are_deleted_at_the_next_start() {
         receive_dir: received.clone(),
         ..rfmp::chat::server::ServerConfig::default()
     };
-    let key = rfmp::handshake::server::ServerKey::new(test_server_key()).unwrap();
+    let key = rfmp::handshake::keys::ServerKey::new(test_server_key()).unwrap();
     let _server = rfmp::chat::server::Server::bind("127.0.0.1:0", key, config).expect("bind");
 
     for name in leftovers {

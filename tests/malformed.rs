@@ -475,7 +475,7 @@ fn protocol_violations_say_which_rule() {
 /// is not a "network error"; a file that is not a key names its path too.
 #[test]
 fn a_key_file_error_names_its_path() {
-    use rfmp::handshake::helpers::read_private_key;
+    use rfmp::handshake::keys::read_private_key;
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("server.pem");
     let error = read_private_key(&missing).unwrap_err();
@@ -514,7 +514,8 @@ fn a_key_file_error_names_its_path() {
 /// alone, and neither file is ever overwritten.
 #[test]
 fn key_pairs_are_written_once_and_read_back() {
-    use rfmp::handshake::helpers::{public_key_to_pem, read_private_key, write_key_pair};
+    use rfmp::handshake::helpers::public_key_to_pem;
+    use rfmp::handshake::keys::{read_private_key, write_key_pair};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.pem");
     let key = test_server_key();

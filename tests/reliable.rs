@@ -361,7 +361,7 @@ fn next_frame_but_aks(reader: &mut FrameReader<TcpStream>) -> Frame {
 /// the handshake, and the session cipher, for a test that writes frames
 /// by hand.
 fn accept_session(listener: &std::net::TcpListener) -> (TcpStream, Vec<u8>, SessionCipher) {
-    use rfmp::handshake::server::ServerKey;
+    use rfmp::handshake::keys::ServerKey;
     let (stream, _) = listener.accept().unwrap();
     let key = ServerKey::new(test_server_key()).unwrap();
     let accepted = rfmp::handshake::server::handshake(

@@ -12,7 +12,7 @@ use common::*;
 use rfmp::chat::messages::{Envelope, encode};
 use rfmp::chat::server::{CLIENT_THREAD_STACK, Server, ServerConfig};
 use rfmp::chat::transfer::send_file;
-use rfmp::handshake::server::ServerKey;
+use rfmp::handshake::keys::ServerKey;
 use rfmp::handshake::session::Algorithm;
 use rfmp::link::{LINK_THREAD_STACK, LinkConfig};
 use std::net::SocketAddr;

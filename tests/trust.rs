@@ -3,7 +3,8 @@
 //! does with `known_hosts`. Real files in a temporary directory.
 
 use rfmp::Error;
-use rfmp::handshake::helpers::{fingerprint, read_private_key};
+use rfmp::handshake::helpers::fingerprint;
+use rfmp::handshake::keys::read_private_key;
 use rfmp::handshake::trust::{
     KnownServers, SERVER_KEY_FILE, Verdict, changed_key_error, check_pin, load_or_create_server_key,
 };

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use rfmp::handshake::checks::{check_cc_packet, is_confirmed, is_secure};
 use rfmp::handshake::decryption::decrypt_ec_packet;
 use rfmp::handshake::framing::Connection;
-use rfmp::handshake::helpers::private_key_from_pem;
+use rfmp::handshake::keys::private_key_from_pem;
 use rfmp::handshake::session::SessionSecret;
 use std::io::Cursor;
 use std::sync::OnceLock;

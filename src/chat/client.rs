@@ -92,7 +92,7 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// ```no_run
 /// use rfmp::chat::client::{Client, Security};
 /// use rfmp::handshake::session::Algorithm;
-/// let key = rfmp::handshake::helpers::generate_key(&mut rfmp::handshake::helpers::os_rng())?;
+/// let key = rfmp::handshake::keys::generate_key(&mut rfmp::handshake::helpers::os_rng())?;
 /// let alice = Client::connect("127.0.0.1:25565", Security::Secured {
 ///     algorithm: Algorithm::Aes,
 ///     private_key: key,

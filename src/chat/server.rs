@@ -10,7 +10,7 @@
 //! # As a library (seed 002: "Server() can be provided with host & port")
 //! ```no_run
 //! use rfmp::chat::server::Server;
-//! use rfmp::handshake::server::ServerKey;
+//! use rfmp::handshake::keys::ServerKey;
 //! // 127.0.0.1:25565 and the default limits; a fresh RSA-2048 key.
 //! let server = Server::new(ServerKey::generate()?)?;
 //! // A custom action: {"action":"shout","data":"hi"} is answered with
@@ -71,10 +71,12 @@ use crate::chat::transfer::{DEFAULT_MAX_FILE_BYTES, FileReceiver};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::framing::Connection;
+use crate::handshake::framing::HandshakeStream;
 use crate::handshake::helpers::{fingerprint, os_rng, public_key_to_pem};
+use crate::handshake::keys::ServerKey;
 use crate::handshake::observe::{NoObserver, Observer};
 use crate::handshake::packets::ee_packet;
-use crate::handshake::server::{Accepted, HandshakeStream, ServerKey, handshake_with};
+use crate::handshake::server::{Accepted, handshake_with};
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
 use crate::link::{Link, LinkConfig, Reading};

@@ -14,8 +14,9 @@ use super::{CHECKER_SERVER_KEY_PEM, Failure, Options, Outcome, Profile, Runner, 
 use crate::error::Result;
 use crate::handshake::checks::is_secure;
 use crate::handshake::helpers::{
-    base64_decode, os_rng, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
+    base64_decode, os_rng, public_key_to_pem, rsa_public_key_converter,
 };
+use crate::handshake::keys::private_key_from_pem;
 use crate::handshake::packets::{Packet, cc_packet, generate_server_nonce, sc_packet};
 use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};
 use crate::link::frames::{Direction, Frame};

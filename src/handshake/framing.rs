@@ -34,6 +34,8 @@
 use crate::error::{Error, Result};
 use crate::handshake::packets::Packet;
 use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 /// The largest packet rfmp accepts, in bytes, from `(` to `)` inclusive.
 pub const MAX_PACKET_BYTES: usize = 4096;
@@ -203,5 +205,53 @@ impl<S: Read + Write> Connection<S> {
         self.stream.write_all(packet.as_bytes())?;
         self.stream.flush()?;
         Ok(())
+    }
+}
+
+/// The client's socket during the handshake: every read waits at most
+/// `per_read` (silence) and never past `deadline` (the whole handshake), so
+/// a client that sends one byte just before each timeout cannot keep its
+/// thread forever.
+#[derive(Debug)]
+pub(crate) struct HandshakeStream {
+    pub(crate) stream: TcpStream,
+    deadline: Instant,
+    per_read: Duration,
+}
+
+impl HandshakeStream {
+    /// Wrap `stream`: each read waits at most `per_read`, and none after
+    /// `whole` has passed from now.
+    pub(crate) fn new(stream: TcpStream, whole: Duration, per_read: Duration) -> HandshakeStream {
+        HandshakeStream {
+            stream,
+            deadline: Instant::now() + whole,
+            per_read,
+        }
+    }
+}
+
+impl Read for HandshakeStream {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the handshake took too long",
+            ));
+        }
+        self.stream
+            .set_read_timeout(Some(left.min(self.per_read)))?;
+        self.stream.read(buffer)
+    }
+}
+
+impl Write for HandshakeStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.stream.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
     }
 }

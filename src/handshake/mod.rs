@@ -8,9 +8,13 @@
 //!
 //! - [`packets`]: build every handshake packet (steps 1, 6, 10, 14) and parse one.
 //! - [`checks`]: decide what a received packet means (steps 4, 8, 15).
-//! - [`helpers`]: keys to and from PEM text, base64, randomness (step 9).
+//! - [`helpers`]: public keys to and from PEM text, fingerprints, base64,
+//!   randomness (step 9).
 //! - [`decryption`]: the server recovers the session secret (step 13).
-//! - [`framing`]: cut whole packets out of the TCP byte stream.
+//! - [`framing`]: cut whole packets out of the TCP byte stream, with the
+//!   deadlines a server's handshake reads under.
+//! - [`keys`]: the RSA key pairs: generated, the server's [`keys::ServerKey`],
+//!   read from and written to files.
 //! - [`session`]: the session ciphers none, Caesar and AES-128-EAX that
 //!   the handshake sets up.
 //! - [`trust`]: whether to believe the key of step 9.a: the server's key
@@ -32,6 +36,7 @@ pub mod client;
 pub mod decryption;
 pub mod framing;
 pub mod helpers;
+pub mod keys;
 pub mod observe;
 pub mod packets;
 pub mod server;

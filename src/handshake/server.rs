@@ -15,8 +15,8 @@
 //! its own; read it beside [`crate::handshake::client::handshake`] and
 //! `lessons/00-flow.md`. [`handshake_with`] is the same handshake
 //! reporting each step, and the step a client got wrong, to an
-//! [`Observer`]. [`ServerKey`] is the server's RSA key pair, made
-//! once and shared read-only by every client's thread.
+//! [`Observer`]. The server's key pair, made once and shared read-only by
+//! every client's thread, is a [`ServerKey`].
 //!
 //! Everything a connection negotiates (its session cipher, the client's
 //! key) is returned to that connection's caller only: nothing here is
@@ -32,72 +32,15 @@ use crate::handshake::checks::is_secure;
 use crate::handshake::client::SEED_SKIPS_SC;
 use crate::handshake::decryption::{DecryptedEc, decrypt_ec_packet};
 use crate::handshake::framing::Connection;
-use crate::handshake::helpers::{fingerprint, generate_key, os_rng, public_key_to_pem};
+use crate::handshake::keys::ServerKey;
 use crate::handshake::observe::{Data, Event, NoObserver, Observer, Side, deviation};
 use crate::handshake::packets::{Packet, cc_packet, generate_server_nonce, sc_packet};
 use crate::handshake::session::{
     ServerNonce, Session, SessionCipher, SessionSecret, derive_session_key,
 };
 use rand::CryptoRng;
-use rsa::{PrivateKey, PublicKey};
+use rsa::PublicKey;
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
-
-/// The server's RSA key pair, with its public half ready for the wire.
-///
-/// Created once when the server starts and shared read-only by every
-/// client thread.
-#[derive(Debug)]
-pub struct ServerKey {
-    private_key: PrivateKey,
-    public_key_pem: String,
-    fingerprint: String,
-}
-
-impl ServerKey {
-    /// Wrap a private key, computing the PEM text (for the CC packet) and
-    /// the fingerprint (for people) once.
-    ///
-    /// # Errors
-    /// [`crate::Error::BadPublicKey`] if the key cannot be encoded.
-    pub fn new(private_key: PrivateKey) -> Result<ServerKey> {
-        let public_key = private_key.to_public_key();
-        Ok(ServerKey {
-            public_key_pem: public_key_to_pem(&public_key)?,
-            fingerprint: fingerprint(&public_key)?,
-            private_key,
-        })
-    }
-
-    /// A fresh RSA-2048 key from the OS random source (about 0.1-1 s).
-    ///
-    /// # Errors
-    /// [`crate::Error::BadPrivateKey`] if key generation fails.
-    pub fn generate() -> Result<ServerKey> {
-        ServerKey::new(generate_key(&mut os_rng())?)
-    }
-
-    /// The private key, used in step 13.
-    pub fn private_key(&self) -> &PrivateKey {
-        &self.private_key
-    }
-
-    /// The public key.
-    pub fn public_key(&self) -> PublicKey {
-        self.private_key.to_public_key()
-    }
-
-    /// The public key as PEM text, as sent in the CC packet (step 6.a).
-    pub fn public_key_pem(&self) -> &str {
-        &self.public_key_pem
-    }
-
-    /// The public key's SHA-256 fingerprint, e.g. `SHA256:kP3M...`.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-}
 
 /// What the server learned in a completed handshake.
 #[derive(Debug)]
@@ -386,52 +329,4 @@ pub fn handshake_with<S: Read + Write, R: CryptoRng + ?Sized>(
         },
         client_public_key,
     })
-}
-
-/// The client's socket during the handshake: every read waits at most
-/// `per_read` (silence) and never past `deadline` (the whole handshake), so
-/// a client that sends one byte just before each timeout cannot keep its
-/// thread forever.
-#[derive(Debug)]
-pub(crate) struct HandshakeStream {
-    pub(crate) stream: TcpStream,
-    deadline: Instant,
-    per_read: Duration,
-}
-
-impl HandshakeStream {
-    /// Wrap `stream`: each read waits at most `per_read`, and none after
-    /// `whole` has passed from now.
-    pub(crate) fn new(stream: TcpStream, whole: Duration, per_read: Duration) -> HandshakeStream {
-        HandshakeStream {
-            stream,
-            deadline: Instant::now() + whole,
-            per_read,
-        }
-    }
-}
-
-impl Read for HandshakeStream {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "the handshake took too long",
-            ));
-        }
-        self.stream
-            .set_read_timeout(Some(left.min(self.per_read)))?;
-        self.stream.read(buffer)
-    }
-}
-
-impl Write for HandshakeStream {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.stream.write(bytes)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.stream.flush()
-    }
 }

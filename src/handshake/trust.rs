@@ -34,7 +34,8 @@
 
 use crate::error::{Error, Result};
 use crate::files::{Existing, Readers, write_atomically};
-use crate::handshake::helpers::{generate_key, os_rng, read_private_key, write_key_pair};
+use crate::handshake::helpers::os_rng;
+use crate::handshake::keys::{generate_key, read_private_key, write_key_pair};
 use rsa::PrivateKey;
 use std::path::{Path, PathBuf};
 

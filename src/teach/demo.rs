@@ -32,8 +32,9 @@ mod lossy;
 pub use chat::{DEMO_DIRECT_TEXT, DEMO_ROOM_TEXT};
 
 use crate::error::Result;
-use crate::handshake::helpers::{fingerprint, generate_key, os_rng};
-use crate::handshake::server::ServerKey;
+use crate::handshake::helpers::{fingerprint, os_rng};
+use crate::handshake::keys::ServerKey;
+use crate::handshake::keys::generate_key;
 use crate::handshake::session::SessionCipher;
 use crate::link::Faults;
 use crate::teach::narrate::Narrator;

@@ -4,7 +4,7 @@
 use crate::chat::server::{Server, ServerConfig};
 use crate::error::Result;
 use crate::handshake::helpers::os_rng;
-use crate::handshake::server::ServerKey;
+use crate::handshake::keys::ServerKey;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 

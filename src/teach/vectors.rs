@@ -38,8 +38,9 @@ use crate::error::{Error, Result};
 use crate::handshake::checks::is_confirmed;
 use crate::handshake::decryption::decrypt_ec_packet;
 use crate::handshake::helpers::{
-    base64_decode, fingerprint, private_key_from_pem, public_key_to_pem, rsa_public_key_converter,
+    base64_decode, fingerprint, public_key_to_pem, rsa_public_key_converter,
 };
+use crate::handshake::keys::private_key_from_pem;
 use crate::handshake::packets::{
     CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, cc_packet, ec_packet,
     generate_server_nonce, sc_packet, start_packet,

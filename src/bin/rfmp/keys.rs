@@ -1,9 +1,8 @@
 //! Key files: reading `--key`, and `rfmp keygen`.
 
 use crate::CliResult;
-use rfmp::handshake::helpers::{
-    fingerprint, generate_key, os_rng, read_private_key, write_key_pair,
-};
+use rfmp::handshake::helpers::{fingerprint, os_rng};
+use rfmp::handshake::keys::{generate_key, read_private_key, write_key_pair};
 use rsa::PrivateKey;
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 use crate::chat::client::{Client, Security};
 use crate::error::{Error, Result};
-use crate::handshake::server::ServerKey;
+use crate::handshake::keys::ServerKey;
 use crate::handshake::session::Algorithm;
 use crate::link::frames::Direction;
 use crate::link::{LinkConfig, Trace};

@@ -7,7 +7,7 @@ use super::chat::short_frame;
 use crate::error::{Error, Result};
 use crate::handshake::framing::Connection;
 use crate::handshake::helpers::os_rng;
-use crate::handshake::server::ServerKey;
+use crate::handshake::keys::ServerKey;
 use crate::handshake::session::Algorithm;
 use crate::link::frames::Direction;
 use crate::link::reliable::Delivery;
