@@ -55,11 +55,7 @@ fn main() {
         black_box(encrypt_session_secret(&secret, &public, &mut rng).expect("encrypt"));
     });
     let decrypt = mean_us(200, || {
-        black_box(
-            server_key
-                .oaep_decrypt::<Sha256>(&ciphertext)
-                .expect("decrypt"),
-        );
+        black_box(server_key.oaep_decrypt::<Sha256>(&ciphertext).expect("decrypt"));
     });
 
     let server = Server::bind(
@@ -70,10 +66,7 @@ fn main() {
     .expect("bind");
     let addr = server.local_addr().expect("addr");
     std::thread::spawn(move || server.run());
-    let mode = Mode::Secured {
-        algorithm: Algorithm::Aes,
-        client_public_key: client_public,
-    };
+    let mode = Mode::Secured { algorithm: Algorithm::Aes, client_public_key: client_public };
     let handshake = mean_us(200, || {
         let stream = TcpStream::connect(addr).expect("connect");
         let (session, _) =
@@ -85,9 +78,7 @@ fn main() {
     let message = [b'x'; 100];
     let aead = mean_us(100_000, || {
         let aad = associated_data("DP", Direction::ClientToServer, 1, 0, 1);
-        let sealed = cipher
-            .seal(black_box(&message), &aad, &mut rng)
-            .expect("seal");
+        let sealed = cipher.seal(black_box(&message), &aad, &mut rng).expect("seal");
         black_box(cipher.open(&sealed, &aad).expect("open"));
     });
 
@@ -113,18 +104,10 @@ fn logins() -> (f64, f64) {
     let mut n = 0;
     let create = mean_us(20, || {
         n += 1;
-        black_box(
-            accounts
-                .login(&format!("user{n}"), "TEST-ONLY password")
-                .expect("login"),
-        );
+        black_box(accounts.login(&format!("user{n}"), "TEST-ONLY password").expect("login"));
     }) / 1000.0;
     let verify = mean_us(20, || {
-        black_box(
-            accounts
-                .login("user1", "TEST-ONLY password")
-                .expect("login"),
-        );
+        black_box(accounts.login("user1", "TEST-ONLY password").expect("login"));
     }) / 1000.0;
     (create, verify)
 }
@@ -142,10 +125,7 @@ fn fan_out() -> (f64, f64) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let key = private_key_from_pem(include_str!("../tests/keys/TEST-ONLY-server-key.pem"))
         .expect("test key");
-    let config = ServerConfig {
-        data_dir: dir.path().to_path_buf(),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig { data_dir: dir.path().to_path_buf(), ..ServerConfig::default() };
     let server =
         Server::bind("127.0.0.1:0", ServerKey::new(key).expect("key"), config).expect("bind");
     let addr = server.local_addr().expect("addr");
@@ -156,24 +136,17 @@ fn fan_out() -> (f64, f64) {
         .map(|i| {
             let client = Client::connect(
                 addr,
-                Security::Secured {
-                    algorithm: Algorithm::Aes,
-                    private_key: client_key.clone(),
-                },
+                Security::Secured { algorithm: Algorithm::Aes, private_key: client_key.clone() },
             )
             .expect("connect");
-            client
-                .login(&format!("member{i}"), "TEST-ONLY password")
-                .expect("login");
+            client.login(&format!("member{i}"), "TEST-ONLY password").expect("login");
             client
         })
         .collect();
     // Let every join notice arrive, so only room messages are counted.
     for (i, member) in members.iter().enumerate() {
         for _ in 0..MEMBERS - 1 - i {
-            member
-                .receive(Some(Duration::from_secs(30)))
-                .expect("notice");
+            member.receive(Some(Duration::from_secs(30))).expect("notice");
         }
     }
     let start = Instant::now();
@@ -191,9 +164,7 @@ fn fan_out() -> (f64, f64) {
         }
         for i in 0..FAN_OUT_MESSAGES {
             // `send`: members[0]'s own thread above receives its copies.
-            members[0]
-                .send("message", format!("message {i}").into())
-                .expect("say");
+            members[0].send("message", format!("message {i}").into()).expect("say");
         }
     });
     let elapsed = start.elapsed().as_secs_f64();

@@ -111,10 +111,8 @@ fn parse_args(args: &[String]) -> Outcome<Args> {
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
-        let mut value = |name: &str| {
-            rest.next()
-                .ok_or_else(|| format!("{name} needs a value; {USAGE}"))
-        };
+        let mut value =
+            |name: &str| rest.next().ok_or_else(|| format!("{name} needs a value; {USAGE}"));
         match arg.as_str() {
             // `cargo bench` adds `--bench` to the arguments of every bench.
             "--bench" => {}
@@ -125,9 +123,7 @@ fn parse_args(args: &[String]) -> Outcome<Args> {
             "--rate" => {
                 let rate: f64 = number("--rate", value("--rate")?)?;
                 if !(rate.is_finite() && rate > 0.0) {
-                    return Err(format!(
-                        "--rate is deliveries per second, above 0, not {rate}"
-                    ));
+                    return Err(format!("--rate is deliveries per second, above 0, not {rate}"));
                 }
                 parsed.rate = Some(rate);
             }
@@ -154,19 +150,14 @@ fn parse_args(args: &[String]) -> Outcome<Args> {
         "idle" => Scenario::Idle,
         "handshakes" => Scenario::Handshakes,
         other => {
-            return Err(format!(
-                "scenario {other:?}: expected fanout, pair, idle or handshakes"
-            ));
+            return Err(format!("scenario {other:?}: expected fanout, pair, idle or handshakes"));
         }
     };
     if parsed.scenario == Scenario::Handshakes && parsed.target != Target::Rfmp {
         return Err("handshakes are an rfmp scenario (IRC has none)".into());
     }
     if parsed.members < 2 || parsed.members > MAX_MEMBERS {
-        return Err(format!(
-            "--members: 2 to {MAX_MEMBERS}, not {}",
-            parsed.members
-        ));
+        return Err(format!("--members: 2 to {MAX_MEMBERS}, not {}", parsed.members));
     }
     if parsed.messages == 0 {
         return Err("--messages: at least 1".into());
@@ -181,8 +172,7 @@ fn parse_args(args: &[String]) -> Outcome<Args> {
 }
 
 fn number<T: std::str::FromStr>(name: &str, text: &str) -> Outcome<T> {
-    text.parse()
-        .map_err(|_| format!("{name}: {text:?} is not a number"))
+    text.parse().map_err(|_| format!("{name}: {text:?} is not a number"))
 }
 
 /// The value at percentile `p` (0 to 100) of sorted values, by nearest
@@ -331,15 +321,11 @@ impl Member {
     ) -> Outcome<Member> {
         match target {
             Target::Rfmp => {
-                let security = Security::Secured {
-                    algorithm: Algorithm::Aes,
-                    private_key: key.clone(),
-                };
+                let security =
+                    Security::Secured { algorithm: Algorithm::Aes, private_key: key.clone() };
                 let client = Client::connect(addr, security)
                     .map_err(|e| format!("{name}: connect to {addr}: {e}"))?;
-                client
-                    .login(name, password)
-                    .map_err(|e| format!("{name}: login: {e}"))?;
+                client.login(name, password).map_err(|e| format!("{name}: login: {e}"))?;
                 let verb = if create { "create" } else { "join" };
                 client
                     .command(&format!("{verb} {room}"))
@@ -383,16 +369,11 @@ impl Member {
     fn hear(&self, wait: Duration) -> Outcome<Option<Said>> {
         match self {
             Member::Rfmp(client) => {
-                let envelope = client
-                    .receive(Some(wait))
-                    .map_err(|e| format!("receiving: {e}"))?;
+                let envelope = client.receive(Some(wait)).map_err(|e| format!("receiving: {e}"))?;
                 Ok(envelope
                     .filter(|e| e.action == "message" && e.data.is_object())
                     .and_then(|e| serde_json::from_value::<RoomMessage>(e.data).ok())
-                    .map(|m| Said {
-                        from: m.from,
-                        text: m.text,
-                    }))
+                    .map(|m| Said { from: m.from, text: m.text }))
             }
             Member::Irc(irc) => Ok(irc.line()?.and_then(|line| {
                 let (from, command, rest) = split_irc(&line)?;
@@ -400,10 +381,7 @@ impl Member {
                     return None;
                 }
                 let text = rest.split_once(" :")?.1;
-                Some(Said {
-                    from: from.to_string(),
-                    text: text.to_string(),
-                })
+                Some(Said { from: from.to_string(), text: text.to_string() })
             })),
         }
     }
@@ -421,9 +399,7 @@ fn split_irc(line: &str) -> Option<(&str, &str, &str)> {
 impl Irc {
     fn write(&self, text: &str) -> Outcome<()> {
         let mut writer = self.writer.lock().map_err(|_| "a writer panicked")?;
-        writer
-            .write_all(text.as_bytes())
-            .map_err(|e| format!("writing to the IRC server: {e}"))
+        writer.write_all(text.as_bytes()).map_err(|e| format!("writing to the IRC server: {e}"))
     }
 
     /// One whole line (without CR LF), or `None` after the socket's read
@@ -492,10 +468,7 @@ impl Run {
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         let mixed = nanos ^ std::process::id().rotate_left(16);
-        Run {
-            id: format!("{:04x}", mixed & 0xffff),
-            epoch: Instant::now(),
-        }
+        Run { id: format!("{:04x}", mixed & 0xffff), epoch: Instant::now() }
     }
 
     /// Member `i`'s name: `l`, the run id, `i` (9 characters at most, the
@@ -540,17 +513,7 @@ fn log_in(args: &Args, run: &Run, count: usize) -> Outcome<Vec<Member>> {
     let (password, room) = (run.password(), run.room());
     let start = Instant::now();
     let members = (0..count)
-        .map(|i| {
-            Member::join(
-                args.target,
-                args.addr,
-                &run.name(i),
-                &password,
-                &room,
-                i == 0,
-                &key,
-            )
-        })
+        .map(|i| Member::join(args.target, args.addr, &run.name(i), &password, &room, i == 0, &key))
         .collect::<Outcome<Vec<Member>>>()?;
     let elapsed = start.elapsed().as_secs_f64();
     let note = match args.target {
@@ -613,10 +576,7 @@ fn log_in_idle(args: &Args, run: &Run, count: usize) -> Outcome<Vec<Member>> {
             .collect();
         workers
             .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err("a login worker panicked".into()))
-            })
+            .map(|w| w.join().unwrap_or_else(|_| Err("a login worker panicked".into())))
             .collect()
     });
     for result in results {
@@ -716,9 +676,7 @@ fn spawn_listener<'scope, 'env>(
 ) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, Outcome<Heard>>> {
     std::thread::Builder::new()
         .stack_size(LISTENER_STACK)
-        .spawn_scoped(scope, move || {
-            listen(member, run, sender, expected, done, stop)
-        })
+        .spawn_scoped(scope, move || listen(member, run, sender, expected, done, stop))
 }
 
 fn fanout(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
@@ -729,9 +687,7 @@ fn fanout(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
     let (room, sender) = (run.room(), run.name(0));
     let (done, stop) = (AtomicBool::new(false), AtomicBool::new(false));
     // Pacing: one message reaches n - 1 members.
-    let interval = args
-        .rate
-        .map(|rate| Duration::from_secs_f64((n - 1) as f64 / rate));
+    let interval = args.rate.map(|rate| Duration::from_secs_f64((n - 1) as f64 / rate));
     let mut start_ns = 0;
     let mut cpu_before = None;
     let results: Vec<Outcome<Heard>> = std::thread::scope(|scope| {
@@ -740,10 +696,7 @@ fn fanout(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
         // The sender's own copies (rfmp sends them back) and pings are read
         // and dropped, so its queue never fills.
         let drain = spawn(&members[0], None);
-        let listeners: Vec<_> = members[1..]
-            .iter()
-            .map(|member| spawn(member, Some(m)))
-            .collect();
+        let listeners: Vec<_> = members[1..].iter().map(|member| spawn(member, Some(m))).collect();
         let sent = (|| -> Outcome<()> {
             cpu_before = probe.sample()?;
             let start = Instant::now();
@@ -761,9 +714,7 @@ fn fanout(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
         let mut results: Vec<Outcome<Heard>> = listeners
             .into_iter()
             .map(|l| match l {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|_| Err("a listener panicked".into())),
+                Ok(handle) => handle.join().unwrap_or_else(|_| Err("a listener panicked".into())),
                 Err(e) => Err(format!("starting a listener thread: {e}")),
             })
             .collect();
@@ -784,17 +735,11 @@ fn fanout(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
     let order: usize = heard.iter().map(|h| h.order_violations).sum();
     let end_ns = heard.iter().map(|h| h.last_ns).max().unwrap_or(start_ns);
     let seconds = (end_ns.saturating_sub(start_ns)) as f64 / 1e9;
-    let rate = if seconds > 0.0 {
-        deliveries as f64 / seconds
-    } else {
-        0.0
-    };
+    let rate = if seconds > 0.0 { deliveries as f64 / seconds } else { 0.0 };
     println!(
         "fanout: {n} members, {m} messages of {} bytes, {}: {deliveries} deliveries in {seconds:.3} s",
         args.size,
-        args.rate.map_or("unpaced".to_string(), |r| format!(
-            "paced to {r:.0} deliveries/s"
-        ))
+        args.rate.map_or("unpaced".to_string(), |r| format!("paced to {r:.0} deliveries/s"))
     );
     let mut line = format!(
         "result scenario=fanout target={} members={n} messages={m} size={} deliveries={deliveries} \
@@ -846,12 +791,7 @@ fn run(args: &Args) -> Outcome<()> {
     if args.pid.is_none() {
         println!("no --pid: the server's CPU and memory are not sampled");
     }
-    println!(
-        "run {} against {} at {}",
-        run.id,
-        target_name(args.target),
-        args.addr
-    );
+    println!("run {} against {} at {}", run.id, target_name(args.target), args.addr);
     match args.scenario {
         Scenario::Fanout => fanout(args, &run, &probe),
         Scenario::Pair => pair(args, &run),
@@ -954,19 +894,14 @@ fn idle(args: &Args, run: &Run, probe: &Probe) -> Outcome<()> {
 /// server's one expensive step) timed here.
 fn handshakes(args: &Args, probe: &Probe) -> Outcome<()> {
     let key = client_key()?;
-    let mode = Mode::Secured {
-        algorithm: Algorithm::Aes,
-        client_public_key: key.to_public_key(),
-    };
+    let mode = Mode::Secured { algorithm: Algorithm::Aes, client_public_key: key.to_public_key() };
     let mut rng = os_rng();
     let before = probe.sample()?;
     let start = Instant::now();
     for i in 0..args.messages {
         let stream = TcpStream::connect_timeout(&args.addr, Duration::from_secs(10))
             .map_err(|e| format!("handshake {i}: connect: {e}"))?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
         let (session, _) = client::handshake(Connection::new(stream), &mode, &mut rng)
             .map_err(|e| format!("handshake {i}: {e}"))?;
         drop(session); // hang up: the server sees the connection close
@@ -974,10 +909,7 @@ fn handshakes(args: &Args, probe: &Probe) -> Outcome<()> {
     let seconds = start.elapsed().as_secs_f64();
     let after = probe.sample()?;
     let decrypt_us = rsa_decrypt_us()?;
-    println!(
-        "handshakes: {} secured AES handshakes in a row in {seconds:.2} s",
-        args.messages
-    );
+    println!("handshakes: {} secured AES handshakes in a row in {seconds:.2} s", args.messages);
     let mut line = format!(
         "result scenario=handshakes target=rfmp handshakes={} handshakes_per_s={:.0} \
          rsa_decrypt_us={decrypt_us:.0}",
@@ -997,12 +929,9 @@ fn handshakes(args: &Args, probe: &Probe) -> Outcome<()> {
 fn rsa_decrypt_us() -> Outcome<f64> {
     let key = private_key_from_pem(include_str!("../tests/keys/TEST-ONLY-server-key.pem"))
         .map_err(|e| format!("the TEST-ONLY server key: {e}"))?;
-    let ciphertext = encrypt_session_secret(
-        &SessionSecret::Aes([7; 16]),
-        &key.to_public_key(),
-        &mut os_rng(),
-    )
-    .map_err(|e| format!("RSA encryption: {e}"))?;
+    let ciphertext =
+        encrypt_session_secret(&SessionSecret::Aes([7; 16]), &key.to_public_key(), &mut os_rng())
+            .map_err(|e| format!("RSA encryption: {e}"))?;
     let runs = 50;
     let decrypt = || {
         key.oaep_decrypt::<Sha256>(&ciphertext)
@@ -1024,11 +953,7 @@ fn rsa_decrypt_us() -> Outcome<f64> {
 /// checks are a command instead; `side-by-side.sh` runs it first.)
 fn self_check() -> Outcome<()> {
     fn ensure(ok: bool, what: &str) -> Outcome<()> {
-        if ok {
-            Ok(())
-        } else {
-            Err(format!("check failed: {what}"))
-        }
+        if ok { Ok(()) } else { Err(format!("check failed: {what}")) }
     }
     let words =
         |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_string).collect() };
@@ -1043,10 +968,7 @@ fn self_check() -> Outcome<()> {
         "defaults, and cargo's --bench ignored",
     )?;
     let args = parse_args(&words("rfmp 127.0.0.1:1 pair --rate 500 --pid 42"))?;
-    ensure(
-        args.rate == Some(500.0) && args.pid == Some(42),
-        "--rate and --pid are read",
-    )?;
+    ensure(args.rate == Some(500.0) && args.pid == Some(42), "--rate and --pid are read")?;
     for (line, expected) in [
         ("rfmp 127.0.0.1:1", "expected TARGET HOST:PORT SCENARIO"),
         ("smtp 127.0.0.1:1 pair", "expected rfmp or irc"),
@@ -1057,18 +979,12 @@ fn self_check() -> Outcome<()> {
         ("rfmp 127.0.0.1:1 pair --members", "needs a value"),
     ] {
         let refused = parse_args(&words(line)).err().unwrap_or_default();
-        ensure(
-            refused.contains(expected),
-            &format!("{line:?} is refused with {expected:?}"),
-        )?;
+        ensure(refused.contains(expected), &format!("{line:?} is refused with {expected:?}"))?;
     }
     let values: Vec<u64> = (1..=100).collect();
     ensure(
-        (
-            percentile(&values, 50.0),
-            percentile(&values, 99.0),
-            percentile(&values, 100.0),
-        ) == (50, 99, 100),
+        (percentile(&values, 50.0), percentile(&values, 99.0), percentile(&values, 100.0))
+            == (50, 99, 100),
         "nearest-rank percentiles of 1..=100",
     )?;
     ensure(

@@ -40,10 +40,7 @@ fn send_once(faults: Faults, path: &Path, dir: &Path) -> (f64, LinkStats) {
         max_file_bytes: u64::MAX,
         ..ServerConfig::default()
     };
-    config.link.faults = Faults {
-        seed: faults.seed + 1,
-        ..faults
-    };
+    config.link.faults = Faults { seed: faults.seed + 1, ..faults };
     let server =
         Server::bind("127.0.0.1:0", ServerKey::new(key).expect("key"), config).expect("bind");
     let addr = server.local_addr().expect("addr");
@@ -61,10 +58,7 @@ fn send_once(faults: Faults, path: &Path, dir: &Path) -> (f64, LinkStats) {
     let link = Link::start(
         session,
         Direction::ClientToServer,
-        LinkConfig {
-            faults,
-            ..LinkConfig::default()
-        },
+        LinkConfig { faults, ..LinkConfig::default() },
     )
     .expect("link");
     let login = Envelope::new(
@@ -119,12 +113,8 @@ fn link_only(mib: usize) -> f64 {
         let accepted =
             rfmp::handshake::server::handshake(Connection::new(stream), &key, &mut os_rng())
                 .expect("handshake");
-        let link = Link::start(
-            accepted.session,
-            Direction::ServerToClient,
-            LinkConfig::default(),
-        )
-        .expect("link");
+        let link = Link::start(accepted.session, Direction::ServerToClient, LinkConfig::default())
+            .expect("link");
         let mut bytes = 0;
         while bytes < mib * MIB {
             match link.receive().expect("receive") {
@@ -169,28 +159,12 @@ fn main() {
     let cipher = SessionCipher::from_secret(&SessionSecret::Aes([7; 16]));
     let fragment = vec![0x5a; fragment_capacity(&cipher)];
     let mut rng = os_rng();
-    let frame = dp_packet(
-        &cipher,
-        Direction::ClientToServer,
-        1,
-        0,
-        1,
-        &fragment,
-        &mut rng,
-    )
-    .expect("frame");
+    let frame =
+        dp_packet(&cipher, Direction::ClientToServer, 1, 0, 1, &fragment, &mut rng).expect("frame");
     let build = mean_us(50_000, || {
         black_box(
-            dp_packet(
-                &cipher,
-                Direction::ClientToServer,
-                1,
-                0,
-                1,
-                &fragment,
-                &mut rng,
-            )
-            .expect("frame"),
+            dp_packet(&cipher, Direction::ClientToServer, 1, 0, 1, &fragment, &mut rng)
+                .expect("frame"),
         );
     });
     let take_apart = mean_us(50_000, || {
@@ -211,27 +185,15 @@ fn main() {
     let dir = tempfile::tempdir().expect("temporary directory");
     for (label, mib, faults) in [
         ("no faults", 64, Faults::NONE),
-        (
-            "10% damaged, 5% dropped",
-            32,
-            Faults {
-                corrupt_rate: 0.10,
-                drop_rate: 0.05,
-                seed: 42,
-            },
-        ),
+        ("10% damaged, 5% dropped", 32, Faults { corrupt_rate: 0.10, drop_rate: 0.05, seed: 42 }),
     ] {
         let path = dir.path().join(format!("{mib}-mib.bin"));
         let bytes: Vec<u8> = (0..mib * MIB).map(|i| (i * 7 + i / 4096) as u8).collect();
         std::fs::write(&path, &bytes).expect("write");
         let received = tempfile::tempdir().expect("temporary directory");
-        let runs: Vec<(f64, LinkStats)> = (0..3)
-            .map(|_| send_once(faults, &path, received.path()))
-            .collect();
-        let (best, stats) = runs
-            .iter()
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .expect("three runs");
+        let runs: Vec<(f64, LinkStats)> =
+            (0..3).map(|_| send_once(faults, &path, received.path())).collect();
+        let (best, stats) = runs.iter().min_by(|a, b| a.0.total_cmp(&b.0)).expect("three runs");
         println!(
             "aes file transfer, {label:<24} {mib:>3} MiB in {best:>6.3} s = {:>6.1} MB/s \
              ({} frames written, {} retransmitted)",

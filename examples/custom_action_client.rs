@@ -23,10 +23,7 @@ fn main() -> rfmp::Result<()> {
     let password = std::env::var("RFMP_PASSWORD").unwrap_or_else(|_| "an example password".into());
     let client = Client::connect(
         DEFAULT_ADDR,
-        Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: generate_key(&mut os_rng())?,
-        },
+        Security::Secured { algorithm: Algorithm::Aes, private_key: generate_key(&mut os_rng())? },
     )?;
     if let Some(fingerprint) = client.server_fingerprint() {
         println!("server key fingerprint {fingerprint}");

@@ -348,11 +348,7 @@ impl Error {
     /// `operation` is a verb that reads well in "could not ... /the/path".
     pub fn file(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Error {
         let path = path.to_path_buf();
-        move |source| Error::File {
-            operation,
-            path,
-            source,
-        }
+        move |source| Error::File { operation, path, source }
     }
 
     /// The text this error is told to the peer with, in an EE packet or a
@@ -373,9 +369,9 @@ impl Error {
     /// ```
     pub fn description(&self) -> String {
         match self {
-            Error::File {
-                operation, source, ..
-            } => format!("a file operation failed on this side ({operation}): {source}"),
+            Error::File { operation, source, .. } => {
+                format!("a file operation failed on this side ({operation}): {source}")
+            }
             other => other.to_string(),
         }
     }

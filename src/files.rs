@@ -45,24 +45,20 @@ pub const MAX_NAME_BYTES: usize = 100;
 /// ```
 pub fn safe_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let cleaned: String =
+        last.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
     let trimmed = cleaned.trim_start_matches(['.', ' ']).trim_end();
     // Only ASCII is left, so cutting at a byte count is cutting at a char.
     let short = &trimmed[..trimmed.len().min(MAX_NAME_BYTES)];
-    if short.is_empty() {
-        "file".to_string()
-    } else {
-        short.to_string()
-    }
+    if short.is_empty() { "file".to_string() } else { short.to_string() }
 }
 
 /// Who may read a file that [`write_atomically`] writes.
@@ -141,10 +137,7 @@ mod tests {
         let path = dir.path().join("notes.txt");
         write_atomically(&path, b"one", Readers::Default, Existing::Keep).expect("first write");
         let kept = write_atomically(&path, b"two", Readers::Default, Existing::Keep);
-        assert_eq!(
-            kept.expect_err("the file exists").kind(),
-            std::io::ErrorKind::AlreadyExists
-        );
+        assert_eq!(kept.expect_err("the file exists").kind(), std::io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&path).expect("read"), b"one");
         write_atomically(&path, b"three", Readers::Owner, Existing::Replace).expect("replace");
         assert_eq!(std::fs::read(&path).expect("read"), b"three");

@@ -32,14 +32,10 @@ const HONEST: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
 fn connect_from(from: IpAddr, server: SocketAddr) -> TcpStream {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
-    socket
-        .bind(&SocketAddr::new(from, 0).into())
-        .expect("bind the client's address");
+    socket.bind(&SocketAddr::new(from, 0).into()).expect("bind the client's address");
     socket.connect(&server.into()).expect("connect");
     let stream: TcpStream = socket.into();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     stream
 }
 
@@ -58,8 +54,7 @@ fn session_from(from: IpAddr, server: SocketAddr, config: LinkConfig) -> rfmp::R
 /// Send a login and return the answer: `welcome`, or `error` with its code.
 fn try_login(link: &Link, username: &str, password: &str) -> Envelope {
     let login = serde_json::json!({"username": username, "password": password});
-    link.send(encode(&Envelope::new("login", login), b""))
-        .expect("queued");
+    link.send(encode(&Envelope::new("login", login), b"")).expect("queued");
     let (answer, _) = next_envelope(link);
     answer
 }
@@ -67,10 +62,7 @@ fn try_login(link: &Link, username: &str, password: &str) -> Envelope {
 /// The code of an `error` answer ("" for any other answer).
 fn code(answer: &Envelope) -> String {
     if answer.action == "error" {
-        answer.data["code"]
-            .to_string()
-            .trim_matches('"')
-            .to_string()
+        answer.data["code"].to_string().trim_matches('"').to_string()
     } else {
         String::new()
     }
@@ -81,10 +73,7 @@ fn code(answer: &Envelope) -> String {
 #[test]
 fn a_client_that_never_logs_in_is_closed_at_the_login_deadline() {
     let (addr, _data) = start_chat_server(|c| c.login_deadline = Duration::from_millis(300));
-    let chatty = LinkConfig {
-        keepalive: Duration::from_millis(20),
-        ..LinkConfig::default()
-    };
+    let chatty = LinkConfig { keepalive: Duration::from_millis(20), ..LinkConfig::default() };
     let link = session_from(HOSTILE, addr, chatty).expect("handshake");
     // The link check still works before login, but does not buy time.
     say(&link, "ping");
@@ -113,10 +102,7 @@ fn connections_not_logged_in_are_capped_per_address_and_in_all() {
     let _idle: Vec<TcpStream> = (0..2).map(|_| connect_from(HOSTILE, addr)).collect();
     let refused = read_to_close(connect_from(HOSTILE, addr));
     assert!(refused.starts_with("(EE,503,"), "{refused}");
-    assert!(
-        refused.contains("max_unauthenticated_per_address"),
-        "{refused}"
-    );
+    assert!(refused.contains("max_unauthenticated_per_address"), "{refused}");
     assert!(refused.contains("retry in 2 s"), "{refused}");
 
     // A third address fills the budget; a fourth is refused for the total.
@@ -127,12 +113,8 @@ fn connections_not_logged_in_are_capped_per_address_and_in_all() {
 
     // Logging in gives the place back before `welcome` is sent.
     assert_eq!(try_login(&honest, "carol", TEST_PASSWORD).action, "welcome");
-    session_from(
-        IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)),
-        addr,
-        LinkConfig::default(),
-    )
-    .expect("a place is free again");
+    session_from(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)), addr, LinkConfig::default())
+        .expect("a place is free again");
 }
 
 /// 32 connections from one address guessing alice's password in parallel
@@ -222,12 +204,7 @@ fn reserved_and_look_alike_names_are_refused() {
     let third = session_from(HONEST, addr, LinkConfig::default()).unwrap();
     let answer = try_login(&third, "ALICE", TEST_PASSWORD);
     assert_eq!(code(&answer), "409", "{answer:?}");
-    assert!(
-        answer.data["message"]
-            .as_str()
-            .unwrap()
-            .contains("alice is already")
-    );
+    assert!(answer.data["message"].as_str().unwrap().contains("alice is already"));
 }
 
 /// An accounts file from before the case rule, with `Bob` and `bob`, still
@@ -245,18 +222,9 @@ fn an_old_accounts_file_with_names_differing_by_case_still_loads() {
     std::fs::write(dir.path().join("accounts.json"), file.to_string()).unwrap();
     let accounts = Accounts::open_with(dir.path(), HashingPool::with_params(1, small)).unwrap();
     assert_eq!(accounts.len(), 2);
-    assert_eq!(
-        accounts.login_as("bob", "password of bob").unwrap().0,
-        "bob"
-    );
-    assert_eq!(
-        accounts.login_as("Bob", "password of Bob").unwrap().0,
-        "Bob"
-    );
-    assert_eq!(
-        accounts.login_as("BOB", "password of Bob").unwrap().0,
-        "Bob"
-    );
+    assert_eq!(accounts.login_as("bob", "password of bob").unwrap().0, "bob");
+    assert_eq!(accounts.login_as("Bob", "password of Bob").unwrap().0, "Bob");
+    assert_eq!(accounts.login_as("BOB", "password of Bob").unwrap().0, "Bob");
 }
 
 /// One address may create only `new_accounts_per_minute` accounts; other
@@ -273,10 +241,7 @@ fn account_creation_is_limited_per_address() {
     let answer = try_login(&link, "bulk2", TEST_PASSWORD);
     assert_eq!(code(&answer), "429", "{answer:?}");
     let message = answer.data["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("created 2 accounts in the last minute"),
-        "{message}"
-    );
+    assert!(message.contains("created 2 accounts in the last minute"), "{message}");
     assert!(message.contains("retry in"), "{message}");
     let honest = session_from(HONEST, addr, LinkConfig::default()).unwrap();
     assert_eq!(try_login(&honest, "dora", TEST_PASSWORD).action, "welcome");
@@ -308,21 +273,14 @@ impl RealServer {
             .spawn()
             .expect("rfmp server starts");
         let addr = listening_address(&mut child);
-        RealServer {
-            child,
-            addr,
-            _key: key_dir,
-        }
+        RealServer { child, addr, _key: key_dir }
     }
 
     /// The server's peak resident memory so far (VmHWM), in MiB.
     fn peak_rss_mib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .expect("/proc/PID/status");
-        let line = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .expect("a VmHWM line");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("a VmHWM line");
         let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         kib / 1024
     }
@@ -367,9 +325,7 @@ fn five_hundred_hostile_connections_do_not_keep_honest_clients_out() {
     let small = argon2::Params::new(64, 1, 1, None).unwrap();
     let accounts = Accounts::open_with(data.path(), HashingPool::with_params(1, small)).unwrap();
     for n in 0..20 {
-        accounts
-            .login(&format!("honest{n}"), TEST_PASSWORD)
-            .unwrap();
+        accounts.login(&format!("honest{n}"), TEST_PASSWORD).unwrap();
     }
     drop(accounts);
     let server = RealServer::start(data.path());
@@ -499,9 +455,7 @@ fn five_hundred_hostile_connections_do_not_keep_honest_clients_out() {
     // Everyone is in the room: now each says its messages.
     for (n, (client, _, _)) in honest.iter().enumerate() {
         for m in 0..HONEST_MESSAGES {
-            client
-                .say(Some("honest"), &format!("{n}:{m}"))
-                .expect("said");
+            client.say(Some("honest"), &format!("{n}:{m}")).expect("said");
         }
     }
     let mut received = 0;
@@ -540,10 +494,7 @@ fn five_hundred_hostile_connections_do_not_keep_honest_clients_out() {
         let _ = thread.join();
     }
     assert_eq!(admitted, 20);
-    assert!(
-        slowest < Duration::from_secs(30),
-        "slowest login took {slowest:?}"
-    );
+    assert!(slowest < Duration::from_secs(30), "slowest login took {slowest:?}");
     assert_eq!(received, 20 * 19 * HONEST_MESSAGES);
     assert!(peak < 600, "peak server RSS {peak} MiB");
 }

@@ -45,10 +45,7 @@ fn a_key_swapping_relay_reads_a_naive_login_and_is_refused_by_remembered_and_pin
     }
     assert_ne!(outcome.server_fingerprint, outcome.mallory_fingerprint);
     let changed = outcome.refused_remembered.to_string();
-    assert!(
-        changed.contains("CHANGED") && changed.contains("remove line 2"),
-        "{changed}"
-    );
+    assert!(changed.contains("CHANGED") && changed.contains("remove line 2"), "{changed}");
     assert!(
         narration.contains(&outcome.server_fingerprint)
             && narration.contains(&outcome.mallory_fingerprint),
@@ -63,11 +60,8 @@ fn a_key_swapping_relay_reads_a_naive_login_and_is_refused_by_remembered_and_pin
 #[test]
 fn a_replayed_seed_profile_session_is_accepted_and_rewrites_the_file() {
     let (outcome, narration) = run(replay::run);
-    let kinds: Vec<&str> = outcome
-        .seed_replayed
-        .iter()
-        .map(|p| p[1..].split([',', ')']).next().unwrap())
-        .collect();
+    let kinds: Vec<&str> =
+        outcome.seed_replayed.iter().map(|p| p[1..].split([',', ')']).next().unwrap()).collect();
     assert_eq!(kinds, ["SS", "EC", "CM", "DP", "End"], "{narration}");
     assert!(
         outcome.seed_answers.answers[0].starts_with("(CC,-----BEGIN PUBLIC KEY-----"),
@@ -86,11 +80,8 @@ fn a_replayed_seed_profile_session_is_accepted_and_rewrites_the_file() {
 #[test]
 fn a_replayed_rfmp_login_fails_at_its_first_sealed_frame() {
     let (outcome, narration) = run(replay::run);
-    let kinds: Vec<&str> = outcome
-        .rfmp_replayed
-        .iter()
-        .map(|p| p[1..].split(',').next().unwrap())
-        .collect();
+    let kinds: Vec<&str> =
+        outcome.rfmp_replayed.iter().map(|p| p[1..].split(',').next().unwrap()).collect();
     assert_eq!(kinds, ["SS", "EC", "DP"], "{narration}");
     assert!(!outcome.rfmp_login_accepted, "{narration}");
     let answers = &outcome.rfmp_answers.answers;
@@ -115,36 +106,16 @@ fn a_replayed_rfmp_login_fails_at_its_first_sealed_frame() {
 fn every_downgrade_is_refused_by_rfmp_and_the_seed_profile_cannot_notice() {
     let (outcome, narration) = run(downgrade::run);
     let tampers: Vec<Tamper> = outcome.rfmp.iter().map(|a| a.tamper).collect();
-    assert_eq!(
-        tampers,
-        [
-            Tamper::StripSecurity,
-            Tamper::RenameCipher,
-            Tamper::OwnSecret
-        ]
-    );
-    let refusals: Vec<&Error> = outcome
-        .rfmp
-        .iter()
-        .map(|a| a.refused.as_ref().expect("refused"))
-        .collect();
-    assert!(
-        matches!(refusals[0], Error::SecurityMismatch(_)),
-        "{narration}"
-    );
-    assert!(
-        matches!(refusals[1], Error::Peer { code, .. } if code == "422"),
-        "{narration}"
-    );
+    assert_eq!(tampers, [Tamper::StripSecurity, Tamper::RenameCipher, Tamper::OwnSecret]);
+    let refusals: Vec<&Error> =
+        outcome.rfmp.iter().map(|a| a.refused.as_ref().expect("refused")).collect();
+    assert!(matches!(refusals[0], Error::SecurityMismatch(_)), "{narration}");
+    assert!(matches!(refusals[1], Error::Peer { code, .. } if code == "422"), "{narration}");
     assert!(matches!(refusals[2], Error::NotConfirmed(_)), "{narration}");
 
     assert!(outcome.seed.refused.is_none(), "{narration}");
     assert!(outcome.seed.failed_after.is_some(), "{narration}");
-    assert_eq!(
-        outcome.seed_file_read_by_mallory.as_deref(),
-        Some(SECRET_TEXT),
-        "{narration}"
-    );
+    assert_eq!(outcome.seed_file_read_by_mallory.as_deref(), Some(SECRET_TEXT), "{narration}");
     assert!(narration.contains(&format!("her shift, {MALLORY_SHIFT}")));
 }
 
@@ -155,26 +126,15 @@ fn every_downgrade_is_refused_by_rfmp_and_the_seed_profile_cannot_notice() {
 #[test]
 fn parallel_guessers_are_held_to_five_guesses_while_the_owner_logs_in() {
     let (outcome, narration) = run(guess::run);
-    assert_eq!(
-        outcome.guesses_checked,
-        u64::from(MAX_FAILED_LOGINS),
-        "{narration}"
-    );
+    assert_eq!(outcome.guesses_checked, u64::from(MAX_FAILED_LOGINS), "{narration}");
     assert_eq!(outcome.wrong, MAX_FAILED_LOGINS as usize, "{narration}");
     assert!(!outcome.mallory_got_in, "{narration}");
     assert!(outcome.refused >= guess::GUESSERS - 5, "{narration}");
-    assert_eq!(
-        outcome.untried,
-        guess::WORDLIST.len() - MAX_FAILED_LOGINS as usize,
-        "{narration}"
-    );
+    assert_eq!(outcome.untried, guess::WORDLIST.len() - MAX_FAILED_LOGINS as usize, "{narration}");
     assert!(outcome.owner_logged_in, "{narration}");
     // Every refusal says when to try again.
     let when = &outcome.last_refusal;
-    assert!(
-        when.contains("retry in") || when.contains("ms before the next"),
-        "{when}"
-    );
+    assert!(when.contains("retry in") || when.contains("ms before the next"), "{when}");
 }
 
 /// The line that opens a block of attack output in a lesson, before the
@@ -235,16 +195,12 @@ fn lesson_15_output_is_what_the_attacks_print() {
     let mut runs = std::collections::BTreeMap::new();
     let mut lines = lesson.lines();
     while let Some(line) = lines.next() {
-        let Some(name) = line
-            .strip_prefix(OUTPUT_START)
-            .and_then(|l| l.strip_suffix(" -->"))
+        let Some(name) = line.strip_prefix(OUTPUT_START).and_then(|l| l.strip_suffix(" -->"))
         else {
             continue;
         };
         blocks += 1;
-        let printed = runs
-            .entry(name.to_string())
-            .or_insert_with(|| printed_by(name));
+        let printed = runs.entry(name.to_string()).or_insert_with(|| printed_by(name));
         for quoted in lines.by_ref().take_while(|l| *l != OUTPUT_END) {
             if quoted.starts_with("```") || quoted == "…" {
                 continue;
@@ -255,10 +211,7 @@ fn lesson_15_output_is_what_the_attacks_print() {
             );
         }
     }
-    assert!(
-        blocks >= 4,
-        "expected a block for each attack, found {blocks}"
-    );
+    assert!(blocks >= 4, "expected a block for each attack, found {blocks}");
 }
 
 /// `rfmp attack --help` lists the four attacks, and each runs as a real
@@ -268,10 +221,7 @@ fn lesson_15_output_is_what_the_attacks_print() {
 fn rfmp_attack_lists_the_four_and_each_runs_as_a_program() {
     use std::process::Command;
     let rfmp = env!("CARGO_BIN_EXE_rfmp");
-    let help = Command::new(rfmp)
-        .args(["attack", "--help"])
-        .output()
-        .unwrap();
+    let help = Command::new(rfmp).args(["attack", "--help"]).output().unwrap();
     assert!(help.status.success());
     let help = String::from_utf8(help.stdout).unwrap();
     let listed: Vec<&str> = help
@@ -286,10 +236,7 @@ fn rfmp_attack_lists_the_four_and_each_runs_as_a_program() {
         ("downgrade", "Downgrade: Mallory rewrites the handshake"),
         ("guess", "Guessing alice's password"),
     ] {
-        let run = Command::new(rfmp)
-            .args(["attack", attack])
-            .output()
-            .unwrap();
+        let run = Command::new(rfmp).args(["attack", attack]).output().unwrap();
         let printed = String::from_utf8_lossy(&run.stdout);
         assert!(
             run.status.success(),

@@ -26,14 +26,9 @@ fn second_client_key() -> PrivateKey {
 
 /// A secured AES client logged in as `username` with `key`.
 fn client_with(addr: SocketAddr, username: &str, key: PrivateKey) -> Client {
-    let client = Client::connect(
-        addr,
-        Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: key,
-        },
-    )
-    .expect("handshake");
+    let client =
+        Client::connect(addr, Security::Secured { algorithm: Algorithm::Aes, private_key: key })
+            .expect("handshake");
     let welcome = client.login(username, TEST_PASSWORD).expect("login");
     assert_eq!(welcome.username, username);
     client
@@ -93,10 +88,7 @@ fn three_clients_in_two_rooms_each_see_exactly_their_rooms_messages() {
     assert_eq!(joined.action, "joined");
     assert_eq!(joined.data["users"], serde_json::json!(["carol"]));
     let left = carol.command("leave lobby").unwrap();
-    assert_eq!(
-        left.data,
-        serde_json::json!({"room":"lobby","current":"rust"})
-    );
+    assert_eq!(left.data, serde_json::json!({"room":"lobby","current":"rust"}));
     let joined = bob.command("join rust").unwrap();
     assert_eq!(joined.data["users"], serde_json::json!(["bob", "carol"]));
 
@@ -105,42 +97,24 @@ fn three_clients_in_two_rooms_each_see_exactly_their_rooms_messages() {
         spoke(alice.say(None, "hello lobby").unwrap()),
         said("lobby", "alice", "hello lobby")
     );
-    assert_eq!(
-        spoke(carol.say(None, "hello rust").unwrap()),
-        said("rust", "carol", "hello rust")
-    );
+    assert_eq!(spoke(carol.say(None, "hello rust").unwrap()), said("rust", "carol", "hello rust"));
     assert_eq!(
         spoke(bob.say(Some("lobby"), "bob in the lobby").unwrap()),
         said("lobby", "bob", "bob in the lobby")
     );
     // bob's current room is rust, the room he joined last.
-    assert_eq!(
-        spoke(bob.say(None, "bob in rust").unwrap()),
-        said("rust", "bob", "bob in rust")
-    );
+    assert_eq!(spoke(bob.say(None, "bob in rust").unwrap()), said("rust", "bob", "bob in rust"));
     // bob, in both rooms, heard the others in both, in the order said.
     assert_eq!(
         room_messages(&bob, 2),
-        [
-            said("lobby", "alice", "hello lobby"),
-            said("rust", "carol", "hello rust"),
-        ]
+        [said("lobby", "alice", "hello lobby"), said("rust", "carol", "hello rust"),]
     );
     alice.say(None, "alice again").unwrap();
     // alice, in the lobby only, heard bob's lobby message and not his rust one.
-    assert_eq!(
-        room_messages(&alice, 1),
-        [said("lobby", "bob", "bob in the lobby")]
-    );
-    assert_eq!(
-        room_messages(&bob, 1),
-        [said("lobby", "alice", "alice again")]
-    );
+    assert_eq!(room_messages(&alice, 1), [said("lobby", "bob", "bob in the lobby")]);
+    assert_eq!(room_messages(&bob, 1), [said("lobby", "alice", "alice again")]);
     // carol, in #rust only, heard none of the lobby.
-    assert_eq!(
-        room_messages(&carol, 1),
-        [said("rust", "bob", "bob in rust")]
-    );
+    assert_eq!(room_messages(&carol, 1), [said("rust", "bob", "bob in rust")]);
 
     // alice is not in #rust: the server refuses, and nobody hears it.
     let Err(Error::Peer { code, .. }) = alice.say(Some("rust"), "let me in") else {
@@ -148,17 +122,11 @@ fn three_clients_in_two_rooms_each_see_exactly_their_rooms_messages() {
     };
     assert_eq!(code, "403");
     carol.say(None, "still just us").unwrap();
-    assert_eq!(
-        room_messages(&bob, 1),
-        [said("rust", "carol", "still just us")]
-    );
+    assert_eq!(room_messages(&bob, 1), [said("rust", "carol", "still just us")]);
     // Nothing more is waiting for alice or carol: the refused message
     // reached nobody.
     for client in [&alice, &carol] {
-        assert_eq!(
-            client.receive(Some(Duration::from_millis(200))).unwrap(),
-            None
-        );
+        assert_eq!(client.receive(Some(Duration::from_millis(200))).unwrap(), None);
     }
     for client in [alice, bob, carol] {
         client.close().unwrap();
@@ -176,20 +144,14 @@ fn room_commands_create_join_leave_rooms_and_who() {
     assert_eq!(code_of(alice.command("create")), "400");
     assert_eq!(code_of(alice.command("join ../etc")), "400");
     let who = alice.command("who").unwrap();
-    assert_eq!(
-        (who.action.as_str(), &who.data["room"]),
-        ("who", &"books".into())
-    );
+    assert_eq!((who.action.as_str(), &who.data["room"]), ("who", &"books".into()));
     let rooms = alice.command("rooms").unwrap();
     assert_eq!(
         rooms.data,
         serde_json::json!([{"room":"books","users":1},{"room":"lobby","users":1}])
     );
     let left = alice.command("leave").unwrap();
-    assert_eq!(
-        left.data,
-        serde_json::json!({"room":"books","current":"lobby"})
-    );
+    assert_eq!(left.data, serde_json::json!({"room":"books","current":"lobby"}));
     // An empty room other than the lobby is gone.
     let rooms = alice.command("rooms").unwrap();
     assert_eq!(rooms.data, serde_json::json!([{"room":"lobby","users":1}]));
@@ -215,10 +177,7 @@ fn forged_missing_and_stale_tokens_are_refused() {
     assert_eq!(error_code(&link), 401);
 
     let stale = login(&link, "alice");
-    send(
-        &link,
-        Envelope::new("command", "qqq".into()).with_token(Some(&stale)),
-    );
+    send(&link, Envelope::new("command", "qqq".into()).with_token(Some(&stale)));
     assert_eq!(next_envelope(&link).0.action, "bye");
     // After bye the server closes the session: its End follows (step 17).
     assert_eq!(
@@ -231,22 +190,12 @@ fn forged_missing_and_stale_tokens_are_refused() {
     let token = login(&link, "alice");
     assert_ne!(token, stale);
     assert_eq!(token.len(), 32, "128 bits as hex");
-    for wrong in [
-        Some(stale.as_str()),
-        Some("00000000000000000000000000000000"),
-        None,
-    ] {
-        send(
-            &link,
-            Envelope::new("command", "rooms".into()).with_token(wrong),
-        );
+    for wrong in [Some(stale.as_str()), Some("00000000000000000000000000000000"), None] {
+        send(&link, Envelope::new("command", "rooms".into()).with_token(wrong));
         assert_eq!(error_code(&link), 401, "token {wrong:?}");
     }
     // The right token still works: a refusal never ends the session.
-    send(
-        &link,
-        Envelope::new("command", "rooms".into()).with_token(Some(&token)),
-    );
+    send(&link, Envelope::new("command", "rooms".into()).with_token(Some(&token)));
     assert_eq!(next_envelope(&link).0.action, "rooms");
     link.close().unwrap();
 }
@@ -272,29 +221,16 @@ fn qqq_disconnects_only_that_client() {
     let bye = bob.command("qqq").unwrap();
     assert_eq!(bye.action, "bye");
     bob.close().unwrap();
-    let notice = alice
-        .receive(Some(Duration::from_secs(10)))
-        .unwrap()
-        .unwrap();
+    let notice = alice.receive(Some(Duration::from_secs(10))).unwrap().unwrap();
     assert_eq!(notice.action, "notice");
     // Joined first, then left.
     assert_eq!(notice.data["text"], "bob joined");
     let notice = next_of(&alice, "notice");
     assert_eq!(notice.data["text"], "bob left");
-    assert_eq!(
-        spoke(alice.say(None, "anyone?").unwrap()),
-        said("lobby", "alice", "anyone?")
-    );
-    let clients = alice
-        .request("CoreClients", serde_json::Value::Null)
-        .unwrap();
-    let names: Vec<&str> = clients
-        .data
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["username"].as_str().unwrap())
-        .collect();
+    assert_eq!(spoke(alice.say(None, "anyone?").unwrap()), said("lobby", "alice", "anyone?"));
+    let clients = alice.request("CoreClients", serde_json::Value::Null).unwrap();
+    let names: Vec<&str> =
+        clients.data.as_array().unwrap().iter().map(|c| c["username"].as_str().unwrap()).collect();
     assert_eq!(names, ["alice"]);
     // bob may come back.
     let bob = alice_like(addr, "bob");
@@ -327,10 +263,7 @@ fn usernames_are_validated_and_unique_among_connected_clients() {
 #[test]
 fn accounts_survive_a_restart_and_a_wrong_password_is_refused() {
     let data = tempfile::tempdir().unwrap();
-    let config = || ServerConfig {
-        data_dir: data.path().to_path_buf(),
-        ..ServerConfig::default()
-    };
+    let config = || ServerConfig { data_dir: data.path().to_path_buf(), ..ServerConfig::default() };
     let first = start_server(config());
     let alice = Client::connect(first, Security::Unsecured).unwrap();
     assert!(alice.login("alice", TEST_PASSWORD).unwrap().created);
@@ -342,10 +275,8 @@ fn accounts_survive_a_restart_and_a_wrong_password_is_refused() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.path().join("accounts.json"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode =
+            std::fs::metadata(data.path().join("accounts.json")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "readable by the server's user only");
     }
 
@@ -376,17 +307,10 @@ fn a_login_that_asks_not_to_create_never_makes_an_account() {
         panic!("a new name without create must be refused");
     };
     assert_eq!(code, "404");
-    assert!(
-        description.contains("no account \"alcie\""),
-        "{description}"
-    );
+    assert!(description.contains("no account \"alcie\""), "{description}");
     assert!(!accounts.exists(), "nothing was stored");
     // The refusal costs no failed login: the same connection may go on.
-    assert!(
-        typo.login_with("alice", TEST_PASSWORD, true)
-            .unwrap()
-            .created
-    );
+    assert!(typo.login_with("alice", TEST_PASSWORD, true).unwrap().created);
     typo.close().unwrap();
     let again = Client::connect(addr, Security::Unsecured).unwrap();
     let welcome = again.login_with("ALICE", TEST_PASSWORD, false).unwrap();
@@ -428,15 +352,8 @@ fn scripted_logins_and_send_file_create_no_account_unless_asked() {
     let output = rfmp(&["client", "--create-account"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("logged in as mallory (a new account)"),
-        "{stderr}"
-    );
-    assert!(
-        std::fs::read_to_string(&accounts)
-            .unwrap()
-            .contains("mallory")
-    );
+    assert!(stderr.contains("logged in as mallory (a new account)"), "{stderr}");
+    assert!(std::fs::read_to_string(&accounts).unwrap().contains("mallory"));
 }
 
 /// Failed logins are slowed down (the next one must wait), and the fifth
@@ -467,17 +384,10 @@ fn failed_logins_are_slowed_down_then_disconnected() {
     owner.close().unwrap();
     let guesser = Client::connect(addr, Security::Unsecured).unwrap();
     for attempt in 1..=4 {
-        assert_eq!(
-            code(guesser.login("alice", "a wrong guess")),
-            "401",
-            "{attempt}"
-        );
+        assert_eq!(code(guesser.login("alice", "a wrong guess")), "401", "{attempt}");
     }
     assert_eq!(code(guesser.login("alice", "a wrong guess")), "429");
-    assert!(
-        guesser.send("command", "rooms".into()).is_err(),
-        "the session is over"
-    );
+    assert!(guesser.send("command", "rooms".into()).is_err(), "the session is over");
 }
 
 /// Failed logins are counted across connections: five wrong guesses at
@@ -550,16 +460,12 @@ fn a_direct_message_is_relayed_without_its_plaintext() {
 
     // Everything the server read, after opening the session cipher.
     let seen: Vec<Vec<u8>> = seen.try_iter().collect();
-    let relayed: Vec<&Vec<u8>> = seen
-        .iter()
-        .filter(|m| m.starts_with(br#"{"action":"direct""#))
-        .collect();
+    let relayed: Vec<&Vec<u8>> =
+        seen.iter().filter(|m| m.starts_with(br#"{"action":"direct""#)).collect();
     assert_eq!(relayed.len(), 1, "the server saw the direct envelope");
     for message in &seen {
         assert!(
-            !message
-                .windows(secret.len())
-                .any(|w| w == secret.as_bytes()),
+            !message.windows(secret.len()).any(|w| w == secret.as_bytes()),
             "the server saw the text: {}",
             String::from_utf8_lossy(message)
         );
@@ -568,10 +474,7 @@ fn a_direct_message_is_relayed_without_its_plaintext() {
     // Claiming another sender breaks the tag (the associated data).
     let mut forged = envelope.clone();
     forged.data["from"] = "mallory".into();
-    assert!(matches!(
-        bob.open_direct(&forged),
-        Err(Error::AuthenticationFailed)
-    ));
+    assert!(matches!(bob.open_direct(&forged), Err(Error::AuthenticationFailed)));
     // Only bob's key opens it: alice's own client cannot read it back.
     assert!(alice.open_direct(&envelope).is_err());
     alice.close().unwrap();
@@ -592,14 +495,8 @@ fn direct_messages_need_a_connected_user_with_a_key() {
     // ciphertext larger than any chat message.
     let to =
         |to: &str, sealed: String| serde_json::json!({"to": to, "key": "AAAA", "sealed": sealed});
-    assert_eq!(
-        code_of(alice.request("direct", to("nobody", "AAAA".into()))),
-        "404"
-    );
-    assert_eq!(
-        code_of(alice.request("direct", to("eve", "A".repeat(40_000)))),
-        "413"
-    );
+    assert_eq!(code_of(alice.request("direct", to("nobody", "AAAA".into()))), "404");
+    assert_eq!(code_of(alice.request("direct", to("eve", "A".repeat(40_000)))), "413");
     plain.close().unwrap();
     alice.close().unwrap();
 }
@@ -609,10 +506,7 @@ fn direct_messages_need_a_connected_user_with_a_key() {
 #[test]
 fn a_custom_action_registered_through_the_library_is_reachable() {
     let data = tempfile::tempdir().unwrap();
-    let config = ServerConfig {
-        data_dir: data.path().to_path_buf(),
-        ..ServerConfig::default()
-    };
+    let config = ServerConfig { data_dir: data.path().to_path_buf(), ..ServerConfig::default() };
     let key = ServerKey::new(test_server_key()).unwrap();
     let server = Server::bind("127.0.0.1:0", key, config).unwrap();
     server
@@ -633,9 +527,7 @@ fn a_custom_action_registered_through_the_library_is_reachable() {
         ));
     }
     // An answer too large for one message becomes an error 413.
-    server
-        .handle("flood", |_| Ok("x".repeat(2 * 1024 * 1024).into()))
-        .unwrap();
+    server.handle("flood", |_| Ok("x".repeat(2 * 1024 * 1024).into())).unwrap();
     let addr = server.local_addr().unwrap();
     std::thread::spawn(move || server.run());
 
@@ -648,15 +540,9 @@ fn a_custom_action_registered_through_the_library_is_reachable() {
     };
     assert_eq!(code, "400");
     assert!(description.contains("shout"), "{description}");
-    assert_eq!(
-        code_of(alice.request("flood", serde_json::Value::Null)),
-        "413"
-    );
+    assert_eq!(code_of(alice.request("flood", serde_json::Value::Null)), "413");
     // The session goes on.
-    assert_eq!(
-        alice.request("shout", "still".into()).unwrap().data,
-        "alice says STILL"
-    );
+    assert_eq!(alice.request("shout", "still".into()).unwrap().data, "alice says STILL");
     alice.close().unwrap();
 }
 
@@ -677,10 +563,7 @@ fn malformed_messages_get_an_error_and_nobody_is_disconnected() {
     assert_eq!(error_code(&link), 400);
     say_with(&link, &token, "still here");
     expect_room_message(&link, "bob", "still here");
-    assert_eq!(
-        room_messages(&alice, 1),
-        [said("lobby", "bob", "still here")]
-    );
+    assert_eq!(room_messages(&alice, 1), [said("lobby", "bob", "still here")]);
     link.close().unwrap();
     alice.close().unwrap();
 }
@@ -741,9 +624,8 @@ fn accounts_file_is_never_half_written_when_the_server_is_killed() {
     // acknowledged account, with the other workers in the middle of theirs.
     let mut names = Vec::new();
     while names.len() < 12 {
-        let name = acknowledged
-            .recv_timeout(Duration::from_secs(60))
-            .expect("accounts are being created");
+        let name =
+            acknowledged.recv_timeout(Duration::from_secs(60)).expect("accounts are being created");
         names.push(name);
     }
     server.kill().unwrap();
@@ -758,15 +640,9 @@ fn accounts_file_is_never_half_written_when_the_server_is_killed() {
     // password it was made with.
     let accounts = Accounts::open(data.path()).expect("the accounts file is intact");
     for name in &names {
-        assert!(
-            accounts.contains(name),
-            "{name} was acknowledged but is not in the file"
-        );
+        assert!(accounts.contains(name), "{name} was acknowledged but is not in the file");
     }
-    assert_eq!(
-        accounts.login(&names[0], TEST_PASSWORD).unwrap(),
-        LoginOutcome::Existing
-    );
+    assert_eq!(accounts.login(&names[0], TEST_PASSWORD).unwrap(), LoginOutcome::Existing);
 }
 
 /// Run `rfmp client` as `user` (AES, the first TEST-ONLY client key, the
@@ -788,15 +664,7 @@ fn run_client_trusting(
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut client = Command::new(env!("CARGO_BIN_EXE_rfmp"))
-        .args([
-            "client",
-            "--host",
-            "127.0.0.1",
-            "--secure",
-            "1",
-            "--cipher",
-            "aes",
-        ])
+        .args(["client", "--host", "127.0.0.1", "--secure", "1", "--cipher", "aes"])
         .args(["--port", &addr.port().to_string(), "--user", user])
         .arg("--create-account")
         .arg("--key")
@@ -818,11 +686,8 @@ fn run_client_trusting(
 #[test]
 fn the_client_command_chats_from_piped_input() {
     let (addr, _data) = start_chat_server(|_| {});
-    let output = run_client_command(
-        addr,
-        "dave",
-        b"hello from a script\n/create scripts\n/who\n/qqq\n",
-    );
+    let output =
+        run_client_command(addr, "dave", b"hello from a script\n/create scripts\n/who\n/qqq\n");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stdout}\n{stderr}");
@@ -832,17 +697,10 @@ fn the_client_command_chats_from_piped_input() {
     let (time, rest) = lines[0].split_once(' ').unwrap();
     assert_eq!(time.len(), "[10:15:00]".len(), "{time}");
     assert_eq!(rest, "#lobby dave: hello from a script");
-    assert!(
-        lines[1].ends_with("you are in #scripts with dave"),
-        "{}",
-        lines[1]
-    );
+    assert!(lines[1].ends_with("you are in #scripts with dave"), "{}", lines[1]);
     assert!(lines[2].ends_with("in #scripts: dave"), "{}", lines[2]);
     assert!(lines[3].ends_with("bye"), "{}", lines[3]);
-    assert!(
-        stderr.contains("logged in as dave (a new account)"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("logged in as dave (a new account)"), "{stderr}");
 }
 
 /// `/msg` in the client command seals to the user asked for, even when the
@@ -854,24 +712,16 @@ fn the_client_command_sends_a_direct_message_only_to_its_recipient() {
     let bob = client_with(addr, "bob", second_client_key());
     // carol's key is the TEST-ONLY server key: any key of her own will do.
     let carol = client_with(addr, "carol", test_server_key());
-    let output = run_client_command(
-        addr,
-        "dave",
-        b"/key carol\n/msg bob this is for bob only\n/qqq\n",
-    );
+    let output =
+        run_client_command(addr, "dave", b"/key carol\n/msg bob this is for bob only\n/qqq\n");
     assert!(output.status.success(), "{output:?}");
     let envelope = next_of(&bob, "direct");
     let (direct, text) = bob.open_direct(&envelope).unwrap();
-    assert_eq!(
-        (direct.from.as_str(), text.as_str()),
-        ("dave", "this is for bob only")
-    );
+    assert_eq!((direct.from.as_str(), text.as_str()), ("dave", "this is for bob only"));
     // carol hears dave join and leave, and nothing in between.
     loop {
-        let envelope = carol
-            .receive(Some(Duration::from_secs(10)))
-            .unwrap()
-            .expect("dave's notices");
+        let envelope =
+            carol.receive(Some(Duration::from_secs(10))).unwrap().expect("dave's notices");
         assert_eq!(envelope.action, "notice", "{envelope:?}");
         if envelope.data["text"] == "dave left" {
             break;
@@ -917,23 +767,16 @@ fn a_shared_client_hears_the_room_while_another_thread_makes_requests() {
         for n in 0..SAID {
             assert_eq!(alice.command("rooms").unwrap().action, "rooms");
             let text = format!("alice {n}");
-            assert_eq!(
-                spoke(alice.say(None, &text).unwrap()),
-                said("lobby", "alice", &text)
-            );
+            assert_eq!(spoke(alice.say(None, &text).unwrap()), said("lobby", "alice", &text));
             assert_eq!(alice.key_of("bob").unwrap().username, "bob");
         }
         talker.join().unwrap();
-        let expected: Vec<_> = (0..SAID)
-            .map(|n| said("lobby", "bob", &format!("bob {n}")))
-            .collect();
+        let expected: Vec<_> =
+            (0..SAID).map(|n| said("lobby", "bob", &format!("bob {n}"))).collect();
         assert_eq!(reader.join().unwrap(), expected);
     });
     // alice's own messages came back as answers, not as events.
-    assert_eq!(
-        alice.receive(Some(Duration::from_millis(200))).unwrap(),
-        None
-    );
+    assert_eq!(alice.receive(Some(Duration::from_millis(200))).unwrap(), None);
     alice.close().unwrap();
     bob.close().unwrap();
 }
@@ -988,10 +831,7 @@ fn after_qqq_every_thread_of_a_shared_client_learns_the_session_ended() {
         let ended = reader.join().unwrap();
         assert!(matches!(ended, Error::SessionEnded(_)), "{ended:?}");
     });
-    assert!(matches!(
-        alice.command("rooms"),
-        Err(Error::SessionEnded(_))
-    ));
+    assert!(matches!(alice.command("rooms"), Err(Error::SessionEnded(_))));
     alice.close().unwrap();
 }
 
@@ -1014,10 +854,7 @@ fn the_client_command_refuses_an_unknown_cipher_or_secure_value_before_connectin
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "a usage error: {stderr}");
-        assert!(
-            stderr.contains(&format!("invalid value '{value}' for '{flag}")),
-            "{stderr}"
-        );
+        assert!(stderr.contains(&format!("invalid value '{value}' for '{flag}")), "{stderr}");
         assert!(stderr.contains("possible values"), "{stderr}");
     }
     assert_eq!(
@@ -1036,10 +873,7 @@ fn the_client_command_explains_a_usage_mistake_without_sending_it() {
     let output = run_client_command(addr, "dave", b"/join\n/who\n/qqq\n");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{output:?}");
-    assert!(
-        stderr.contains("/join needs a room name; usage: /join NAME"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("/join needs a room name; usage: /join NAME"), "{stderr}");
     let commands: Vec<String> = seen
         .try_iter()
         .filter_map(|message| {
@@ -1071,15 +905,10 @@ fn local_file_errors_name_the_path_and_the_operation_before_connecting() {
             format!("error: cannot send the file {missing}: "),
         ),
         (
-            &[
-                "client", "--key", missing, "--user", "dave", "--port", &port,
-            ],
+            &["client", "--key", missing, "--user", "dave", "--port", &port],
             format!("error: could not read {missing}: "),
         ),
-        (
-            &["keygen", existing],
-            format!("error: could not create {existing}: it exists already"),
-        ),
+        (&["keygen", existing], format!("error: could not create {existing}: it exists already")),
     ];
     for (args, expected) in runs {
         let output = Command::new(env!("CARGO_BIN_EXE_rfmp"))
@@ -1092,11 +921,7 @@ fn local_file_errors_name_the_path_and_the_operation_before_connecting() {
         assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains(&expected), "{args:?}: {stderr}");
     }
-    assert_eq!(
-        std::fs::read_to_string(existing).unwrap(),
-        "not a key",
-        "keygen overwrote a file"
-    );
+    assert_eq!(std::fs::read_to_string(existing).unwrap(), "not a key", "keygen overwrote a file");
     assert_eq!(
         listener.accept().map(|_| ()).map_err(|e| e.kind()),
         Err(std::io::ErrorKind::WouldBlock),
@@ -1111,22 +936,16 @@ fn local_file_errors_name_the_path_and_the_operation_before_connecting() {
 fn a_full_event_queue_makes_the_reader_wait_and_loses_nothing() {
     const SAID: usize = 50;
     let (addr, _data) = start_chat_server(|_| {});
-    let config = LinkConfig {
-        queue_bytes: 1024,
-        ..LinkConfig::default()
-    };
+    let config = LinkConfig { queue_bytes: 1024, ..LinkConfig::default() };
     let alice = Client::connect_with(addr, Security::Unsecured, config).unwrap();
     alice.login("alice", TEST_PASSWORD).unwrap();
     let bob = client_with(addr, "bob", second_client_key());
     // About 250 bytes each: the queue holds four or five of them.
     for n in 0..SAID {
-        bob.say(None, &format!("{n:03} {}", "x".repeat(150)))
-            .unwrap();
+        bob.say(None, &format!("{n:03} {}", "x".repeat(150))).unwrap();
     }
-    let heard: Vec<String> = room_messages(&alice, SAID)
-        .into_iter()
-        .map(|(_, _, text)| text[..3].to_string())
-        .collect();
+    let heard: Vec<String> =
+        room_messages(&alice, SAID).into_iter().map(|(_, _, text)| text[..3].to_string()).collect();
     let expected: Vec<String> = (0..SAID).map(|n| format!("{n:03}")).collect();
     assert_eq!(heard, expected);
     alice.close().unwrap();
@@ -1149,10 +968,7 @@ fn the_client_command_remembers_the_server_key_and_refuses_a_changed_one() {
     let first = run_client_trusting(addr, "erin", b"/qqq\n", &file, &[]);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("first connection to 127.0.0.1:"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("first connection to 127.0.0.1:"), "{stderr}");
     let server = format!("127.0.0.1:{}", addr.port());
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains(&format!("{server} {presented}\n")), "{text}");
@@ -1173,19 +989,11 @@ fn the_client_command_remembers_the_server_key_and_refuses_a_changed_one() {
     for part in [presented.as_str(), other, "CHANGED", "remove line 2"] {
         assert!(stderr.contains(part), "{part} missing: {stderr}");
     }
-    assert!(
-        !stderr.contains("logged in"),
-        "no login after a changed key: {stderr}"
-    );
+    assert!(!stderr.contains("logged in"), "no login after a changed key: {stderr}");
 
     // Accepted when the user says the key really changed.
-    let accepted = run_client_trusting(
-        addr,
-        "erin",
-        b"/qqq\n",
-        &file,
-        &["--accept-changed-server-key"],
-    );
+    let accepted =
+        run_client_trusting(addr, "erin", b"/qqq\n", &file, &["--accept-changed-server-key"]);
     let stderr = String::from_utf8_lossy(&accepted.stderr);
     assert!(accepted.status.success(), "{stderr}");
     assert!(stderr.contains("changed from"), "{stderr}");
@@ -1194,17 +1002,9 @@ fn the_client_command_remembers_the_server_key_and_refuses_a_changed_one() {
 
     // A pinned fingerprint that is not the server's: refused at once.
     let fresh = known.path().join("fresh");
-    let pinned = run_client_trusting(
-        addr,
-        "erin",
-        b"/qqq\n",
-        &fresh,
-        &["--server-fingerprint", other],
-    );
+    let pinned =
+        run_client_trusting(addr, "erin", b"/qqq\n", &fresh, &["--server-fingerprint", other]);
     let stderr = String::from_utf8_lossy(&pinned.stderr);
     assert_eq!(pinned.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(other) && stderr.contains(&presented),
-        "{stderr}"
-    );
+    assert!(stderr.contains(other) && stderr.contains(&presented), "{stderr}");
 }

@@ -39,11 +39,8 @@ fn check_server(addr: SocketAddr, options: &Options) -> (Report, String) {
 
 /// The diagnosis of the one failed check `id` in `report`.
 fn diagnosis_of(report: &Report, id: &str) -> Option<Diagnosis> {
-    let result = report
-        .results
-        .iter()
-        .find(|r| r.check.id == id)
-        .unwrap_or_else(|| panic!("{id} ran"));
+    let result =
+        report.results.iter().find(|r| r.check.id == id).unwrap_or_else(|| panic!("{id} ran"));
     match &result.outcome {
         Outcome::Failed(failure) => failure.diagnosis,
         other => panic!("{id} should fail, it is {other:?}"),
@@ -58,10 +55,7 @@ fn rfmp_server_passes_every_check() {
     let (report, text) = check_server(addr, &options);
     assert_eq!(report.failed(), 0, "{text}");
     assert_eq!(report.skipped(), 0, "{text}");
-    let servers = check::list()
-        .iter()
-        .filter(|c| c.side == check::Side::Server)
-        .count();
+    let servers = check::list().iter().filter(|c| c.side == check::Side::Server).count();
     assert_eq!(report.passed(), servers, "{text}");
     assert_eq!(report.exit_code(), 0);
     let last = text.lines().last().expect("a summary");
@@ -94,10 +88,7 @@ fn rfmp_client_passes_check_client() {
     // Secured, every check applies; unsecured, the three EC checks do not.
     for (security, passed, skipped) in [
         (
-            Security::Secured {
-                algorithm: Algorithm::Aes,
-                private_key: common::test_client_key(),
-            },
+            Security::Secured { algorithm: Algorithm::Aes, private_key: common::test_client_key() },
             9,
             0,
         ),
@@ -119,11 +110,7 @@ fn rfmp_client_passes_check_client() {
         client.join().expect("client thread").expect("clean close");
         let report = &reports[0];
         assert_eq!(report.failed(), 0, "{text}");
-        assert_eq!(
-            (report.passed(), report.skipped()),
-            (passed, skipped),
-            "{text}"
-        );
+        assert_eq!((report.passed(), report.skipped()), (passed, skipped), "{text}");
         assert!(text.ends_with(&format!("{} passed, 0 failed\n", report.passed())));
     }
 }
@@ -157,9 +144,7 @@ fn cc_with(pem: &str) -> Vec<u8> {
 /// The secret of an EC packet, decrypted with the TEST-ONLY server key.
 fn secret_of(ec: &[u8]) -> SessionSecret {
     let packet = Packet::parse(ec).expect("an EC packet");
-    decrypt_ec_packet(packet, &common::test_server_key())
-        .expect("decrypts")
-        .secret
+    decrypt_ec_packet(packet, &common::test_server_key()).expect("decrypts").secret
 }
 
 fn server_variant_is_named(answer: fn(&[u8]) -> Option<Vec<u8>>, id: &str, named: Diagnosis) {
@@ -174,25 +159,13 @@ fn server_variant_is_named(answer: fn(&[u8]) -> Option<Vec<u8>>, id: &str, named
         .find(|c| c.side == check::Side::Server && c.id == id)
         .expect("a server check");
     let clauses = c.clauses.join(", ");
-    let line = format!(
-        "✗ {:<7} {:<6} {} (SPEC {clauses}; {})",
-        c.id,
-        c.level.as_str(),
-        c.title,
-        c.lesson
-    );
+    let line =
+        format!("✗ {:<7} {:<6} {} (SPEC {clauses}; {})", c.id, c.level.as_str(), c.title, c.lesson);
     assert!(text.lines().any(|l| l == line), "{line} in {text}");
-    let summary = format!(
-        "failed {id} ({}, SPEC {clauses}): {}",
-        c.level.as_str(),
-        named.what()
-    );
+    let summary = format!("failed {id} ({}, SPEC {clauses}): {}", c.level.as_str(), named.what());
     assert!(text.lines().any(|l| l == summary), "{summary} in {text}");
     assert_eq!(report.exit_code(), 1);
-    assert!(
-        text.lines().last().unwrap().ends_with("passed, 1 failed"),
-        "{text}"
-    );
+    assert!(text.lines().last().unwrap().ends_with("passed, 1 failed"), "{text}");
 }
 
 #[test]
@@ -202,11 +175,7 @@ fn no_parentheses_is_named() {
 
 #[test]
 fn newline_terminated_is_named() {
-    server_variant_is_named(
-        |_| Some(b"(CC)\n".to_vec()),
-        "4.a-1",
-        Diagnosis::NewlineTerminated,
-    );
+    server_variant_is_named(|_| Some(b"(CC)\n".to_vec()), "4.a-1", Diagnosis::NewlineTerminated);
 }
 
 #[test]
@@ -235,9 +204,7 @@ fn pkcs1_key_is_named() {
     server_variant_is_named(
         |_| {
             let key = common::test_server_key().to_public_key();
-            let pem = key
-                .to_pkcs1_pem(rsa::pkcs8::LineEnding::LF)
-                .expect("PKCS#1");
+            let pem = key.to_pkcs1_pem(rsa::pkcs8::LineEnding::LF).expect("PKCS#1");
             Some(cc_with(pem.trim_end()))
         },
         "6.a-2",
@@ -321,11 +288,7 @@ fn a_server_with_a_fixed_nonce_fails_the_replay_check() {
         confirms_with(bytes, |secret| {
             let nonce = [9; 32];
             let cipher = SessionCipher::from_secret(&derive_session_key(secret, &nonce));
-            Some(
-                sc_packet(&cipher, Some(&nonce), &mut os_rng())
-                    .ok()?
-                    .into_bytes(),
-            )
+            Some(sc_packet(&cipher, Some(&nonce), &mut os_rng()).ok()?.into_bytes())
         })
     });
     let (report, text) = check_server(addr, &options(Some("14.a-4")));
@@ -351,11 +314,7 @@ fn oaep_with_sha1_in_a_server_is_named() {
                     let nonce = [7; 32];
                     let key = derive_session_key(&SessionSecret::Aes(key), &nonce);
                     let cipher = SessionCipher::from_secret(&key);
-                    Some(
-                        sc_packet(&cipher, Some(&nonce), &mut os_rng())
-                            .ok()?
-                            .into_bytes(),
-                    )
+                    Some(sc_packet(&cipher, Some(&nonce), &mut os_rng()).ok()?.into_bytes())
                 }
                 Err(_) => Some(b"(EE,400,the session secret does not decrypt)".to_vec()),
             }
@@ -438,21 +397,13 @@ fn a_client_that_takes_one_read_as_one_packet_is_named() {
     let reports = check::serve_clients(listener, &options(None), &mut out).expect("graded");
     client.join().expect("client thread");
     let text = String::from_utf8(out).expect("UTF-8");
-    assert_eq!(
-        diagnosis_of(&reports[0], "8.a-1"),
-        Some(Diagnosis::OneReadOnePacket),
-        "{text}"
-    );
+    assert_eq!(diagnosis_of(&reports[0], "8.a-1"), Some(Diagnosis::OneReadOnePacket), "{text}");
 }
 
 #[test]
 fn reordered_start_fields_are_named() {
     let (report, text) = grade_client(b"(SS,aes,RFMP,v1.0)", Vec::new);
-    assert_eq!(
-        diagnosis_of(&report, "1.b-1"),
-        Some(Diagnosis::FieldsReordered),
-        "{text}"
-    );
+    assert_eq!(diagnosis_of(&report, "1.b-1"), Some(Diagnosis::FieldsReordered), "{text}");
 }
 
 #[test]
@@ -466,24 +417,15 @@ fn oaep_with_sha1_is_named() {
             base64_encode(&c)
         })
     });
-    assert_eq!(
-        diagnosis_of(&report, "10.a-2"),
-        Some(Diagnosis::OaepSha1),
-        "{text}"
-    );
+    assert_eq!(diagnosis_of(&report, "10.a-2"), Some(Diagnosis::OaepSha1), "{text}");
     assert!(text.contains("✓ 10.a-1"), "{text}");
 }
 
 #[test]
 fn unencrypted_secret_is_named() {
-    let (report, text) = grade_client(b"(SS,RFMP,v1.0,1)", || {
-        ec_with(|secret| base64_encode(secret))
-    });
-    assert_eq!(
-        diagnosis_of(&report, "10.a-2"),
-        Some(Diagnosis::KeyUnencrypted),
-        "{text}"
-    );
+    let (report, text) =
+        grade_client(b"(SS,RFMP,v1.0,1)", || ec_with(|secret| base64_encode(secret)));
+    assert_eq!(diagnosis_of(&report, "10.a-2"), Some(Diagnosis::KeyUnencrypted), "{text}");
 }
 
 #[test]
@@ -500,12 +442,7 @@ fn list_has_ids_levels_and_lessons() {
         "{text}"
     );
     for c in check::list() {
-        assert!(
-            std::path::Path::new(c.lesson).exists(),
-            "{} names {}",
-            c.id,
-            c.lesson
-        );
+        assert!(std::path::Path::new(c.lesson).exists(), "{} names {}", c.id, c.lesson);
     }
 }
 
@@ -520,18 +457,13 @@ fn the_lesson_lists_every_check_and_diagnosis() {
         let lesson_file = c.lesson.trim_start_matches("lessons/");
         let end = format!("| {} | {lesson_file} |", c.clauses.join(", "));
         assert!(
-            lesson
-                .lines()
-                .any(|l| l.starts_with(&start) && l.ends_with(&end)),
+            lesson.lines().any(|l| l.starts_with(&start) && l.ends_with(&end)),
             "lessons/11-conformance.md lacks {start} ... {end}"
         );
     }
     for d in Diagnosis::ALL {
         let row = format!("| `{}` |", d.name());
-        assert!(
-            lesson.contains(&row),
-            "lessons/11-conformance.md lacks {row}"
-        );
+        assert!(lesson.contains(&row), "lessons/11-conformance.md lacks {row}");
     }
 }
 
@@ -553,10 +485,7 @@ fn table_problems(checks: &[Check], spec: &str) -> Vec<String> {
             let defined =
                 spec.contains(&format!("**{clause}**")) || spec.contains(&format!("**{clause} "));
             if !defined {
-                problems.push(format!(
-                    "{} names {clause}, which SPEC.md does not define",
-                    c.id
-                ));
+                problems.push(format!("{} names {clause}, which SPEC.md does not define", c.id));
             }
         }
         // A check's step is one that the side under test runs: a step of
@@ -581,10 +510,8 @@ fn table_problems(checks: &[Check], spec: &str) -> Vec<String> {
                 .map(|side| format!("the {} runs", side.as_str()))
         };
         if let Some(wrong) = wrong {
-            problems.push(format!(
-                "{} (a {:?} check) names step {step}, which {wrong}",
-                c.id, c.side
-            ));
+            problems
+                .push(format!("{} (a {:?} check) names step {step}, which {wrong}", c.id, c.side));
         }
         if seen.contains(&(c.side, c.id)) {
             problems.push(format!("{} is used twice on the {:?} side", c.id, c.side));
@@ -612,28 +539,11 @@ fn a_wrong_table_of_checks_is_caught() {
     assert_eq!((good.id, good.side), ("4.a-1", check::Side::Server));
     let wrong = [
         good,
-        Check {
-            clauses: &[],
-            ..good
-        },
-        Check {
-            id: "4.a-9",
-            clauses: &["§4.a-9"],
-            ..good
-        },
-        Check {
-            id: "4.a-8",
-            clauses: &["5.a-1"],
-            ..good
-        },
-        Check {
-            id: "8.a-1",
-            ..good
-        },
-        Check {
-            id: "99.z-1",
-            ..good
-        },
+        Check { clauses: &[], ..good },
+        Check { id: "4.a-9", clauses: &["§4.a-9"], ..good },
+        Check { id: "4.a-8", clauses: &["5.a-1"], ..good },
+        Check { id: "8.a-1", ..good },
+        Check { id: "99.z-1", ..good },
     ];
     assert_eq!(
         table_problems(&wrong, &spec),
@@ -655,10 +565,7 @@ fn a_silent_server_fails_instead_of_hanging() {
     let addr = deviant_server(|_| None);
     let (report, text) = check_server(addr, &options(Some("4.a")));
     assert_eq!(report.failed(), 3, "{text}");
-    assert!(
-        text.contains("got       nothing (the peer stayed silent)"),
-        "{text}"
-    );
+    assert!(text.contains("got       nothing (the peer stayed silent)"), "{text}");
     assert!(text.ends_with("0 passed, 3 failed\n"), "{text}");
 }
 
@@ -673,8 +580,5 @@ fn colour_only_when_asked() {
     assert!(!plain.contains('\x1b'), "{plain}");
     options.color = true;
     let (_, coloured) = check_server(addr, &options);
-    assert!(
-        coloured.contains("\x1b[1m\x1b[32m✓\x1b[0m 4.a-1"),
-        "{coloured:?}"
-    );
+    assert!(coloured.contains("\x1b[1m\x1b[32m✓\x1b[0m 4.a-1"), "{coloured:?}");
 }

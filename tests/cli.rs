@@ -120,10 +120,7 @@ fn check_server_passes_a_real_rfmp_server() {
         .expect("rfmp check runs");
     let text = stdout_of(&output);
     let last = text.lines().last().unwrap_or_default();
-    assert!(
-        last.ends_with(" passed, 0 failed") && !last.starts_with("0 passed"),
-        "{text}"
-    );
+    assert!(last.ends_with(" passed, 0 failed") && !last.starts_with("0 passed"), "{text}");
     assert_eq!(output.status.code(), Some(0), "{text}");
 }
 
@@ -135,11 +132,8 @@ fn check_server_passes_a_real_seed_profile_server_and_auto_finds_it() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let files = dir.path().join("files");
     let files = files.to_str().expect("a UTF-8 path");
-    let (_server, port, _lines) = start_server(
-        dir.path(),
-        &key,
-        &["--profile", "seed", "--files-dir", files],
-    );
+    let (_server, port, _lines) =
+        start_server(dir.path(), &key, &["--profile", "seed", "--files-dir", files]);
     for profile in ["seed", "auto"] {
         let output = rfmp()
             .args(["check", "server", &format!("127.0.0.1:{port}")])
@@ -152,10 +146,7 @@ fn check_server_passes_a_real_seed_profile_server_and_auto_finds_it() {
             last.ends_with(" passed, 0 failed") && !last.starts_with("0 passed"),
             "{profile}: {text}"
         );
-        assert!(
-            text.contains("skipped"),
-            "{profile}: the SC checks are skipped: {text}"
-        );
+        assert!(text.contains("skipped"), "{profile}: the SC checks are skipped: {text}");
         assert_eq!(output.status.code(), Some(0), "{profile}: {text}");
     }
 }
@@ -173,53 +164,25 @@ fn check_server_fails_fast_against_a_silent_listener() {
     let text = stdout_of(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("✗ 4.a-1"), "{text}");
-    assert!(
-        text.lines()
-            .last()
-            .unwrap_or_default()
-            .starts_with("0 passed"),
-        "{text}"
-    );
+    assert!(text.lines().last().unwrap_or_default().starts_with("0 passed"), "{text}");
 }
 
 #[test]
 fn check_lists_its_checks_without_an_address() {
-    let output = rfmp()
-        .args(["check", "server", "--list"])
-        .output()
-        .expect("rfmp check runs");
+    let output = rfmp().args(["check", "server", "--list"]).output().expect("rfmp check runs");
     let text = stdout_of(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
-    assert!(
-        text.lines().all(|line| line.starts_with("server ")),
-        "{text}"
-    );
+    assert!(text.lines().all(|line| line.starts_with("server ")), "{text}");
     assert!(text.contains("4.a-1"), "{text}");
-    let missing = rfmp()
-        .args(["check", "server"])
-        .output()
-        .expect("rfmp check runs");
-    assert_eq!(
-        missing.status.code(),
-        Some(2),
-        "clap refuses a missing address"
-    );
+    let missing = rfmp().args(["check", "server"]).output().expect("rfmp check runs");
+    assert_eq!(missing.status.code(), Some(2), "clap refuses a missing address");
 }
 
 #[test]
 fn check_client_grades_a_real_rfmp_client() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut checker = rfmp()
-        .args([
-            "check",
-            "client",
-            "--port",
-            "0",
-            "--clients",
-            "1",
-            "--timeout",
-            "5",
-        ])
+        .args(["check", "client", "--port", "0", "--clients", "1", "--timeout", "5"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("rfmp check client starts");
@@ -249,18 +212,10 @@ fn check_client_grades_a_real_rfmp_client() {
     let mut rest = String::new();
     out.read_to_string(&mut rest).expect("the report");
     let status = checker.wait();
-    assert!(
-        rest.lines().last() == Some("9 passed, 0 failed"),
-        "{first}{rest}"
-    );
+    assert!(rest.lines().last() == Some("9 passed, 0 failed"), "{first}{rest}");
     assert_eq!(status.code(), Some(0), "{first}{rest}");
     // The command the checker suggested is the one that was run.
-    assert!(
-        rest.lines()
-            .next()
-            .is_some_and(|l| l.ends_with("--link-check")),
-        "{rest}"
-    );
+    assert!(rest.lines().next().is_some_and(|l| l.ends_with("--link-check")), "{rest}");
 }
 
 #[test]
@@ -275,10 +230,7 @@ fn trace_names_the_step_a_bad_client_got_wrong() {
     let trace = lines.until("deviation:").join("\n");
     assert!(trace.contains("Step 4.a"), "{trace}");
     assert!(trace.contains("(SS,RFMP,v1.0,0|1)"), "{trace}");
-    assert!(
-        trace.contains("(SS,RFMP,v2.0,1)"),
-        "the bytes read: {trace}"
-    );
+    assert!(trace.contains("(SS,RFMP,v2.0,1)"), "the bytes read: {trace}");
 }
 
 #[test]
@@ -338,14 +290,8 @@ fn transcript_writes_a_capture_and_its_key_log() {
         &capture[..capture.len().min(4)]
     );
     let keys = std::fs::read_to_string(dir.path().join("aes.pcap.keys")).expect("the key log");
-    assert!(
-        keys.contains("RFMP_SESSION 127.0.0.1:49152 127.0.0.1:25565 aes "),
-        "{keys}"
-    );
-    assert!(
-        text.contains("tshark -X lua_script:contrib/wireshark/rfmp.lua"),
-        "{text}"
-    );
+    assert!(keys.contains("RFMP_SESSION 127.0.0.1:49152 127.0.0.1:25565 aes "), "{keys}");
+    assert!(text.contains("tshark -X lua_script:contrib/wireshark/rfmp.lua"), "{text}");
 }
 
 #[test]

@@ -75,14 +75,8 @@ fn input_that_is_not_utf8_is_replaced_and_the_session_goes_on() {
     let command = client(&["--port", &port, "--user", "erin"], known.path());
     let (status, stdout, stderr) = run(command, b"caf\xe9 au lait\nstill here\n/qqq\n");
     assert!(status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("warning: line 1 is not valid UTF-8"),
-        "{stderr}"
-    );
-    assert!(
-        stdout.contains("#lobby erin: caf\u{FFFD} au lait"),
-        "{stdout}"
-    );
+    assert!(stderr.contains("warning: line 1 is not valid UTF-8"), "{stderr}");
+    assert!(stdout.contains("#lobby erin: caf\u{FFFD} au lait"), "{stdout}");
     assert!(stdout.contains("#lobby erin: still here"), "{stdout}");
 }
 
@@ -121,16 +115,10 @@ fn a_line_over_the_message_cap_is_refused_with_its_size() {
     let command = client(&["--port", &port, "--user", "frank"], known.path());
     let (status, stdout, stderr) = run(command, &input);
     assert!(status.success(), "{stdout}\n{stderr}");
-    assert!(
-        stderr.contains("the line is 20000 bytes, over the 16384-byte cap"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("the line is 20000 bytes, over the 16384-byte cap"), "{stderr}");
     assert!(stderr.contains("the line is 100000 bytes"), "{stderr}");
     assert!(stderr.contains("/send FILE"), "{stderr}");
-    assert!(
-        !stdout.contains("xxxx") && !stdout.contains("yyyy"),
-        "{stdout}"
-    );
+    assert!(!stdout.contains("xxxx") && !stdout.contains("yyyy"), "{stdout}");
     assert!(stdout.contains("frank: after the long lines"), "{stdout}");
 }
 
@@ -143,19 +131,13 @@ fn environment_variables_and_short_flags_say_where_and_who() {
     let port = addr.port().to_string();
 
     let mut command = client(&[], known.path());
-    command
-        .env("RFMP_HOST", "127.0.0.1")
-        .env("RFMP_PORT", &port)
-        .env("RFMP_USER", "grace");
+    command.env("RFMP_HOST", "127.0.0.1").env("RFMP_PORT", &port).env("RFMP_USER", "grace");
     let (status, stdout, stderr) = run(command, b"from the environment\n");
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("logged in as grace"), "{stderr}");
     assert!(stdout.contains("grace: from the environment"), "{stdout}");
 
-    let command = client(
-        &["-H", "127.0.0.1", "-p", &port, "-u", "heidi", "-v"],
-        known.path(),
-    );
+    let command = client(&["-H", "127.0.0.1", "-p", &port, "-u", "heidi", "-v"], known.path());
     let (status, stdout, stderr) = run(command, b"from short flags\n");
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("logged in as heidi"), "{stderr}");
@@ -175,10 +157,7 @@ fn the_client_connects_before_asking_who_you_are() {
     let command = client(&["--port", &port.to_string()], known.path());
     let (status, _stdout, stderr) = run(command, b"");
     assert!(!status.success());
-    assert!(
-        stderr.contains(&format!("cannot connect to 127.0.0.1:{port}")),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("cannot connect to 127.0.0.1:{port}")), "{stderr}");
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(!stderr.contains("--user"), "{stderr}");
 }
@@ -197,10 +176,8 @@ fn a_silent_listener_is_reported_as_not_an_rfmp_server() {
     });
     let known = tempfile::tempdir().unwrap();
     let port = addr.port().to_string();
-    let mut command = client(
-        &["--port", &port, "--user", "ivan", "--answer-timeout", "1"],
-        known.path(),
-    );
+    let mut command =
+        client(&["--port", &port, "--user", "ivan", "--answer-timeout", "1"], known.path());
     command.stdin(Stdio::null());
     let child = command.spawn().unwrap();
     let (done, finished) = mpsc::channel();
@@ -255,9 +232,7 @@ fn the_client_exits_promptly_when_its_server_is_killed() {
     let (mut server, addr) = server_process(data.path(), &server_key);
     let known = tempfile::tempdir().unwrap();
     let port = addr.port().to_string();
-    let mut client = client(&["--port", &port, "--user", "judy"], known.path())
-        .spawn()
-        .unwrap();
+    let mut client = client(&["--port", &port, "--user", "judy"], known.path()).spawn().unwrap();
     // Keep standard input open: the client is waiting for a line.
     let _typing = client.stdin.take().unwrap();
     let mut stderr = BufReader::new(client.stderr.take().unwrap());
@@ -275,10 +250,7 @@ fn the_client_exits_promptly_when_its_server_is_killed() {
     server.kill().unwrap(); // SIGKILL: no goodbye, the kernel closes the socket
     server.wait().unwrap();
     let (status, took) = wait_at_most(client, Duration::from_secs(10));
-    assert!(
-        !status.success(),
-        "the session did not end by the user's wish"
-    );
+    assert!(!status.success(), "the session did not end by the user's wish");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let rest = collected.recv_timeout(Duration::from_secs(10)).unwrap();
     let last: Vec<&str> = rest.lines().filter(|l| !l.is_empty()).collect();
@@ -303,9 +275,7 @@ fn sigterm_tells_every_client_then_the_server_exits_cleanly() {
     let (server, addr) = server_process(data.path(), &server_key);
     let known = tempfile::tempdir().unwrap();
     let port = addr.port().to_string();
-    let mut client = client(&["--port", &port, "--user", "kim"], known.path())
-        .spawn()
-        .unwrap();
+    let mut client = client(&["--port", &port, "--user", "kim"], known.path()).spawn().unwrap();
     let _typing = client.stdin.take().unwrap(); // open: the client waits for a line
     let mut stdout = BufReader::new(client.stdout.take().unwrap());
     let mut stderr = BufReader::new(client.stderr.take().unwrap());
@@ -324,9 +294,8 @@ fn sigterm_tells_every_client_then_the_server_exits_cleanly() {
 
     let signalled = Instant::now();
     kill(Pid::from_raw(server.id() as i32), Signal::SIGTERM).unwrap();
-    let notice = printed
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the client printed the notice");
+    let notice =
+        printed.recv_timeout(Duration::from_secs(10)).expect("the client printed the notice");
     assert!(notice.contains("server shutting down"), "{notice}");
     let (_status, _) = wait_at_most(client, Duration::from_secs(10));
     let took = signalled.elapsed();
@@ -354,11 +323,7 @@ fn sigterm_stops_a_server_whose_log_pipe_is_closed() {
     drop(log); // nobody reads its log any more
     kill(Pid::from_raw(server.id() as i32), Signal::SIGTERM).unwrap();
     let (status, _) = wait_at_most(server, Duration::from_secs(10));
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "the server's exit status: {status:?}"
-    );
+    assert_eq!(status.code(), Some(0), "the server's exit status: {status:?}");
 }
 
 /// Files to people between two real clients: alice (a script) offers a
@@ -413,25 +378,19 @@ fn a_file_sent_with_send_is_fetched_with_get_and_the_server_logs_it() {
     let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
     std::fs::write(&notes, &bytes).unwrap();
     let send = format!("/send {}\n/qqq\n", notes.display());
-    let (status, stdout, stderr) = run(
-        client(&["--port", &port, "--user", "alice"], known.path()),
-        send.as_bytes(),
-    );
+    let (status, stdout, stderr) =
+        run(client(&["--port", &port, "--user", "alice"], known.path()), send.as_bytes());
     assert!(status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("offered to #lobby as file"), "{stdout}");
 
     let offer = loop {
-        let line = bob_printed
-            .recv_timeout(Duration::from_secs(10))
-            .expect("bob was told of the file");
+        let line =
+            bob_printed.recv_timeout(Duration::from_secs(10)).expect("bob was told of the file");
         if line.contains("offers notes.txt") {
             break line;
         }
     };
-    assert!(
-        offer.contains("#lobby alice offers notes.txt (100000 bytes"),
-        "{offer}"
-    );
+    assert!(offer.contains("#lobby alice offers notes.txt (100000 bytes"), "{offer}");
     let id = offer.rsplit("/get ").next().unwrap().trim().to_string();
     writeln!(bob_types, "/get {id}\n/qqq").unwrap();
     let (status, _) = wait_at_most(bob, Duration::from_secs(10));
@@ -443,16 +402,10 @@ fn a_file_sent_with_send_is_fetched_with_get_and_the_server_logs_it() {
         }
     };
     assert!(saved.contains("(100000 bytes, SHA-256 checked)"), "{saved}");
-    assert_eq!(
-        std::fs::read(downloads.path().join("notes.txt")).unwrap(),
-        bytes
-    );
+    assert_eq!(std::fs::read(downloads.path().join("notes.txt")).unwrap(), bytes);
 
     let mut lines = Vec::new();
-    while !lines
-        .iter()
-        .any(|l: &String| l.contains("bob fetched notes.txt"))
-    {
+    while !lines.iter().any(|l: &String| l.contains("bob fetched notes.txt")) {
         lines.push(logged.recv_timeout(Duration::from_secs(10)).expect("log"));
     }
     let log = lines.join("\n");
@@ -510,10 +463,9 @@ fn on_a_terminal_the_client_asks_before_creating_an_account() {
         while !String::from_utf8_lossy(&seen).contains(prompt) {
             match shown.recv_timeout(Duration::from_secs(10)) {
                 Ok(byte) => seen.push(byte),
-                Err(_) => panic!(
-                    "no {prompt:?} on the screen:\n{}",
-                    String::from_utf8_lossy(&seen)
-                ),
+                Err(_) => {
+                    panic!("no {prompt:?} on the screen:\n{}", String::from_utf8_lossy(&seen))
+                }
             }
         }
         seen.clear();

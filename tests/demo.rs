@@ -52,18 +52,9 @@ fn demo_narrates_every_step_with_real_bytes() {
         assert_eq!(out.matches(step).count(), times, "{step:?} in\n{out}");
     }
     assert!(out.contains("(SS,RFMP,v1.0,0)") && out.contains("(SS,RFMP,v1.0,1)"));
-    assert!(
-        out.contains("wire: server -> client, 455 bytes"),
-        "the CC packet"
-    );
-    assert!(
-        out.contains("wire: client -> server, 804 bytes"),
-        "the aes EC packet"
-    );
-    assert!(
-        out.contains("wire: client -> server, 807 bytes"),
-        "the caesar EC packet"
-    );
+    assert!(out.contains("wire: server -> client, 455 bytes"), "the CC packet");
+    assert!(out.contains("wire: client -> server, 804 bytes"), "the aes EC packet");
+    assert!(out.contains("wire: client -> server, 807 bytes"), "the caesar EC packet");
     // Each session's handshake is told in the order of the flow, though its
     // two sides run on two threads: in the unsecured one the server sends
     // (CC) and (SC) back to back, and the client's 8.a still comes first.
@@ -87,11 +78,10 @@ fn demo_narrates_every_step_with_real_bytes() {
         ];
         steps.iter().map(|id| id.replace('#', one)).collect()
     };
-    let none = [
-        "1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.b", "8.a", "14.a", "15.a",
-    ]
-    .map(String::from)
-    .to_vec();
+    let none =
+        ["1.a", "1.b", "1.c", "2.a", "3.a", "4.a", "5.a", "6.a", "7.b", "8.a", "14.a", "15.a"]
+            .map(String::from)
+            .to_vec();
     let expected = [none, secured("10.a.ii.2."), secured("10.a.ii.1.")];
     assert_eq!(sessions.len(), expected.len(), "{out}");
     for (session, expected) in sessions.iter().zip(&expected) {
@@ -129,10 +119,7 @@ fn demo_names_only_functions_that_exist() {
             let line = line.trim();
             let (path, file) = line.split_once(" (src/")?;
             let (_, function) = path.rsplit_once("::")?;
-            Some((
-                format!("src/{}", file.trim_end_matches(')')),
-                function.to_string(),
-            ))
+            Some((format!("src/{}", file.trim_end_matches(')')), function.to_string()))
         })
         .collect();
     assert!(named.len() > 20, "expected many functions, found {named:?}");
@@ -162,10 +149,7 @@ fn crack_caesar_finds_every_shift() {
 #[test]
 fn demo_lossy_link_recovers_a_damaged_and_a_dropped_frame() {
     let out = demo_output();
-    let lossy = out
-        .split("A lossy link")
-        .nth(1)
-        .expect("the demo has a lossy-link section");
+    let lossy = out.split("A lossy link").nth(1).expect("the demo has a lossy-link section");
     // The frame a fault line is about: the line just before it.
     let lines: Vec<&str> = lossy.lines().collect();
     let after = |marker: &str| {
@@ -176,20 +160,11 @@ fn demo_lossy_link_recovers_a_damaged_and_a_dropped_frame() {
         lines[at.saturating_sub(1)].to_string()
     };
     // The default seed damages the client's frame 1 and drops the server's frame 2.
-    assert!(
-        after("eve sees: DAMAGED").contains("client wrote (DP,1,"),
-        "{lossy}"
-    );
-    assert!(
-        after("eve sees: DROPPED").contains("server wrote (DP,2,"),
-        "{lossy}"
-    );
+    assert!(after("eve sees: DAMAGED").contains("client wrote (DP,1,"), "{lossy}");
+    assert!(after("eve sees: DROPPED").contains("server wrote (DP,2,"), "{lossy}");
     assert!(lossy.contains("client wrote (again) (DP,1,"), "{lossy}");
     assert!(lossy.contains("server wrote (again) (DP,2,"), "{lossy}");
-    assert!(
-        lossy.contains("came back intact and in order: true"),
-        "{lossy}"
-    );
+    assert!(lossy.contains("came back intact and in order: true"), "{lossy}");
 }
 
 /// The chat section logs two users in, shows the envelopes the server read,
@@ -199,37 +174,23 @@ fn demo_lossy_link_recovers_a_damaged_and_a_dropped_frame() {
 fn demo_chat_section_shows_an_end_to_end_message_the_server_cannot_read() {
     use rfmp::teach::demo::{DEMO_DIRECT_TEXT, DEMO_ROOM_TEXT};
     let out = demo_output();
-    let chat = out
-        .split("The chat: logins, a room")
-        .nth(1)
-        .expect("the demo has a chat section");
-    assert!(
-        chat.contains(r#"{"action":"login","data":{"password""#),
-        "{chat}"
-    );
-    assert!(
-        chat.contains("the text is in what the server read: false"),
-        "{chat}"
-    );
+    let chat = out.split("The chat: logins, a room").nth(1).expect("the demo has a chat section");
+    assert!(chat.contains(r#"{"action":"login","data":{"password""#), "{chat}");
+    assert!(chat.contains("the text is in what the server read: false"), "{chat}");
     // Prose wraps at spaces, JSON anywhere: undo each kind of wrapping.
     let lines: Vec<&str> = chat.lines().map(str::trim).collect();
     let prose = lines.join(" ");
     let wire = lines.concat();
     assert!(
-        prose.contains(&format!(
-            "bob opened it with his private key: {DEMO_DIRECT_TEXT:?}"
-        )),
+        prose.contains(&format!("bob opened it with his private key: {DEMO_DIRECT_TEXT:?}")),
         "{chat}"
     );
     // The room message reached bob with its sender, as JSON.
     assert!(wire.contains(r#""from":"alice","room":"study""#), "{chat}");
     assert!(wire.contains(DEMO_ROOM_TEXT), "{chat}");
     // Each "as given / as held" pair of fingerprints is the same key.
-    let fingerprints: Vec<&str> = chat
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("SHA256:"))
-        .collect();
+    let fingerprints: Vec<&str> =
+        chat.lines().map(str::trim).filter(|l| l.starts_with("SHA256:")).collect();
     assert_eq!(fingerprints.len(), 4, "{chat}");
     assert_eq!(fingerprints[0], fingerprints[1]);
     assert_eq!(fingerprints[2], fingerprints[3]);
@@ -249,9 +210,7 @@ fn trace_prints_each_side_of_a_real_handshake() {
     let address = listener.local_addr().unwrap();
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
         let key = ServerKey::new(test_server_key()).unwrap();
         server::handshake_with(
@@ -265,9 +224,7 @@ fn trace_prints_each_side_of_a_real_handshake() {
         trace_of(printer)
     });
     let stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
     client::handshake_with(
         Connection::new(stream),
@@ -284,12 +241,7 @@ fn trace_prints_each_side_of_a_real_handshake() {
         trace
             .lines()
             .filter_map(|line| line.strip_prefix("Step "))
-            .map(|rest| {
-                rest.split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string()
-            })
+            .map(|rest| rest.split_whitespace().next().unwrap_or_default().to_string())
             .collect()
     };
     assert_eq!(
@@ -332,22 +284,10 @@ fn trace_prints_each_side_of_a_real_handshake() {
         ),
         "{client}"
     );
-    assert!(
-        server.contains("read 16 bytes:\n          (SS,RFMP,v1.0,1)"),
-        "{server}"
-    );
-    assert!(
-        server.contains("writes 455 bytes:"),
-        "the CC packet: {server}"
-    );
-    assert!(
-        client.contains("read 455 bytes:"),
-        "the CC packet: {client}"
-    );
-    assert!(
-        client.contains("writes 804 bytes:"),
-        "the EC packet: {client}"
-    );
+    assert!(server.contains("read 16 bytes:\n          (SS,RFMP,v1.0,1)"), "{server}");
+    assert!(server.contains("writes 455 bytes:"), "the CC packet: {server}");
+    assert!(client.contains("read 455 bytes:"), "the CC packet: {client}");
+    assert!(client.contains("writes 804 bytes:"), "the EC packet: {client}");
 }
 
 /// A server's trace says which step a client got wrong, and what the step
@@ -358,9 +298,7 @@ fn trace_shows_the_step_a_peer_got_wrong() {
     let address = listener.local_addr().unwrap();
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut printer = TracePrinter::new(anstream::StripStream::new(Vec::new()));
         let key = ServerKey::new(test_server_key()).unwrap();
         let refused = server::handshake_with(
@@ -390,8 +328,5 @@ fn trace_shows_the_step_a_peer_got_wrong() {
         "{trace}"
     );
     assert!(trace.contains("v2.0"), "the error names what came: {trace}");
-    assert!(
-        !trace.contains("Step 5.a"),
-        "nothing after the failed step: {trace}"
-    );
+    assert!(!trace.contains("Step 5.a"), "nothing after the failed step: {trace}");
 }

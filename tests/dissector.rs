@@ -96,21 +96,10 @@ fn aes_session_is_cut_checked_and_decrypted() {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, keylog) = capture(dir.path(), Some(Algorithm::Aes));
     let log = std::fs::read_to_string(&keylog).unwrap();
-    assert!(
-        log.contains("RFMP_SESSION 127.0.0.1:49152 127.0.0.1:25565 aes "),
-        "{log}"
-    );
+    assert!(log.contains("RFMP_SESSION 127.0.0.1:49152 127.0.0.1:25565 aes "), "{log}");
 
-    let [
-        types,
-        crcs,
-        tags,
-        actions,
-        confirmations,
-        directions,
-        messages,
-        session_keys,
-    ] = <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
+    let [types, crcs, tags, actions, confirmations, directions, messages, session_keys] =
+        <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
     assert_eq!(types.join(" "), SECURED_TYPES);
     // 12 frames (DP, AK, End), every CRC good.
     assert_eq!(crcs, vec!["good"; 12]);
@@ -127,10 +116,7 @@ fn aes_session_is_cut_checked_and_decrypted() {
         .iter()
         .find(|p| p["type"]["value"] == "SC")
         .unwrap();
-    assert_eq!(
-        session_keys,
-        [sc["session_key_hex"]["value"].as_str().unwrap()]
-    );
+    assert_eq!(session_keys, [sc["session_key_hex"]["value"].as_str().unwrap()]);
     // Four messages (two each way, one of them in two fragments each
     // time): every envelope's action is shown.
     assert_eq!(actions, vec!["message"; 4]);
@@ -139,10 +125,7 @@ fn aes_session_is_cut_checked_and_decrypted() {
     assert_eq!(messages.len(), 2);
     for message in &messages {
         assert!(message.starts_with(r#"{"action":"message","data":"This message is longer"#));
-        assert!(
-            message.ends_with(r#""time":"2026-01-01T00:00:00.000Z"}"#),
-            "{message}"
-        );
+        assert!(message.ends_with(r#""time":"2026-01-01T00:00:00.000Z"}"#), "{message}");
     }
     assert_eq!(directions[0], "client to server");
     assert_eq!(directions[1], "server to client");
@@ -175,10 +158,7 @@ fn a_damaged_frame_has_a_bad_crc() {
     // the capture file (the TCP checksum goes stale, which tshark does not
     // check by default): the frame's CRC no longer matches.
     let mut bytes = std::fs::read(&pcap).unwrap();
-    let at = bytes
-        .windows(6)
-        .position(|w| w == b"(AK,3,")
-        .expect("the capture holds (AK,3,");
+    let at = bytes.windows(6).position(|w| w == b"(AK,3,").expect("the capture holds (AK,3,");
     bytes[at + 4] = b'2';
     std::fs::write(&pcap, bytes).unwrap();
 
@@ -196,21 +176,13 @@ fn unsecured_and_caesar_sessions_show_their_envelopes() {
         let (pcap, keylog) = capture(dir.path(), algorithm);
         let [types, crcs, tags, actions, confirmations, _, messages, _] =
             <[Vec<String>; 8]>::try_from(tshark_fields(&pcap, &keylog)).unwrap();
-        let expected = if algorithm.is_some() {
-            SECURED_TYPES
-        } else {
-            UNSECURED_TYPES
-        };
+        let expected = if algorithm.is_some() { SECURED_TYPES } else { UNSECURED_TYPES };
         assert_eq!(types.join(" "), expected, "{algorithm:?}");
         assert_eq!(crcs, vec!["good"; 12], "{algorithm:?}");
         assert!(tags.is_empty(), "no tags without AES");
         assert_eq!(actions, vec!["message"; 4], "{algorithm:?}");
         assert_eq!(messages.len(), 2, "{algorithm:?}");
-        let confirmation: &[&str] = if algorithm.is_some() {
-            &["RFMP v1.0 ready"]
-        } else {
-            &[]
-        };
+        let confirmation: &[&str] = if algorithm.is_some() { &["RFMP v1.0 ready"] } else { &[] };
         assert_eq!(confirmations, confirmation, "{algorithm:?}");
     }
 }
@@ -220,12 +192,7 @@ fn capture_has_a_tcp_handshake_and_good_checksums() {
     let dir = tempfile::tempdir().unwrap();
     let (pcap, _keylog) = capture(dir.path(), Some(Algorithm::Aes));
     let output = Command::new("tshark")
-        .args([
-            "-o",
-            "tcp.check_checksum:TRUE",
-            "-o",
-            "ip.check_checksum:TRUE",
-        ])
+        .args(["-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE"])
         .arg("-r")
         .arg(&pcap)
         .args(["-T", "fields", "-E", "separator=|"])

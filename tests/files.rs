@@ -40,17 +40,11 @@ fn file_of(dir: &Path, name: &str, size: usize) -> std::path::PathBuf {
 }
 
 fn to_room(room: &str) -> ShareWith {
-    ShareWith {
-        room: Some(room.into()),
-        user: None,
-    }
+    ShareWith { room: Some(room.into()), user: None }
 }
 
 fn to_user(user: &str) -> ShareWith {
-    ShareWith {
-        room: None,
-        user: Some(user.into()),
-    }
+    ShareWith { room: None, user: Some(user.into()) }
 }
 
 /// alice offers a file of three pieces to `study`: bob (in it) is told,
@@ -69,38 +63,27 @@ fn a_file_offered_to_a_room_reaches_its_members_only() {
     let size = 2 * CHUNK_BYTES + 1000;
     let path = file_of(local.path(), "notes.txt", size);
 
-    let shared = alice
-        .share_file(&path, &to_room("study"), u64::MAX, &mut |_| {})
-        .expect("offered");
+    let shared =
+        alice.share_file(&path, &to_room("study"), u64::MAX, &mut |_| {}).expect("offered");
     assert_eq!(shared.size, size as u64);
-    assert_eq!(
-        (shared.from.as_str(), shared.room.as_deref()),
-        ("alice", Some("study"))
-    );
+    assert_eq!((shared.from.as_str(), shared.room.as_deref()), ("alice", Some("study")));
     let offered: SharedFile = serde_json::from_value(next_of(&bob, "file-offered").data).unwrap();
     assert_eq!(offered, shared, "bob is told what alice was told");
 
     let downloads = tempfile::tempdir().unwrap();
     let mut seen = Vec::new();
-    let first = fetch_file(&bob, &shared.id, downloads.path(), &mut |done, total| {
-        seen.push((done, total))
-    })
-    .expect("bob fetches it");
+    let first =
+        fetch_file(&bob, &shared.id, downloads.path(), &mut |done, total| seen.push((done, total)))
+            .expect("bob fetches it");
     assert_eq!(first.name, "notes.txt");
     assert_eq!(first.sha256, shared.sha256);
     assert_eq!(seen.len(), 3, "one progress call per piece: {seen:?}");
     assert_eq!(seen.last(), Some(&(size as u64, size as u64)));
     let original = std::fs::read(&path).unwrap();
-    assert_eq!(
-        std::fs::read(downloads.path().join("notes.txt")).unwrap(),
-        original
-    );
+    assert_eq!(std::fs::read(downloads.path().join("notes.txt")).unwrap(), original);
     let second = fetch_file(&bob, &shared.id, downloads.path(), &mut |_, _| {}).unwrap();
     assert_eq!(second.name, "notes (1).txt", "never overwritten");
-    assert_eq!(
-        std::fs::read(downloads.path().join("notes.txt")).unwrap(),
-        original
-    );
+    assert_eq!(std::fs::read(downloads.path().join("notes.txt")).unwrap(), original);
 
     nothing_but_notices(&carol);
     let Err(Error::Peer { code, .. }) =
@@ -136,9 +119,7 @@ fn a_file_offered_to_one_user_reaches_only_that_user() {
     let carol = user(addr, "carol");
     let local = tempfile::tempdir().unwrap();
     let path = file_of(local.path(), "empty.bin", 0);
-    let shared = alice
-        .share_file(&path, &to_user("bob"), u64::MAX, &mut |_| {})
-        .expect("offered");
+    let shared = alice.share_file(&path, &to_user("bob"), u64::MAX, &mut |_| {}).expect("offered");
     assert_eq!(shared.to.as_deref(), Some("bob"));
     let offered: SharedFile = serde_json::from_value(next_of(&bob, "file-offered").data).unwrap();
     assert_eq!(offered.id, shared.id);
@@ -170,11 +151,8 @@ const CHUNK: u64 = rfmp::chat::transfer::CHUNK_BYTES as u64;
 #[test]
 fn files_on_offer_count_against_a_budget_per_user_and_in_all() {
     let (addr, data) = start_chat_server(|config| {
-        config.shelf_limits = ShelfLimits {
-            per_user: 3 * CHUNK,
-            total: 7 * CHUNK / 2,
-            ..ShelfLimits::default()
-        };
+        config.shelf_limits =
+            ShelfLimits { per_user: 3 * CHUNK, total: 7 * CHUNK / 2, ..ShelfLimits::default() };
     });
     let alice = user(addr, "alice");
     let bob = user(addr, "bob");
@@ -189,10 +167,7 @@ fn files_on_offer_count_against_a_budget_per_user_and_in_all() {
         panic!("4 pieces would pass alice's budget");
     };
     assert_eq!(code, "413");
-    assert!(
-        description.contains(&format!("budget of {} bytes", 3 * CHUNK)),
-        "{description}"
-    );
+    assert!(description.contains(&format!("budget of {} bytes", 3 * CHUNK)), "{description}");
     // bob's 2 pieces fit his own budget, not the server's: 4 in all.
     let Err(Error::Peer { code, description }) =
         bob.share_file(&small, &to_user("alice"), u64::MAX, &mut |_| {})
@@ -220,37 +195,19 @@ fn a_shelved_file_expires_and_is_deleted() {
     let path = file_of(dir.path(), "notes.txt", 10);
     let shelf = Shelf::new(
         dir.path(),
-        ShelfLimits {
-            expiry: Duration::from_secs(3600),
-            ..ShelfLimits::default()
-        },
+        ShelfLimits { expiry: Duration::from_secs(3600), ..ShelfLimits::default() },
     );
-    let saved = FileInfo {
-        name: "notes.txt".into(),
-        size: 10,
-        sha256: "0".repeat(64),
-    };
+    let saved = FileInfo { name: "notes.txt".into(), size: 10, sha256: "0".repeat(64) };
     let start = Utc::now();
-    let shared = shelf
-        .put(
-            &saved,
-            "alice",
-            &to_user("bob"),
-            BTreeSet::from(["bob".into()]),
-            start,
-        )
-        .unwrap();
+    let shared =
+        shelf.put(&saved, "alice", &to_user("bob"), BTreeSet::from(["bob".into()]), start).unwrap();
     assert_eq!(shared.expires, (start + Days::hours(1)).trunc_subsecs(0));
     // A 10-byte file counts as one whole piece (64 KiB) against the
     // budgets, so that tiny files cannot fill the shelf for free.
     assert_eq!(shelf.used("alice"), (CHUNK, CHUNK));
-    let part = shelf
-        .part(&shared.id, "bob", 0, start + Days::minutes(59))
-        .unwrap();
+    let part = shelf.part(&shared.id, "bob", 0, start + Days::minutes(59)).unwrap();
     assert_eq!((part.size, part.offset), (10, 0));
-    shelf
-        .part(&shared.id, "alice", 0, start)
-        .expect("the sender may too");
+    shelf.part(&shared.id, "alice", 0, start).expect("the sender may too");
     assert!(shelf.part(&shared.id, "carol", 0, start).is_err());
     assert!(path.exists());
     let later = start + Days::hours(1);
@@ -271,28 +228,13 @@ fn the_shelf_survives_a_restart_until_its_files_expire() {
     let receive = tempfile::tempdir().unwrap();
     let index = receive.path().join("data").join("shelf.json");
     let start = Utc::now();
-    let limits = ShelfLimits {
-        expiry: Duration::from_secs(3600),
-        ..ShelfLimits::default()
-    };
+    let limits = ShelfLimits { expiry: Duration::from_secs(3600), ..ShelfLimits::default() };
     let shelf = Shelf::open(receive.path(), &index, limits, start).unwrap();
     assert!(!index.exists(), "an unused shelf writes nothing");
     let put = |name: &str, at| {
         file_of(receive.path(), name, 10);
-        let saved = FileInfo {
-            name: name.into(),
-            size: 10,
-            sha256: "0".repeat(64),
-        };
-        shelf
-            .put(
-                &saved,
-                "alice",
-                &to_user("bob"),
-                BTreeSet::from(["bob".into()]),
-                at,
-            )
-            .unwrap()
+        let saved = FileInfo { name: name.into(), size: 10, sha256: "0".repeat(64) };
+        shelf.put(&saved, "alice", &to_user("bob"), BTreeSet::from(["bob".into()]), at).unwrap()
     };
     let old = put("old.txt", start - Days::minutes(30));
     let new = put("new.txt", start);
@@ -303,21 +245,11 @@ fn the_shelf_survives_a_restart_until_its_files_expire() {
 
     let restarted = Shelf::open(receive.path(), &index, limits, start + Days::minutes(45)).unwrap();
     let later = start + Days::minutes(45);
-    restarted
-        .part(&new.id, "bob", 0, later)
-        .expect("still offered");
-    restarted
-        .part(&copy.id, "bob", 0, later)
-        .expect("a numbered copy is still offered");
+    restarted.part(&new.id, "bob", 0, later).expect("still offered");
+    restarted.part(&copy.id, "bob", 0, later).expect("a numbered copy is still offered");
     assert!(restarted.part(&old.id, "bob", 0, later).is_err(), "expired");
-    assert!(
-        restarted.part(&gone.id, "bob", 0, later).is_err(),
-        "its file is gone"
-    );
-    assert!(
-        !receive.path().join("old.txt").exists(),
-        "the expired file is deleted"
-    );
+    assert!(restarted.part(&gone.id, "bob", 0, later).is_err(), "its file is gone");
+    assert!(!receive.path().join("old.txt").exists(), "the expired file is deleted");
     let saved = std::fs::read_to_string(&index).unwrap();
     assert!(saved.contains(&new.id) && !saved.contains(&old.id) && !saved.contains(&gone.id));
 }
@@ -344,26 +276,17 @@ fn bad_file_requests_are_refused_with_what_was_expected() {
         }
     };
     let refused = |answer: Envelope, code: u16, words: &str| {
-        let (got, message) = answer
-            .error_parts()
-            .unwrap_or_else(|| panic!("an error answer: {answer:?}"));
+        let (got, message) =
+            answer.error_parts().unwrap_or_else(|| panic!("an error answer: {answer:?}"));
         assert_eq!(got, code, "{message}");
         assert!(message.contains(words), "{words:?} in {message:?}");
     };
     let both = serde_json::json!({"name": "a.txt", "size": 1, "room": "lobby", "user": "bob"});
-    refused(
-        answer("file-start", both),
-        400,
-        "a room or to a user, not both",
-    );
+    refused(answer("file-start", both), 400, "a room or to a user, not both");
     // Its file-end is swallowed: the one error above was the answer.
     let elsewhere = serde_json::json!({"name": "a.txt", "size": 1, "room": "rust"});
     refused(answer("file-start", elsewhere), 403, "not in room \"rust\"");
-    refused(
-        answer("file-get", serde_json::json!({})),
-        400,
-        "file-get data is {\"id\",\"offset\"}",
-    );
+    refused(answer("file-get", serde_json::json!({})), 400, "file-get data is {\"id\",\"offset\"}");
     refused(
         answer("file-get", serde_json::json!({"id": "00000000"})),
         404,
@@ -374,9 +297,7 @@ fn bad_file_requests_are_refused_with_what_was_expected() {
     let local = tempfile::tempdir().unwrap();
     let path = file_of(local.path(), "a.txt", 5);
     let client = user(addr, "bob");
-    let shared = client
-        .share_file(&path, &to_user("alice"), u64::MAX, &mut |_| {})
-        .unwrap();
+    let shared = client.share_file(&path, &to_user("alice"), u64::MAX, &mut |_| {}).unwrap();
     let past = serde_json::json!({"id": shared.id, "offset": 6});
     refused(answer("file-get", past), 400, "past the end of a.txt");
     let last = serde_json::json!({"id": shared.id, "offset": 0});
@@ -396,10 +317,7 @@ fn part_files_left_by_a_stopped_server_are_deleted_at_the_next_start() {
     let data = tempfile::tempdir().unwrap();
     let received = data.path().join("received");
     std::fs::create_dir_all(received.join(".old.part-0000000000000001")).unwrap();
-    let leftovers = [
-        ".notes.txt.part-0123456789abcdef",
-        ".photo.png.part-fedcba9876543210",
-    ];
+    let leftovers = [".notes.txt.part-0123456789abcdef", ".photo.png.part-fedcba9876543210"];
     let kept = ["notes.txt", ".hidden", "report.part-2.txt"];
     for name in leftovers.iter().chain(&kept) {
         std::fs::write(received.join(name), b"some bytes").unwrap();

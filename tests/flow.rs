@@ -67,10 +67,7 @@ fn write_up_steps_by_file() -> Vec<(String, String)> {
 
 /// The step ids the lessons define, in reading order.
 fn write_up_steps() -> Vec<String> {
-    write_up_steps_by_file()
-        .into_iter()
-        .map(|(_, id)| id)
-        .collect()
+    write_up_steps_by_file().into_iter().map(|(_, id)| id).collect()
 }
 
 /// Every `.rs` file under `src/`, folders included, with its name.
@@ -90,12 +87,7 @@ fn sources() -> Vec<(String, String)> {
     files.sort();
     files
         .into_iter()
-        .map(|p| {
-            (
-                p.display().to_string(),
-                fs::read_to_string(&p).expect("readable"),
-            )
-        })
+        .map(|p| (p.display().to_string(), fs::read_to_string(&p).expect("readable")))
         .collect()
 }
 
@@ -127,9 +119,8 @@ fn reexported_from(file: &str, module: &str, item: &str) -> Option<String> {
     text.lines().find_map(|line| {
         let rest = line.trim().strip_prefix("pub use ")?;
         let submodule = rest.split("::").next()?;
-        let names = rest
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|word| word == item);
+        let names =
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).any(|word| word == item);
         let path = format!("src/{module}/{submodule}.rs");
         (names && fs::metadata(&path).is_ok()).then_some(path)
     })
@@ -164,11 +155,7 @@ fn code_steps() -> (BTreeSet<String>, BTreeSet<String>) {
 fn flow_write_up_defines_each_step_once() {
     let steps = write_up_steps();
     let unique: BTreeSet<_> = steps.iter().collect();
-    assert_eq!(
-        steps.len(),
-        unique.len(),
-        "a step is defined twice: {steps:?}"
-    );
+    assert_eq!(steps.len(), unique.len(), "a step is defined twice: {steps:?}");
     for seed_step in ["1.a", "4.a", "8.a.ii", "10.a.ii.1.a", "13.a.ii", "14.a"] {
         assert!(steps.iter().any(|s| s == seed_step), "missing {seed_step}");
     }
@@ -206,14 +193,9 @@ fn flow_steps_are_in_their_chapters_in_flow_order() {
 #[test]
 fn flow_every_written_step_has_a_function() {
     let (_, on_functions) = code_steps();
-    let missing: Vec<_> = write_up_steps()
-        .into_iter()
-        .filter(|s| !on_functions.contains(s))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "steps with no function naming them: {missing:?}"
-    );
+    let missing: Vec<_> =
+        write_up_steps().into_iter().filter(|s| !on_functions.contains(s)).collect();
+    assert!(missing.is_empty(), "steps with no function naming them: {missing:?}");
 }
 
 /// Every step the code names exists in the write-up.
@@ -242,10 +224,7 @@ fn teaching_texts() -> Vec<(String, String)> {
             }
         }
     }
-    texts.push((
-        "README.md".into(),
-        fs::read_to_string("README.md").expect("README.md"),
-    ));
+    texts.push(("README.md".into(), fs::read_to_string("README.md").expect("README.md")));
     texts
 }
 
@@ -264,9 +243,7 @@ fn lessons_name_only_functions_and_tests_that_exist() {
     for (file, text) in teaching_texts() {
         for quoted in text.split('`').skip(1).step_by(2) {
             let is_path = quoted.contains("::")
-                && quoted
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+                && quoted.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
             if is_path {
                 let item = quoted.rsplit("::").next().unwrap_or_default();
                 let top = quoted.split("::").next().unwrap_or_default();
@@ -278,16 +255,14 @@ fn lessons_name_only_functions_and_tests_that_exist() {
                     continue; // not one of our modules (e.g. std::net)
                 };
                 let source = fs::read_to_string(&source_file).expect("readable");
-                let defined = ["fn ", "struct ", "enum ", "const ", "type ", "mod "]
-                    .iter()
-                    .any(|kind| {
+                let defined =
+                    ["fn ", "struct ", "enum ", "const ", "type ", "mod "].iter().any(|kind| {
                         source.contains(&format!("{kind}{item}("))
                             || source.contains(&format!("{kind}{item}<"))
                             || source.contains(&format!("{kind}{item} "))
                             || source.contains(&format!("{kind}{item}:"))
                             || source.contains(&format!("{kind}{item};"))
-                    })
-                    || source.contains(&format!("pub {item}:"));
+                    }) || source.contains(&format!("pub {item}:"));
                 checked += 1;
                 if !defined {
                     wrong.push(format!("{file}: {quoted}"));
@@ -312,9 +287,7 @@ fn lessons_name_only_functions_and_tests_that_exist() {
 fn lessons_put_each_item_in_its_real_file() {
     let is_path = |quoted: &str| {
         quoted.contains("::")
-            && quoted
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+            && quoted.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     };
     let mut checked = 0;
     let mut wrong = Vec::new();
@@ -356,9 +329,7 @@ fn lessons_put_each_item_in_its_real_file() {
                 if let Some(real) = source_of(item) {
                     checked += 1;
                     if !files.contains(&real.as_str()) {
-                        wrong.push(format!(
-                            "{file}: {item} is in {real}, the row says {files:?}"
-                        ));
+                        wrong.push(format!("{file}: {item} is in {real}, the row says {files:?}"));
                     }
                 }
             }
@@ -375,12 +346,7 @@ struct Recorder(Arc<Mutex<Vec<(String, String, String)>>>);
 
 impl Observer for Recorder {
     fn observe(&mut self, event: Event<'_>) {
-        assert!(
-            !event.is_deviation(),
-            "step {} failed: {:?}",
-            event.id,
-            event.data
-        );
+        assert!(!event.is_deviation(), "step {} failed: {:?}", event.id, event.data);
         self.0.lock().expect("not poisoned").push((
             event.id.to_string(),
             event.side.as_str().to_string(),
@@ -398,9 +364,7 @@ fn observed_steps(mode: &Mode) -> Vec<(String, String, String)> {
     let mut server_recorder = recorder.clone();
     let server = thread::spawn(move || {
         let (stream, _) = listener.accept().expect("accept");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         let key = ServerKey::new(test_server_key()).expect("key");
         server_handshake(
             Connection::new(stream),
@@ -412,9 +376,7 @@ fn observed_steps(mode: &Mode) -> Vec<(String, String, String)> {
         .expect("the server's handshake");
     });
     let stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     client_handshake(
         Connection::new(stream),
         mode,
@@ -432,11 +394,7 @@ fn observed_steps(mode: &Mode) -> Vec<(String, String, String)> {
 /// and the nonce and key of 14.a.i-ii and 15.a.i, and take the (CC)
 /// branches; each algorithm takes its own 10.a.ii branch.
 fn applies(id: &str, algorithm: Option<Algorithm>) -> bool {
-    let number: u32 = id
-        .split('.')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+    let number: u32 = id.split('.').next().and_then(|n| n.parse().ok()).unwrap_or(0);
     match algorithm {
         None => {
             !(9..=13).contains(&number)
@@ -469,20 +427,11 @@ fn real_handshake_reports_every_step_with_its_function() {
         let reported = observed_steps(&mode);
         let ids: BTreeSet<&str> = reported.iter().map(|(id, _, _)| id.as_str()).collect();
         for id in written.iter().filter(|id| applies(id, algorithm)) {
-            assert!(
-                ids.contains(id.as_str()),
-                "{algorithm:?}: step {id} was not reported"
-            );
+            assert!(ids.contains(id.as_str()), "{algorithm:?}: step {id} was not reported");
         }
         for (id, side, function) in &reported {
-            assert!(
-                written.contains(id),
-                "{algorithm:?}: {id} is no step of the lessons"
-            );
-            assert!(
-                applies(id, algorithm),
-                "{algorithm:?}: {id} does not belong to this mode"
-            );
+            assert!(written.contains(id), "{algorithm:?}: {id} is no step of the lessons");
+            assert!(applies(id, algorithm), "{algorithm:?}: {id} does not belong to this mode");
             let row = step(id).expect("a row of STEPS");
             assert_eq!(row.side.as_str(), side, "the side of step {id}");
             assert!(
@@ -506,19 +455,14 @@ fn real_handshake_reports_every_step_with_its_function() {
 #[test]
 fn step_table_has_every_written_step_in_order() {
     let table: Vec<&str> = STEPS.iter().map(|step| step.id).collect();
-    assert_eq!(
-        table,
-        write_up_steps(),
-        "STEPS and the lessons' **Step** markers"
-    );
+    assert_eq!(table, write_up_steps(), "STEPS and the lessons' **Step** markers");
     for step in STEPS {
         for function in step.functions {
             let file = source_of(function).unwrap_or_else(|| panic!("no file for {function}"));
             let name = function.rsplit("::").next().unwrap_or_default();
             let source = fs::read_to_string(&file).expect("readable");
-            let defined = ["fn ", "struct "]
-                .iter()
-                .any(|kind| source.contains(&format!("{kind}{name}")));
+            let defined =
+                ["fn ", "struct "].iter().any(|kind| source.contains(&format!("{kind}{name}")));
             assert!(defined, "step {} names {function}, not in {file}", step.id);
         }
     }
@@ -537,18 +481,12 @@ fn every_chapter_is_in_every_table_of_contents() {
         .filter(|name| !["README.md", "SUMMARY.md", "spec.md"].contains(&name.as_str()))
         .collect();
     assert!(chapters.len() >= 15, "chapters: {chapters:?}");
-    let lists = [
-        ("lessons/SUMMARY.md", "]("),
-        ("lessons/README.md", "]("),
-        ("README.md", "](lessons/"),
-    ];
+    let lists =
+        [("lessons/SUMMARY.md", "]("), ("lessons/README.md", "]("), ("README.md", "](lessons/")];
     for (list, link) in lists {
         let text = fs::read_to_string(list).expect(list);
         for chapter in &chapters {
-            assert!(
-                text.contains(&format!("{link}{chapter})")),
-                "{list} does not list {chapter}"
-            );
+            assert!(text.contains(&format!("{link}{chapter})")), "{list} does not list {chapter}");
         }
         for linked in text.split(link).skip(1) {
             let target = linked.split([')', '#']).next().unwrap_or_default();
@@ -606,10 +544,7 @@ fn links_between_chapters_reach_their_headings() {
     let mut checked = 0;
     let mut broken = Vec::new();
     for (file, text) in teaching_texts() {
-        let dir = std::path::Path::new(&file)
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
+        let dir = std::path::Path::new(&file).parent().map(|p| p.to_path_buf()).unwrap_or_default();
         for piece in text.split("](").skip(1) {
             let Some((target, _)) = piece.split_once(')') else {
                 continue;
@@ -621,11 +556,8 @@ fn links_between_chapters_reach_their_headings() {
             if !path.is_empty() && !path.ends_with(".md") {
                 continue;
             }
-            let linked = if path.is_empty() {
-                file.clone()
-            } else {
-                dir.join(path).display().to_string()
-            };
+            let linked =
+                if path.is_empty() { file.clone() } else { dir.join(path).display().to_string() };
             checked += 1;
             let Ok(linked_text) = fs::read_to_string(&linked) else {
                 broken.push(format!("{file}: {target} (no such file)"));

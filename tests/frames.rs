@@ -45,11 +45,7 @@ fn step_16_unsecured_frame_for_hi_is_exact() {
 fn step_16_write_dp_packet_builds_dp_packets_frame_in_reused_buffers() {
     use rand::SeedableRng;
     let message: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
-    for cipher in [
-        SessionCipher::None,
-        SessionCipher::Caesar { shift: 3 },
-        aes(),
-    ] {
+    for cipher in [SessionCipher::None, SessionCipher::Caesar { shift: 3 }, aes()] {
         let capacity = fragment_capacity(&cipher);
         let pieces: Vec<&[u8]> = fragment(&message, capacity).collect();
         let count = pieces.len() as u32;
@@ -81,22 +77,10 @@ fn step_16_write_dp_packet_builds_dp_packets_frame_in_reused_buffers() {
         }
         // A fragment too large for one frame is refused, the buffer untouched.
         let too_big = vec![0; capacity + 1];
-        let fields = DpFields {
-            direction: Direction::ServerToClient,
-            seq: 0,
-            index: 0,
-            count: 1,
-        };
+        let fields = DpFields { direction: Direction::ServerToClient, seq: 0, index: 0, count: 1 };
         frame.truncate(6);
         assert!(matches!(
-            write_dp_packet(
-                &mut frame,
-                &mut sealed,
-                &cipher,
-                fields,
-                &too_big,
-                &mut rng_b
-            ),
+            write_dp_packet(&mut frame, &mut sealed, &cipher, fields, &too_big, &mut rng_b),
             Err(Error::Usage(_))
         ));
         assert_eq!(frame, "(AK,1,");
@@ -135,10 +119,7 @@ fn step_16_largest_frame_fits_1025_bytes() {
         let Err(error @ Error::Usage(_)) = refused else {
             panic!("an oversized fragment must be refused: {refused:?}");
         };
-        assert!(
-            error.to_string().contains("does not fit one data frame"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("does not fit one data frame"), "{error}");
     }
     assert_eq!(fragment_capacity(&SessionCipher::None), 732);
     assert_eq!(fragment_capacity(&aes()), 700);
@@ -149,16 +130,8 @@ fn step_16_largest_frame_fits_1025_bytes() {
 fn step_16_replayed_moved_or_reflected_aes_frames_fail_authentication() {
     let cipher = aes();
     let mut rng = rfmp::handshake::helpers::os_rng();
-    let frame = dp_packet(
-        &cipher,
-        Direction::ClientToServer,
-        5,
-        0,
-        1,
-        b"pay 10",
-        &mut rng,
-    )
-    .unwrap();
+    let frame =
+        dp_packet(&cipher, Direction::ClientToServer, 5, 0, 1, b"pay 10", &mut rng).unwrap();
     let decoded = decode_frame(frame.as_bytes()).unwrap();
     assert_eq!(
         open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer).unwrap(),
@@ -170,16 +143,9 @@ fn step_16_replayed_moved_or_reflected_aes_frames_fail_authentication() {
         Err(Error::AuthenticationFailed)
     ));
     // Replayed later, or moved: same payload, another sequence number or position.
-    let Frame::Data { payload, .. } = decoded else {
-        unreachable!()
-    };
+    let Frame::Data { payload, .. } = decoded else { unreachable!() };
     for (seq, index, count) in [(6, 0, 1), (5, 0, 2), (5, 1, 2)] {
-        let moved = Frame::Data {
-            seq,
-            index,
-            count,
-            payload: payload.clone(),
-        };
+        let moved = Frame::Data { seq, index, count, payload: payload.clone() };
         assert!(matches!(
             open_dp_packet(moved.clone(), &cipher, Direction::ClientToServer),
             Err(Error::AuthenticationFailed)
@@ -191,22 +157,13 @@ fn step_16_replayed_moved_or_reflected_aes_frames_fail_authentication() {
 #[test]
 fn step_17_end_frame_is_authenticated() {
     let cipher = aes();
-    let end = end_packet(
-        &cipher,
-        Direction::ClientToServer,
-        9,
-        &mut rfmp::handshake::helpers::os_rng(),
-    )
-    .unwrap();
+    let end =
+        end_packet(&cipher, Direction::ClientToServer, 9, &mut rfmp::handshake::helpers::os_rng())
+            .unwrap();
     let frame = decode_frame(end.as_bytes()).unwrap();
     assert_eq!(frame.seq(), Some(9));
-    assert_eq!(
-        open_dp_packet(frame.clone(), &cipher, Direction::ClientToServer).unwrap(),
-        b""
-    );
-    let Frame::End { payload, .. } = frame else {
-        unreachable!()
-    };
+    assert_eq!(open_dp_packet(frame.clone(), &cipher, Direction::ClientToServer).unwrap(), b"");
+    let Frame::End { payload, .. } = frame else { unreachable!() };
     let forged = Frame::End { seq: 10, payload };
     assert!(matches!(
         open_dp_packet(forged.clone(), &cipher, Direction::ClientToServer),
@@ -241,17 +198,9 @@ fn step_16_malformed_frames_get_clear_errors() {
 /// Step 16.e: a bad CRC field, or a CRC that does not match, means "damaged": NK, not an error.
 #[test]
 fn step_16_bad_crc_means_damaged() {
-    for frame in [
-        "(AK,1,zzzzzzzz)",
-        "(AK,1,1234567)",
-        "(AK,1,00000000)",
-        "(AK)",
-        "(AK,1,ABCDEF01)",
-    ] {
-        assert!(
-            matches!(decode_frame(frame.as_bytes()), Err(Error::Damaged(_))),
-            "{frame}"
-        );
+    for frame in ["(AK,1,zzzzzzzz)", "(AK,1,1234567)", "(AK,1,00000000)", "(AK)", "(AK,1,ABCDEF01)"]
+    {
+        assert!(matches!(decode_frame(frame.as_bytes()), Err(Error::Damaged(_))), "{frame}");
     }
 }
 
@@ -261,10 +210,7 @@ fn step_16_frame_over_1025_bytes_is_refused() {
     let long = format!("(DP,0,0,1,{})", "A".repeat(MAX_FRAME_BYTES));
     let mut reader = FrameReader::new(Cursor::new(long.into_bytes()), Vec::new());
     let error = reader.read().unwrap_err();
-    assert!(
-        matches!(error, Error::PacketTooLarge { limit: 1025 }),
-        "{error:?}"
-    );
+    assert!(matches!(error, Error::PacketTooLarge { limit: 1025 }), "{error:?}");
     assert_eq!(error.code(), 413);
 }
 
@@ -272,26 +218,12 @@ fn step_16_frame_over_1025_bytes_is_refused() {
 #[test]
 fn step_16_huge_fragment_count_is_refused_before_any_memory_is_spent() {
     let frame = with_crc("(DP,0,0,4294967295,aGk=,");
-    let Frame::Data {
-        seq,
-        index,
-        count,
-        payload,
-    } = decode_frame(frame.as_bytes()).unwrap()
-    else {
+    let Frame::Data { seq, index, count, payload } = decode_frame(frame.as_bytes()).unwrap() else {
         unreachable!()
     };
     let mut window = ReceiveWindow::new(0, 700, &ReliableConfig::default());
     let error = window
-        .accept(
-            seq,
-            Sequenced::Fragment {
-                index,
-                count,
-                bytes: payload,
-            },
-            Instant::now(),
-        )
+        .accept(seq, Sequenced::Fragment { index, count, bytes: payload }, Instant::now())
         .unwrap_err();
     assert!(matches!(error, Error::MessageTooLarge(_)), "{error:?}");
     assert_eq!(error.code(), 413);
@@ -301,35 +233,20 @@ fn step_16_huge_fragment_count_is_refused_before_any_memory_is_spent() {
 #[test]
 fn step_16_ee_packet_between_frames_is_the_peers_error() {
     let error = decode_frame(b"(EE,503,outgoing queue full)").unwrap_err();
-    assert!(
-        matches!(error, Error::Peer { ref code, .. } if code == "503"),
-        "{error:?}"
-    );
+    assert!(matches!(error, Error::Peer { ref code, .. } if code == "503"), "{error:?}");
 }
 
 /// Step 16.h: a message that stays incomplete past the reassembly timeout is an error.
 #[test]
 fn step_16_reassembly_times_out() {
-    let config = ReliableConfig {
-        reassembly_timeout: Duration::from_secs(1),
-        ..ReliableConfig::default()
-    };
+    let config =
+        ReliableConfig { reassembly_timeout: Duration::from_secs(1), ..ReliableConfig::default() };
     let mut window = ReceiveWindow::new(0, 700, &config);
     let start = Instant::now();
-    let first = Sequenced::Fragment {
-        index: 0,
-        count: 2,
-        bytes: vec![1],
-    };
+    let first = Sequenced::Fragment { index: 0, count: 2, bytes: vec![1] };
     assert!(window.accept(0, first, start).unwrap().delivered.is_empty());
-    assert!(
-        window
-            .check_deadline(start + Duration::from_millis(500))
-            .is_ok()
-    );
-    let error = window
-        .check_deadline(start + Duration::from_secs(2))
-        .unwrap_err();
+    assert!(window.check_deadline(start + Duration::from_millis(500)).is_ok());
+    let error = window.check_deadline(start + Duration::from_secs(2)).unwrap_err();
     assert!(matches!(error, Error::TimedOut { .. }), "{error:?}");
 }
 
@@ -338,15 +255,8 @@ fn step_16_reassembly_times_out() {
 fn step_16_gap_gets_one_nak_and_in_order_delivery() {
     let mut window = ReceiveWindow::new(0, 700, &ReliableConfig::default());
     let now = Instant::now();
-    let one = |b: u8| Sequenced::Fragment {
-        index: 0,
-        count: 1,
-        bytes: vec![b],
-    };
-    assert_eq!(
-        window.accept(0, one(0), now).unwrap().delivered,
-        [Delivery::Message(vec![0])]
-    );
+    let one = |b: u8| Sequenced::Fragment { index: 0, count: 1, bytes: vec![b] };
+    assert_eq!(window.accept(0, one(0), now).unwrap().delivered, [Delivery::Message(vec![0])]);
     // Frame 1 is lost; 2 and 3 arrive: NK 1, once.
     assert_eq!(window.accept(2, one(2), now).unwrap().naks, [1]);
     let outcome = window.accept(3, one(3), now).unwrap();
@@ -375,31 +285,14 @@ fn step_16_sender_retransmits_with_backoff_then_gives_up() {
     window.sent("(frame 1)".into(), t0);
     // NK 1: frame 1 again, now.
     let resend = window.on_nak(1, t0).unwrap().unwrap();
-    assert_eq!(
-        (resend.seq, resend.transmission, &*resend.frame),
-        (1, 2, "(frame 1)")
-    );
+    assert_eq!((resend.seq, resend.transmission, &*resend.frame), (1, 2, "(frame 1)"));
     // Nothing is due before the timeout; frame 0 is due after it.
-    assert!(
-        window
-            .on_tick(t0 + Duration::from_millis(99))
-            .unwrap()
-            .is_none()
-    );
-    let again = window
-        .on_tick(t0 + Duration::from_millis(100))
-        .unwrap()
-        .unwrap();
+    assert!(window.on_tick(t0 + Duration::from_millis(99)).unwrap().is_none());
+    let again = window.on_tick(t0 + Duration::from_millis(100)).unwrap().unwrap();
     assert_eq!((again.seq, again.transmission), (0, 2));
     // The next wait is twice as long (backoff).
-    assert_eq!(
-        window.next_deadline(),
-        Some(t0 + Duration::from_millis(300))
-    );
-    window
-        .on_tick(t0 + Duration::from_millis(300))
-        .unwrap()
-        .unwrap();
+    assert_eq!(window.next_deadline(), Some(t0 + Duration::from_millis(300)));
+    window.on_tick(t0 + Duration::from_millis(300)).unwrap().unwrap();
     let error = window.on_tick(t0 + Duration::from_secs(10)).unwrap_err();
     assert!(matches!(error, Error::GaveUp(_)), "{error:?}");
     assert_eq!(error.code(), 408);
@@ -414,29 +307,16 @@ fn step_16_sender_refuses_impossible_acknowledgements() {
     window.sent("(1)".into(), now);
     let error = window.on_ack(3, now).unwrap_err();
     assert!(matches!(error, Error::Protocol(_)), "{error:?}");
-    assert!(
-        error.to_string().contains("only frames before 2 were sent"),
-        "{error}"
-    );
+    assert!(error.to_string().contains("only frames before 2 were sent"), "{error}");
     assert_eq!(error.code(), 400);
     assert_eq!(window.on_ack(1, now).unwrap(), None);
     assert_eq!(window.len(), 1);
-    assert_eq!(
-        window.on_ack(0, now).unwrap(),
-        None,
-        "an old AK is harmless"
-    );
+    assert_eq!(window.on_ack(0, now).unwrap(), None, "an old AK is harmless");
     assert_eq!(window.len(), 1);
     let error = window.on_nak(0, now).unwrap_err();
     assert!(matches!(error, Error::Protocol(_)), "{error:?}");
-    assert!(
-        error.to_string().contains("already acknowledged"),
-        "{error}"
-    );
-    assert!(
-        window.on_nak(2, now).unwrap().is_none(),
-        "not sent yet: nothing to do"
-    );
+    assert!(error.to_string().contains("already acknowledged"), "{error}");
+    assert!(window.on_nak(2, now).unwrap().is_none(), "not sent yet: nothing to do");
 }
 
 /// Run a sender and a receiver against each other, delivering the frames
@@ -457,11 +337,7 @@ fn deliver_in_order(
         for (index, piece) in fragment(message, capacity).enumerate() {
             frames.push((
                 seq,
-                Sequenced::Fragment {
-                    index: index as u32,
-                    count,
-                    bytes: piece.to_vec(),
-                },
+                Sequenced::Fragment { index: index as u32, count, bytes: piece.to_vec() },
             ));
             seq = seq.wrapping_add(1);
         }
@@ -583,19 +459,14 @@ proptest! {
 /// multiply into retransmissions.
 #[test]
 fn step_16_repeated_nk_within_a_round_trip_is_ignored() {
-    let config = ReliableConfig {
-        initial_rto: Duration::from_millis(100),
-        ..ReliableConfig::default()
-    };
+    let config =
+        ReliableConfig { initial_rto: Duration::from_millis(100), ..ReliableConfig::default() };
     let mut window = SendWindow::new(0, config);
     let t0 = Instant::now();
     window.sent("(frame 0)".into(), t0);
     assert_eq!(window.on_nak(0, t0).unwrap().unwrap().transmission, 2);
     let soon = t0 + Duration::from_millis(50);
-    assert!(
-        window.on_nak(0, soon).unwrap().is_none(),
-        "the copy may still be on its way"
-    );
+    assert!(window.on_nak(0, soon).unwrap().is_none(), "the copy may still be on its way");
     let later = t0 + Duration::from_millis(100);
     assert_eq!(window.on_nak(0, later).unwrap().unwrap().transmission, 3);
 }
@@ -604,10 +475,8 @@ fn step_16_repeated_nk_within_a_round_trip_is_ignored() {
 /// frames; an AK or NK in between keeps the wait at one RTO.
 #[test]
 fn step_16_backoff_only_while_the_peer_is_silent() {
-    let config = ReliableConfig {
-        initial_rto: Duration::from_millis(100),
-        ..ReliableConfig::default()
-    };
+    let config =
+        ReliableConfig { initial_rto: Duration::from_millis(100), ..ReliableConfig::default() };
     let mut window = SendWindow::new(0, config);
     let t0 = Instant::now();
     window.sent("(frame 0)".into(), t0);
@@ -615,17 +484,11 @@ fn step_16_backoff_only_while_the_peer_is_silent() {
     // Silent peer: the second wait for frame 0 is twice the first.
     let t1 = t0 + Duration::from_millis(100);
     window.on_tick(t1).unwrap().unwrap();
-    assert_eq!(
-        window.next_deadline(),
-        Some(t1 + Duration::from_millis(200))
-    );
+    assert_eq!(window.next_deadline(), Some(t1 + Duration::from_millis(200)));
     // A duplicate AK shows the peer is taking our frames: no more doubling.
     let t2 = t1 + Duration::from_millis(150);
     assert!(window.on_ack(0, t2).unwrap().is_none());
     let t3 = t1 + Duration::from_millis(200);
     window.on_tick(t3).unwrap().unwrap();
-    assert_eq!(
-        window.next_deadline(),
-        Some(t3 + Duration::from_millis(100))
-    );
+    assert_eq!(window.next_deadline(), Some(t3 + Duration::from_millis(100)));
 }

@@ -37,19 +37,13 @@ fn step_01_start_packet_has_exact_wire_form() {
 fn step_01_encryption_type_accepts_only_0_or_1() {
     assert!(!encryption_type("0").unwrap());
     assert!(encryption_type(" 1\n").unwrap());
-    assert!(matches!(
-        encryption_type("yes"),
-        Err(Error::InvalidChoice { .. })
-    ));
+    assert!(matches!(encryption_type("yes"), Err(Error::InvalidChoice { .. })));
 }
 
 /// Step 1.c: the formatter adds parentheses and commas, nothing else.
 #[test]
 fn step_01_packet_formatter_joins_fields() {
-    assert_eq!(
-        packet_formatter(&["SS", "RFMP", "v1.0", "1"]),
-        "(SS,RFMP,v1.0,1)"
-    );
+    assert_eq!(packet_formatter(&["SS", "RFMP", "v1.0", "1"]), "(SS,RFMP,v1.0,1)");
     assert_eq!(packet_formatter(&["End"]), "(End)");
 }
 
@@ -92,20 +86,14 @@ fn step_08_cc_field_count_decides_security() {
     let plain = Packet::parse(b"(CC)").unwrap();
     assert_eq!(check_cc_packet(plain, false).unwrap(), None);
     let secured = Packet::parse(cc_packet(Some(test_server_public_pem())).as_bytes()).unwrap();
-    assert_eq!(
-        check_cc_packet(secured, true).unwrap().as_deref(),
-        Some(test_server_public_pem())
-    );
+    assert_eq!(check_cc_packet(secured, true).unwrap().as_deref(), Some(test_server_public_pem()));
 }
 
 /// Step 8.a: a secured request answered with `(CC)` is a downgrade and is refused.
 #[test]
 fn step_08_refuses_downgrade_to_unsecured_cc() {
     let plain = Packet::parse(b"(CC)").unwrap();
-    assert!(matches!(
-        check_cc_packet(plain, true),
-        Err(Error::SecurityMismatch(_))
-    ));
+    assert!(matches!(check_cc_packet(plain, true), Err(Error::SecurityMismatch(_))));
 }
 
 /// Step 9.a: the converter turns the CC packet's PEM back into the same key.
@@ -137,10 +125,9 @@ fn step_10_ec_packet_is_804_bytes_for_aes_and_807_for_caesar() {
     let server = test_server_key().to_public_key();
     let client_pem = public_key_to_pem(&test_client_public()).unwrap();
     let mut rng = os_rng();
-    for (algorithm, length, prefix) in [
-        (Algorithm::Aes, 804, "(EC,aes,"),
-        (Algorithm::Caesar, 807, "(EC,caesar,"),
-    ] {
+    for (algorithm, length, prefix) in
+        [(Algorithm::Aes, 804, "(EC,aes,"), (Algorithm::Caesar, 807, "(EC,caesar,")]
+    {
         let session = algo_and_encrypted_session(algorithm, &server, &mut rng).unwrap();
         assert_eq!(session.ciphertext.len(), 256, "RSA-2048 ciphertext");
         assert_eq!(session.field.len(), 344, "base64 of 256 bytes");
@@ -202,10 +189,7 @@ fn step_15_confirmation_opens_only_under_the_same_key() {
         is_confirmed(Packet::parse(sc.as_bytes()).unwrap(), Some(&other)),
         Err(Error::NotConfirmed(_))
     ));
-    assert_eq!(
-        sc_packet(&SessionCipher::None, None, &mut rng).unwrap(),
-        "(SC)"
-    );
+    assert_eq!(sc_packet(&SessionCipher::None, None, &mut rng).unwrap(), "(SC)");
     let unsecured = Packet::parse(b"(SC)").unwrap();
     assert!(is_confirmed(unsecured, None).unwrap().is_none());
 }
@@ -220,22 +204,11 @@ fn step_14_sc_packet_carries_a_fresh_32_byte_server_nonce() {
     for _ in 0..2 {
         let nonce = generate_server_nonce(&mut rng);
         let cipher = SessionCipher::from_secret(&derive_session_key(&secret, &nonce));
-        let sc = Packet::parse(
-            sc_packet(&cipher, Some(&nonce), &mut rng)
-                .unwrap()
-                .as_bytes(),
-        )
-        .unwrap();
+        let sc =
+            Packet::parse(sc_packet(&cipher, Some(&nonce), &mut rng).unwrap().as_bytes()).unwrap();
         assert_eq!(sc.fields.len(), 3, "{}", sc.text);
-        assert_eq!(
-            sc.fields[1].len(),
-            44,
-            "32 bytes are 44 characters of base64"
-        );
-        assert_eq!(
-            rfmp::handshake::helpers::base64_decode("nonce", &sc.fields[1]).unwrap(),
-            nonce
-        );
+        assert_eq!(sc.fields[1].len(), 44, "32 bytes are 44 characters of base64");
+        assert_eq!(rfmp::handshake::helpers::base64_decode("nonce", &sc.fields[1]).unwrap(), nonce);
         // 15 bytes of text, 16 of nonce and 16 of tag: 47 bytes, 64 characters.
         assert_eq!(sc.fields[2].len(), 64);
         nonces.push(nonce);
@@ -251,11 +224,7 @@ fn step_14_derived_key_changes_with_the_nonce() {
     let one = derive_session_key(&secret, &[1; 32]);
     assert_eq!(one, derive_session_key(&secret, &[1; 32]));
     assert_ne!(one, derive_session_key(&secret, &[2; 32]));
-    assert_ne!(
-        one.as_bytes(),
-        secret.as_bytes(),
-        "the secret is not the key"
-    );
+    assert_ne!(one.as_bytes(), secret.as_bytes(), "the secret is not the key");
     let mut shifts = std::collections::BTreeSet::new();
     for n in 0..=255u8 {
         let SessionSecret::Caesar(shift) = derive_session_key(&SessionSecret::Caesar(3), &[n; 32])
@@ -284,10 +253,7 @@ fn step_15_refuses_a_secured_sc_without_a_server_nonce() {
         matches!(&refused, Err(Error::NotConfirmed(why)) if why.contains("no server nonce")),
         "{refused:?}"
     );
-    let short = format!(
-        "(SC,AAAA,{})",
-        rfmp::handshake::helpers::base64_encode(&sealed)
-    );
+    let short = format!("(SC,AAAA,{})", rfmp::handshake::helpers::base64_encode(&sealed));
     let refused = is_confirmed(Packet::parse(short.as_bytes()).unwrap(), Some(&secret));
     assert!(
         matches!(&refused, Err(Error::NotConfirmed(why)) if why.contains("32 bytes")),
@@ -300,31 +266,14 @@ fn step_15_refuses_a_secured_sc_without_a_server_nonce() {
 fn step_16_aes_frame_payload_is_nonce_tag_ciphertext() {
     let mut rng = os_rng();
     let cipher = SessionCipher::from_secret(&SessionSecret::Aes([9; 16]));
-    let dp = dp_packet(
-        &cipher,
-        Direction::ClientToServer,
-        0,
-        0,
-        1,
-        b"hello",
-        &mut rng,
-    )
-    .unwrap();
+    let dp = dp_packet(&cipher, Direction::ClientToServer, 0, 0, 1, b"hello", &mut rng).unwrap();
     let Frame::Data { payload, .. } = decode_frame(dp.as_bytes()).unwrap() else {
         panic!("a data frame");
     };
     assert_eq!(payload.len(), 16 + 16 + 5);
     assert_ne!(&payload[32..], b"hello", "the message is encrypted");
     // Two seals of one message use two nonces, so they differ entirely.
-    let again = dp_packet(
-        &cipher,
-        Direction::ClientToServer,
-        0,
-        0,
-        1,
-        b"hello",
-        &mut rng,
-    );
+    let again = dp_packet(&cipher, Direction::ClientToServer, 0, 0, 1, b"hello", &mut rng);
     assert_ne!(dp, again.unwrap());
 }
 
@@ -332,37 +281,16 @@ fn step_16_aes_frame_payload_is_nonce_tag_ciphertext() {
 #[test]
 fn step_16_none_and_caesar_frame_wire_forms() {
     let mut rng = os_rng();
-    let none = dp_packet(
-        &SessionCipher::None,
-        Direction::ClientToServer,
-        0,
-        0,
-        1,
-        b"hello",
-        &mut rng,
-    );
+    let none =
+        dp_packet(&SessionCipher::None, Direction::ClientToServer, 0, 0, 1, b"hello", &mut rng);
     let crc = format!("{:08x}", crc32fast::hash(b"(DP,0,0,1,aGVsbG8=,"));
     assert_eq!(none.unwrap(), format!("(DP,0,0,1,aGVsbG8=,{crc})"));
     // "hello" shifted by 1 is "ifmmp", whose base64 is aWZtbXA=.
     let caesar = SessionCipher::Caesar { shift: 1 };
-    let frame = dp_packet(
-        &caesar,
-        Direction::ClientToServer,
-        7,
-        0,
-        1,
-        b"hello",
-        &mut rng,
-    )
-    .unwrap();
+    let frame = dp_packet(&caesar, Direction::ClientToServer, 7, 0, 1, b"hello", &mut rng).unwrap();
     assert!(frame.starts_with("(DP,7,0,1,aWZtbXA=,"), "{frame}");
     // The shift wraps around modulo 256.
-    assert_eq!(
-        SessionCipher::Caesar { shift: 2 }
-            .seal(&[0xff], b"", &mut rng)
-            .unwrap(),
-        [0x01]
-    );
+    assert_eq!(SessionCipher::Caesar { shift: 2 }.seal(&[0xff], b"", &mut rng).unwrap(), [0x01]);
 }
 
 /// A full handshake and echo over real sockets, in each of the three modes.
@@ -440,9 +368,7 @@ fn framing_reads_two_packets_from_one_write() {
 fn framing_server_accepts_start_packet_written_byte_by_byte() {
     let addr = start_default_server();
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
     for byte in b"(SS,RFMP,v1.0,0)" {
         stream.write_all(&[*byte]).unwrap();
         stream.flush().unwrap();
@@ -504,10 +430,7 @@ fn server_keeps_session_keys_per_connection() {
 /// The server caps its clients: one more than `max_clients` is refused with EE 503.
 #[test]
 fn server_refuses_clients_beyond_max_with_ee_503() {
-    let addr = start_server(ServerConfig {
-        max_clients: 1,
-        ..ServerConfig::default()
-    });
+    let addr = start_server(ServerConfig { max_clients: 1, ..ServerConfig::default() });
     let mut rng = os_rng();
     // The first client holds the only slot (its handshake is complete, so
     // its thread is certainly running).
@@ -567,10 +490,8 @@ fn sc_in(bytes: &str) -> Packet {
 fn step_14_replayed_client_stream_fails_at_its_first_sealed_frame() {
     use rfmp::chat::client::{Client, Security};
     let (addr, _data) = start_chat_server(|_| {});
-    let secured = || Security::Secured {
-        algorithm: Algorithm::Aes,
-        private_key: test_client_key(),
-    };
+    let secured =
+        || Security::Secured { algorithm: Algorithm::Aes, private_key: test_client_key() };
     let watcher = Client::connect(addr, secured()).unwrap();
     watcher.login("watcher", TEST_PASSWORD).unwrap();
     let notice = |client: &Client| {
@@ -579,10 +500,7 @@ fn step_14_replayed_client_stream_fails_at_its_first_sealed_frame() {
             .unwrap()
             .expect("a notice within 10 s");
         assert_eq!(envelope.action, "notice", "{envelope:?}");
-        envelope.data["text"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        envelope.data["text"].as_str().unwrap_or_default().to_string()
     };
 
     // The real session, through Eve's relay.
@@ -599,10 +517,7 @@ fn step_14_replayed_client_stream_fails_at_its_first_sealed_frame() {
     let mut replay = TcpStream::connect(addr).unwrap();
     replay.write_all(&from_client).unwrap();
     let answer = read_to_close(replay);
-    let (original, replayed) = (
-        sc_in(&String::from_utf8_lossy(&from_server)),
-        sc_in(&answer),
-    );
+    let (original, replayed) = (sc_in(&String::from_utf8_lossy(&from_server)), sc_in(&answer));
     assert_ne!(original.fields[1], replayed.fields[1], "a new server nonce");
     let after_sc = &answer[answer.find(&replayed.text).unwrap() + replayed.text.len()..];
     assert!(

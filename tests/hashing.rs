@@ -19,10 +19,7 @@ fn small() -> Params {
 fn a_pooled_hash_verifies_only_the_right_password() {
     let pool = HashingPool::with_params(1, small());
     let stored = pool.hash("correct horse battery").unwrap();
-    assert!(
-        stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
-        "{stored}"
-    );
+    assert!(stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{stored}");
     assert!(pool.verify("correct horse battery", &stored).unwrap());
     assert!(!pool.verify("correct horse battery!", &stored).unwrap());
 }
@@ -34,20 +31,10 @@ fn a_pooled_hash_verifies_only_the_right_password() {
 fn pooled_hashes_are_standard_argon2id_phc_strings() {
     let pool = HashingPool::new(1);
     let stored = pool.hash("correct horse battery").unwrap();
-    assert!(
-        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-        "{stored}"
-    );
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
     let parsed = PasswordHash::new(&stored).unwrap();
-    assert!(
-        Argon2::default()
-            .verify_password(b"correct horse battery", &parsed)
-            .is_ok()
-    );
-    let theirs = Argon2::default()
-        .hash_password(b"staple")
-        .unwrap()
-        .to_string();
+    assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+    let theirs = Argon2::default().hash_password(b"staple").unwrap().to_string();
     assert!(pool.verify("staple", &theirs).unwrap());
     assert!(!pool.verify("stapler", &theirs).unwrap());
 }
@@ -82,10 +69,7 @@ fn many_threads_share_a_fixed_number_of_work_areas() {
 #[test]
 fn a_stored_hash_needing_more_memory_is_refused() {
     let pool = HashingPool::with_params(1, small());
-    let big = Argon2::default()
-        .hash_password(b"staple")
-        .unwrap()
-        .to_string();
+    let big = Argon2::default().hash_password(b"staple").unwrap().to_string();
     let error = pool.verify("staple", &big).unwrap_err().to_string();
     assert!(error.contains("19456 KiB"), "{error}");
     let garbage = pool.verify("staple", "$md5$nope").unwrap_err().to_string();

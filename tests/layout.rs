@@ -11,10 +11,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("handshake", &["error", "files", "sync"]),
     ("link", &["handshake", "error", "files", "sync"]),
     ("seed", &["handshake", "link", "error", "files", "sync"]),
-    (
-        "chat",
-        &["handshake", "link", "seed", "error", "files", "sync"],
-    ),
+    ("chat", &["handshake", "link", "seed", "error", "files", "sync"]),
 ];
 
 /// Every `crate::NAME` that code (not comments) in `dir` names.
@@ -30,10 +27,8 @@ fn used_by(dir: &Path) -> BTreeSet<(String, String)> {
             let mut search = code;
             while let Some(at) = search.find("crate::") {
                 let after = &search[at + "crate::".len()..];
-                let name: String = after
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
+                let name: String =
+                    after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
                 // `crate::Error` and `crate::Result` are the error module's,
                 // re-exported at the top.
                 let module = match name.as_str() {

@@ -70,12 +70,7 @@ fn blocks_between(file: &str, text: &str, start: &str, end: &str) -> Vec<Marked>
             let end = (i + 1..lines.len())
                 .find(|&j| lines[j].trim() == end)
                 .unwrap_or_else(|| panic!("{file}:{}: `{name}` has no `{end}`", i + 1));
-            blocks.push(Marked {
-                name,
-                indent,
-                start: i,
-                end,
-            });
+            blocks.push(Marked { name, indent, start: i, end });
             i = end;
         }
         i += 1;
@@ -178,15 +173,9 @@ fn generated_blocks_match_the_code() {
 fn lib_step_table_is_made_from_steps() {
     let file = "src/lib.rs";
     let committed = fs::read_to_string(file).expect("src/lib.rs");
-    let (start, end) = (
-        "//! <!-- generated: rustdoc-steps -->\n",
-        "//! <!-- end generated -->",
-    );
+    let (start, end) = ("//! <!-- generated: rustdoc-steps -->\n", "//! <!-- end generated -->");
     let from = committed.find(start).expect("the table's opening marker") + start.len();
-    let to = from
-        + committed[from..]
-            .find(end)
-            .expect("the table's closing marker");
+    let to = from + committed[from..].find(end).expect("the table's closing marker");
     let generated = rfmp::teach::steps::rustdoc_table();
     if committed[from..to] == generated {
         return;
@@ -219,10 +208,7 @@ fn every_block_name_is_known_and_used() {
             used.insert(block.name);
         }
     }
-    let unused: Vec<_> = LESSON_BLOCKS
-        .iter()
-        .filter(|name| !used.contains(**name))
-        .collect();
+    let unused: Vec<_> = LESSON_BLOCKS.iter().filter(|name| !used.contains(**name)).collect();
     assert!(unused.is_empty(), "blocks no file shows: {unused:?}");
     assert!(lesson_block("no-such-block").is_err());
 }
@@ -232,11 +218,7 @@ fn every_block_name_is_known_and_used() {
 #[test]
 fn lesson_blocks_are_deterministic() {
     for name in ["ec-aes", "sc", "handshake-caesar"] {
-        assert_eq!(
-            lesson_block(name).unwrap(),
-            lesson_block(name).unwrap(),
-            "{name}"
-        );
+        assert_eq!(lesson_block(name).unwrap(), lesson_block(name).unwrap(), "{name}");
     }
 }
 
@@ -250,23 +232,11 @@ fn handshake_diagrams_show_the_real_packets() {
     assert!(none.contains("S->>C: 7.b (CC), 4 B"), "{none}");
     assert!(none.contains("S->>C: 14.a (SC), 4 B"), "{none}");
     let caesar = handshake_diagram(Some(Algorithm::Caesar)).unwrap();
-    assert!(
-        caesar.contains("C->>S: 11.a (EC,caesar,<base64 344>,<PEM 450 B>), 807 B"),
-        "{caesar}"
-    );
-    assert!(
-        caesar.contains("S->>C: 14.a (SC,<nonce 44>,<base64 20>), 70 B"),
-        "{caesar}"
-    );
+    assert!(caesar.contains("C->>S: 11.a (EC,caesar,<base64 344>,<PEM 450 B>), 807 B"), "{caesar}");
+    assert!(caesar.contains("S->>C: 14.a (SC,<nonce 44>,<base64 20>), 70 B"), "{caesar}");
     let aes = handshake_diagram(Some(Algorithm::Aes)).unwrap();
-    assert!(
-        aes.contains("C->>S: 11.a (EC,aes,<base64 344>,<PEM 450 B>), 804 B"),
-        "{aes}"
-    );
-    assert!(
-        aes.contains("S->>C: 14.a (SC,<nonce 44>,<base64 64>), 114 B"),
-        "{aes}"
-    );
+    assert!(aes.contains("C->>S: 11.a (EC,aes,<base64 344>,<PEM 450 B>), 804 B"), "{aes}");
+    assert!(aes.contains("S->>C: 14.a (SC,<nonce 44>,<base64 64>), 114 B"), "{aes}");
     assert!(
         aes.contains("14.a.ii session key = HKDF-SHA256(nonce, secret)"),
         "the derivation: {aes}"
@@ -297,14 +267,9 @@ fn every_lesson_with_rust_runs_as_a_doctest() {
 fn demo_output(source: &str) -> String {
     let (cipher, faults) = match source {
         "demo none" => (DemoCipher::None, DEMO_FAULTS),
-        "demo aes" => (
-            DemoCipher::Aes,
-            Faults {
-                corrupt_rate: 0.0,
-                drop_rate: 0.0,
-                ..DEMO_FAULTS
-            },
-        ),
+        "demo aes" => {
+            (DemoCipher::Aes, Faults { corrupt_rate: 0.0, drop_rate: 0.0, ..DEMO_FAULTS })
+        }
         other => panic!("no demo run is called `{other}`"),
     };
     let mut out = anstream::StripStream::new(Vec::new());
@@ -349,11 +314,7 @@ fn quoted_demo_output_is_what_the_demo_prints() {
 /// `src/chat/hub.rs` and `src/chat/hub/conversation.rs`.
 fn server_log_calls() -> BTreeSet<(String, String)> {
     let mut calls = BTreeSet::new();
-    for file in [
-        "src/chat/server.rs",
-        "src/chat/hub.rs",
-        "src/chat/hub/conversation.rs",
-    ] {
+    for file in ["src/chat/server.rs", "src/chat/hub.rs", "src/chat/hub/conversation.rs"] {
         let source = fs::read_to_string(file).expect(file);
         for (level, _) in source.match_indices("log::") {
             let rest = &source[level + "log::".len()..];
@@ -436,10 +397,7 @@ fn envelope_errors_in_the_lessons_are_the_code_s() {
         ("no time", &no_time, "missing field `time`"),
         ("a short time", &short_time, "premature end of input"),
     ] {
-        assert!(
-            message.contains(quoted),
-            "{what}: `{message}` lacks `{quoted}`"
-        );
+        assert!(message.contains(quoted), "{what}: `{message}` lacks `{quoted}`");
         for file in ["lessons/07c-link.md", "lessons/13-your-own-peer.md"] {
             let text = fs::read_to_string(file).expect(file).replace('\n', " ");
             assert!(text.contains(quoted), "{file} does not quote `{quoted}`");
@@ -456,10 +414,7 @@ fn every_chapter_can_be_read_in_one_sitting() {
     for entry in std::fs::read_dir("lessons").expect("the lessons folder") {
         let path = entry.expect("a lessons entry").path();
         if path.extension().is_some_and(|e| e == "md") {
-            let lines = std::fs::read_to_string(&path)
-                .expect("a lesson")
-                .lines()
-                .count();
+            let lines = std::fs::read_to_string(&path).expect("a lesson").lines().count();
             assert!(
                 lines <= MOST_LINES,
                 "{} has {lines} lines, more than {MOST_LINES}: split it",

@@ -52,11 +52,7 @@ fn step_04_rejects_flag_other_than_0_or_1() {
 /// Step 13.a.i: an algorithm other than aes or caesar is refused.
 #[test]
 fn step_13_rejects_ec_with_unknown_algorithm() {
-    let p = ec(
-        "des",
-        &encrypted(&SessionSecret::Caesar(3)),
-        test_server_public_pem(),
-    );
+    let p = ec("des", &encrypted(&SessionSecret::Caesar(3)), test_server_public_pem());
     let err = decrypt_ec_packet(p, &test_server_key()).unwrap_err();
     assert!(matches!(err, Error::InvalidChoice { .. }));
     assert!(err.to_string().contains("aes or caesar"));
@@ -68,10 +64,7 @@ fn step_13_rejects_ec_with_missing_fields() {
     let p =
         Packet::parse(format!("(EC,aes,{})", encrypted(&SessionSecret::Aes([0; 16]))).as_bytes())
             .unwrap();
-    assert!(matches!(
-        decrypt_ec_packet(p, &test_server_key()),
-        Err(Error::Malformed(_))
-    ));
+    assert!(matches!(decrypt_ec_packet(p, &test_server_key()), Err(Error::Malformed(_))));
 }
 
 /// Step 13.a.i: a secret that is not base64 is refused, naming the field.
@@ -79,13 +72,7 @@ fn step_13_rejects_ec_with_missing_fields() {
 fn step_13_rejects_bad_base64() {
     let p = ec("aes", "not*base64!", test_server_public_pem());
     let err = decrypt_ec_packet(p, &test_server_key()).unwrap_err();
-    assert!(matches!(
-        err,
-        Error::Base64 {
-            field: "encrypted session secret",
-            ..
-        }
-    ));
+    assert!(matches!(err, Error::Base64 { field: "encrypted session secret", .. }));
 }
 
 /// Step 13.a.i: a client key that is not a PEM RSA key is refused.
@@ -122,67 +109,36 @@ fn step_13_rejects_secret_encrypted_to_another_key() {
     let other = test_client_key().to_public_key();
     let ct = encrypt_session_secret(&SessionSecret::Aes([5; 16]), &other, &mut os_rng()).unwrap();
     let p = ec("aes", &base64_encode(&ct), test_server_public_pem());
-    assert!(matches!(
-        decrypt_ec_packet(p, &test_server_key()),
-        Err(Error::Rsa(_))
-    ));
+    assert!(matches!(decrypt_ec_packet(p, &test_server_key()), Err(Error::Rsa(_))));
 }
 
 /// Step 13.a.ii: an AES secret must be 16 bytes, and a Caesar shift must not be 0.
 #[test]
 fn step_13_rejects_secret_of_wrong_size_or_zero_shift() {
     // A 1-byte secret announced as aes.
-    let p = ec(
-        "aes",
-        &encrypted(&SessionSecret::Caesar(9)),
-        test_server_public_pem(),
-    );
-    assert!(matches!(
-        decrypt_ec_packet(p, &test_server_key()),
-        Err(Error::BadSecret(_))
-    ));
+    let p = ec("aes", &encrypted(&SessionSecret::Caesar(9)), test_server_public_pem());
+    assert!(matches!(decrypt_ec_packet(p, &test_server_key()), Err(Error::BadSecret(_))));
     // A 16-byte secret announced as caesar.
-    let p = ec(
-        "caesar",
-        &encrypted(&SessionSecret::Aes([1; 16])),
-        test_server_public_pem(),
-    );
-    assert!(matches!(
-        decrypt_ec_packet(p, &test_server_key()),
-        Err(Error::BadSecret(_))
-    ));
+    let p = ec("caesar", &encrypted(&SessionSecret::Aes([1; 16])), test_server_public_pem());
+    assert!(matches!(decrypt_ec_packet(p, &test_server_key()), Err(Error::BadSecret(_))));
     // A shift of 0, encrypted by hand.
-    let ct = test_server_key()
-        .to_public_key()
-        .oaep_encrypt::<rsa::sha2::Sha256>(&[0])
-        .unwrap();
+    let ct = test_server_key().to_public_key().oaep_encrypt::<rsa::sha2::Sha256>(&[0]).unwrap();
     let p = ec("caesar", &base64_encode(&ct), test_server_public_pem());
-    assert!(matches!(
-        decrypt_ec_packet(p, &test_server_key()),
-        Err(Error::BadSecret(_))
-    ));
+    assert!(matches!(decrypt_ec_packet(p, &test_server_key()), Err(Error::BadSecret(_))));
 }
 
 /// Step 16.b: a single flipped bit in an AES message fails authentication.
 #[test]
 fn step_16_rejects_tampered_aes_message() {
     let cipher = SessionCipher::from_secret(&SessionSecret::Aes([3; 16]));
-    let sealed = cipher
-        .seal(b"transfer 10 coins", b"", &mut os_rng())
-        .unwrap();
+    let sealed = cipher.seal(b"transfer 10 coins", b"", &mut os_rng()).unwrap();
     for bit in [0, 8 * 16, 8 * 32 + 3] {
         // in the nonce, in the tag, in the ciphertext
         let mut altered = sealed.clone();
         altered[bit / 8] ^= 1 << (bit % 8);
-        assert!(matches!(
-            cipher.open(&altered, b""),
-            Err(Error::AuthenticationFailed)
-        ));
+        assert!(matches!(cipher.open(&altered, b""), Err(Error::AuthenticationFailed)));
     }
-    assert!(matches!(
-        cipher.open(&sealed[..20], b""),
-        Err(Error::Malformed(_))
-    ));
+    assert!(matches!(cipher.open(&sealed[..20], b""), Err(Error::Malformed(_))));
 }
 
 /// Framing: more than MAX_PACKET_BYTES without a `)` is refused, not buffered forever.
@@ -193,9 +149,7 @@ fn framing_rejects_oversized_packet() {
     let mut conn = Connection::new(Cursor::new(bytes));
     assert!(matches!(
         conn.read_packet("test"),
-        Err(Error::PacketTooLarge {
-            limit: MAX_PACKET_BYTES
-        })
+        Err(Error::PacketTooLarge { limit: MAX_PACKET_BYTES })
     ));
 }
 
@@ -220,10 +174,7 @@ fn framing_rejects_invalid_utf8() {
 fn framing_rejects_bad_syntax() {
     let mut conn = Connection::new(Cursor::new(b"SS,RFMP)".to_vec()));
     assert!(matches!(conn.read_packet("test"), Err(Error::Malformed(_))));
-    assert!(matches!(
-        Packet::parse(b"(SS,(x)"),
-        Err(Error::Malformed(_))
-    ));
+    assert!(matches!(Packet::parse(b"(SS,(x)"), Err(Error::Malformed(_))));
     assert!(matches!(Packet::parse(b"(,x)"), Err(Error::Malformed(_))));
 }
 
@@ -232,10 +183,7 @@ fn framing_rejects_bad_syntax() {
 fn framing_reports_connection_closed_mid_packet() {
     let mut conn = Connection::new(Cursor::new(b"(CC,-----BEGIN".to_vec()));
     let err = conn.read_packet("the CC packet (step 8.a)").unwrap_err();
-    assert!(
-        err.to_string().contains("the CC packet (step 8.a)"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("the CC packet (step 8.a)"), "{err}");
 }
 
 /// Send `bytes` to a fresh connection after a secured start, and return the EE packet.
@@ -255,41 +203,21 @@ fn server_answers_bad_ec_packets_with_ee() {
     let key = test_client_public_pem();
     let good_secret = encrypted(&SessionSecret::Aes([4; 16]));
     let cases: Vec<(Vec<u8>, &str, &str)> = vec![
-        (
-            ec_packet_text("des", &good_secret, key),
-            "400",
-            "aes or caesar",
-        ),
+        (ec_packet_text("des", &good_secret, key), "400", "aes or caesar"),
         (b"(EC,aes,xyz)".to_vec(), "400", "4 fields"),
         (ec_packet_text("aes", "%%%", key), "400", "base64"),
-        (
-            ec_packet_text("aes", &good_secret, "nope"),
-            "400",
-            "PUBLIC KEY",
-        ),
-        (
-            ec_packet_text("aes", &base64_encode(&[1; 10]), key),
-            "422",
-            "exactly 256 bytes",
-        ),
+        (ec_packet_text("aes", &good_secret, "nope"), "400", "PUBLIC KEY"),
+        (ec_packet_text("aes", &base64_encode(&[1; 10]), key), "422", "exactly 256 bytes"),
         (b"(EC,\xff)".to_vec(), "400", "UTF-8"),
         (b"EC,aes)".to_vec(), "400", "opening parenthesis"),
         (b"(EC,aes,(x))".to_vec(), "400", "parenthesis"),
-        (
-            [b"(".as_slice(), &vec![b'A'; MAX_PACKET_BYTES + 1]].concat(),
-            "413",
-            "too large",
-        ),
+        ([b"(".as_slice(), &vec![b'A'; MAX_PACKET_BYTES + 1]].concat(), "413", "too large"),
     ];
     for (bytes, code, words) in cases {
         let ee = server_error_for_ec(&bytes);
         assert_eq!(ee.fields[0], "EE");
         assert_eq!(ee.fields[1], code, "{}", ee.text);
-        assert!(
-            ee.text.contains(words),
-            "{:?} should mention {words:?}",
-            ee.text
-        );
+        assert!(ee.text.contains(words), "{:?} should mention {words:?}", ee.text);
     }
 }
 
@@ -302,10 +230,7 @@ fn server_answers_garbage_start_with_ee_and_closes() {
     let mut conn = Connection::new(stream);
     let ee = conn.read_packet("EE").unwrap();
     assert_eq!(ee.fields[..2], ["EE", "400"]);
-    assert!(matches!(
-        conn.read_packet("close"),
-        Err(Error::Closed { .. })
-    ));
+    assert!(matches!(conn.read_packet("close"), Err(Error::Closed { .. })));
 }
 
 /// The text of an EC packet from raw fields (which may be invalid).
@@ -349,10 +274,7 @@ fn step_03_silent_client_gets_ee_408() {
     });
     let stream = TcpStream::connect(addr).unwrap();
     let answer = read_to_close(stream);
-    assert!(
-        answer.starts_with("(EE,408,timed out waiting for the start packet"),
-        "{answer}"
-    );
+    assert!(answer.starts_with("(EE,408,timed out waiting for the start packet"), "{answer}");
 }
 
 /// Step 3.a: a client that trickles its start packet a byte at a time, each
@@ -437,10 +359,7 @@ fn each_kind_of_error_names_what_was_expected() {
 
     // Internal faults are never the peer's.
     assert_eq!(Error::Internal("a bug".into()).code(), 500);
-    assert_eq!(
-        Error::Internal("a bug".into()).to_string(),
-        "internal error: a bug"
-    );
+    assert_eq!(Error::Internal("a bug".into()).to_string(), "internal error: a bug");
 }
 
 /// A well-formed message at the wrong point breaks a rule of the protocol:
@@ -458,12 +377,7 @@ fn protocol_violations_say_which_rule() {
     );
     assert_eq!(error.code(), 400);
 
-    files
-        .start(FileOffer {
-            name: "notes.txt".into(),
-            size: 2,
-        })
-        .unwrap();
+    files.start(FileOffer { name: "notes.txt".into(), size: 2 }).unwrap();
     let error = files.chunk(b"abc").unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -479,19 +393,13 @@ fn a_key_file_error_names_its_path() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("server.pem");
     let error = read_private_key(&missing).unwrap_err();
-    let Error::File {
-        operation, path, ..
-    } = &error
-    else {
+    let Error::File { operation, path, .. } = &error else {
         panic!("a missing key file is a file error: {error:?}");
     };
     assert_eq!((*operation, path.as_path()), ("read", missing.as_path()));
     assert_eq!(
         error.to_string(),
-        format!(
-            "could not read {}: No such file or directory (os error 2)",
-            missing.display()
-        )
+        format!("could not read {}: No such file or directory (os error 2)", missing.display())
     );
     assert_eq!(error.code(), 500);
 
@@ -503,9 +411,7 @@ fn a_key_file_error_names_its_path() {
     let error = read_private_key(&missing).unwrap_err();
     assert!(matches!(error, Error::BadPrivateKey(_)), "{error:?}");
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("bad RSA private key: {}: ", missing.display())),
+        error.to_string().starts_with(&format!("bad RSA private key: {}: ", missing.display())),
         "{error}"
     );
 }
@@ -536,18 +442,14 @@ fn key_pairs_are_written_once_and_read_back() {
     // A second write refuses, naming the file that exists.
     let error = write_key_pair(&key, &path).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("could not create {}: ", path.display())),
+        error.to_string().starts_with(&format!("could not create {}: ", path.display())),
         "{error}"
     );
     // Only the public key left over: still nothing is written.
     std::fs::remove_file(&path).unwrap();
     let error = write_key_pair(&key, &path).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("could not create {}: ", public_path.display())),
+        error.to_string().starts_with(&format!("could not create {}: ", public_path.display())),
         "{error}"
     );
     assert!(!path.exists());
@@ -563,9 +465,7 @@ fn an_unreadable_accounts_file_is_named() {
     std::fs::create_dir(&accounts_path).unwrap();
     let error = Accounts::open(dir.path()).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("could not read {}: ", accounts_path.display())),
+        error.to_string().starts_with(&format!("could not read {}: ", accounts_path.display())),
         "{error}"
     );
     assert!(matches!(error, Error::File { .. }), "{error:?}");
@@ -582,10 +482,7 @@ fn a_file_the_server_cannot_store_is_its_own_error_500() {
     let (addr, _data) = start_chat_server(|config| config.receive_dir = receive_dir.clone());
     let link = open_link(addr, &secured(rfmp::handshake::session::Algorithm::Aes));
     let token = login(&link, "alice");
-    let offer = FileOffer {
-        name: "notes.txt".into(),
-        size: 5,
-    };
+    let offer = FileOffer { name: "notes.txt".into(), size: 5 };
     let start =
         Envelope::new("file-start", serde_json::to_value(&offer).unwrap()).with_token(Some(&token));
     link.send(encode(&start, b"")).unwrap();
@@ -619,10 +516,7 @@ fn an_ee_packet_reads_back_as_the_peers_error() {
     };
     let parsed = Packet::parse(packet.as_bytes()).unwrap();
     assert_eq!(read(peer_error(&parsed)), expected);
-    assert_eq!(
-        read(parsed.expect("SC", "an SC packet").unwrap_err()),
-        expected
-    );
+    assert_eq!(read(parsed.expect("SC", "an SC packet").unwrap_err()), expected);
     assert_eq!(read(decode_frame(packet.as_bytes()).unwrap_err()), expected);
 }
 
@@ -637,23 +531,11 @@ fn every_kind_of_error_has_its_code() {
     let cases: Vec<(Error, u16)> = vec![
         (Error::Malformed(text()), 400),
         (Error::NotUtf8, 400),
-        (
-            Error::UnexpectedPacket {
-                expected: "a CC packet",
-                got: text(),
-            },
-            400,
-        ),
+        (Error::UnexpectedPacket { expected: "a CC packet", got: text() }, 400),
         (Error::Protocol(text()), 400),
         (Error::BadMessage(text()), 400),
         (Error::Usage(text()), 400),
-        (
-            Error::InvalidChoice {
-                given: text(),
-                expected: "0 or 1",
-            },
-            400,
-        ),
+        (Error::InvalidChoice { given: text(), expected: "0 or 1" }, 400),
         (base64_decode("secret", "!").unwrap_err(), 400),
         (Error::BadPublicKey(text()), 400),
         (Error::SecurityMismatch(text()), 400),
@@ -672,19 +554,10 @@ fn every_kind_of_error_has_its_code() {
         (Error::NotConfirmed(text()), 422),
         (Error::Unsupported(text()), 426),
         (Error::TooManyAttempts(text()), 429),
-        (
-            Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
-            500,
-        ),
+        (Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)), 500),
         (Error::Closed { waiting_for: "EC" }, 500),
         (Error::BadPrivateKey(text()), 500),
-        (
-            Error::Peer {
-                code: "400".into(),
-                description: text(),
-            },
-            500,
-        ),
+        (Error::Peer { code: "400".into(), description: text() }, 500),
         (Error::SessionEnded(text()), 500),
         (file, 500),
         (Error::Storage(text()), 500),
@@ -705,17 +578,13 @@ fn a_file_to_send_that_cannot_be_read_is_named() {
     let missing = dir.path().join("report.pdf");
     let error = sha256_file(&missing).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("could not open {}: ", missing.display())),
+        error.to_string().starts_with(&format!("could not open {}: ", missing.display())),
         "{error}"
     );
     // A directory opens, but does not read.
     let error = sha256_file(dir.path()).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with(&format!("could not read {}: ", dir.path().display())),
+        error.to_string().starts_with(&format!("could not read {}: ", dir.path().display())),
         "{error}"
     );
 }

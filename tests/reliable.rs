@@ -49,20 +49,13 @@ fn test_bytes(len: usize) -> Vec<u8> {
 /// file and 1,000 messages arrive intact, exactly once and in order.
 #[test]
 fn lossy_link_delivers_a_5_mib_file_and_1000_messages_intact_in_order() {
-    let faults = |seed| Faults {
-        corrupt_rate: 0.10,
-        drop_rate: 0.05,
-        seed,
-    };
+    let faults = |seed| Faults { corrupt_rate: 0.10, drop_rate: 0.05, seed };
     let received = tempfile::tempdir().unwrap();
     let addr = server_with(&received, |c| c.link.faults = faults(11));
     let link = open_link_with(
         addr,
         &secured(Algorithm::Aes),
-        LinkConfig {
-            faults: faults(12),
-            ..LinkConfig::default()
-        },
+        LinkConfig { faults: faults(12), ..LinkConfig::default() },
     );
     let source = tempfile::tempdir().unwrap();
     let path = source.path().join("five-mebibytes.bin");
@@ -80,10 +73,7 @@ fn lossy_link_delivers_a_5_mib_file_and_1000_messages_intact_in_order() {
     assert_eq!(saved.action, "file-saved", "{saved:?}");
     let saved: FileInfo = serde_json::from_value(saved.data).unwrap();
     assert_eq!((saved.size, &saved.sha256), (sent.size, &sent.sha256));
-    assert_eq!(
-        std::fs::read(received.path().join(&saved.name)).unwrap(),
-        original
-    );
+    assert_eq!(std::fs::read(received.path().join(&saved.name)).unwrap(), original);
     for i in 0..1000 {
         expect_room_message(&link, "alice", &format!("message {i}"));
     }
@@ -120,16 +110,7 @@ fn next_data(reader: &mut FrameReader<TcpStream>, cipher: &SessionCipher) -> Vec
 /// A message frame from the client with sequence number `seq`.
 fn message_frame(cipher: &SessionCipher, seq: u32, text: &str) -> String {
     let message = encode(&Envelope::new("message", text.into()), b"");
-    dp_packet(
-        cipher,
-        Direction::ClientToServer,
-        seq,
-        0,
-        1,
-        &message,
-        &mut os_rng(),
-    )
-    .unwrap()
+    dp_packet(cipher, Direction::ClientToServer, seq, 0, 1, &message, &mut os_rng()).unwrap()
 }
 
 /// A client that sends but never reads fills only its own queue, and is
@@ -139,9 +120,7 @@ fn server_disconnects_a_client_that_does_not_read() {
     let dir = tempfile::tempdir().unwrap();
     let addr = server_with(&dir, |c| c.link.queue_bytes = 4096);
     let (mut stream, _reader, cipher) = raw_session(addr, &Mode::Unsecured);
-    let frames: String = (0..400)
-        .map(|seq| message_frame(&cipher, seq, "x"))
-        .collect();
+    let frames: String = (0..400).map(|seq| message_frame(&cipher, seq, "x")).collect();
     stream.write_all(frames.as_bytes()).unwrap();
 
     let good = open_link(addr, &secured(Algorithm::Aes));
@@ -171,9 +150,7 @@ fn server_gives_up_on_a_client_that_never_acknowledges() {
         }
     });
     let (mut stream, _reader, cipher) = raw_session(addr, &Mode::Unsecured);
-    stream
-        .write_all(message_frame(&cipher, 0, "hello?").as_bytes())
-        .unwrap();
+    stream.write_all(message_frame(&cipher, 0, "hello?").as_bytes()).unwrap();
     let everything = read_to_close(stream);
     assert_eq!(everything.matches("(DP,0,0,1,").count(), 3, "{everything}");
     assert!(everything.contains("(EE,408,"), "{everything}");
@@ -195,16 +172,11 @@ fn server_rejects_a_replayed_aes_frame_with_ee_422() {
     let Frame::Data { payload, .. } = decode_frame(original.as_bytes()).unwrap() else {
         unreachable!()
     };
-    let replay = with_crc(&format!(
-        "(DP,1,0,1,{},",
-        rfmp::handshake::helpers::base64_encode(&payload)
-    ));
+    let replay =
+        with_crc(&format!("(DP,1,0,1,{},", rfmp::handshake::helpers::base64_encode(&payload)));
     stream.write_all(replay.as_bytes()).unwrap();
     let everything = read_to_close(stream);
-    assert!(
-        everything.contains("(EE,422,authentication failed"),
-        "{everything}"
-    );
+    assert!(everything.contains("(EE,422,authentication failed"), "{everything}");
 }
 
 /// A damaged frame is answered with NK; bytes that are not an envelope get
@@ -213,23 +185,12 @@ fn server_rejects_a_replayed_aes_frame_with_ee_422() {
 fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
     let addr = start_default_server();
     let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
-    let good = dp_packet(
-        &cipher,
-        Direction::ClientToServer,
-        0,
-        0,
-        1,
-        b"not json",
-        &mut os_rng(),
-    )
-    .unwrap();
+    let good =
+        dp_packet(&cipher, Direction::ClientToServer, 0, 0, 1, b"not json", &mut os_rng()).unwrap();
     let mut damaged = good.clone().into_bytes();
     damaged[12] ^= 0x04;
     stream.write_all(&damaged).unwrap();
-    assert_eq!(
-        reader.read().unwrap(),
-        Received::Frame(Frame::Nak { seq: 0 })
-    );
+    assert_eq!(reader.read().unwrap(), Received::Frame(Frame::Nak { seq: 0 }));
     stream.write_all(good.as_bytes()).unwrap();
     let answer = next_data(&mut reader, &cipher);
     let (envelope, _) = decode(&answer).unwrap();
@@ -238,9 +199,7 @@ fn server_naks_a_damaged_frame_and_answers_bad_json_with_an_error() {
     assert_eq!(code, 400);
     assert!(message.contains("not a JSON envelope"), "{envelope:?}");
     stream.write_all(ak_packet(1).as_bytes()).unwrap();
-    stream
-        .write_all(message_frame(&cipher, 1, "still fine").as_bytes())
-        .unwrap();
+    stream.write_all(message_frame(&cipher, 1, "still fine").as_bytes()).unwrap();
     let echo = next_data(&mut reader, &cipher);
     assert_eq!(decode(&echo).unwrap().0.text(), Some("still fine"));
 }
@@ -253,10 +212,7 @@ fn server_answers_an_unknown_frame_type_with_ee_400() {
     let frame = with_crc("(ZZ,0,");
     stream.write_all(frame.as_bytes()).unwrap();
     let everything = read_to_close(stream);
-    assert!(
-        everything.contains("(EE,400,malformed packet: unknown frame type"),
-        "{everything}"
-    );
+    assert!(everything.contains("(EE,400,malformed packet: unknown frame type"), "{everything}");
 }
 
 /// Files: an unsafe name is cut down to its last part, nothing is
@@ -266,10 +222,7 @@ fn server_answers_an_unknown_frame_type_with_ee_400() {
 fn received_files_get_safe_names_and_never_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = FileReceiver::new(dir.path(), 1000);
-    let offer = FileOffer {
-        name: "../../etc/passwd".into(),
-        size: 5,
-    };
+    let offer = FileOffer { name: "../../etc/passwd".into(), size: 5 };
     let hello = || FileEnd {
         sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into(),
     };
@@ -279,17 +232,11 @@ fn received_files_get_safe_names_and_never_overwrite() {
         files.end(hello())
     };
     assert_eq!(save(&mut files, b"hello").unwrap().unwrap().name, "passwd");
-    assert_eq!(
-        save(&mut files, b"hello").unwrap().unwrap().name,
-        "passwd (1)"
-    );
+    assert_eq!(save(&mut files, b"hello").unwrap().unwrap().name, "passwd (1)");
     assert_eq!(std::fs::read(dir.path().join("passwd")).unwrap(), b"hello");
 
     // Wrong bytes for the SHA-256 in file-end: refused, nothing left behind.
-    assert!(matches!(
-        save(&mut files, b"jello"),
-        Err(rfmp::Error::NotConfirmed(_))
-    ));
+    assert!(matches!(save(&mut files, b"jello"), Err(rfmp::Error::NotConfirmed(_))));
     // Fewer bytes than announced: refused at file-end.
     files.start(offer.clone()).unwrap();
     files.chunk(b"hell").unwrap();
@@ -297,21 +244,12 @@ fn received_files_get_safe_names_and_never_overwrite() {
     // More bytes than announced: refused at once, the rest swallowed, and
     // its file-end gets no second answer.
     files.start(offer.clone()).unwrap();
-    assert!(matches!(
-        files.chunk(b"hello!"),
-        Err(rfmp::Error::Protocol(_))
-    ));
+    assert!(matches!(files.chunk(b"hello!"), Err(rfmp::Error::Protocol(_))));
     assert!(files.chunk(b"more").is_ok());
     assert_eq!(files.end(hello()).unwrap(), None);
     // Too large: refused before any byte is stored.
-    let big = FileOffer {
-        size: 5000,
-        ..offer
-    };
-    assert!(matches!(
-        files.start(big),
-        Err(rfmp::Error::MessageTooLarge(_))
-    ));
+    let big = FileOffer { size: 5000, ..offer };
+    assert!(matches!(files.start(big), Err(rfmp::Error::MessageTooLarge(_))));
     assert!(files.chunk(&[0; 1000]).is_ok());
     assert_eq!(files.end(hello()).unwrap(), None);
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
@@ -337,10 +275,7 @@ fn an_empty_file_arrives() {
     let (saved, _) = next_envelope(&link);
     let saved: FileInfo = serde_json::from_value(saved.data).unwrap();
     assert_eq!(saved.name, "empty.txt");
-    assert_eq!(
-        std::fs::read(received.path().join("empty.txt")).unwrap(),
-        b""
-    );
+    assert_eq!(std::fs::read(received.path().join("empty.txt")).unwrap(), b"");
     link.close().unwrap();
 }
 
@@ -394,8 +329,7 @@ fn step_17_close_is_clean_after_the_peer_said_end_and_hung_up() {
         Some(rfmp::link::reliable::Delivery::End)
     );
     peer.join().unwrap();
-    link.close()
-        .expect("nothing of ours was unacknowledged: a clean close");
+    link.close().expect("nothing of ours was unacknowledged: a clean close");
 }
 
 /// Step 17.a (SPEC §17.a-3): End waits until every frame before it is
@@ -432,8 +366,7 @@ fn step_17_end_waits_until_every_frame_before_it_is_acknowledged() {
     });
     let link = open_link(addr, &secured(Algorithm::Aes));
     say(&link, "last words");
-    link.close()
-        .expect("the message was acknowledged before End: a clean close");
+    link.close().expect("the message was acknowledged before End: a clean close");
     peer.join().unwrap();
 }
 
@@ -472,11 +405,8 @@ fn a_batching_thread_that_ends_with_frames_to_seal_seals_them_safely() {
         &mut os_rng(),
     )
     .unwrap();
-    let mut config = LinkConfig {
-        reading: Reading::Caller,
-        queue_bytes: 64 << 20,
-        ..LinkConfig::default()
-    };
+    let mut config =
+        LinkConfig { reading: Reading::Caller, queue_bytes: 64 << 20, ..LinkConfig::default() };
     config.reliable.window = 100_000;
     let owned = Link::start(session, Direction::ClientToServer, config).unwrap();
     let link = &owned;
@@ -515,9 +445,7 @@ fn step_16_in_order_frames_share_a_delayed_ak_at_most_32_frames_apart() {
     let addr = server_with(&dir, |c| c.link.ack_delay = Duration::from_secs(60));
     let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
     for seq in 0..ACK_EVERY {
-        stream
-            .write_all(message_frame(&cipher, seq, "x").as_bytes())
-            .unwrap();
+        stream.write_all(message_frame(&cipher, seq, "x").as_bytes()).unwrap();
     }
     loop {
         // The echoes come too; the first AK must cover all 32 frames.
@@ -535,9 +463,7 @@ fn step_16_in_order_frames_share_a_delayed_ak_at_most_32_frames_apart() {
 fn step_16_a_lone_frame_is_acknowledged_after_the_delay() {
     let addr = start_default_server();
     let (mut stream, mut reader, cipher) = raw_session(addr, &Mode::Unsecured);
-    stream
-        .write_all(message_frame(&cipher, 0, "alone").as_bytes())
-        .unwrap();
+    stream.write_all(message_frame(&cipher, 0, "alone").as_bytes()).unwrap();
     loop {
         if let Received::Frame(Frame::Ack { next }) = reader.read().unwrap() {
             assert_eq!(next, 1);
@@ -559,25 +485,18 @@ fn step_17_the_server_lingers_after_answering_end_and_acknowledges_repeats() {
     let (mut stream, mut reader, cipher) = raw_session(addr, &secured(Algorithm::Aes));
     let hello = message_frame(&cipher, 0, "hello");
     let end = end_packet(&cipher, Direction::ClientToServer, 1, &mut os_rng()).unwrap();
-    stream
-        .write_all(format!("{hello}{end}").as_bytes())
-        .unwrap();
+    stream.write_all(format!("{hello}{end}").as_bytes()).unwrap();
     // The server answers with its AKs (taken here as lost) and the echo
     // (frame 0). Its End (frame 1) waits for the echo's AK (§17.a-3).
     let echo = next_frame_but_aks(&mut reader);
     assert!(matches!(echo, Frame::Data { seq: 0, .. }), "{echo:?}");
     stream.write_all(ak_packet(1).as_bytes()).unwrap();
     let server_end = next_frame_but_aks(&mut reader);
-    assert!(
-        matches!(server_end, Frame::End { seq: 1, .. }),
-        "{server_end:?}"
-    );
+    assert!(matches!(server_end, Frame::End { seq: 1, .. }), "{server_end:?}");
     // Acknowledge End: the server's End is acknowledged, and it has ours.
     stream.write_all(ak_packet(2).as_bytes()).unwrap();
     // The server stays: for half a second nothing comes but AKs, no EOF.
-    stream
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
     loop {
         match reader.read() {
             Err(rfmp::Error::TimedOut { .. }) => break,
@@ -587,14 +506,9 @@ fn step_17_the_server_lingers_after_answering_end_and_acknowledges_repeats() {
     }
     // Our frame 0 again, as if every AK of it had been lost: the server
     // acknowledges everything, End included.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     stream.write_all(hello.as_bytes()).unwrap();
-    assert_eq!(
-        reader.read().unwrap(),
-        Received::Frame(Frame::Ack { next: 2 })
-    );
+    assert_eq!(reader.read().unwrap(), Received::Frame(Frame::Ack { next: 2 }));
 }
 
 /// Step 16.g's keepalive: a client that only listens repeats its AK, so the
@@ -606,10 +520,7 @@ fn step_16_keepalives_keep_a_quiet_client_connected() {
     let listening = open_link_with(
         addr,
         &secured(Algorithm::Aes),
-        LinkConfig {
-            keepalive: Duration::from_millis(50),
-            ..LinkConfig::default()
-        },
+        LinkConfig { keepalive: Duration::from_millis(50), ..LinkConfig::default() },
     );
     let silent = open_link(addr, &secured(Algorithm::Aes)); // keepalive: 60 s
     // Neither says anything; the server's idle timeout is 1 s. The silent
@@ -620,12 +531,7 @@ fn step_16_keepalives_keep_a_quiet_client_connected() {
         "{cut_off:?}"
     );
     // ...and the listening one stays: 1.5 s more of silence, no EE.
-    assert_eq!(
-        listening
-            .receive_timeout(Some(Duration::from_millis(1500)))
-            .unwrap(),
-        None
-    );
+    assert_eq!(listening.receive_timeout(Some(Duration::from_millis(1500))).unwrap(), None);
     say(&listening, "still here");
     expect_echo(&listening, "still here");
     listening.close().unwrap();

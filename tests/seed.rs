@@ -63,14 +63,9 @@ fn start_seed_server_for(
         for _ in 0..clients {
             let workspace = workspace.clone();
             let stream = listener.accept().map(|(stream, _)| stream);
-            sessions.push(std::thread::spawn(move || {
-                seed_connection(stream?, &workspace)
-            }));
+            sessions.push(std::thread::spawn(move || seed_connection(stream?, &workspace)));
         }
-        sessions
-            .into_iter()
-            .map(|session| session.join().expect("session thread"))
-            .collect()
+        sessions.into_iter().map(|session| session.join().expect("session thread")).collect()
     });
     (addr, handle)
 }
@@ -88,12 +83,7 @@ fn seed_connection(stream: TcpStream, workspace: &Workspace) -> rfmp::Result<()>
         &mut NoObserver,
     )?;
     let mut conn = accepted.session.connection;
-    serve(
-        &mut conn,
-        &accepted.session.cipher,
-        workspace,
-        &mut os_rng(),
-    )
+    serve(&mut conn, &accepted.session.cipher, workspace, &mut os_rng())
 }
 
 /// The client mode for `cipher`, with the TEST-ONLY client key.
@@ -109,9 +99,7 @@ fn mode(cipher: Cipher) -> Mode {
 /// 1-11, no SC) for `cipher`.
 fn connect(addr: SocketAddr, cipher: Cipher) -> (Connection<TcpStream>, SessionCipher) {
     let stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
     let (session, _) = client::handshake_with(
         Connection::new(stream),
         &mode(cipher),
@@ -126,20 +114,13 @@ fn connect(addr: SocketAddr, cipher: Cipher) -> (Connection<TcpStream>, SessionC
 /// A workspace in a fresh temporary directory, with fixed names for
 /// `whoami` and `hostname`.
 fn workspace(dir: &Path) -> Workspace {
-    Workspace::open(dir.join("files"))
-        .expect("workspace")
-        .with_names("student", "lab-7")
+    Workspace::open(dir.join("files")).expect("workspace").with_names("student", "lab-7")
 }
 
 /// A server with a fresh workspace and one connected client.
 fn session(
     cipher: Cipher,
-) -> (
-    tempfile::TempDir,
-    Connection<TcpStream>,
-    SessionCipher,
-    JoinHandle<rfmp::Result<()>>,
-) {
+) -> (tempfile::TempDir, Connection<TcpStream>, SessionCipher, JoinHandle<rfmp::Result<()>>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let (addr, server) = start_seed_server(workspace(dir.path()));
     let (conn, cipher) = connect(addr, cipher);
@@ -214,10 +195,7 @@ fn open_write_then_open_read_round_trips_in_every_cipher() {
         let read = open_read(&mut conn, &session_cipher, "notes.txt").expect("openRead");
         assert_eq!(read, text.as_bytes(), "{cipher:?}");
         end(&mut conn).expect("End");
-        server
-            .join()
-            .expect("server thread")
-            .expect("serve ends cleanly");
+        server.join().expect("server thread").expect("serve ends cleanly");
     }
 }
 
@@ -255,14 +233,8 @@ fn missing_file_gets_the_seeds_404() {
 fn whoami_and_hostname_answer_with_the_servers_names() {
     let (_dir, mut conn, cipher, _server) = session(Cipher::Aes);
     assert_eq!(raw_exchange(&mut conn, "(CM,prompt,whoami)", ")"), "(SC)");
-    assert_eq!(
-        prompt_output(&mut conn, &cipher, "whoami").unwrap(),
-        "student"
-    );
-    assert_eq!(
-        prompt_output(&mut conn, &cipher, "hostname").unwrap(),
-        "lab-7"
-    );
+    assert_eq!(prompt_output(&mut conn, &cipher, "whoami").unwrap(), "student");
+    assert_eq!(prompt_output(&mut conn, &cipher, "hostname").unwrap(), "lab-7");
 }
 
 /// A command with commas keeps all of them (the original kept only the
@@ -284,10 +256,7 @@ fn mkdir_ren_and_del_change_the_workspace() {
     prompt(&mut conn, "ren drafts final").expect("ren");
     assert!(!files.join("drafts").exists() && files.join("final").is_dir());
     open_write(&mut conn, &cipher, "b.txt", "bee").unwrap();
-    assert_eq!(
-        prompt_output(&mut conn, &cipher, "dir").unwrap(),
-        "b.txt\nfinal/"
-    );
+    assert_eq!(prompt_output(&mut conn, &cipher, "dir").unwrap(), "b.txt\nfinal/");
     prompt(&mut conn, "del b.txt").expect("del");
     prompt(&mut conn, "rmdir final").expect("rmdir");
     assert_eq!(std::fs::read_dir(&files).unwrap().count(), 0);
@@ -307,14 +276,8 @@ fn cd_stays_inside_the_workspace() {
     assert!(dir.path().join("files/sub/inner.txt").is_file());
     assert_eq!(prompt_output(&mut conn, &cipher, "cd ..").unwrap(), "/");
     assert_eq!(peer_code(prompt_output(&mut conn, &cipher, "cd ..")), "403");
-    assert_eq!(
-        peer_code(prompt_output(&mut conn, &cipher, "cd ../..")),
-        "403"
-    );
-    assert_eq!(
-        peer_code(prompt_output(&mut conn, &cipher, "cd /etc")),
-        "403"
-    );
+    assert_eq!(peer_code(prompt_output(&mut conn, &cipher, "cd ../..")), "403");
+    assert_eq!(peer_code(prompt_output(&mut conn, &cipher, "cd /etc")), "403");
     assert_eq!(prompt_output(&mut conn, &cipher, "cd").unwrap(), "/");
 }
 
@@ -324,32 +287,12 @@ fn cd_stays_inside_the_workspace() {
 fn path_traversal_is_refused() {
     let (dir, mut conn, cipher, _server) = session(Cipher::Aes);
     std::fs::write(dir.path().join("secret.txt"), "outside").unwrap();
-    for name in [
-        "../secret.txt",
-        "/etc/passwd",
-        "..\\secret.txt",
-        ".hidden",
-        "a/b",
-    ] {
-        assert_eq!(
-            peer_code(open_read(&mut conn, &cipher, name)),
-            "403",
-            "{name}"
-        );
-        assert_eq!(
-            peer_code(open_write(&mut conn, &cipher, name, "x")),
-            "403",
-            "{name}"
-        );
+    for name in ["../secret.txt", "/etc/passwd", "..\\secret.txt", ".hidden", "a/b"] {
+        assert_eq!(peer_code(open_read(&mut conn, &cipher, name)), "403", "{name}");
+        assert_eq!(peer_code(open_write(&mut conn, &cipher, name, "x")), "403", "{name}");
     }
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("secret.txt")).unwrap(),
-        "outside"
-    );
-    assert_eq!(
-        peer_code(prompt_output(&mut conn, &cipher, "del ../secret.txt")),
-        "403"
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("secret.txt")).unwrap(), "outside");
+    assert_eq!(peer_code(prompt_output(&mut conn, &cipher, "del ../secret.txt")), "403");
     assert!(dir.path().join("secret.txt").exists());
 }
 
@@ -359,10 +302,7 @@ fn unknown_command_is_refused_with_ee() {
     let (dir, mut conn, cipher, _server) = session(Cipher::Aes);
     let marker = dir.path().join("ran");
     let shell = format!("touch {}", marker.display());
-    assert_eq!(
-        raw_exchange(&mut conn, &format!("(CM,prompt,{shell})"), ")"),
-        "(EE)"
-    );
+    assert_eq!(raw_exchange(&mut conn, &format!("(CM,prompt,{shell})"), ")"), "(EE)");
     match prompt_output(&mut conn, &cipher, &shell) {
         Err(Error::Peer { code, description }) => {
             assert_eq!(code, "400");
@@ -385,10 +325,7 @@ fn oversized_content_is_refused() {
     let (addr, _server) = start_seed_server(workspace(dir.path()).with_max_file_bytes(100));
     let (mut conn, cipher) = connect(addr, Cipher::Aes);
     let big = "x".repeat(101);
-    assert_eq!(
-        peer_code(open_write(&mut conn, &cipher, "big.txt", &big)),
-        "413"
-    );
+    assert_eq!(peer_code(open_write(&mut conn, &cipher, "big.txt", &big)), "413");
     assert!(!dir.path().join("files/big.txt").exists());
     open_write(&mut conn, &cipher, "fits.txt", &big[..100]).expect("100 bytes fit");
 }
@@ -419,14 +356,8 @@ fn two_clients_keep_their_own_keys() {
     let (mut second, second_cipher) = connect(addr, Cipher::Aes);
     open_write(&mut first, &first_cipher, "first.txt", "from the first").unwrap();
     open_write(&mut second, &second_cipher, "second.txt", "from the second").unwrap();
-    assert_eq!(
-        open_read(&mut first, &first_cipher, "second.txt").unwrap(),
-        b"from the second"
-    );
-    assert_eq!(
-        open_read(&mut second, &second_cipher, "first.txt").unwrap(),
-        b"from the first"
-    );
+    assert_eq!(open_read(&mut first, &first_cipher, "second.txt").unwrap(), b"from the second");
+    assert_eq!(open_read(&mut second, &second_cipher, "first.txt").unwrap(), b"from the first");
     // And one client's key does not open the other's payloads.
     conn_write_with_wrong_key(&mut second, &first_cipher);
     end(&mut first).unwrap();
@@ -437,10 +368,7 @@ fn two_clients_keep_their_own_keys() {
 
 /// An openWrite sealed under another session's key gets a 422 EE.
 fn conn_write_with_wrong_key(conn: &mut Connection<TcpStream>, wrong: &SessionCipher) {
-    assert_eq!(
-        peer_code(open_write(conn, wrong, "x.txt", "not yours")),
-        "422"
-    );
+    assert_eq!(peer_code(open_write(conn, wrong, "x.txt", "not yours")), "422");
 }
 
 /// Two requests in one write are two requests, and a request split over
@@ -449,11 +377,7 @@ fn conn_write_with_wrong_key(conn: &mut Connection<TcpStream>, wrong: &SessionCi
 #[test]
 fn packets_are_cut_from_the_stream_however_they_arrive() {
     let (dir, mut conn, _cipher, _server) = session(Cipher::None);
-    let reply = raw_exchange(
-        &mut conn,
-        "(CM,prompt,mkdir a)(CM,prompt,mkdir b)",
-        "(SC)(SC)",
-    );
+    let reply = raw_exchange(&mut conn, "(CM,prompt,mkdir a)(CM,prompt,mkdir b)", "(SC)(SC)");
     assert_eq!(reply, "(SC)(SC)");
     assert!(dir.path().join("files/a").is_dir() && dir.path().join("files/b").is_dir());
     conn.get_ref().write_all(b"(CM,prompt,mk").unwrap();
@@ -466,10 +390,7 @@ fn packets_are_cut_from_the_stream_however_they_arrive() {
 fn end_ends_the_session() {
     let (_dir, mut conn, _cipher, server) = session(Cipher::Caesar);
     end(&mut conn).unwrap();
-    server
-        .join()
-        .expect("thread")
-        .expect("serve returns Ok after End");
+    server.join().expect("thread").expect("serve returns Ok after End");
     let mut byte = [0u8; 1];
     assert_eq!(conn.get_ref().read(&mut byte).expect("read"), 0, "closed");
 }
@@ -484,15 +405,9 @@ fn aes_content_opens_a_pycryptodome_payload() {
     let key: [u8; 16] = core::array::from_fn(|i| i as u8);
     let cipher = SessionCipher::from_secret(&SessionSecret::Aes(key));
     let payload = "ZGVmZ2hpamtsbW5vcHFyc0/Kh1WCGmjGcB1fCbumd7MrC0q8V4sxduN34GrSSO5pgt4=";
-    assert_eq!(
-        open_content(&cipher, payload).unwrap(),
-        "Hello, seed: café".as_bytes()
-    );
+    assert_eq!(open_content(&cipher, payload).unwrap(), "Hello, seed: café".as_bytes());
     let flipped = payload.replacen('Z', "Y", 1);
-    assert!(matches!(
-        open_content(&cipher, &flipped),
-        Err(Error::AuthenticationFailed)
-    ));
+    assert!(matches!(open_content(&cipher, &flipped), Err(Error::AuthenticationFailed)));
 }
 
 /// Caesar content shifts character codes as the original's Python did:
@@ -503,10 +418,7 @@ fn caesar_content_matches_the_originals_python() {
     let python = b"Olssv3'jhm\xc3\xb0'\x05(";
     let sealed = seal_content(&cipher, "Hello, café þ!".as_bytes(), &mut os_rng()).unwrap();
     assert_eq!(sealed.as_bytes(), python);
-    assert_eq!(
-        open_content(&cipher, &sealed).unwrap(),
-        "Hello, café þ!".as_bytes()
-    );
+    assert_eq!(open_content(&cipher, &sealed).unwrap(), "Hello, café þ!".as_bytes());
     // Its last character is now '(': such a payload cannot go in a packet.
     assert!(rfmp::seed::packets::content_packet(&sealed).is_err());
     // A character above U+00FF would lose its high bits: refused.
@@ -525,10 +437,7 @@ fn python_seed_client_round_trips_with_the_rust_server() {
         let (addr, server) = start_seed_server(workspace(dir.path()));
         let text = "Seed,notes:café_from_python";
         run_python_client(addr, cipher, text);
-        server
-            .join()
-            .expect("thread")
-            .expect("serve ends after End");
+        server.join().expect("thread").expect("serve ends after End");
         let stored = std::fs::read_to_string(dir.path().join("files/py.txt")).unwrap();
         assert_eq!(stored, text, "{cipher}");
     }
@@ -584,18 +493,12 @@ fn seed_handshake_skips_steps_14_and_15_and_says_so() {
         .expect("client handshake");
         let server_steps = server.join().unwrap();
         let find = |steps: &[(&str, String)], id: &str| {
-            steps
-                .iter()
-                .find(|(step, _)| *step == id)
-                .map(|(_, what)| what.clone())
+            steps.iter().find(|(step, _)| *step == id).map(|(_, what)| what.clone())
         };
         assert_eq!(find(&server_steps, "14.a").as_deref(), Some("skipped"));
         assert_eq!(find(&steps.0, "15.a").as_deref(), Some("skipped"));
         let all = server_steps.iter().chain(&steps.0);
-        assert!(
-            all.clone().all(|(_, what)| !what.contains("(SC")),
-            "{cipher:?}: an SC was sent"
-        );
+        assert!(all.clone().all(|(_, what)| !what.contains("(SC")), "{cipher:?}: an SC was sent");
         assert!(find(&server_steps, "13.a").is_some() == !matches!(cipher, Cipher::None));
     }
 }
@@ -620,9 +523,7 @@ fn unsecured_seed_server_sends_exactly_cc() {
     let dir = tempfile::tempdir().unwrap();
     let addr = start_profile_seed_server(dir.path());
     let mut conn = Connection::new(TcpStream::connect(addr).unwrap());
-    conn.get_ref()
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    conn.get_ref().set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     assert_eq!(raw_exchange(&mut conn, "(SS,RFMP,v1.0,0)", ")"), "(CC)");
     assert_eq!(raw_exchange(&mut conn, "(CM,prompt,whoami)", ")"), "(SC)");
     conn.get_ref().write_all(b"(End)").unwrap();
@@ -654,11 +555,7 @@ fn run_python_client(addr: SocketAddr, cipher: &str, text: &str) {
         .args(["--name", "py.txt", "--text", text])
         .output()
         .expect("run python3");
-    assert!(
-        output.status.success(),
-        "{cipher}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{cipher}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// The Python client written the seed's way against the real server in
@@ -731,10 +628,7 @@ fn rfmp_client_profile_seed_works_with_a_seed_server() {
                 "{cipher:?}: {stderr}"
             );
             assert!(stderr.contains("refused (404): File not found"), "{stderr}");
-            server
-                .join()
-                .expect("server thread")
-                .expect("the client ended with (End)");
+            server.join().expect("server thread").expect("the client ended with (End)");
             let stored = std::fs::read_to_string(dir.path().join("files/notes.txt")).unwrap();
             assert_eq!(stored, "hello from rfmp", "{cipher:?}");
             break;
@@ -781,10 +675,7 @@ fn rfmp_client_profile_seed_works_with_the_python_seed_server() {
                 continue;
             }
             assert!(output.status.success(), "{cipher}: {stderr}");
-            assert!(
-                stdout.contains("hello, python"),
-                "{cipher}: {stdout} {stderr}"
-            );
+            assert!(stdout.contains("hello, python"), "{cipher}: {stdout} {stderr}");
             assert!(stderr.contains("File not found"), "{cipher}: {stderr}");
             let served = server.wait_with_output().unwrap();
             assert!(
@@ -810,9 +701,7 @@ fn rfmp_profile_server_answers_seed_packets_with_ee() {
     let (addr, _data) = common::start_chat_server(|_| {});
     for packet in ["(CM,prompt,whoami)", "(DP,hello)", "(End)"] {
         let stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let (session, _) =
             client::handshake(Connection::new(stream), &Mode::Unsecured, &mut os_rng())
                 .expect("rfmp handshake");
@@ -862,10 +751,7 @@ fn no_frame_with_one_flipped_bit_reads_as_a_seed_packet() {
                 tried += 1;
                 // The reader cuts a frame at its first `)`: a bit that
                 // made one early leaves a shorter frame.
-                let first_close = bytes
-                    .iter()
-                    .position(|&b| b == b')')
-                    .unwrap_or(bytes.len() - 1);
+                let first_close = bytes.iter().position(|&b| b == b')').unwrap_or(bytes.len() - 1);
                 for cut in [&bytes[..], &bytes[..=first_close]] {
                     if let Err(Error::Protocol(text)) = decode_frame(cut) {
                         assert!(

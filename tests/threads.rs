@@ -29,22 +29,14 @@ fn server_threads_fit_in_half_their_stack() {
         receive_dir: dir.path().join("received"),
         data_dir: dir.path().join("accounts"),
         thread_stack: CLIENT_THREAD_STACK / 2,
-        link: LinkConfig {
-            thread_stack: LINK_THREAD_STACK / 2,
-            ..LinkConfig::default()
-        },
+        link: LinkConfig { thread_stack: LINK_THREAD_STACK / 2, ..LinkConfig::default() },
         ..ServerConfig::default()
     };
     let key = ServerKey::new(test_server_key()).unwrap();
     let server = Server::bind("127.0.0.1:0", key, config).unwrap();
     server
         .handle("shout", |request| {
-            Ok(request
-                .data
-                .as_str()
-                .unwrap_or_default()
-                .to_uppercase()
-                .into())
+            Ok(request.data.as_str().unwrap_or_default().to_uppercase().into())
         })
         .unwrap();
     let addr = server.local_addr().unwrap();
@@ -66,10 +58,7 @@ fn server_threads_fit_in_half_their_stack() {
     let shout = Envelope::new("shout", "hi".into()).with_token(Some(&token));
     link.send(encode(&shout, b"")).unwrap();
     let (answer, _) = next_envelope(&link);
-    assert_eq!(
-        (answer.action.as_str(), &answer.data),
-        ("shout", &"HI".into())
-    );
+    assert_eq!((answer.action.as_str(), &answer.data), ("shout", &"HI".into()));
     link.close().unwrap();
 
     // The same account again: an Argon2id check, on another thread.
@@ -81,13 +70,7 @@ fn server_threads_fit_in_half_their_stack() {
 /// The server process's threads, from `/proc/PID/status`.
 fn threads_of(pid: u32) -> usize {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("Threads:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
+    status.lines().find_map(|line| line.strip_prefix("Threads:")).unwrap().trim().parse().unwrap()
 }
 
 /// One thread per client: each logged-in client in a room costs a real
@@ -153,10 +136,7 @@ fn server_process(data: &std::path::Path, extra: &[&str]) -> (KillOnDrop, Socket
         .unwrap();
     let addr = listening_address(&mut server);
     let pid = server.id();
-    let guard = KillOnDrop {
-        child: server,
-        _key: keys,
-    };
+    let guard = KillOnDrop { child: server, _key: keys };
     (guard, addr, pid)
 }
 
@@ -255,9 +235,7 @@ fn the_server_holds_a_thousand_idle_clients() {
         })
         .collect();
     assert_eq!(threads_of(pid), before + CLIENTS);
-    let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count();
+    let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
     assert!(
         descriptors < CLIENTS + 50,
         "{descriptors} open files for {CLIENTS} clients: more than one each"

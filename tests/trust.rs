@@ -36,17 +36,11 @@ fn known_servers_trusts_on_first_use_and_catches_a_changed_key() {
     // The comment line is line 1, alice's server line 2.
     assert_eq!(
         known.check(ALICE_SERVER, SECOND),
-        Verdict::Changed {
-            remembered: FIRST.into(),
-            line: 2
-        }
+        Verdict::Changed { remembered: FIRST.into(), line: 2 }
     );
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("# rfmp known servers"), "{text}");
-    assert!(
-        text.contains(&format!("{ALICE_SERVER} {FIRST}\n")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("{ALICE_SERVER} {FIRST}\n")), "{text}");
     assert_eq!(mode(&path), 0o600, "the file is its owner's only");
 }
 
@@ -68,10 +62,7 @@ fn a_changed_key_is_refused_with_both_fingerprints_and_the_line() {
 fn a_pinned_fingerprint_accepts_only_its_key() {
     assert!(check_pin(FIRST, FIRST).is_ok());
     let refused = check_pin(FIRST, SECOND).unwrap_err().to_string();
-    assert!(
-        refused.contains(FIRST) && refused.contains(SECOND),
-        "{refused}"
-    );
+    assert!(refused.contains(FIRST) && refused.contains(SECOND), "{refused}");
 }
 
 /// A damaged known-servers file is refused with its path and line, not
@@ -80,11 +71,7 @@ fn a_pinned_fingerprint_accepts_only_its_key() {
 fn a_damaged_known_servers_file_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("known-servers");
-    std::fs::write(
-        &path,
-        format!("# comment\n{ALICE_SERVER} {FIRST}\nnonsense here\n"),
-    )
-    .unwrap();
+    std::fs::write(&path, format!("# comment\n{ALICE_SERVER} {FIRST}\nnonsense here\n")).unwrap();
     let error = KnownServers::open(&path).unwrap_err().to_string();
     assert!(error.contains("line 3"), "{error}");
     assert!(error.contains("known-servers"), "{error}");
@@ -101,10 +88,7 @@ fn the_server_keeps_its_key_across_restarts() {
     assert_eq!(mode(&data_dir.join(SERVER_KEY_FILE)), 0o600);
     let (again, created) = load_or_create_server_key(&data_dir).unwrap();
     assert!(!created);
-    assert!(
-        data_dir.join("server-key.pem.pub").exists(),
-        "the public half beside it"
-    );
+    assert!(data_dir.join("server-key.pem.pub").exists(), "the public half beside it");
     assert_eq!(
         fingerprint(&first.to_public_key()).unwrap(),
         fingerprint(&again.to_public_key()).unwrap()

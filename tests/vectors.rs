@@ -42,25 +42,18 @@ fn load(name: &str) -> Value {
 /// The value of the described field `name` of `record`.
 fn value<'a>(record: &'a Value, name: &str) -> &'a Value {
     let field = &record[name];
-    assert!(
-        field["description"].is_string(),
-        "field {name} has no description: {record}"
-    );
+    assert!(field["description"].is_string(), "field {name} has no description: {record}");
     &field["value"]
 }
 
 /// The string value of field `name`.
 fn text<'a>(record: &'a Value, name: &str) -> &'a str {
-    value(record, name)
-        .as_str()
-        .unwrap_or_else(|| panic!("field {name} is not a string"))
+    value(record, name).as_str().unwrap_or_else(|| panic!("field {name} is not a string"))
 }
 
 /// The number value of field `name`.
 fn number(record: &Value, name: &str) -> u64 {
-    value(record, name)
-        .as_u64()
-        .unwrap_or_else(|| panic!("field {name} is not a number"))
+    value(record, name).as_u64().unwrap_or_else(|| panic!("field {name} is not a number"))
 }
 
 /// The bytes of the hex field `name`.
@@ -80,11 +73,7 @@ fn crc32_bitwise(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -151,10 +140,7 @@ fn session_key(file: &Value) -> Vec<u8> {
     if secret.is_empty() {
         return secret;
     }
-    let sc = packets(file)
-        .iter()
-        .find(|p| text(p, "type") == "SC")
-        .expect("an SC packet");
+    let sc = packets(file).iter().find(|p| text(p, "type") == "SC").expect("an SC packet");
     let nonce = bytes(sc, "server_nonce_hex");
     assert_eq!(nonce.len(), 32, "the server nonce is 32 bytes");
     let fields: Vec<&str> = text(sc, "text").split(',').collect();
@@ -188,9 +174,7 @@ fn hkdf_gives_the_rfc_5869_test_vector() {
     let salt: Vec<u8> = (0x00..=0x0c).collect();
     let info: Vec<u8> = (0xf0..=0xf9).collect();
     let mut okm = [0u8; 42];
-    hkdf::Hkdf::<Sha256>::new(Some(&salt), &ikm)
-        .expand(&info, &mut okm)
-        .unwrap();
+    hkdf::Hkdf::<Sha256>::new(Some(&salt), &ikm).expand(&info, &mut okm).unwrap();
     assert_eq!(
         hex::encode(okm),
         "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
@@ -208,11 +192,8 @@ fn vector_files_are_what_the_code_makes() {
             continue;
         }
         let committed = fs::read_to_string(&path).unwrap_or_default();
-        if let Some((line, (old, new))) = committed
-            .lines()
-            .zip(generated.lines())
-            .enumerate()
-            .find(|(_, (old, new))| old != new)
+        if let Some((line, (old, new))) =
+            committed.lines().zip(generated.lines()).enumerate().find(|(_, (old, new))| old != new)
         {
             panic!(
                 "{path} is out of date at line {}:\n-{old}\n+{new}\n\
@@ -249,10 +230,7 @@ fn packets_have_the_specified_sizes() {
         let file = load(name);
         let session = text(&file, "session");
         let size = |kind: &str| {
-            packets(&file)
-                .iter()
-                .find(|p| text(p, "type") == kind)
-                .map(|p| number(p, "bytes"))
+            packets(&file).iter().find(|p| text(p, "type") == kind).map(|p| number(p, "bytes"))
         };
         for packet in packets(&file) {
             assert_eq!(
@@ -273,11 +251,7 @@ fn packets_have_the_specified_sizes() {
             "aes" => [Some(455), Some(804), Some(114)],
             other => panic!("unknown session {other}"),
         };
-        assert_eq!(
-            [size("CC"), size("EC"), size("SC")],
-            expected,
-            "{name}: CC, EC, SC"
-        );
+        assert_eq!([size("CC"), size("EC"), size("SC")], expected, "{name}: CC, EC, SC");
     }
 }
 
@@ -297,18 +271,13 @@ fn the_oaep_ciphertext_decrypts_to_the_secret() {
         let ciphertext = bytes(ec, "oaep_ciphertext_hex");
         assert_eq!(ciphertext.len(), 256, "{name}: RSA-2048 ciphertext");
         assert_eq!(
-            private_key
-                .oaep_decrypt::<Sha256>(&ciphertext)
-                .expect("decrypts"),
+            private_key.oaep_decrypt::<Sha256>(&ciphertext).expect("decrypts"),
             secret(&file),
             "{name}: OAEP-SHA-256 decrypts to the secret"
         );
         // The packet carries the ciphertext in base64 and the client's key.
-        let fields: Vec<&str> = text(ec, "text")
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .split(',')
-            .collect();
+        let fields: Vec<&str> =
+            text(ec, "text").trim_start_matches('(').trim_end_matches(')').split(',').collect();
         assert_eq!(fields[0], "EC");
         assert_eq!(fields[1], text(ec, "algorithm"));
         assert_eq!(fields[2], STANDARD.encode(&ciphertext), "{name}: base64");
@@ -332,11 +301,7 @@ fn public_keys_are_sent_in_the_specified_pem_form() {
             let pem = text(keys, key);
             let lines: Vec<&str> = pem.split('\n').collect();
             assert_eq!(lines[0], "-----BEGIN PUBLIC KEY-----", "{name} {key}");
-            assert_eq!(
-                lines[lines.len() - 1],
-                "-----END PUBLIC KEY-----",
-                "{name} {key}"
-            );
+            assert_eq!(lines[lines.len() - 1], "-----END PUBLIC KEY-----", "{name} {key}");
             assert!(!pem.contains('\r') && !pem.ends_with('\n'), "{name} {key}");
             let body = &lines[1..lines.len() - 1];
             assert!(body[..body.len() - 1].iter().all(|l| l.len() == 64));
@@ -392,18 +357,10 @@ fn every_sealed_payload_opens_with_its_associated_data() {
                 "End" => associated_data("End", direction, number(packet, "seq") as u32, 0, 0),
                 _ => continue,
             };
-            assert_eq!(
-                bytes(packet, "associated_data_hex"),
-                aad,
-                "{name} {kind}: associated data"
-            );
+            assert_eq!(bytes(packet, "associated_data_hex"), aad, "{name} {kind}: associated data");
             let sealed = bytes(packet, "sealed_hex");
             let plaintext = bytes(packet, "plaintext_hex");
-            assert_eq!(
-                open(&session, &key, &sealed, &aad),
-                plaintext,
-                "{name} {kind}: opens"
-            );
+            assert_eq!(open(&session, &key, &sealed, &aad), plaintext, "{name} {kind}: opens");
             if session == "aes" {
                 assert_eq!(
                     [
@@ -442,10 +399,7 @@ fn every_sealed_payload_opens_with_its_associated_data() {
             .iter()
             .map(|m| m.as_str().unwrap().to_string())
             .collect();
-        assert_eq!(
-            messages[0], sent,
-            "{name}: the client's fragments reassemble"
-        );
+        assert_eq!(messages[0], sent, "{name}: the client's fragments reassemble");
         assert_eq!(messages[1], sent, "{name}: the server echoes them");
         assert!(sent[0].starts_with(r#"{"action":"message","data":"Hello, server!","time":"#));
     }
@@ -466,16 +420,9 @@ fn the_specification_quotes_the_bytes_the_code_makes() {
         .expect("the TEST-ONLY key");
     let three_fields = Packet::parse(b"(EC,aes,AAAA)").unwrap();
     let v2 = Packet::parse(b"(SS,RFMP,v2.0,1)").unwrap();
-    let hi = dp_packet(
-        &SessionCipher::None,
-        Direction::ClientToServer,
-        0,
-        0,
-        1,
-        b"hi",
-        &mut os_rng(),
-    )
-    .unwrap();
+    let hi =
+        dp_packet(&SessionCipher::None, Direction::ClientToServer, 0, 0, 1, b"hi", &mut os_rng())
+            .unwrap();
     let quoted = [
         start_packet(true),
         start_packet(false),

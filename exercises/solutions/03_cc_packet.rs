@@ -81,19 +81,13 @@ mod tests {
     /// A key Bob did not ask for is refused too.
     #[test]
     fn refuses_a_key_that_was_not_asked_for() {
-        assert_eq!(
-            server_key(&secured_answer(), false),
-            Err(CcError::UnaskedKey)
-        );
+        assert_eq!(server_key(&secured_answer(), false), Err(CcError::UnaskedKey));
     }
 
     /// A third field is refused.
     #[test]
     fn refuses_three_fields() {
-        assert_eq!(
-            server_key("(CC,key,more)", true),
-            Err(CcError::FieldCount(3))
-        );
+        assert_eq!(server_key("(CC,key,more)", true), Err(CcError::FieldCount(3)));
     }
 
     /// Another packet type, here the server's error for a full room, is

@@ -80,10 +80,8 @@ mod tests {
     #[test]
     fn every_shift_is_found() {
         for shift in 1..=255u8 {
-            let sealed: Vec<u8> = CONFIRMATION_TEXT
-                .bytes()
-                .map(|b| b.wrapping_add(shift))
-                .collect();
+            let sealed: Vec<u8> =
+                CONFIRMATION_TEXT.bytes().map(|b| b.wrapping_add(shift)).collect();
             assert_eq!(shift_from_confirmation(&sealed), Some(shift));
         }
     }

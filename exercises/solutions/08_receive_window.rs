@@ -24,10 +24,7 @@ pub struct ReceiveWindow {
 impl ReceiveWindow {
     /// A window whose first expected frame is `first` (0 in a real session).
     pub fn new(first: u32) -> ReceiveWindow {
-        ReceiveWindow {
-            expected: first,
-            held: BTreeMap::new(),
-        }
+        ReceiveWindow { expected: first, held: BTreeMap::new() }
     }
 
     /// The sequence number this receiver expects next: the `next` of the
@@ -64,11 +61,7 @@ impl ReceiveWindow {
     /// later frames are held behind the gap it leaves; `None` when nothing
     /// is missing.
     pub fn nak(&self) -> Option<u32> {
-        if self.held.is_empty() {
-            None
-        } else {
-            Some(self.expected)
-        }
+        if self.held.is_empty() { None } else { Some(self.expected) }
     }
 }
 
@@ -78,10 +71,7 @@ mod tests {
 
     /// Each payload as the text it carries, to compare with `vec!["a", ...]`.
     fn texts(delivered: Vec<Vec<u8>>) -> Vec<String> {
-        delivered
-            .into_iter()
-            .map(|p| String::from_utf8(p).expect("UTF-8"))
-            .collect()
+        delivered.into_iter().map(|p| String::from_utf8(p).expect("UTF-8")).collect()
     }
 
     /// Frames that arrive in order are delivered at once, one each.
@@ -137,11 +127,7 @@ mod tests {
         assert!(window.accept(WINDOW, b"far".to_vec()).is_empty());
         assert_eq!(window.nak(), None, "nothing is held");
         assert!(window.accept(WINDOW - 1, b"near".to_vec()).is_empty());
-        assert_eq!(
-            window.nak(),
-            Some(0),
-            "the last frame of the window is held"
-        );
+        assert_eq!(window.nak(), Some(0), "the last frame of the window is held");
     }
 
     /// Sequence numbers wrap from 4294967295 to 0; order holds across it.
@@ -150,15 +136,9 @@ mod tests {
         let mut window = ReceiveWindow::new(u32::MAX - 1);
         assert!(window.accept(0, b"c".to_vec()).is_empty());
         assert!(window.accept(u32::MAX, b"b".to_vec()).is_empty());
-        assert_eq!(
-            texts(window.accept(u32::MAX - 1, b"a".to_vec())),
-            ["a", "b", "c"]
-        );
+        assert_eq!(texts(window.accept(u32::MAX - 1, b"a".to_vec())), ["a", "b", "c"]);
         assert_eq!(window.next_expected(), 1);
-        assert!(
-            window.accept(u32::MAX, b"b".to_vec()).is_empty(),
-            "a duplicate"
-        );
+        assert!(window.accept(u32::MAX, b"b".to_vec()).is_empty(), "a duplicate");
     }
 
     /// Whatever order 40 frames arrive in, with every frame sent twice,

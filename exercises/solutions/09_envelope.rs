@@ -40,9 +40,7 @@ pub fn msg_command(line: &str) -> Option<(&str, &str)> {
     let text = text.trim();
     let valid = (1..=32).contains(&user.len())
         && user.starts_with(|c: char| c.is_ascii_alphabetic())
-        && user
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     (valid && !text.is_empty()).then_some((user, text))
 }
 
@@ -88,10 +86,7 @@ mod tests {
     #[test]
     fn msg_splits_user_and_text() {
         assert_eq!(msg_command("/msg bob hello"), Some(("bob", "hello")));
-        assert_eq!(
-            msg_command("/msg bob see you at  noon "),
-            Some(("bob", "see you at  noon"))
-        );
+        assert_eq!(msg_command("/msg bob see you at  noon "), Some(("bob", "see you at  noon")));
         assert_eq!(msg_command("/msg a-b_1 x"), Some(("a-b_1", "x")));
     }
 

@@ -59,10 +59,7 @@ mod tests {
     /// Fields are joined by commas, with no spaces.
     #[test]
     fn fields_are_joined_by_commas() {
-        assert_eq!(
-            packet_formatter(&["EE", "400", "bad packet"]),
-            "(EE,400,bad packet)"
-        );
+        assert_eq!(packet_formatter(&["EE", "400", "bad packet"]), "(EE,400,bad packet)");
     }
 
     /// Alice asks for a secured session: the flag is 1.

@@ -76,58 +76,37 @@ mod tests {
     /// Another packet type is not a start packet, even if it ends in `1)`.
     #[test]
     fn refuses_another_packet_type() {
-        assert_eq!(
-            is_secure("(EC,aes,1)"),
-            Err(StartPacketError::NotAStartPacket)
-        );
+        assert_eq!(is_secure("(EC,aes,1)"), Err(StartPacketError::NotAStartPacket));
     }
 
     /// Text without parentheses is not a packet at all.
     #[test]
     fn refuses_text_that_is_not_a_packet() {
-        assert_eq!(
-            is_secure("SS,RFMP,v1.0,1"),
-            Err(StartPacketError::NotAStartPacket)
-        );
+        assert_eq!(is_secure("SS,RFMP,v1.0,1"), Err(StartPacketError::NotAStartPacket));
     }
 
     /// A fifth field is refused, whatever it holds.
     #[test]
     fn refuses_a_fifth_field() {
-        assert_eq!(
-            is_secure("(SS,RFMP,v1.0,0,1)"),
-            Err(StartPacketError::FieldCount(5))
-        );
+        assert_eq!(is_secure("(SS,RFMP,v1.0,0,1)"), Err(StartPacketError::FieldCount(5)));
     }
 
     /// A client of a later version is told it is not spoken here (EE 426).
     #[test]
     fn refuses_another_version() {
-        assert_eq!(
-            is_secure("(SS,RFMP,v2.0,1)"),
-            Err(StartPacketError::Unsupported)
-        );
+        assert_eq!(is_secure("(SS,RFMP,v2.0,1)"), Err(StartPacketError::Unsupported));
     }
 
     /// Another protocol's name is refused too.
     #[test]
     fn refuses_another_protocol() {
-        assert_eq!(
-            is_secure("(SS,CHAT,v1.0,1)"),
-            Err(StartPacketError::Unsupported)
-        );
+        assert_eq!(is_secure("(SS,CHAT,v1.0,1)"), Err(StartPacketError::Unsupported));
     }
 
     /// Only `0` and `1` are flags: `11` ends in `1` but is not one.
     #[test]
     fn refuses_a_flag_other_than_0_or_1() {
-        assert_eq!(
-            is_secure("(SS,RFMP,v1.0,11)"),
-            Err(StartPacketError::BadFlag("11".into()))
-        );
-        assert_eq!(
-            is_secure("(SS,RFMP,v1.0,yes)"),
-            Err(StartPacketError::BadFlag("yes".into()))
-        );
+        assert_eq!(is_secure("(SS,RFMP,v1.0,11)"), Err(StartPacketError::BadFlag("11".into())));
+        assert_eq!(is_secure("(SS,RFMP,v1.0,yes)"), Err(StartPacketError::BadFlag("yes".into())));
     }
 }

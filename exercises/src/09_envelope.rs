@@ -110,10 +110,7 @@ mod tests {
     #[test]
     fn msg_splits_user_and_text() {
         assert_eq!(msg_command("/msg bob hello"), Some(("bob", "hello")));
-        assert_eq!(
-            msg_command("/msg bob see you at  noon "),
-            Some(("bob", "see you at  noon"))
-        );
+        assert_eq!(msg_command("/msg bob see you at  noon "), Some(("bob", "see you at  noon")));
         assert_eq!(msg_command("/msg a-b_1 x"), Some(("a-b_1", "x")));
     }
 

@@ -185,18 +185,12 @@ mod consistency {
             include_str!("09_envelope.rs"),
             include_str!("../solutions/09_envelope.rs"),
         ),
-        (
-            "10_replay",
-            include_str!("10_replay.rs"),
-            include_str!("../solutions/10_replay.rs"),
-        ),
+        ("10_replay", include_str!("10_replay.rs"), include_str!("../solutions/10_replay.rs")),
     ];
 
     /// The tests of an exercise file: everything from `#[cfg(test)]` on.
     fn tests_of(file: &str) -> &str {
-        let start = file
-            .find("#[cfg(test)]")
-            .expect("every exercise has a tests module");
+        let start = file.find("#[cfg(test)]").expect("every exercise has a tests module");
         &file[start..]
     }
 

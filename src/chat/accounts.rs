@@ -163,14 +163,7 @@ impl Accounts {
                 by_normal.insert(normalise(name), name.clone());
             }
         }
-        Ok(Accounts {
-            dir,
-            accounts: Mutex::new(Table {
-                accounts,
-                by_normal,
-            }),
-            hashing,
-        })
+        Ok(Accounts { dir, accounts: Mutex::new(Table { accounts, by_normal }), hashing })
     }
 
     /// The accounts file's path.
@@ -213,8 +206,7 @@ impl Accounts {
     /// # Errors
     /// As [`Accounts::login_as`].
     pub fn login(&self, username: &str, password: &str) -> Result<LoginOutcome> {
-        self.login_as(username, password)
-            .map(|(_, outcome)| outcome)
+        self.login_as(username, password).map(|(_, outcome)| outcome)
     }
 
     /// Log `username` in with `password`, and return the account's stored
@@ -245,9 +237,7 @@ impl Accounts {
         }
         let stored = self.lock().lookup(username);
         if let Some((name, hash)) = stored {
-            return self
-                .verify(password, &hash)
-                .map(|()| (name, LoginOutcome::Existing));
+            return self.verify(password, &hash).map(|()| (name, LoginOutcome::Existing));
         }
         if self.len() >= MAX_ACCOUNTS {
             return Err(Error::ServerFull(format!(
@@ -261,19 +251,15 @@ impl Accounts {
         let mut table = self.lock();
         if let Some((name, hash)) = table.lookup(username) {
             drop(table);
-            return self
-                .verify(password, &hash)
-                .map(|()| (name, LoginOutcome::Existing));
+            return self.verify(password, &hash).map(|()| (name, LoginOutcome::Existing));
         }
         if table.accounts.len() >= MAX_ACCOUNTS {
             return Err(Error::ServerFull(format!(
                 "the server keeps at most {MAX_ACCOUNTS} accounts"
             )));
         }
-        let account = Account {
-            hash,
-            created: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-        };
+        let account =
+            Account { hash, created: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true) };
         table.accounts.insert(username.to_string(), account);
         // Saved while the lock is held, so files are written in the order
         // the accounts were created, and each one holds all earlier ones.
@@ -281,9 +267,7 @@ impl Accounts {
             table.accounts.remove(username);
             return Err(error);
         }
-        table
-            .by_normal
-            .insert(normalise(username), username.to_string());
+        table.by_normal.insert(normalise(username), username.to_string());
         Ok((username.to_string(), LoginOutcome::Created))
     }
 
@@ -301,10 +285,7 @@ impl Accounts {
     fn save(&self, accounts: &BTreeMap<String, Account>) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(Error::file("create the directory", &self.dir))?;
-        let file = AccountsFile {
-            version: 1,
-            accounts: accounts.clone(),
-        };
+        let file = AccountsFile { version: 1, accounts: accounts.clone() };
         let bytes = serde_json::to_vec(&file)
             .map_err(|e| Error::Internal(format!("cannot encode the accounts: {e}")))?;
         // Readable by the server's own user only: the hashes are slow to

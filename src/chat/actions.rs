@@ -92,9 +92,7 @@ pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// [`Error::Usage`] naming `what` and the rule broken.
 pub fn validate_name(what: &str, name: &str) -> Result<()> {
     let starts_with_letter = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-    let allowed = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if name.is_empty() || name.len() > MAX_NAME_BYTES || !starts_with_letter || !allowed {
         let shown: String = name.chars().take(MAX_NAME_BYTES + 1).collect();
         return Err(Error::Usage(format!(

@@ -280,14 +280,8 @@ impl Client {
         let mut observer = observer(stream.local_addr()?, stream.peer_addr()?);
         let (mode, private_key) = match security {
             Security::Unsecured => (Mode::Unsecured, None),
-            Security::Secured {
-                algorithm,
-                private_key,
-            } => (
-                Mode::Secured {
-                    algorithm,
-                    client_public_key: private_key.to_public_key(),
-                },
+            Security::Secured { algorithm, private_key } => (
+                Mode::Secured { algorithm, client_public_key: private_key.to_public_key() },
                 Some(private_key),
             ),
         };
@@ -305,10 +299,7 @@ impl Client {
         });
         // The reader thread below waits on the link all the time, so it
         // reads the socket itself: no thread of the link's own.
-        let config = LinkConfig {
-            reading: Reading::Caller,
-            ..config
-        };
+        let config = LinkConfig { reading: Reading::Caller, ..config };
         let link = Arc::new(Link::start(session, Direction::ClientToServer, config)?);
         let reader = {
             let (link, shared) = (Arc::clone(&link), Arc::clone(&shared));
@@ -335,9 +326,7 @@ impl Client {
     /// Our own public key's fingerprint (what others see for us in
     /// `CoreKey` and direct messages); `None` when unsecured.
     pub fn fingerprint(&self) -> Option<String> {
-        self.private_key
-            .as_ref()
-            .and_then(|k| fingerprint(&k.to_public_key()).ok())
+        self.private_key.as_ref().and_then(|k| fingerprint(&k.to_public_key()).ok())
     }
 
     /// The `welcome` of our login, once logged in.
@@ -378,11 +367,8 @@ impl Client {
 
     /// Send `login` and wait for `welcome`.
     fn log_in(&self, username: &str, password: &str, create: Option<bool>) -> Result<Welcome> {
-        let login = Login {
-            username: username.to_string(),
-            password: password.to_string(),
-            create,
-        };
+        let login =
+            Login { username: username.to_string(), password: password.to_string(), create };
         // The reader thread keeps the welcome (and so the token) as it
         // routes it, before any later envelope.
         from_answer(self.request("login", to_value(&login))?, "welcome")
@@ -415,19 +401,16 @@ impl Client {
         let answer = match answered.recv_timeout(REQUEST_TIMEOUT) {
             Ok(answer) => answer?,
             Err(RecvTimeoutError::Timeout) => {
-                return Err(Error::TimedOut {
-                    waiting_for: "the answer to a request",
-                });
+                return Err(Error::TimedOut { waiting_for: "the answer to a request" });
             }
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(Error::SessionEnded("the client's reader stopped".into()));
             }
         };
         match answer.error_parts() {
-            Some((code, message)) => Err(Error::Peer {
-                code: code.to_string(),
-                description: message.to_string(),
-            }),
+            Some((code, message)) => {
+                Err(Error::Peer { code: code.to_string(), description: message.to_string() })
+            }
             None => Ok(answer),
         }
     }
@@ -466,14 +449,9 @@ impl Client {
     /// [`Client::request`].
     pub fn say(&self, room: Option<&str>, text: &str) -> Result<RoomMessage> {
         if self.welcome().is_none() {
-            return Err(Error::Unauthorized(
-                "log in before speaking in a room".into(),
-            ));
+            return Err(Error::Unauthorized("log in before speaking in a room".into()));
         }
-        let say = Say {
-            room: room.map(str::to_string),
-            text: text.to_string(),
-        };
+        let say = Say { room: room.map(str::to_string), text: text.to_string() };
         from_answer(self.request("message", to_value(&say))?, "message")
     }
 
@@ -540,11 +518,7 @@ impl Client {
             .ok_or_else(|| Error::Unauthorized("log in before sending direct messages".into()))?;
         let recipient = rsa_public_key_converter(&key.public_key)?;
         let sealed = seal_direct(&recipient, &me.username, &key.username, text, &mut os_rng())?;
-        Ok(DirectOut {
-            to: key.username.clone(),
-            key: sealed.key,
-            sealed: sealed.sealed,
-        })
+        Ok(DirectOut { to: key.username.clone(), key: sealed.key, sealed: sealed.sealed })
     }
 
     /// Open a `direct` envelope sent to us: the sender's data and the text.
@@ -560,10 +534,7 @@ impl Client {
         let private_key = self.private_key.as_ref().ok_or_else(|| {
             Error::SecurityMismatch("an unsecured session has no key to open it".into())
         })?;
-        let sealed = SealedDirect {
-            key: direct.key.clone(),
-            sealed: direct.sealed.clone(),
-        };
+        let sealed = SealedDirect { key: direct.key.clone(), sealed: direct.sealed.clone() };
         // The recipient in the associated data is us, whatever the
         // envelope says: a message sealed for someone else does not open.
         let me = self.welcome().map(|w| w.username).unwrap_or_default();
@@ -596,11 +567,7 @@ impl Client {
                 return Err(Error::SessionEnded(why.clone()));
             }
             routes = match deadline {
-                None => self
-                    .shared
-                    .changed
-                    .wait(routes)
-                    .unwrap_or_else(|e| e.into_inner()),
+                None => self.shared.changed.wait(routes).unwrap_or_else(|e| e.into_inner()),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
@@ -691,9 +658,7 @@ impl Client {
                     // request with one `error` answer, which nobody reads.
                     // If nothing went out, the same `file-end` is refused
                     // as a `file-end` without a file.
-                    let end = FileEnd {
-                        sha256: String::new(),
-                    };
+                    let end = FileEnd { sha256: String::new() };
                     let end = Envelope::new("file-end", to_value(&end)).with_token(Some(&token));
                     if self.link.send(encode(&end, b"")).is_err() {
                         lock(&self.shared.routes).waiting.pop_back();
@@ -705,16 +670,11 @@ impl Client {
         let answer = match answered.recv_timeout(REQUEST_TIMEOUT) {
             Ok(answer) => answer?,
             Err(_) => {
-                return Err(Error::TimedOut {
-                    waiting_for: "the server's file-saved",
-                });
+                return Err(Error::TimedOut { waiting_for: "the server's file-saved" });
             }
         };
         if let Some((code, message)) = answer.error_parts() {
-            return Err(Error::Peer {
-                code: code.to_string(),
-                description: message.to_string(),
-            });
+            return Err(Error::Peer { code: code.to_string(), description: message.to_string() });
         }
         let saved: FileInfo = from_answer(answer.clone(), "file-saved")?;
         if saved.size != sent.size || saved.sha256 != sent.sha256 {
@@ -741,8 +701,7 @@ impl Drop for Client {
     /// as dropping a [`Link`] does; the reader thread stops with it.
     fn drop(&mut self) {
         // Harmless after `close`: the link has ended already.
-        self.link
-            .abort(Error::SessionEnded("the client was dropped".into()));
+        self.link.abort(Error::SessionEnded("the client was dropped".into()));
         lock(&self.shared.routes).dropped = true;
         self.shared.changed.notify_all();
         if let Some(reader) = self.reader.take() {
@@ -820,10 +779,7 @@ fn queue_event(
         && routes.event_bytes + size > shared.max_event_bytes
         && !routes.dropped
     {
-        routes = shared
-            .changed
-            .wait(routes)
-            .unwrap_or_else(|e| e.into_inner());
+        routes = shared.changed.wait(routes).unwrap_or_else(|e| e.into_inner());
     }
     routes.events.push_back((event, size));
     routes.event_bytes += size;
@@ -835,10 +791,9 @@ fn queue_event(
 /// [`Error::SessionEnded`] with their text.
 fn copy_of(error: &Error) -> Error {
     match error {
-        Error::Peer { code, description } => Error::Peer {
-            code: code.clone(),
-            description: description.clone(),
-        },
+        Error::Peer { code, description } => {
+            Error::Peer { code: code.clone(), description: description.clone() }
+        }
         Error::SessionEnded(why) => Error::SessionEnded(why.clone()),
         other => Error::SessionEnded(other.to_string()),
     }
@@ -854,10 +809,7 @@ fn expect_action(answer: &Envelope, action: &str) -> Result<()> {
     if answer.action == action {
         Ok(())
     } else {
-        Err(Error::BadMessage(format!(
-            "expected {action} in answer, got {}",
-            answer.action
-        )))
+        Err(Error::BadMessage(format!("expected {action} in answer, got {}", answer.action)))
     }
 }
 

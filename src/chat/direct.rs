@@ -85,10 +85,7 @@ pub fn seal_direct<R: CryptoRng + ?Sized>(
         .map_err(|e| Error::Rsa(e.to_string()))?;
     let cipher = SessionCipher::from_secret(&SessionSecret::Aes(key));
     let sealed = cipher.seal(text.as_bytes(), &direct_associated_data(from, to), rng)?;
-    Ok(SealedDirect {
-        key: base64_encode(&encrypted_key),
-        sealed: base64_encode(&sealed),
-    })
+    Ok(SealedDirect { key: base64_encode(&encrypted_key), sealed: base64_encode(&sealed) })
 }
 
 /// Open a direct message sealed by [`seal_direct`], with the recipient's

@@ -120,9 +120,7 @@ impl HashingPool {
             )));
         }
         let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-            return Err(Error::Storage(
-                "a stored hash has no salt or no hash".into(),
-            ));
+            return Err(Error::Storage("a stored hash has no salt or no hash".into()));
         };
         let mut out = vec![0u8; expected.len()];
         self.run(&params, password, &salt, &mut out)?;

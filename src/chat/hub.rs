@@ -179,10 +179,7 @@ impl HubState {
 
     /// Tell the other members of `room` that `username` joined or left.
     fn notice(&self, room: &str, username: &str, what: &str) {
-        let notice = Notice {
-            room: room.to_string(),
-            text: format!("{username} {what}"),
-        };
+        let notice = Notice { room: room.to_string(), text: format!("{username} {what}") };
         self.fan_out(room, &event("notice", &notice), Some(username));
     }
 
@@ -208,10 +205,7 @@ impl HubState {
     }
 
     fn users(&self, room: &str) -> Vec<String> {
-        self.rooms
-            .get(room)
-            .map(|n| n.iter().cloned().collect())
-            .unwrap_or_default()
+        self.rooms.get(room).map(|n| n.iter().cloned().collect()).unwrap_or_default()
     }
 }
 
@@ -344,9 +338,7 @@ impl Hub {
     pub fn register(&self, action: &str, handler: Handler) -> Result<()> {
         validate_name("action", action)?;
         if action.starts_with("Core") || BUILT_IN_ACTIONS.contains(&action) {
-            return Err(Error::Conflict(format!(
-                "{action} is one of the server's own actions"
-            )));
+            return Err(Error::Conflict(format!("{action} is one of the server's own actions")));
         }
         let mut handlers = self.handlers.write().unwrap_or_else(|e| e.into_inner());
         if handlers.contains_key(action) {
@@ -402,10 +394,7 @@ impl Hub {
                 })
                 .collect()
         };
-        log::info!(
-            "shutting down: told {} logged-in clients, ending their sessions",
-            links.len()
-        );
+        log::info!("shutting down: told {} logged-in clients, ending their sessions", links.len());
         // Each close waits for its End to be acknowledged (and briefly for
         // the client's End): on threads of their own, so one slow client
         // delays nobody, and `limit` bounds the whole.
@@ -420,12 +409,10 @@ impl Hub {
             // is logged and that session is ended at once, without End:
             // `abort` sends `EE 503` and closes the connection, waiting for
             // nothing.
-            let spawned = std::thread::Builder::new()
-                .name("rfmp-close".into())
-                .spawn(move || {
-                    let _ = closer.close();
-                    let _ = done.send(());
-                });
+            let spawned = std::thread::Builder::new().name("rfmp-close".into()).spawn(move || {
+                let _ = closer.close();
+                let _ = done.send(());
+            });
             match spawned {
                 Ok(_) => closing += 1,
                 Err(error) => {
@@ -485,9 +472,7 @@ impl Hub {
             }
         }
         if creating {
-            by_address
-                .created
-                .retain(|at| now.duration_since(*at) < Duration::from_secs(60));
+            by_address.created.retain(|at| now.duration_since(*at) < Duration::from_secs(60));
             if by_address.created.len() >= self.new_accounts_per_minute {
                 let oldest = by_address.created.first().copied().unwrap_or(now);
                 let wait = Duration::from_secs(60).saturating_sub(now.duration_since(oldest));
@@ -524,12 +509,7 @@ impl Hub {
         }
         guesses.names.entry(key.clone()).or_default().checking = true;
         guesses.checks += 1;
-        Ok(Attempt {
-            hub: self,
-            key,
-            address,
-            finished: false,
-        })
+        Ok(Attempt { hub: self, key, address, finished: false })
     }
 
     /// The wait before the next try after `failures` failures: none before
@@ -540,9 +520,7 @@ impl Hub {
             return Duration::ZERO;
         }
         let doublings = (failures - MAX_FAILED_LOGINS).min(16);
-        self.login_backoff
-            .saturating_mul(1 << doublings)
-            .min(MAX_NAME_BACKOFF)
+        self.login_backoff.saturating_mul(1 << doublings).min(MAX_NAME_BACKOFF)
     }
 }
 
@@ -595,8 +573,7 @@ impl Guesses {
     /// for guessers, but memory stays bounded).
     fn make_room(&mut self, now: Instant) {
         if self.names.len() >= MAX_TRACKED {
-            self.names
-                .retain(|_, r| r.checking || r.until.is_some_and(|until| until > now));
+            self.names.retain(|_, r| r.checking || r.until.is_some_and(|until| until > now));
             if self.names.len() >= MAX_TRACKED {
                 self.names.retain(|_, r| r.checking);
             }

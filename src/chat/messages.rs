@@ -126,10 +126,7 @@ impl Envelope {
 
     /// The time as people see it: local `HH:MM:SS`.
     pub fn local_time(&self) -> String {
-        self.time
-            .with_timezone(&Local)
-            .format("%H:%M:%S")
-            .to_string()
+        self.time.with_timezone(&Local).format("%H:%M:%S").to_string()
     }
 
     /// The data as text, when it is a JSON string.

@@ -350,10 +350,7 @@ fn chatting_admitted(
             // Nobody is listening any more (Closed, Io), or the client
             // already reported an error (Peer): answering would only start
             // an argument. Otherwise tell the client why, best effort.
-            if !matches!(
-                error,
-                Error::Closed { .. } | Error::Io(_) | Error::Peer { .. }
-            ) {
+            if !matches!(error, Error::Closed { .. } | Error::Io(_) | Error::Peer { .. }) {
                 let _ = error_channel.write_all(ee_packet(&error).as_bytes());
             }
             return Err(error);
@@ -378,11 +375,7 @@ fn chatting_admitted(
         None => None,
     };
     let session = accepted.session.map_stream(|s| s.stream);
-    let link = Arc::new(Link::start(
-        session,
-        Direction::ServerToClient,
-        link_config,
-    )?);
+    let link = Arc::new(Link::start(session, Direction::ServerToClient, link_config)?);
     let files = FileReceiver::new(&config.receive_dir, config.max_file_bytes);
     // Dropped (leaving every room) however this function returns.
     // The ticket is given back at login, before `welcome` is queued.
@@ -467,9 +460,7 @@ fn seed_commands(
     let workspace = crate::seed::workspace::Workspace::open(&config.files_dir)?;
     let session = accepted.session.map_stream(|s| s.stream);
     let (mut connection, cipher) = (session.connection, session.cipher);
-    connection
-        .get_ref()
-        .set_read_timeout(Some(config.idle_timeout))?;
+    connection.get_ref().set_read_timeout(Some(config.idle_timeout))?;
     match crate::seed::session::serve(&mut connection, &cipher, &workspace, &mut os_rng()) {
         Ok(()) => {
             log::info!("{peer}: client sent (End), closing");
@@ -628,10 +619,8 @@ impl Server {
     /// in yet (at random from [`ServerConfig::early_refusal_from`]), or too
     /// many of them come from its address.
     fn serve(&self, mut stream: TcpStream, id: u64) {
-        let peer = stream
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "unknown peer".into());
+        let peer =
+            stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "unknown peer".into());
         // Count the client before starting its thread; the guard below
         // un-counts it when the thread ends, however it ends.
         let active = self.active_clients.fetch_add(1, Ordering::SeqCst);
@@ -740,17 +729,15 @@ fn remove_part_files(dir: &Path) -> usize {
 /// thread holds the hub and lives as long as the process.
 fn sweep_the_shelf(hub: &Arc<Hub>) {
     let hub = Arc::clone(hub);
-    let started = std::thread::Builder::new()
-        .name("shelf-sweeper".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(SWEEP_EVERY);
-                for file in hub.shelf().sweep(chrono::Utc::now()) {
-                    let (name, id) = (&file.name, &file.id);
-                    log::info!("file {id} ({name}) expired and was deleted");
-                }
+    let started = std::thread::Builder::new().name("shelf-sweeper".into()).spawn(move || {
+        loop {
+            std::thread::sleep(SWEEP_EVERY);
+            for file in hub.shelf().sweep(chrono::Utc::now()) {
+                let (name, id) = (&file.name, &file.id);
+                log::info!("file {id} ({name}) expired and was deleted");
             }
-        });
+        }
+    });
     if let Err(e) = started {
         log::warn!("no thread to sweep expired files ({e}); they go at the next file action");
     }
@@ -851,10 +838,7 @@ impl Gate {
         }
         state.total += 1;
         *state.by_address.entry(address).or_insert(0) += 1;
-        Ok(Ticket {
-            gate: Arc::clone(self),
-            address,
-        })
+        Ok(Ticket { gate: Arc::clone(self), address })
     }
 }
 

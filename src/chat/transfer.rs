@@ -116,14 +116,7 @@ pub fn send_file(
     max_bytes: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<FileInfo> {
-    send_file_to(
-        link,
-        token,
-        path,
-        &ShareWith::default(),
-        max_bytes,
-        progress,
-    )
+    send_file_to(link, token, path, &ShareWith::default(), max_bytes, progress)
 }
 
 /// [`send_file`], for the people in `to` (a room's members, or one user):
@@ -142,24 +135,16 @@ pub fn send_file_to(
     progress: &mut dyn FnMut(u64),
 ) -> Result<FileInfo> {
     let mut file = File::open(path).map_err(Error::file("open", path))?;
-    let size = file
-        .metadata()
-        .map_err(Error::file("read the size of", path))?
-        .len();
+    let size = file.metadata().map_err(Error::file("read the size of", path))?.len();
     if size > max_bytes {
         return Err(Error::MessageTooLarge(format!(
             "{} is {size} bytes; files are limited to {max_bytes} bytes",
             path.display()
         )));
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let offer = FileOffer {
-        name: name.clone(),
-        size,
-    };
+    let name =
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into());
+    let offer = FileOffer { name: name.clone(), size };
     let mut data = serde_json::to_value(&offer).unwrap_or_default();
     if let (Some(fields), Ok(serde_json::Value::Object(to))) =
         (data.as_object_mut(), serde_json::to_value(to))
@@ -190,9 +175,7 @@ pub fn send_file_to(
         progress(sent);
     }
     let sha256 = hex::encode(hasher.finalize());
-    let end = FileEnd {
-        sha256: sha256.clone(),
-    };
+    let end = FileEnd { sha256: sha256.clone() };
     let end =
         Envelope::new("file-end", serde_json::to_value(&end).unwrap_or_default()).with_token(token);
     link.send(encode(&end, b""))?;
@@ -212,13 +195,7 @@ pub struct FileReceiver {
 #[derive(Debug)]
 enum Receiving {
     /// Storing a file.
-    File {
-        offer: FileOffer,
-        received: u64,
-        hasher: Sha256,
-        temp_path: PathBuf,
-        temp: File,
-    },
+    File { offer: FileOffer, received: u64, hasher: Sha256, temp_path: PathBuf, temp: File },
     /// Refused or failed (the error was already reported): swallow its
     /// chunks until its `file-end`.
     Refused,
@@ -228,11 +205,7 @@ impl FileReceiver {
     /// Receive files into `dir` (created when the first file arrives), each
     /// at most `max_bytes`.
     pub fn new(dir: impl Into<PathBuf>, max_bytes: u64) -> FileReceiver {
-        FileReceiver {
-            dir: dir.into(),
-            max_bytes,
-            current: None,
-        }
+        FileReceiver { dir: dir.into(), max_bytes, current: None }
     }
 
     /// A `file-start` arrived: check it and open a temporary file.
@@ -298,19 +271,13 @@ impl FileReceiver {
     /// writing fails. The partial file is deleted, and the rest of the
     /// transfer swallowed.
     pub fn chunk(&mut self, bytes: &[u8]) -> Result<()> {
-        let Some(Receiving::File {
-            offer,
-            received,
-            hasher,
-            temp,
-            temp_path,
-        }) = &mut self.current
+        let Some(Receiving::File { offer, received, hasher, temp, temp_path }) = &mut self.current
         else {
             return match self.current {
                 Some(Receiving::Refused) => Ok(()),
-                _ => Err(Error::Protocol(
-                    "a file-chunk arrived with no file-start before it".into(),
-                )),
+                _ => {
+                    Err(Error::Protocol("a file-chunk arrived with no file-start before it".into()))
+                }
             };
         };
         if *received + bytes.len() as u64 > offer.size {
@@ -343,13 +310,9 @@ impl FileReceiver {
     /// moved. The partial file is deleted in every case.
     pub fn end(&mut self, end: FileEnd) -> Result<Option<FileInfo>> {
         let (offer, received, hasher, temp_path, temp) = match self.current.take() {
-            Some(Receiving::File {
-                offer,
-                received,
-                hasher,
-                temp_path,
-                temp,
-            }) => (offer, received, hasher, temp_path, temp),
+            Some(Receiving::File { offer, received, hasher, temp_path, temp }) => {
+                (offer, received, hasher, temp_path, temp)
+            }
             Some(Receiving::Refused) => return Ok(None),
             None => {
                 return Err(Error::Protocol(
@@ -374,11 +337,7 @@ impl FileReceiver {
                 )));
             }
             let name = place(&self.dir, &safe_file_name(&offer.name), &temp_path)?;
-            Ok(Some(FileInfo {
-                name,
-                size: offer.size,
-                sha256: actual,
-            }))
+            Ok(Some(FileInfo { name, size: offer.size, sha256: actual }))
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&temp_path);
@@ -425,11 +384,7 @@ fn place(dir: &Path, name: &str, temp: &Path) -> Result<String> {
         _ => (name, ""),
     };
     for n in 0..1000 {
-        let candidate = if n == 0 {
-            name.to_string()
-        } else {
-            format!("{stem} ({n}){extension}")
-        };
+        let candidate = if n == 0 { name.to_string() } else { format!("{stem} ({n}){extension}") };
         let path = dir.join(&candidate);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => {

@@ -63,10 +63,7 @@ pub fn serve_clients(
     let mut reports = Vec::new();
     for incoming in listener.incoming() {
         let stream = incoming?;
-        let peer = stream
-            .peer_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|_| "a client".into());
+        let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "a client".into());
         // `auto` cannot see a client's profile before the SC: rfmp.
         let profile = match options.profile {
             Profile::Auto => Profile::Rfmp,
@@ -159,10 +156,8 @@ fn walk(
         Some(secured(&ec, key, outcomes)?)
     } else {
         for id in ["10.a-1", "10.a-2", "10.a-3"] {
-            outcomes.insert(
-                id,
-                Outcome::Skipped("the client asked for an unsecured session".into()),
-            );
+            outcomes
+                .insert(id, Outcome::Skipped("the client asked for an unsecured session".into()));
         }
         None
     };
@@ -255,15 +250,13 @@ fn secured(
             Failure::new(format!("aes or caesar ({e})"), escape(algorithm.as_bytes()))
         }),
     )?;
-    let key_check = rsa_public_key_converter(client_key)
-        .map(|_| ())
-        .map_err(|e| {
-            Failure::new(
-                format!("an SPKI PEM RSA key of at least 2048 bits ({e})"),
-                escape(client_key.as_bytes()),
-            )
-            .because(diagnose::key_form(client_key))
-        });
+    let key_check = rsa_public_key_converter(client_key).map(|_| ()).map_err(|e| {
+        Failure::new(
+            format!("an SPKI PEM RSA key of at least 2048 bits ({e})"),
+            escape(client_key.as_bytes()),
+        )
+        .because(diagnose::key_form(client_key))
+    });
     record(outcomes, "10.a-3", key_check);
     step(outcomes, "10.a-2", open_secret(algorithm, secret, key))
 }
@@ -283,21 +276,16 @@ fn open_secret(
         Algorithm::Caesar => 1,
     };
     if bytes.len() == plain_size {
-        return Err(
-            Failure::new(expected, format!("{} bytes: {shown}", bytes.len()))
-                .because(Some(Diagnosis::KeyUnencrypted)),
-        );
+        return Err(Failure::new(expected, format!("{} bytes: {shown}", bytes.len()))
+            .because(Some(Diagnosis::KeyUnencrypted)));
     }
     match key.oaep_decrypt::<Sha256>(&bytes) {
         Ok(secret) => SessionSecret::from_bytes(algorithm, &secret)
             .map_err(|e| Failure::new(format!("{expected} ({e})"), shown)),
         Err(_) => {
             let sha1 = key.oaep_decrypt::<sha1::Sha1>(&bytes).is_ok();
-            Err(Failure::new(
-                expected,
-                format!("a ciphertext that does not decrypt: {shown}"),
-            )
-            .because(sha1.then_some(Diagnosis::OaepSha1)))
+            Err(Failure::new(expected, format!("a ciphertext that does not decrypt: {shown}"))
+                .because(sha1.then_some(Diagnosis::OaepSha1)))
         }
     }
 }

@@ -201,9 +201,7 @@ pub(crate) fn key_form(field: &str) -> Option<Diagnosis> {
         return Some(Diagnosis::KeyPkcs1);
     }
     let decoded = base64_decode("key", field.trim()).ok()?;
-    decoded
-        .starts_with(b"-----BEGIN")
-        .then_some(Diagnosis::KeyBase64OfPem)
+    decoded.starts_with(b"-----BEGIN").then_some(Diagnosis::KeyBase64OfPem)
 }
 
 /// Recognise `(SS,<cipher>,RFMP,v1.0)` and other orders of the same fields.
@@ -245,10 +243,7 @@ mod tests {
     #[test]
     fn framing_variants_are_named() {
         assert_eq!(framing(b"CC", "CC"), Some(Diagnosis::NoParentheses));
-        assert_eq!(
-            framing(b"\x00\x00\x00\x04(CC)", "CC"),
-            Some(Diagnosis::LengthPrefix)
-        );
+        assert_eq!(framing(b"\x00\x00\x00\x04(CC)", "CC"), Some(Diagnosis::LengthPrefix));
         assert_eq!(framing(b"hello", "CC"), None);
         assert_eq!(framing(b"", "CC"), None);
         assert_eq!(newline_after(b"\n"), Some(Diagnosis::NewlineTerminated));
@@ -257,10 +252,7 @@ mod tests {
 
     #[test]
     fn key_variants_are_named() {
-        assert_eq!(
-            key_form("-----BEGIN RSA PUBLIC KEY-----\nMIIB"),
-            Some(Diagnosis::KeyPkcs1)
-        );
+        assert_eq!(key_form("-----BEGIN RSA PUBLIC KEY-----\nMIIB"), Some(Diagnosis::KeyPkcs1));
         assert_eq!(
             key_form("LS0tLS1CRUdJTiBQVUJMSUMgS0VZLS0tLS0="),
             Some(Diagnosis::KeyBase64OfPem)
@@ -271,10 +263,7 @@ mod tests {
     #[test]
     fn reordered_start_fields_are_named() {
         let fields = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(
-            start_fields(&fields("SS,aes,RFMP,v1.0")),
-            Some(Diagnosis::FieldsReordered)
-        );
+        assert_eq!(start_fields(&fields("SS,aes,RFMP,v1.0")), Some(Diagnosis::FieldsReordered));
         assert_eq!(start_fields(&fields("SS,RFMP,v1.0,1")), None);
     }
 }

@@ -178,9 +178,7 @@ impl Default for Options {
 impl Options {
     /// Does the filter select `check`?
     fn selects(&self, check: &Check) -> bool {
-        self.only
-            .as_deref()
-            .is_none_or(|prefix| check.id.starts_with(prefix))
+        self.only.as_deref().is_none_or(|prefix| check.id.starts_with(prefix))
     }
 }
 
@@ -557,10 +555,7 @@ pub fn list() -> &'static [Check] {
 /// # Errors
 /// [`crate::Error::Io`] when `out` fails.
 pub fn write_list(side: Option<Side>, options: &Options, out: &mut dyn Write) -> crate::Result<()> {
-    for check in CHECKS
-        .iter()
-        .filter(|c| side.is_none_or(|s| s == c.side) && options.selects(c))
-    {
+    for check in CHECKS.iter().filter(|c| side.is_none_or(|s| s == c.side) && options.selects(c)) {
         let side = match check.side {
             Side::Server => "server",
             Side::Client => "client",
@@ -592,11 +587,7 @@ pub struct Failure {
 
 impl Failure {
     fn new(expected: impl Into<String>, got: impl Into<String>) -> Failure {
-        Failure {
-            expected: expected.into(),
-            got: got.into(),
-            diagnosis: None,
-        }
+        Failure { expected: expected.into(), got: got.into(), diagnosis: None }
     }
 
     fn because(mut self, diagnosis: Option<Diagnosis>) -> Failure {
@@ -676,9 +667,7 @@ impl Report {
     pub fn diagnoses(&self) -> Vec<Diagnosis> {
         let mut found = Vec::new();
         for result in &self.results {
-            if let Outcome::Failed(Failure {
-                diagnosis: Some(d), ..
-            }) = &result.outcome
+            if let Outcome::Failed(Failure { diagnosis: Some(d), .. }) = &result.outcome
                 && !found.contains(d)
             {
                 found.push(*d);
@@ -739,11 +728,7 @@ impl Report {
 
 /// Styles for the marks, plain when colour is off.
 fn style(color: bool, c: AnsiColor) -> Style {
-    if color {
-        Style::new().fg_color(Some(c.into())).bold()
-    } else {
-        Style::new()
-    }
+    if color { Style::new().fg_color(Some(c.into())).bold() } else { Style::new() }
 }
 
 /// Write one result line (and, for a failure, its explanation). A passed
@@ -757,13 +742,7 @@ fn write_result(out: &mut dyn Write, result: &CheckResult, color: bool) -> std::
         Outcome::Failed(_) => ("✗", style(color, AnsiColor::Red)),
         Outcome::Skipped(_) => ("-", style(color, AnsiColor::Yellow)),
     };
-    write!(
-        out,
-        "{s}{mark}{s:#} {:<7} {:<6} {}",
-        c.id,
-        c.level.as_str(),
-        c.title
-    )?;
+    write!(out, "{s}{mark}{s:#} {:<7} {:<6} {}", c.id, c.level.as_str(), c.title)?;
     let clauses = c.clauses.join(", ");
     match &result.outcome {
         Outcome::Passed => writeln!(out, " ({clauses})"),
@@ -788,10 +767,7 @@ fn write_summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     writeln!(out)?;
     for result in &report.results {
         if let Outcome::Failed(f) = &result.outcome {
-            let named = f
-                .diagnosis
-                .map(|d| format!(": {}", d.what()))
-                .unwrap_or_default();
+            let named = f.diagnosis.map(|d| format!(": {}", d.what())).unwrap_or_default();
             writeln!(
                 out,
                 "failed {} ({}, SPEC {}){named}",
@@ -804,12 +780,7 @@ fn write_summary(out: &mut dyn Write, report: &Report) -> std::io::Result<()> {
     if report.skipped() > 0 {
         writeln!(out, "{} skipped", report.skipped())?;
     }
-    writeln!(
-        out,
-        "{} passed, {} failed",
-        report.passed(),
-        report.failed()
-    )
+    writeln!(out, "{} passed, {} failed", report.passed(), report.failed())
 }
 
 /// Runs checks one by one, printing each line as it completes.
@@ -821,15 +792,7 @@ struct Runner<'a> {
 
 impl<'a> Runner<'a> {
     fn new(options: &'a Options, out: &'a mut dyn Write, peer: String, profile: Profile) -> Self {
-        Runner {
-            options,
-            out,
-            report: Report {
-                peer,
-                profile,
-                results: Vec::new(),
-            },
-        }
+        Runner { options, out, report: Report { peer, profile, results: Vec::new() } }
     }
 
     fn header(&mut self, what: &str) -> std::io::Result<()> {
@@ -846,10 +809,7 @@ impl<'a> Runner<'a> {
 
     /// The checks of `side` that the options select.
     fn selected(&self, side: Side) -> Vec<&'static Check> {
-        CHECKS
-            .iter()
-            .filter(|c| c.side == side && self.options.selects(c))
-            .collect()
+        CHECKS.iter().filter(|c| c.side == side && self.options.selects(c)).collect()
     }
 
     /// Record (and print) an outcome; under `seed`, a check that needs the

@@ -52,11 +52,7 @@ pub fn run_server(
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| Error::Usage("the address resolves to nothing".into()))?;
-    let mut tester = Tester {
-        addr,
-        timeout: options.timeout,
-        server_pem: None,
-    };
+    let mut tester = Tester { addr, timeout: options.timeout, server_pem: None };
     let profile = match options.profile {
         Profile::Auto => tester.sniff_profile(),
         chosen => chosen,
@@ -175,10 +171,7 @@ impl Tester {
                 self.server_pem = Some(key.clone());
                 Ok((wire, key.clone()))
             }
-            _ => Err(Failure::new(
-                "(CC,<key>): two fields",
-                escape(cc.text.as_bytes()),
-            )),
+            _ => Err(Failure::new("(CC,<key>): two fields", escape(cc.text.as_bytes()))),
         }
     }
 
@@ -270,28 +263,21 @@ impl Tester {
             let silent = f.got.starts_with("nothing");
             f.because(silent.then_some(Diagnosis::NoConfirmation))
         })?;
-        is_confirmed(sc.clone(), secret.as_ref())
-            .map(|_| ())
-            .map_err(|e| {
-                // The sealed text is the last field (the second without a nonce).
-                let field = sc.fields.last().filter(|_| sc.fields.len() > 1);
-                let field = field.map(String::as_str).unwrap_or("");
-                let ecb = match &secret {
-                    Some(SessionSecret::Aes(key)) => ecb_opens(key, field),
-                    _ => false,
-                };
-                let ignored = secret
-                    .as_ref()
-                    .is_some_and(|secret| diagnose::opens_under_secret(secret, field));
-                Failure::new(format!("{expected} ({e})"), escape(sc.text.as_bytes()))
-                    .because(ecb.then_some(Diagnosis::AesEcb))
-                    .because(ignored.then_some(Diagnosis::IgnoresServerNonce))
-                    .because(if field.is_empty() {
-                        None
-                    } else {
-                        diagnose::plain_text(field)
-                    })
-            })
+        is_confirmed(sc.clone(), secret.as_ref()).map(|_| ()).map_err(|e| {
+            // The sealed text is the last field (the second without a nonce).
+            let field = sc.fields.last().filter(|_| sc.fields.len() > 1);
+            let field = field.map(String::as_str).unwrap_or("");
+            let ecb = match &secret {
+                Some(SessionSecret::Aes(key)) => ecb_opens(key, field),
+                _ => false,
+            };
+            let ignored =
+                secret.as_ref().is_some_and(|secret| diagnose::opens_under_secret(secret, field));
+            Failure::new(format!("{expected} ({e})"), escape(sc.text.as_bytes()))
+                .because(ecb.then_some(Diagnosis::AesEcb))
+                .because(ignored.then_some(Diagnosis::IgnoresServerNonce))
+                .because(if field.is_empty() { None } else { diagnose::plain_text(field) })
+        })
     }
 
     /// The same EC bytes on two connections, as a replay sends them: both
@@ -374,9 +360,8 @@ impl Tester {
             )
         })?;
         // The session key: derived from our secret and the server's nonce.
-        let cipher = confirmed.map_or(SessionCipher::None, |c| {
-            SessionCipher::from_secret(&c.session_key)
-        });
+        let cipher =
+            confirmed.map_or(SessionCipher::None, |c| SessionCipher::from_secret(&c.session_key));
         Ok((wire, cipher))
     }
 
@@ -489,12 +474,7 @@ pub(super) fn ecb_opens(key: &[u8; 16], field: &str) -> bool {
         aes.decrypt_block(block.into());
     }
     let pad = usize::from(*bytes.last().expect("not empty"));
-    if pad == 0
-        || pad > 16
-        || bytes[bytes.len() - pad..]
-            .iter()
-            .any(|&b| usize::from(b) != pad)
-    {
+    if pad == 0 || pad > 16 || bytes[bytes.len() - pad..].iter().any(|&b| usize::from(b) != pad) {
         return false;
     }
     bytes.truncate(bytes.len() - pad);
@@ -517,11 +497,8 @@ pub(super) fn expect_packet(wire: &mut Wire, kind: &str, expected: &str) -> Chec
     if let Some(newline) = diagnose::newline_after(wire.peek_after(NEWLINE_WAIT)) {
         let mut shown = bytes.clone();
         shown.push(b'\n');
-        return Err(Failure::new(
-            format!("{expected} with nothing after the )"),
-            escape(&shown),
-        )
-        .because(Some(newline)));
+        return Err(Failure::new(format!("{expected} with nothing after the )"), escape(&shown))
+            .because(Some(newline)));
     }
     Ok(packet)
 }
@@ -533,10 +510,9 @@ pub(super) fn refused(wire: &mut Wire) -> Checked {
     match &heard {
         Heard::Packet(bytes) if bytes.starts_with(b"(EE,") || bytes == b"(EE)" => Ok(()),
         Heard::Closed(_) => Ok(()),
-        _ => Err(Failure::new(
-            "(EE,<code>,<description>) or a closed connection",
-            heard.describe(),
-        )),
+        _ => {
+            Err(Failure::new("(EE,<code>,<description>) or a closed connection", heard.describe()))
+        }
     }
 }
 
@@ -562,28 +538,14 @@ pub(super) struct Frames {
 
 impl Frames {
     pub(super) fn new(wire: Wire, cipher: SessionCipher, ours: Direction) -> Frames {
-        Frames {
-            wire,
-            cipher,
-            ours,
-            peer_next: 0,
-            seen: Vec::new(),
-        }
+        Frames { wire, cipher, ours, peer_next: 0, seen: Vec::new() }
     }
 
     /// A data frame carrying a small chat message, as frame `seq`.
     pub(super) fn message(&self, seq: u32) -> Checked<String> {
         let envelope = Envelope::new("message", GREETING.into());
-        dp_packet(
-            &self.cipher,
-            self.ours,
-            seq,
-            0,
-            1,
-            &encode(&envelope, b""),
-            &mut os_rng(),
-        )
-        .map_err(|e| Failure::new("a frame the checker can build", e.to_string()))
+        dp_packet(&self.cipher, self.ours, seq, 0, 1, &encode(&envelope, b""), &mut os_rng())
+            .map_err(|e| Failure::new("a frame the checker can build", e.to_string()))
     }
 
     /// An End frame, as frame `seq`.

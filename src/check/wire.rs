@@ -111,12 +111,7 @@ impl Wire {
         // must really split it.
         let _ = stream.set_nodelay(true);
         let _ = stream.set_write_timeout(Some(timeout));
-        Wire {
-            stream,
-            buffer: Vec::new(),
-            deadline: Instant::now() + timeout,
-            closed: false,
-        }
+        Wire { stream, buffer: Vec::new(), deadline: Instant::now() + timeout, closed: false }
     }
 
     /// Give the next step of a check a fresh `timeout`.

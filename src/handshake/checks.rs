@@ -149,9 +149,9 @@ pub fn is_confirmed(packet: Packet, secret: Option<&SessionSecret>) -> Result<Op
     let Some(secret) = secret else {
         return match packet.fields.as_slice() {
             [_] => Ok(None),
-            _ => Err(Error::NotConfirmed(
-                "an unsecured session is confirmed by exactly (SC)".into(),
-            )),
+            _ => {
+                Err(Error::NotConfirmed("an unsecured session is confirmed by exactly (SC)".into()))
+            }
         };
     };
     let (nonce, sealed) = match packet.fields.as_slice() {
@@ -192,8 +192,5 @@ pub fn is_confirmed(packet: Packet, secret: Option<&SessionSecret>) -> Result<Op
             String::from_utf8_lossy(&opened)
         )));
     }
-    Ok(Some(Confirmed {
-        server_nonce,
-        session_key,
-    }))
+    Ok(Some(Confirmed { server_nonce, session_key }))
 }

@@ -85,24 +85,9 @@ pub fn send_start_packet<S: Read + Write>(
     observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = start_packet(secure);
-    report(
-        observer,
-        "1.b",
-        "handshake::packets::start_packet",
-        Data::built(&packet),
-    );
-    report(
-        observer,
-        "1.c",
-        "handshake::packets::packet_formatter",
-        Data::built(&packet),
-    );
-    report(
-        observer,
-        "2.a",
-        "handshake::client::send_start_packet",
-        Data::sent(&packet),
-    );
+    report(observer, "1.b", "handshake::packets::start_packet", Data::built(&packet));
+    report(observer, "1.c", "handshake::packets::packet_formatter", Data::built(&packet));
+    report(observer, "2.a", "handshake::client::send_start_packet", Data::sent(&packet));
     conn.write_packet(&packet)?;
     Ok(packet)
 }
@@ -136,12 +121,8 @@ pub fn receive_cc_packet<S: Read + Write>(
     report(observer, "8.a.ii", CHECK, Data::Nothing);
     const CONVERT: &str = "handshake::helpers::rsa_public_key_converter";
     let converted = rsa_public_key_converter(&pem);
-    let key = deviation(
-        observer,
-        ("9.a", Side::Client, CONVERT),
-        "an RSA public key in PEM",
-        converted,
-    )?;
+    let key =
+        deviation(observer, ("9.a", Side::Client, CONVERT), "an RSA public key in PEM", converted)?;
     report(observer, "9.a", CONVERT, Data::Key(Cow::Borrowed(&key)));
     Ok(Some(key))
 }
@@ -167,12 +148,7 @@ pub fn build_ec_packet<R: CryptoRng + ?Sized>(
     rng: &mut R,
     observer: &mut dyn Observer,
 ) -> Result<(EncryptedSession, String)> {
-    report(
-        observer,
-        "9.b",
-        "handshake::client::build_ec_packet",
-        Data::Nothing,
-    );
+    report(observer, "9.b", "handshake::client::build_ec_packet", Data::Nothing);
     let answer = algorithm.as_str();
     let algorithm = encryption_choice(answer)?;
     report(
@@ -183,17 +159,8 @@ pub fn build_ec_packet<R: CryptoRng + ?Sized>(
     );
     let session = algo_and_encrypted_session(algorithm, server_key, rng)?;
     report_secret(observer, algorithm, &session);
-    let packet = ec_packet(
-        algorithm,
-        &session.field,
-        &public_key_to_pem(client_public_key)?,
-    );
-    report(
-        observer,
-        "10.a.iii",
-        "handshake::packets::ec_packet",
-        Data::built(&packet),
-    );
+    let packet = ec_packet(algorithm, &session.field, &public_key_to_pem(client_public_key)?);
+    report(observer, "10.a.iii", "handshake::packets::ec_packet", Data::built(&packet));
     Ok((session, packet))
 }
 
@@ -209,31 +176,18 @@ fn report_secret(observer: &mut dyn Observer, algorithm: Algorithm, session: &En
             "10.a.ii.1.c",
             "handshake::packets::generate_session_key",
         ),
-        Algorithm::Caesar => (
-            "10.a.ii.2.a",
-            "10.a.ii.2.b",
-            "10.a.ii.2.c",
-            "handshake::packets::generate_shift",
-        ),
+        Algorithm::Caesar => {
+            ("10.a.ii.2.a", "10.a.ii.2.b", "10.a.ii.2.c", "handshake::packets::generate_shift")
+        }
     };
-    report(
-        observer,
-        generate,
-        generator,
-        Data::Secret(session.secret.as_bytes().into()),
-    );
+    report(observer, generate, generator, Data::Secret(session.secret.as_bytes().into()));
     report(
         observer,
         encrypt,
         "handshake::packets::encrypt_session_secret",
         Data::Ciphertext((&session.ciphertext[..]).into()),
     );
-    report(
-        observer,
-        encode,
-        WHOLE,
-        Data::Base64((&session.field).into()),
-    );
+    report(observer, encode, WHOLE, Data::Base64((&session.field).into()));
 }
 
 /// Step 11.a: send the EC packet to the server (reported before it is
@@ -246,12 +200,7 @@ pub fn send_ec_packet<S: Read + Write>(
     ec_packet: &str,
     observer: &mut dyn Observer,
 ) -> Result<()> {
-    report(
-        observer,
-        "11.a",
-        "handshake::client::send_ec_packet",
-        Data::sent(ec_packet),
-    );
+    report(observer, "11.a", "handshake::client::send_ec_packet", Data::sent(ec_packet));
     conn.write_packet(ec_packet)
 }
 
@@ -303,12 +252,7 @@ pub const SEED_SKIPS_SC: &str =
 
 /// Report one of the client's steps.
 fn report(observer: &mut dyn Observer, id: &'static str, function: &'static str, data: Data<'_>) {
-    observer.observe(Event {
-        id,
-        side: Side::Client,
-        function,
-        data,
-    });
+    observer.observe(Event { id, side: Side::Client, function, data });
 }
 
 /// The client's whole handshake: steps 2.a, 8.a, 9, 10, 11.a and 15.a, in
@@ -350,22 +294,11 @@ pub fn handshake_with<S: Read + Write, R: CryptoRng + ?Sized>(
     // Step 1.a: the mode is the user's answer to the seed's "0 or 1?".
     let answer = if mode.is_secure() { "1" } else { "0" };
     let secure = encryption_type(answer)?;
-    report(
-        observer,
-        "1.a",
-        "handshake::packets::encryption_type",
-        Data::Answer(answer.into()),
-    );
+    report(observer, "1.a", "handshake::packets::encryption_type", Data::Answer(answer.into()));
     send_start_packet(&mut conn, secure, observer)?;
     let server_key = receive_cc_packet(&mut conn, secure, observer)?;
     let secret = match (mode, &server_key) {
-        (
-            Mode::Secured {
-                algorithm,
-                client_public_key,
-            },
-            Some(server_key),
-        ) => {
+        (Mode::Secured { algorithm, client_public_key }, Some(server_key)) => {
             let (session, packet) =
                 build_ec_packet(*algorithm, server_key, client_public_key, rng, observer)?;
             send_ec_packet(&mut conn, &packet, observer)?;
@@ -379,22 +312,9 @@ pub fn handshake_with<S: Read + Write, R: CryptoRng + ?Sized>(
         // server's nonce, which arrives in the SC packet.
         receive_confirmation(&mut conn, secret.as_ref(), observer)?
     } else {
-        report(
-            observer,
-            "15.a",
-            "handshake::client::handshake_with",
-            Data::Skipped(SEED_SKIPS_SC),
-        );
+        report(observer, "15.a", "handshake::client::handshake_with", Data::Skipped(SEED_SKIPS_SC));
         // The seed profile: our secret itself is the key.
-        secret
-            .as_ref()
-            .map_or(SessionCipher::None, SessionCipher::from_secret)
+        secret.as_ref().map_or(SessionCipher::None, SessionCipher::from_secret)
     };
-    Ok((
-        Session {
-            connection: conn,
-            cipher,
-        },
-        server_key,
-    ))
+    Ok((Session { connection: conn, cipher }, server_key))
 }

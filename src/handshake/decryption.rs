@@ -75,19 +75,13 @@ pub fn decrypt_ec_packet(packet: Packet, server_key: &PrivateKey) -> Result<Decr
     let client_public_key = rsa_public_key_converter(client_key_pem)?;
 
     // Step 13.a.ii: decrypt the session secret with the server's private key.
-    let secret_bytes = server_key
-        .oaep_decrypt::<Sha256>(&ciphertext)
-        .map_err(|_| {
-            Error::Rsa(
-                "the session secret does not decrypt under this server's private key \
+    let secret_bytes = server_key.oaep_decrypt::<Sha256>(&ciphertext).map_err(|_| {
+        Error::Rsa(
+            "the session secret does not decrypt under this server's private key \
              (encrypted to another key, damaged, or not OAEP with SHA-256)"
-                    .into(),
-            )
-        })?;
+                .into(),
+        )
+    })?;
     let secret = SessionSecret::from_bytes(algorithm, &secret_bytes)?;
-    Ok(DecryptedEc {
-        algorithm,
-        secret,
-        client_public_key,
-    })
+    Ok(DecryptedEc { algorithm, secret, client_public_key })
 }

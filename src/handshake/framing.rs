@@ -108,11 +108,7 @@ impl<S: Read + Write> Connection<S> {
     /// Rebuild a connection from a stream and the bytes already read from
     /// it (the inverse of [`Connection::into_parts`]).
     pub fn from_parts(stream: S, buffer: Vec<u8>) -> Connection<S> {
-        Connection {
-            stream,
-            buffer,
-            max_packet: MAX_PACKET_BYTES,
-        }
+        Connection { stream, buffer, max_packet: MAX_PACKET_BYTES }
     }
 
     /// The underlying stream, e.g. to set a socket timeout.
@@ -174,11 +170,7 @@ impl<S: Read + Write> Connection<S> {
             // Not yet. Whitespace before a packet is never needed again:
             // drop it, so a peer sending endless blank lines cannot make
             // the buffer grow past one packet plus one read.
-            let whitespace = self
-                .buffer
-                .iter()
-                .take_while(|b| b.is_ascii_whitespace())
-                .count();
+            let whitespace = self.buffer.iter().take_while(|b| b.is_ascii_whitespace()).count();
             self.buffer.drain(..whitespace);
             let mut chunk = [0u8; READ_CHUNK_BYTES];
             let n = match self.stream.read(&mut chunk) {
@@ -223,11 +215,7 @@ impl HandshakeStream {
     /// Wrap `stream`: each read waits at most `per_read`, and none after
     /// `whole` has passed from now.
     pub(crate) fn new(stream: TcpStream, whole: Duration, per_read: Duration) -> HandshakeStream {
-        HandshakeStream {
-            stream,
-            deadline: Instant::now() + whole,
-            per_read,
-        }
+        HandshakeStream { stream, deadline: Instant::now() + whole, per_read }
     }
 }
 
@@ -240,8 +228,7 @@ impl Read for HandshakeStream {
                 "the handshake took too long",
             ));
         }
-        self.stream
-            .set_read_timeout(Some(left.min(self.per_read)))?;
+        self.stream.set_read_timeout(Some(left.min(self.per_read)))?;
         self.stream.read(buffer)
     }
 }

@@ -97,9 +97,8 @@ pub fn rsa_public_key_converter(pem: &str) -> Result<PublicKey> {
 /// [`Error::BadPublicKey`] if the key cannot be DER-encoded (not for any
 /// key this crate created or accepted).
 pub fn public_key_to_pem(key: &PublicKey) -> Result<String> {
-    let pem = key
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| Error::BadPublicKey(e.to_string()))?;
+    let pem =
+        key.to_public_key_pem(LineEnding::LF).map_err(|e| Error::BadPublicKey(e.to_string()))?;
     Ok(pem.trim_end().to_string())
 }
 
@@ -112,14 +111,9 @@ pub fn public_key_to_pem(key: &PublicKey) -> Result<String> {
 /// # Errors
 /// [`Error::BadPublicKey`] if the key cannot be DER-encoded.
 pub fn fingerprint(key: &PublicKey) -> Result<String> {
-    let der = key
-        .to_public_key_der()
-        .map_err(|e| Error::BadPublicKey(e.to_string()))?;
+    let der = key.to_public_key_der().map_err(|e| Error::BadPublicKey(e.to_string()))?;
     let digest = Sha256::digest(der.as_bytes());
-    Ok(format!(
-        "SHA256:{}",
-        base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)
-    ))
+    Ok(format!("SHA256:{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(digest)))
 }
 
 /// Standard base64 with padding (RFC 4648 section 4), as on the wire.
@@ -132,7 +126,5 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 /// # Errors
 /// [`Error::Base64`] naming `field` when the text is not standard base64.
 pub fn base64_decode(field: &'static str, text: &str) -> Result<Vec<u8>> {
-    STANDARD
-        .decode(text)
-        .map_err(|source| Error::Base64 { field, source })
+    STANDARD.decode(text).map_err(|source| Error::Base64 { field, source })
 }

@@ -109,9 +109,7 @@ pub fn private_key_from_pem(pem: &str) -> Result<PrivateKey> {
 /// # Errors
 /// [`Error::BadPrivateKey`] if the key cannot be DER-encoded.
 pub fn private_key_to_pem(key: &PrivateKey) -> Result<String> {
-    let pem = key
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| Error::BadPrivateKey(e.to_string()))?;
+    let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| Error::BadPrivateKey(e.to_string()))?;
     Ok(pem.to_string())
 }
 
@@ -163,10 +161,7 @@ fn refuse_if_readable_by_others(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .map_err(Error::file("read", path))?
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(path).map_err(Error::file("read", path))?.permissions().mode();
         if mode & 0o077 != 0 {
             return Err(Error::KeyFileExposed(format!(
                 "{} holds a private key but others can read it (mode {:o}): run `chmod 600 {}`",
@@ -205,10 +200,9 @@ pub fn write_key_pair(key: &PrivateKey, path: &Path) -> Result<PathBuf> {
     }
     let private_pem = private_key_to_pem(key)?;
     let public_pem = public_key_to_pem(&key.to_public_key())? + "\n";
-    for (path, text, private) in [
-        (path, private_pem.as_str(), true),
-        (public_path.as_path(), public_pem.as_str(), false),
-    ] {
+    for (path, text, private) in
+        [(path, private_pem.as_str(), true), (public_path.as_path(), public_pem.as_str(), false)]
+    {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]

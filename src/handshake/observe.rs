@@ -93,11 +93,7 @@ impl Step {
     /// The step's number, the part before the first dot: 10 for
     /// `10.a.ii.1.b`.
     pub fn number(&self) -> u32 {
-        self.id
-            .split('.')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0)
+        self.id.split('.').next().and_then(|n| n.parse().ok()).unwrap_or(0)
     }
 
     /// The lesson that explains the step best: `01-start.md` for steps 1-4,
@@ -312,10 +308,7 @@ pub(crate) fn deviation<T>(
             id,
             side,
             function,
-            data: Data::Deviation {
-                expected,
-                error: error.to_string(),
-            },
+            data: Data::Deviation { expected, error: error.to_string() },
         });
     }
     result
@@ -406,10 +399,7 @@ pub const STEPS: &[Step] = &[
         id: "8.a",
         side: Side::Client,
         title: "receive CC; count its fields",
-        functions: &[
-            "handshake::client::receive_cc_packet",
-            "handshake::checks::check_cc_packet",
-        ],
+        functions: &["handshake::client::receive_cc_packet", "handshake::checks::check_cc_packet"],
         tests: "`tests/handshake.rs`",
     },
     Step {
@@ -639,10 +629,7 @@ pub const STEPS: &[Step] = &[
         id: "16.g",
         side: Side::Receiver,
         title: "deliver in order, acknowledge",
-        functions: &[
-            "link::frames::ak_packet",
-            "link::reliable::ReceiveWindow::accept",
-        ],
+        functions: &["link::frames::ak_packet", "link::reliable::ReceiveWindow::accept"],
         tests: "`tests/frames.rs` (property test)",
     },
     Step {
@@ -674,11 +661,7 @@ pub const STEPS: &[Step] = &[
         id: "17.b",
         side: Side::Either,
         title: "acknowledge End and close too",
-        functions: &[
-            "link::Link::close",
-            "link::frames::ak_packet",
-            "link::frames::end_packet",
-        ],
+        functions: &["link::Link::close", "link::frames::ak_packet", "link::frames::end_packet"],
         tests: "`tests/handshake.rs`, `tests/reliable.rs` (over TCP)",
     },
 ];

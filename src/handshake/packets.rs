@@ -81,9 +81,7 @@ impl Packet {
     pub fn parse(bytes: &[u8]) -> Result<Packet> {
         let packet = Packet::parse_untyped(bytes)?;
         if packet.fields[0].is_empty() {
-            return Err(Error::Malformed(
-                "the packet type (first field) is empty".into(),
-            ));
+            return Err(Error::Malformed("the packet type (first field) is empty".into()));
         }
         Ok(packet)
     }
@@ -97,22 +95,14 @@ impl Packet {
     /// As [`Packet::parse`], except for the empty type.
     pub fn parse_untyped(bytes: &[u8]) -> Result<Packet> {
         let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8)?;
-        let inner = text
-            .strip_prefix('(')
-            .and_then(|t| t.strip_suffix(')'))
-            .ok_or_else(|| {
-                Error::Malformed("a packet is an opening parenthesis, fields, a closing one".into())
-            })?;
+        let inner = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')).ok_or_else(|| {
+            Error::Malformed("a packet is an opening parenthesis, fields, a closing one".into())
+        })?;
         if inner.contains(['(', ')']) {
-            return Err(Error::Malformed(
-                "a field may not contain a parenthesis".into(),
-            ));
+            return Err(Error::Malformed("a field may not contain a parenthesis".into()));
         }
         let fields: Vec<String> = inner.split(',').map(str::to_string).collect();
-        Ok(Packet {
-            text: text.to_string(),
-            fields,
-        })
+        Ok(Packet { text: text.to_string(), fields })
     }
 
     /// The packet's type: its first field, e.g. `SS`.
@@ -135,10 +125,7 @@ impl Packet {
         if self.kind() == "EE" {
             return Err(peer_error(&self));
         }
-        Err(Error::UnexpectedPacket {
-            expected,
-            got: preview(&self.text),
-        })
+        Err(Error::UnexpectedPacket { expected, got: preview(&self.text) })
     }
 }
 
@@ -311,11 +298,7 @@ pub fn algo_and_encrypted_session<R: CryptoRng + ?Sized>(
     };
     let ciphertext = encrypt_session_secret(&secret, server_key, rng)?;
     let field = base64_encode(&ciphertext);
-    Ok(EncryptedSession {
-        secret,
-        ciphertext,
-        field,
-    })
+    Ok(EncryptedSession { secret, ciphertext, field })
 }
 
 /// Step 10.a.iii: `ec_packet`: bring it all together into the encryption
@@ -333,12 +316,7 @@ pub fn ec_packet(
     encrypted_secret: &str,
     client_public_key_pem: &str,
 ) -> String {
-    packet_formatter(&[
-        "EC",
-        algorithm.as_str(),
-        encrypted_secret,
-        client_public_key_pem,
-    ])
+    packet_formatter(&["EC", algorithm.as_str(), encrypted_secret, client_public_key_pem])
 }
 
 /// Step 14.a.i: draw the server nonce: 32 fresh bytes from `rng` (in
@@ -406,11 +384,7 @@ pub fn sc_packet<R: CryptoRng + ?Sized>(
         Error::Internal("a secured SC packet carries the server nonce of step 14.a.i".into())
     })?;
     let sealed = cipher.seal(CONFIRMATION_TEXT.as_bytes(), b"", rng)?;
-    Ok(packet_formatter(&[
-        "SC",
-        &base64_encode(nonce),
-        &base64_encode(&sealed),
-    ]))
+    Ok(packet_formatter(&["SC", &base64_encode(nonce), &base64_encode(&sealed)]))
 }
 
 /// Read the peer's error packet, `(EE,<code>,<description>)`, as

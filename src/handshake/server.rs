@@ -82,12 +82,7 @@ pub fn sending_secure_connection_packet<S: Read + Write>(
     observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = cc_packet(Some(key.public_key_pem()));
-    report(
-        observer,
-        "6.a",
-        "handshake::packets::cc_packet",
-        Data::built(&packet),
-    );
+    report(observer, "6.a", "handshake::packets::cc_packet", Data::built(&packet));
     const SEND: &str = "handshake::server::sending_secure_connection_packet";
     report(observer, "7.a", SEND, Data::sent(&packet));
     conn.write_packet(&packet)?;
@@ -104,18 +99,8 @@ pub fn na_secure_packet<S: Read + Write>(
     observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = cc_packet(None);
-    report(
-        observer,
-        "6.a",
-        "handshake::packets::cc_packet",
-        Data::built(&packet),
-    );
-    report(
-        observer,
-        "7.b",
-        "handshake::server::na_secure_packet",
-        Data::sent(&packet),
-    );
+    report(observer, "6.a", "handshake::packets::cc_packet", Data::built(&packet));
+    report(observer, "7.b", "handshake::server::na_secure_packet", Data::sent(&packet));
     conn.write_packet(&packet)?;
     Ok(packet)
 }
@@ -133,12 +118,7 @@ pub fn answer_start_packet<S: Read + Write>(
     key: &ServerKey,
     observer: &mut dyn Observer,
 ) -> Result<String> {
-    report(
-        observer,
-        "5.a",
-        "handshake::server::answer_start_packet",
-        Data::Nothing,
-    );
+    report(observer, "5.a", "handshake::server::answer_start_packet", Data::Nothing);
     if secure {
         sending_secure_connection_packet(conn, key, observer)
     } else {
@@ -180,12 +160,7 @@ fn decrypt_observed(
     let decrypted = deviation(observer, ("13.a", Side::Server, DECRYPT), EC, decrypted)?;
     report(observer, "13.a", DECRYPT, Data::Nothing);
     report(observer, "13.a.i", DECRYPT, Data::Nothing);
-    report(
-        observer,
-        "13.a.ii",
-        DECRYPT,
-        Data::Secret(decrypted.secret.as_bytes().into()),
-    );
+    report(observer, "13.a.ii", DECRYPT, Data::Secret(decrypted.secret.as_bytes().into()));
     Ok(decrypted)
 }
 
@@ -232,24 +207,14 @@ pub fn send_confirmation<S: Read + Write, R: CryptoRng + ?Sized>(
     observer: &mut dyn Observer,
 ) -> Result<String> {
     let packet = sc_packet(cipher, server_nonce, rng)?;
-    report(
-        observer,
-        "14.a",
-        "handshake::server::send_confirmation",
-        Data::sent(&packet),
-    );
+    report(observer, "14.a", "handshake::server::send_confirmation", Data::sent(&packet));
     conn.write_packet(&packet)?;
     Ok(packet)
 }
 
 /// Report one of the server's steps.
 fn report(observer: &mut dyn Observer, id: &'static str, function: &'static str, data: Data<'_>) {
-    observer.observe(Event {
-        id,
-        side: Side::Server,
-        function,
-        data,
-    });
+    observer.observe(Event { id, side: Side::Server, function, data });
 }
 
 /// The server's whole handshake: steps 3.a, 4.a, 5.a (6.a, 7), 12.a, 13.a
@@ -316,17 +281,11 @@ pub fn handshake_with<S: Read + Write, R: CryptoRng + ?Sized>(
                 "handshake::server::handshake_with",
                 Data::Skipped(SEED_SKIPS_SC),
             );
-            decrypted.as_ref().map_or(SessionCipher::None, |d| {
-                SessionCipher::from_secret(&d.secret)
-            })
+            decrypted
+                .as_ref()
+                .map_or(SessionCipher::None, |d| SessionCipher::from_secret(&d.secret))
         }
     };
     let client_public_key = decrypted.map(|d| d.client_public_key);
-    Ok(Accepted {
-        session: Session {
-            connection: conn,
-            cipher,
-        },
-        client_public_key,
-    })
+    Ok(Accepted { session: Session { connection: conn, cipher }, client_public_key })
 }

@@ -272,9 +272,9 @@ impl SessionSecret {
                 Ok(SessionSecret::Aes(key))
             }
             Algorithm::Caesar => match bytes {
-                [0] => Err(Error::BadSecret(
-                    "a caesar shift of 0 would send the plain text".into(),
-                )),
+                [0] => {
+                    Err(Error::BadSecret("a caesar shift of 0 would send the plain text".into()))
+                }
                 [shift] => Ok(SessionSecret::Caesar(*shift)),
                 _ => Err(Error::BadSecret(format!(
                     "a caesar secret is 1 byte (the shift), this one is {}",

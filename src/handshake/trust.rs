@@ -133,10 +133,7 @@ impl KnownServers {
         match self.entry(server) {
             None => Verdict::FirstUse,
             Some((_, _, fp)) if fp == presented => Verdict::Known,
-            Some((line, _, fp)) => Verdict::Changed {
-                remembered: fp.clone(),
-                line: *line,
-            },
+            Some((line, _, fp)) => Verdict::Changed { remembered: fp.clone(), line: *line },
         }
     }
 
@@ -240,13 +237,9 @@ pub fn trust_server_key(
             known.remember(server, presented)?;
             Ok(Trusted::Replaced { old: remembered })
         }
-        Verdict::Changed { remembered, line } => Err(changed_key_error(
-            server,
-            presented,
-            &remembered,
-            known.path(),
-            line,
-        )),
+        Verdict::Changed { remembered, line } => {
+            Err(changed_key_error(server, presented, &remembered, known.path(), line))
+        }
     }
 }
 
@@ -309,11 +302,7 @@ pub fn load_or_create_server_key(data_dir: &Path) -> Result<(PrivateKey, bool)> 
 /// Unix), atomically (`src/files.rs`): replacing the old file when
 /// `replace`, or only if there is none.
 fn write_private_file(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let existing = if replace {
-        Existing::Replace
-    } else {
-        Existing::Keep
-    };
+    let existing = if replace { Existing::Replace } else { Existing::Keep };
     write_atomically(path, bytes, Readers::Owner, existing).map_err(Error::file("write", path))
 }
 
@@ -327,9 +316,6 @@ fn is_server(text: &str) -> bool {
 /// `SHA256:` and 43 characters of unpadded base64 (32 bytes).
 fn is_fingerprint(text: &str) -> bool {
     text.strip_prefix("SHA256:").is_some_and(|b64| {
-        b64.len() == 43
-            && b64
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+        b64.len() == 43 && b64.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
     })
 }

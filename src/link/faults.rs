@@ -26,11 +26,7 @@ pub struct Faults {
 
 impl Faults {
     /// No faults: every frame is written as built.
-    pub const NONE: Faults = Faults {
-        corrupt_rate: 0.0,
-        drop_rate: 0.0,
-        seed: 0,
-    };
+    pub const NONE: Faults = Faults { corrupt_rate: 0.0, drop_rate: 0.0, seed: 0 };
 
     /// Does this inject anything?
     pub fn is_active(&self) -> bool {

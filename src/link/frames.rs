@@ -297,12 +297,7 @@ pub fn dp_packet<R: CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<String> {
     let mut frame = String::new();
-    let fields = DpFields {
-        direction,
-        seq,
-        index,
-        count,
-    };
+    let fields = DpFields { direction, seq, index, count };
     write_dp_packet(&mut frame, &mut Vec::new(), cipher, fields, fragment, rng)?;
     Ok(frame)
 }
@@ -341,12 +336,7 @@ pub fn write_dp_packet<R: CryptoRng + ?Sized>(
     fragment: &[u8],
     rng: &mut R,
 ) -> Result<()> {
-    let DpFields {
-        direction,
-        seq,
-        index,
-        count,
-    } = fields;
+    let DpFields { direction, seq, index, count } = fields;
     if fragment.len() > fragment_capacity(cipher) || index >= count {
         return Err(Error::Usage(format!(
             "fragment {index} of {count} with {} bytes does not fit one data frame \
@@ -465,9 +455,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
     };
     let crc_field = &bytes[last_comma + 1..bytes.len() - 1];
     if crc_field.len() != CRC_HEX_DIGITS
-        || !crc_field
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        || !crc_field.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
     {
         return damaged("the CRC field is not 8 lower-case hex digits");
     }
@@ -492,19 +480,10 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame> {
                     "fragment index {index} is not below the fragment count {count}"
                 )));
             }
-            Frame::Data {
-                seq,
-                index,
-                count,
-                payload: base64_decode("fragment payload", payload)?,
-            }
+            Frame::Data { seq, index, count, payload: base64_decode("fragment payload", payload)? }
         }
-        ["AK", next] => Frame::Ack {
-            next: number("next sequence number", next)?,
-        },
-        ["NK", seq] => Frame::Nak {
-            seq: number("sequence number", seq)?,
-        },
+        ["AK", next] => Frame::Ack { next: number("next sequence number", next)? },
+        ["NK", seq] => Frame::Nak { seq: number("sequence number", seq)? },
         ["End", seq, payload] => Frame::End {
             seq: number("sequence number", seq)?,
             payload: base64_decode("End payload", payload)?,
@@ -559,9 +538,7 @@ fn seed_profile_packet(bytes: &[u8]) -> Option<&'static str> {
     let has_seq = !first.is_empty() && first.iter().all(u8::is_ascii_digit);
     let has_crc = inside.contains(&b',')
         && last.len() == CRC_HEX_DIGITS
-        && last
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        && last.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
     (!has_seq && !has_crc).then_some("(DP,<payload>)")
 }
 
@@ -623,12 +600,7 @@ impl<R: Read> FrameReader<R> {
     /// Read frames from `stream`, starting with `leftover`: bytes the
     /// handshake already read past its last packet.
     pub fn new(stream: R, leftover: Vec<u8>) -> FrameReader<R> {
-        FrameReader {
-            stream,
-            buffer: leftover,
-            start: 0,
-            chunk: Vec::new(),
-        }
+        FrameReader { stream, buffer: leftover, start: 0, chunk: Vec::new() }
     }
 
     /// The underlying stream.
@@ -675,9 +647,7 @@ impl<R: Read> FrameReader<R> {
             }));
         }
         if unread.len() - first >= MAX_FRAME_BYTES {
-            return Err(Error::PacketTooLarge {
-                limit: MAX_FRAME_BYTES,
-            });
+            return Err(Error::PacketTooLarge { limit: MAX_FRAME_BYTES });
         }
         Ok(None)
     }
@@ -723,19 +693,15 @@ impl<R: Read> FrameReader<R> {
         // Move the unread bytes to the front before reading more, dropping
         // whitespace before a frame: endless blank lines must not make the
         // buffer grow.
-        let whitespace = self.buffer[self.start..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
+        let whitespace =
+            self.buffer[self.start..].iter().take_while(|b| b.is_ascii_whitespace()).count();
         self.buffer.drain(..self.start + whitespace);
         self.start = 0;
         if self.chunk.is_empty() {
             self.chunk = vec![0; FIRST_READ_CHUNK_BYTES];
         }
         match self.stream.read(&mut self.chunk) {
-            Ok(0) => Err(Error::Closed {
-                waiting_for: WAITING_FOR,
-            }),
+            Ok(0) => Err(Error::Closed { waiting_for: WAITING_FOR }),
             Ok(n) => {
                 self.buffer.extend_from_slice(&self.chunk[..n]);
                 if n == self.chunk.len() && n < READ_CHUNK_BYTES {
@@ -745,9 +711,7 @@ impl<R: Read> FrameReader<R> {
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                Err(Error::TimedOut {
-                    waiting_for: WAITING_FOR,
-                })
+                Err(Error::TimedOut { waiting_for: WAITING_FOR })
             }
             Err(e) => Err(e.into()),
         }
@@ -777,20 +741,15 @@ impl<R: Read> FrameReader<R> {
 /// - [`Error::Usage`] for an AK/NK frame: they carry no payload to open.
 pub fn open_dp_packet(frame: Frame, cipher: &SessionCipher, from: Direction) -> Result<Vec<u8>> {
     match frame {
-        Frame::Data {
-            seq,
-            index,
-            count,
-            payload,
-        } => cipher.open_owned(payload, &associated_data("DP", from, seq, index, count)),
+        Frame::Data { seq, index, count, payload } => {
+            cipher.open_owned(payload, &associated_data("DP", from, seq, index, count))
+        }
         Frame::End { seq, payload } => {
             let opened = cipher.open_owned(payload, &associated_data("End", from, seq, 0, 0))?;
             if opened.is_empty() {
                 Ok(opened)
             } else {
-                Err(Error::Protocol(
-                    "an End frame carries an empty message".into(),
-                ))
+                Err(Error::Protocol("an End frame carries an empty message".into()))
             }
         }
         Frame::Ack { .. } | Frame::Nak { .. } => Err(Error::Usage(format!(

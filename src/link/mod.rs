@@ -363,10 +363,7 @@ impl State {
     /// the End frame (acknowledgements are cumulative, so a single frame
     /// left is the newest; it is End when its sequence number is End's).
     fn only_end_unacknowledged(&self) -> bool {
-        let oldest = self
-            .window
-            .next_seq()
-            .wrapping_sub(self.window.len() as u32);
+        let oldest = self.window.next_seq().wrapping_sub(self.window.len() as u32);
         self.queue.is_empty()
             && self.current.is_none()
             && (self.window.is_empty() || (self.window.len() == 1 && self.end_seq == Some(oldest)))
@@ -476,9 +473,7 @@ impl Shared {
                 // half-way through a frame, so nobody can read on. End the
                 // link rather than wait for ever for a reader.
                 Err(TryLockError::Poisoned(_)) => {
-                    state.fail(Error::Internal(
-                        "the thread reading this link panicked".into(),
-                    ));
+                    state.fail(Error::Internal("the thread reading this link panicked".into()));
                     self.app.notify_all();
                     continue;
                 }
@@ -508,11 +503,7 @@ impl Shared {
                 continue;
             }
             state.waiters += 1;
-            state = self
-                .app
-                .wait_timeout(state, limit)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = self.app.wait_timeout(state, limit).unwrap_or_else(|e| e.into_inner()).0;
             state.waiters -= 1;
         }
         state
@@ -569,13 +560,8 @@ impl Link {
             config.faults,
             config.trace.clone(),
         );
-        let task = ReaderTask::new(
-            stream.clone(),
-            leftover,
-            cipher,
-            direction.reverse(),
-            config.clone(),
-        )?;
+        let task =
+            ReaderTask::new(stream.clone(), leftover, cipher, direction.reverse(), config.clone())?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -713,8 +699,7 @@ impl Link {
     /// frame, [`Error::GaveUp`]), once every message received before it has
     /// been returned; [`Error::SessionEnded`] after that.
     pub fn receive(&self) -> Result<Delivery> {
-        self.receive_timeout(None)
-            .map(|d| d.expect("no timeout was given"))
+        self.receive_timeout(None).map(|d| d.expect("no timeout was given"))
     }
 
     /// As [`Link::receive`], but return `Ok(None)` after `timeout` (`None`:
@@ -810,17 +795,13 @@ impl Link {
         }
         // Then, briefly, for the peer's End (or its hanging up).
         let linger = Some(Instant::now() + LINGER);
-        state = self.shared.wait(state, linger, |state| {
-            state.peer_ended || state.ended.is_some()
-        });
+        state = self.shared.wait(state, linger, |state| state.peer_ended || state.ended.is_some());
         if answering {
             // Linger (TCP's TIME_WAIT): the peer, which ended first, hangs
             // up once it has the AKs it waits for. Until then the reader
             // answers its repeated frames with AKs.
             let linger = Some(Instant::now() + LINGER);
-            state = self
-                .shared
-                .wait(state, linger, |state| state.ended.is_some());
+            state = self.shared.wait(state, linger, |state| state.ended.is_some());
         }
         drop(state);
         // The last words (the AK of the peer's End, if it is still queued)

@@ -142,9 +142,7 @@ impl ReaderTask {
         if let Some(idle) = self.config.idle_timeout
             && now.duration_since(self.last_heard) > idle
         {
-            return Err(Error::TimedOut {
-                waiting_for: "any frame from the peer (idle timeout)",
-            });
+            return Err(Error::TimedOut { waiting_for: "any frame from the peer (idle timeout)" });
         }
         // Delayed AKs (TCP's delayed ACK, RFC 1122, section 4.2.3.2):
         // the AK of frames that arrive in order waits up to the delay,
@@ -187,26 +185,16 @@ impl ReaderTask {
     /// time-out a little shorter than needed only wakes the loop early.
     fn set_read_timeout(&mut self, until: Option<Instant>) -> Result<()> {
         let now = Instant::now();
-        let tick = if self.send_deadline.is_some() {
-            READER_TICK
-        } else {
-            IDLE_TICK
-        };
+        let tick = if self.send_deadline.is_some() { READER_TICK } else { IDLE_TICK };
         let keepalive =
             (!self.ack_due && !self.window.ended()).then(|| self.last_ack + self.config.keepalive);
         let idle = self.config.idle_timeout.map(|idle| self.last_heard + idle);
-        let wanted = [
-            self.ack_deadline,
-            self.send_deadline,
-            until,
-            keepalive,
-            idle,
-        ]
-        .into_iter()
-        .flatten()
-        .map(|deadline| deadline.saturating_duration_since(now))
-        .fold(tick, Duration::min)
-        .max(Duration::from_millis(1));
+        let wanted = [self.ack_deadline, self.send_deadline, until, keepalive, idle]
+            .into_iter()
+            .flatten()
+            .map(|deadline| deadline.saturating_duration_since(now))
+            .fold(tick, Duration::min)
+            .max(Duration::from_millis(1));
         if wanted < self.read_timeout || wanted >= self.read_timeout * 2 {
             self.reader.get_ref().0.set_read_timeout(Some(wanted))?;
             self.read_timeout = wanted;
@@ -219,9 +207,7 @@ impl ReaderTask {
     fn damaged(&mut self, shared: &Shared, reason: String) -> Result<()> {
         self.damaged_in_a_row += 1;
         shared.lock().stats.damaged_received += 1;
-        self.trace(Trace::Damaged {
-            reason: reason.clone(),
-        });
+        self.trace(Trace::Damaged { reason: reason.clone() });
         if self.damaged_in_a_row >= MAX_DAMAGED_IN_A_ROW {
             return Err(Error::Protocol(format!(
                 "{MAX_DAMAGED_IN_A_ROW} damaged frames in a row (last: {reason}): \
@@ -284,11 +270,7 @@ impl ReaderTask {
                 };
                 let bytes = open_dp_packet(frame, &self.cipher, self.from)?;
                 let sequenced = match position {
-                    Some((index, count)) => Sequenced::Fragment {
-                        index,
-                        count,
-                        bytes,
-                    },
+                    Some((index, count)) => Sequenced::Fragment { index, count, bytes },
                     None => Sequenced::End,
                 };
                 let before = self.window.expected();

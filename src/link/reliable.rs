@@ -288,16 +288,10 @@ impl SendWindow {
     /// and 2.3, with alpha = 1/8 and beta = 1/4).
     fn measure(&mut self, sample: Duration) {
         self.rtt = Some(match self.rtt {
-            None => RttEstimate {
-                srtt: sample,
-                rttvar: sample / 2,
-            },
+            None => RttEstimate { srtt: sample, rttvar: sample / 2 },
             Some(RttEstimate { srtt, rttvar }) => {
                 let deviation = srtt.abs_diff(sample);
-                RttEstimate {
-                    rttvar: (rttvar * 3 + deviation) / 4,
-                    srtt: (srtt * 7 + sample) / 8,
-                }
+                RttEstimate { rttvar: (rttvar * 3 + deviation) / 4, srtt: (srtt * 7 + sample) / 8 }
             }
         });
     }
@@ -320,13 +314,7 @@ impl SendWindow {
         self.next_seq = seq.wrapping_add(1);
         self.sent_total += 1;
         let deadline = now + self.rto(1);
-        self.in_flight.push_back(InFlight {
-            seq,
-            frame,
-            transmissions: 1,
-            sent_at: now,
-            deadline,
-        });
+        self.in_flight.push_back(InFlight { seq, frame, transmissions: 1, sent_at: now, deadline });
         seq
     }
 
@@ -468,11 +456,7 @@ impl SendWindow {
         // Back off only if the peer has not answered since the last send.
         let sent_at = self.in_flight[offset].sent_at;
         let silent = self.answered_at.is_none_or(|answered| answered <= sent_at);
-        let rto = if silent {
-            self.rto(transmissions + 1)
-        } else {
-            self.rto(1)
-        };
+        let rto = if silent { self.rto(transmissions + 1) } else { self.rto(1) };
         let frame = &mut self.in_flight[offset];
         frame.transmissions += 1;
         frame.sent_at = now;
@@ -621,9 +605,7 @@ impl ReceiveWindow {
             return Ok(outcome);
         };
         if self.ended {
-            return Err(Error::Protocol(format!(
-                "frame {seq} arrived after the peer's End"
-            )));
+            return Err(Error::Protocol(format!("frame {seq} arrived after the peer's End")));
         }
         // Reject an impossible fragment count as soon as it is seen, even
         // out of order.
@@ -649,11 +631,7 @@ impl ReceiveWindow {
             };
             self.expected = self.expected.wrapping_add(1);
             match frame {
-                Sequenced::Fragment {
-                    index,
-                    count,
-                    bytes,
-                } => {
+                Sequenced::Fragment { index, count, bytes } => {
                     if let Some(message) = self.reassembly.push(index, count, &bytes, now)? {
                         outcome.delivered.push(Delivery::Message(message));
                     }

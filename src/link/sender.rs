@@ -191,14 +191,7 @@ impl Sender {
     fn seal(&mut self, fields: DpFields, piece: &[u8]) -> Result<Arc<str>> {
         let mut seal_into = |frame: &mut String, sealed: &mut Vec<u8>| {
             frame.clear();
-            write_dp_packet(
-                frame,
-                sealed,
-                &self.cipher,
-                fields,
-                piece,
-                &mut self.nonce_rng,
-            )?;
+            write_dp_packet(frame, sealed, &self.cipher, fields, piece, &mut self.nonce_rng)?;
             Ok(Arc::from(frame.as_str()))
         };
         match SCRATCH.try_with(|scratch| {
@@ -376,11 +369,7 @@ impl State {
         let message = self.queue.pop_front()?;
         self.queued_bytes -= message.len();
         let count = fragment_count(message.len(), self.sender.capacity);
-        Some(Outgoing {
-            message,
-            index: 0,
-            count: u32::try_from(count).unwrap_or(u32::MAX),
-        })
+        Some(Outgoing { message, index: 0, count: u32::try_from(count).unwrap_or(u32::MAX) })
     }
 
     /// Add one frame to the bytes to write ([`Sender::add`]), and count

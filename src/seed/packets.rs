@@ -128,9 +128,9 @@ impl Request {
                 .map(Request::Data)
                 .ok_or_else(|| Error::Malformed("a DP packet is (DP,<payload>)".into())),
             "End" if packet.fields.len() == 1 => Ok(Request::End),
-            "End" => Err(Error::Malformed(
-                "the seed profile's End packet has no fields: (End)".into(),
-            )),
+            "End" => {
+                Err(Error::Malformed("the seed profile's End packet has no fields: (End)".into()))
+            }
             _ => Err(Error::UnexpectedPacket {
                 expected: "a CM, DP or End packet",
                 got: crate::handshake::packets::preview(&packet.text),

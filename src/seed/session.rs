@@ -87,12 +87,7 @@ pub struct ServerSession<'w> {
 impl<'w> ServerSession<'w> {
     /// A session at the top of `workspace`, sealing with `cipher`.
     pub fn new(workspace: &'w Workspace, cipher: SessionCipher) -> ServerSession<'w> {
-        ServerSession {
-            workspace,
-            cipher,
-            cwd: Cwd::default(),
-            pending_write: None,
-        }
+        ServerSession { workspace, cipher, cwd: Cwd::default(), pending_write: None }
     }
 
     /// Where the session is in the workspace.
@@ -127,10 +122,7 @@ impl<'w> ServerSession<'w> {
                     Ok(()) => sc_packet(),
                     Err(e) => ee_packet(&e),
                 };
-                return Outcome {
-                    reply,
-                    close: false,
-                };
+                return Outcome { reply, close: false };
             }
             reply.push_str(&ee_packet(&Error::Malformed(format!(
                 "(CM,openWrite,{name}) must be followed by (DP,<payload>)"
@@ -179,12 +171,12 @@ impl<'w> ServerSession<'w> {
         contents: Result<Vec<u8>>,
         rng: &mut R,
     ) -> String {
-        let packet = contents
-            .and_then(|bytes| seal_content(&self.cipher, &bytes, rng))
-            .and_then(|payload| match payload.is_empty() {
+        let packet = contents.and_then(|bytes| seal_content(&self.cipher, &bytes, rng)).and_then(
+            |payload| match payload.is_empty() {
                 true => Ok(String::new()),
                 false => content_packet(&payload),
-            });
+            },
+        );
         match packet {
             Ok(packet) => packet + &sc_packet(),
             Err(e) => ee_packet(&e),
@@ -315,10 +307,7 @@ pub struct ClientSession {
 impl ClientSession {
     /// A client sealing contents with `cipher` (from the handshake).
     pub fn new(cipher: SessionCipher) -> ClientSession {
-        ClientSession {
-            cipher,
-            expect: Expect::Nothing,
-        }
+        ClientSession { cipher, expect: Expect::Nothing }
     }
 
     /// The packets for `command`, each to be written on its own (an
@@ -345,24 +334,21 @@ impl ClientSession {
             });
         }
         let (bytes, expect) = match command {
-            Command::OpenRead(name) => (
-                vec![Request::OpenRead(name.clone()).to_packet()?],
-                Expect::Content,
-            ),
+            Command::OpenRead(name) => {
+                (vec![Request::OpenRead(name.clone()).to_packet()?], Expect::Content)
+            }
             Command::OpenWrite(name, text) => {
                 let payload = seal_content(&self.cipher, text.as_bytes(), rng)?;
                 let cm = Request::OpenWrite(name.clone()).to_packet()?;
                 let dp = Request::Data(payload).to_packet()?;
                 (vec![cm, dp], Expect::Success)
             }
-            Command::Prompt(line) if prompt_output => (
-                vec![Request::PromptOutput(line.clone()).to_packet()?],
-                Expect::Content,
-            ),
-            Command::Prompt(line) => (
-                vec![Request::Prompt(line.clone()).to_packet()?],
-                Expect::Success,
-            ),
+            Command::Prompt(line) if prompt_output => {
+                (vec![Request::PromptOutput(line.clone()).to_packet()?], Expect::Content)
+            }
+            Command::Prompt(line) => {
+                (vec![Request::Prompt(line.clone()).to_packet()?], Expect::Success)
+            }
         };
         self.expect = expect;
         Ok(bytes)
@@ -443,13 +429,7 @@ pub fn open_read<S: Read + Write>(
 ) -> Result<Vec<u8>> {
     let mut client = ClientSession::new(cipher.clone());
     let mut rng = crate::handshake::helpers::os_rng();
-    match exchange(
-        conn,
-        &mut client,
-        &Command::OpenRead(name.into()),
-        false,
-        &mut rng,
-    )? {
+    match exchange(conn, &mut client, &Command::OpenRead(name.into()), false, &mut rng)? {
         Answer::Content(bytes) => Ok(bytes),
         Answer::Done => Err(Error::UnexpectedPacket {
             expected: "the file's contents before (SC)",
@@ -484,14 +464,7 @@ pub fn open_write<S: Read + Write>(
 pub fn prompt<S: Read + Write>(conn: &mut Connection<S>, command: &str) -> Result<()> {
     let mut client = ClientSession::new(SessionCipher::None);
     let mut rng = crate::handshake::helpers::os_rng();
-    exchange(
-        conn,
-        &mut client,
-        &Command::Prompt(command.into()),
-        false,
-        &mut rng,
-    )
-    .map(|_| ())
+    exchange(conn, &mut client, &Command::Prompt(command.into()), false, &mut rng).map(|_| ())
 }
 
 /// Run a prompt command and get its output: `(CM,promptOutput,<cmd>)`,
@@ -508,13 +481,7 @@ pub fn prompt_output<S: Read + Write>(
 ) -> Result<String> {
     let mut client = ClientSession::new(cipher.clone());
     let mut rng = crate::handshake::helpers::os_rng();
-    match exchange(
-        conn,
-        &mut client,
-        &Command::Prompt(command.into()),
-        true,
-        &mut rng,
-    )? {
+    match exchange(conn, &mut client, &Command::Prompt(command.into()), true, &mut rng)? {
         Answer::Content(bytes) => String::from_utf8(bytes)
             .map_err(|_| Error::Malformed("the command's output is not UTF-8".into())),
         Answer::Done => Ok(String::new()),

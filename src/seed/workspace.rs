@@ -46,9 +46,8 @@ pub const DEFAULT_DIR: &str = "rfmp-files";
 pub const MAX_CONTENT_BYTES: usize = 2000;
 
 /// The built-in commands, as a `prompt` command's first word.
-pub const COMMANDS: &[&str] = &[
-    "echo", "whoami", "hostname", "dir", "ls", "cd", "mkdir", "rmdir", "del", "ren",
-];
+pub const COMMANDS: &[&str] =
+    &["echo", "whoami", "hostname", "dir", "ls", "cd", "mkdir", "rmdir", "del", "ren"];
 
 /// Where a session is inside the workspace: the names of the directories
 /// from the workspace's top down (empty at the top).
@@ -91,9 +90,7 @@ impl Workspace {
     pub fn open(root: impl AsRef<Path>) -> Result<Workspace> {
         let root = root.as_ref();
         fs::create_dir_all(root).map_err(|e| storage("create the workspace", root, e))?;
-        let root = root
-            .canonicalize()
-            .map_err(|e| storage("find the workspace", root, e))?;
+        let root = root.canonicalize().map_err(|e| storage("find the workspace", root, e))?;
         Ok(Workspace {
             root,
             max_file_bytes: MAX_CONTENT_BYTES,
@@ -132,9 +129,7 @@ impl Workspace {
 
     /// The directory `cwd` stands for.
     fn dir(&self, cwd: &Cwd) -> PathBuf {
-        cwd.parts
-            .iter()
-            .fold(self.root.clone(), |p, name| p.join(name))
+        cwd.parts.iter().fold(self.root.clone(), |p, name| p.join(name))
     }
 
     /// `openRead`: the contents of the file `name` in `cwd`.
@@ -181,9 +176,7 @@ impl Workspace {
         if let Ok(meta) = fs::symlink_metadata(&path)
             && !meta.is_file()
         {
-            return Err(Error::Forbidden(format!(
-                "{name:?} is a directory or a link, not a file"
-            )));
+            return Err(Error::Forbidden(format!("{name:?} is a directory or a link, not a file")));
         }
         // The temporary name starts with a dot, which no client name may
         // (check_name), so a client can never open or clobber it.
@@ -340,11 +333,7 @@ fn list(dir: &Path) -> Result<String> {
             continue; // temporary files of writes in progress
         }
         let kind = entry.file_type().map_err(|e| storage("list", dir, e))?;
-        names.push(if kind.is_dir() {
-            format!("{name}/")
-        } else {
-            name
-        });
+        names.push(if kind.is_dir() { format!("{name}/") } else { name });
     }
     names.sort();
     let mut out = String::new();
@@ -365,11 +354,7 @@ fn is_dir(path: &Path) -> bool {
 }
 
 fn no_arguments(command: &str, args: &[&str]) -> Result<()> {
-    if args.is_empty() {
-        Ok(())
-    } else {
-        Err(arguments(command, "no arguments"))
-    }
+    if args.is_empty() { Ok(()) } else { Err(arguments(command, "no arguments")) }
 }
 
 fn one_name<'a>(command: &str, args: &[&'a str]) -> Result<&'a str> {
@@ -384,17 +369,12 @@ fn arguments(command: &str, expected: &str) -> Error {
 }
 
 fn too_large(name: &str, max: usize) -> Error {
-    Error::MessageTooLarge(format!(
-        "{name:?}: a file in the seed profile is at most {max} bytes"
-    ))
+    Error::MessageTooLarge(format!("{name:?}: a file in the seed profile is at most {max} bytes"))
 }
 
 fn storage(action: &str, path: &Path, e: std::io::Error) -> Error {
     let shown = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    Error::Storage(format!(
-        "could not {action} {:?}: {e}",
-        shown.unwrap_or_default()
-    ))
+    Error::Storage(format!("could not {action} {:?}: {e}", shown.unwrap_or_default()))
 }
 
 /// The machine's name, from the kernel on Linux or the environment, else

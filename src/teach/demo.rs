@@ -65,21 +65,14 @@ impl DemoCipher {
 }
 
 /// The messages the client sends after the handshake (step 16).
-pub const DEMO_MESSAGES: [&str; 3] = [
-    "Hello, server!",
-    "Meet me in the lobby at ten.",
-    "The door code is 4711, keep it secret.",
-];
+pub const DEMO_MESSAGES: [&str; 3] =
+    ["Hello, server!", "Meet me in the lobby at ten.", "The door code is 4711, keep it secret."];
 
 /// Damage the demo's fault section injects by default: 10% of frames
 /// damaged, 5% dropped, with a seed (14) under which the client's frame 1
 /// is damaged and the server's frame 2 dropped on their first
 /// transmission, so both recoveries show (`tests/demo.rs` checks it).
-pub const DEMO_FAULTS: Faults = Faults {
-    corrupt_rate: 0.1,
-    drop_rate: 0.05,
-    seed: 14,
-};
+pub const DEMO_FAULTS: Faults = Faults { corrupt_rate: 0.1, drop_rate: 0.05, seed: 14 };
 
 /// The large message of the fault section: long enough for 3 fragments.
 pub const DEMO_LARGE_MESSAGE_BYTES: usize = 1800;
@@ -101,10 +94,7 @@ pub fn run(ciphers: &[DemoCipher], faults: Faults, pause: bool, out: &mut dyn Wr
     let server_key = ServerKey::new(generate_key(&mut rng)?)?;
     let client_key = generate_key(&mut rng)?;
     n.say(&format!("server key {}", server_key.fingerprint()))?;
-    n.say(&format!(
-        "client key {}",
-        fingerprint(&client_key.to_public_key())?
-    ))?;
+    n.say(&format!("client key {}", fingerprint(&client_key.to_public_key())?))?;
     for &cipher in ciphers {
         run_session(&mut n, cipher, &server_key, &client_key)?;
     }
@@ -141,14 +131,8 @@ fn run_session(
          {relay_addr}, which relays every byte"
     ))?;
     let mut tap = Tap { wire, seen: vec![] };
-    let done = handshake::run_handshake(
-        n,
-        &mut tap,
-        choice,
-        (server_key, client_key),
-        client,
-        server,
-    )?;
+    let done =
+        handshake::run_handshake(n, &mut tap, choice, (server_key, client_key), client, server)?;
     frames::run_frames(n, &mut tap, choice, done)
 }
 
@@ -165,21 +149,11 @@ fn run_session(
 /// assert_eq!((shift, text.as_slice()), (42, &b"attack at dawn"[..]));
 /// ```
 pub fn crack_caesar(sealed: &[u8]) -> (u8, Vec<u8>) {
-    let score = |text: &[u8]| {
-        text.iter()
-            .filter(|b| b.is_ascii_alphabetic() || **b == b' ')
-            .count()
-    };
-    let mut best = (
-        1u8,
-        SessionCipher::Caesar { shift: 1 }
-            .open(sealed, b"")
-            .unwrap_or_default(),
-    );
+    let score =
+        |text: &[u8]| text.iter().filter(|b| b.is_ascii_alphabetic() || **b == b' ').count();
+    let mut best = (1u8, SessionCipher::Caesar { shift: 1 }.open(sealed, b"").unwrap_or_default());
     for shift in 2..=255u8 {
-        let candidate = SessionCipher::Caesar { shift }
-            .open(sealed, b"")
-            .unwrap_or_default();
+        let candidate = SessionCipher::Caesar { shift }.open(sealed, b"").unwrap_or_default();
         if score(&candidate) > score(&best.1) {
             best = (shift, candidate);
         }

@@ -96,11 +96,7 @@ impl Narrator<'_> {
             writeln!(self.out, "{INDENT}  {}", hex_spaced(chunk))?;
         }
         if bytes.len() > SHOWN {
-            writeln!(
-                self.out,
-                "{INDENT}  ... ({} more bytes)",
-                bytes.len() - SHOWN
-            )?;
+            writeln!(self.out, "{INDENT}  ... ({} more bytes)", bytes.len() - SHOWN)?;
         }
         Ok(())
     }

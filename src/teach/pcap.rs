@@ -135,11 +135,7 @@ impl<W: Write> Capture<W> {
             Side::Server => (LOOPBACK, LOOPBACK, SERVER_PORT, CLIENT_PORT, Side::Client),
         };
         let seq = self.next_seq(side);
-        let ack = if flags & ACK != 0 {
-            self.next_seq(other)
-        } else {
-            0
-        };
+        let ack = if flags & ACK != 0 { self.next_seq(other) } else { 0 };
 
         // The TCP header (RFC 9293, section 3.1): 20 bytes, no options.
         let mut tcp = Vec::with_capacity(20 + payload.len());
@@ -269,19 +265,11 @@ pub fn write_session(
         .as_array()
         .ok_or_else(|| Error::Internal("the vectors have no packets".into()))?;
 
-    let header = PcapHeader {
-        datalink: DataLink::RAW,
-        ..PcapHeader::default()
-    };
+    let header = PcapHeader { datalink: DataLink::RAW, ..PcapHeader::default() };
     let file = BufWriter::new(File::create(pcap_path)?);
     let writer = PcapWriter::with_header(file, header)
         .map_err(|e| Error::Internal(format!("writing the pcap header: {e}")))?;
-    let mut capture = Capture {
-        writer,
-        next_seq: [CLIENT_ISN, SERVER_ISN],
-        ip_id: 1,
-        segments: 0,
-    };
+    let mut capture = Capture { writer, next_seq: [CLIENT_ISN, SERVER_ISN], ip_id: 1, segments: 0 };
 
     // The TCP three-way handshake.
     capture.segment(Side::Client, SYN, b"")?;

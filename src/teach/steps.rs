@@ -31,11 +31,7 @@ pub fn flow_table() -> String {
     );
     for step in STEPS {
         let quote = |items: Vec<String>| {
-            items
-                .iter()
-                .map(|item| format!("`{item}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ")
         };
         let chapter = step.chapter();
         out.push_str(&format!(

@@ -41,11 +41,7 @@ impl TappedServer {
         let server = Server::bind("127.0.0.1:0", key, config)?;
         let addr = server.local_addr()?;
         std::thread::spawn(move || server.run());
-        Ok(TappedServer {
-            addr,
-            read,
-            data_dir,
-        })
+        Ok(TappedServer { addr, read, data_dir })
     }
 }
 

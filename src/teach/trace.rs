@@ -50,10 +50,7 @@ impl<W: Write> TracePrinter<W> {
 
 impl<W: Write> Observer for TracePrinter<W> {
     fn observe(&mut self, event: Event<'_>) {
-        let mut n = Narrator {
-            out: &mut self.out,
-            pause: false,
-        };
+        let mut n = Narrator { out: &mut self.out, pause: false };
         let _ = print_event(&mut n, &event);
         let _ = self.out.flush();
     }
@@ -67,18 +64,11 @@ fn print_event(n: &mut Narrator, event: &Event<'_>) -> Result<()> {
         Data::Answer(answer) => n.detail(&format!("the answer: {answer:?}")),
         Data::Decision(yes) => n.detail(&format!("answer: {yes}")),
         Data::Built(packet) => n.detail(&format!("built, {} bytes", packet.len())),
-        Data::Sent(packet) => n.wire(
-            &format!("writes {} bytes:", packet.len()),
-            packet.as_bytes(),
-        ),
-        Data::Received(packet) => n.wire(
-            &format!("read {} bytes:", packet.text.len()),
-            packet.text.as_bytes(),
-        ),
-        Data::Key(key) => n.detail(&format!(
-            "the peer's key, fingerprint {}",
-            fingerprint(key)?
-        )),
+        Data::Sent(packet) => n.wire(&format!("writes {} bytes:", packet.len()), packet.as_bytes()),
+        Data::Received(packet) => {
+            n.wire(&format!("read {} bytes:", packet.text.len()), packet.text.as_bytes())
+        }
+        Data::Key(key) => n.detail(&format!("the peer's key, fingerprint {}", fingerprint(key)?)),
         Data::Secret(secret) => n.hex("the session secret", secret),
         Data::Ciphertext(ciphertext) => n.hex("RSA-OAEP ciphertext", ciphertext),
         Data::Base64(field) => n.detail(&format!("{} characters of base64", field.len())),

@@ -91,10 +91,7 @@ const MESSAGES: [&str; 2] = ["Hello, server!", "Meet me in the lobby at ten."];
 /// Bytes as lower-case hex, 32 bytes (64 digits) per line, each line
 /// indented by `indent`.
 fn hex_lines(bytes: &[u8], indent: &str) -> String {
-    bytes
-        .chunks(32)
-        .map(|chunk| format!("{indent}{}\n", hex::encode(chunk)))
-        .collect()
+    bytes.chunks(32).map(|chunk| format!("{indent}{}\n", hex::encode(chunk))).collect()
 }
 
 /// A packet's text, cut into lines of at most 72 characters.
@@ -127,10 +124,7 @@ fn aes_fields(sealed: &[u8], aad: &[u8], plaintext: &[u8]) -> String {
     let (tag, ciphertext) = rest.split_at(TAG_BYTES);
     let _ = writeln!(out, "  nonce, 16 bytes (fresh for every message):");
     out.push_str(&hex_lines(nonce, "    "));
-    let _ = writeln!(
-        out,
-        "  tag, 16 bytes (EAX: CMAC over nonce, associated data, ciphertext):"
-    );
+    let _ = writeln!(out, "  tag, 16 bytes (EAX: CMAC over nonce, associated data, ciphertext):");
     out.push_str(&hex_lines(tag, "    "));
     let _ = writeln!(out, "  ciphertext, {} bytes:", ciphertext.len());
     out.push_str(&hex_lines(ciphertext, "    "));
@@ -211,9 +205,7 @@ pub fn render() -> Result<String> {
     let secret = run.bytes("10.a.ii.1.a")?;
     let encrypted = run.bytes("10.a.ii.1.b")?;
     let Data::Base64(field) = run.data("10.a.ii.1.c")? else {
-        return Err(Error::Internal(
-            "10.a.ii.1.c reports the base64 field".into(),
-        ));
+        return Err(Error::Internal("10.a.ii.1.c reports the base64 field".into()));
     };
     let ec = run.sent("11.a")?;
     let mut fields = String::from("  type       EC\n  algorithm  aes    (10.a.i)\n");
@@ -235,18 +227,11 @@ pub fn render() -> Result<String> {
         "  client key {} bytes of PEM (SPKI), as in CC",
         public_key_to_pem(&client_public)?.len()
     );
-    section(
-        &mut out,
-        &format!("11.a EC: client to server, {} bytes", ec.len()),
-        ec,
-        &fields,
-    );
+    section(&mut out, &format!("11.a EC: client to server, {} bytes", ec.len()), ec, &fields);
 
     // 13: the server decrypted; the transcript checks it got the same key.
     if run.bytes("13.a.ii")? != secret {
-        return Err(Error::BadSecret(
-            "the teaching server decrypted another key".into(),
-        ));
+        return Err(Error::BadSecret("the teaching server decrypted another key".into()));
     }
     let cipher = run.client.clone();
 
@@ -255,9 +240,7 @@ pub fn render() -> Result<String> {
     let nonce = run.bytes("14.a.i")?;
     let key = run.bytes("14.a.ii")?;
     if run.bytes("15.a.i")? != key {
-        return Err(Error::BadSecret(
-            "the teaching client derived another session key".into(),
-        ));
+        return Err(Error::BadSecret("the teaching client derived another session key".into()));
     }
     let sc = run.sent("14.a")?;
     let sc_fields = Packet::parse(sc.as_bytes())?.fields;
@@ -282,12 +265,7 @@ pub fn render() -> Result<String> {
         "  confirmation: {CONFIRMATION_TEXT:?} sealed with AES-128-EAX under the session key\n{}",
         aes_fields(&sealed, b"", &opened)
     );
-    section(
-        &mut out,
-        &format!("14.a SC: server to client, {} bytes", sc.len()),
-        sc,
-        &fields,
-    );
+    section(&mut out, &format!("14.a SC: server to client, {} bytes", sc.len()), sc, &fields);
     // The frames draw from the same generator, after the handshake's draws.
     let mut rng = run.rng;
 
@@ -309,15 +287,8 @@ pub fn render() -> Result<String> {
         let count = pieces.len() as u32;
         for (index, piece) in pieces.into_iter().enumerate() {
             let index = index as u32;
-            let frame = dp_packet(
-                &cipher,
-                Direction::ClientToServer,
-                seq,
-                index,
-                count,
-                piece,
-                &mut rng,
-            )?;
+            let frame =
+                dp_packet(&cipher, Direction::ClientToServer, seq, index, count, piece, &mut rng)?;
             let decoded = decode_frame(frame.as_bytes())?;
             let opened = open_dp_packet(decoded.clone(), &cipher, Direction::ClientToServer)?;
             let Frame::Data { payload, .. } = &decoded else {
@@ -404,11 +375,7 @@ pub fn diagram() -> Result<String> {
         let Some((direction, size)) = rest.split_once(", ") else {
             continue;
         };
-        let arrow = if direction == "client to server" {
-            "C->>S"
-        } else {
-            "S->>C"
-        };
+        let arrow = if direction == "client to server" { "C->>S" } else { "S->>C" };
         let size = size.replace(" bytes", " B");
         let _ = writeln!(out, "    {arrow}: {what}, {size}");
     }

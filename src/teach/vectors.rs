@@ -128,11 +128,7 @@ fn packet(step: &str, direction: Direction, kind: &str, text: &str, about: &str)
         .with("step", step, "the step of the flow (SPEC.md) that sends it")
         .with("direction", sender(direction), "who sends it to whom")
         .with("type", kind, "the packet type: its first field")
-        .with(
-            "text",
-            text,
-            "the packet exactly as sent: UTF-8 text from ( to ), no terminator",
-        )
+        .with("text", text, "the packet exactly as sent: UTF-8 text from ( to ), no terminator")
         .with("bytes", text.len(), "its length on the wire, in bytes")
 }
 
@@ -312,12 +308,7 @@ fn envelope(text: &str) -> Result<Vec<u8>> {
     let time = chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
         .map_err(|e| Error::Internal(format!("TEACHING_TIME: {e}")))?
         .to_utc();
-    let envelope = Envelope {
-        action: "message".into(),
-        data: text.into(),
-        time,
-        token: None,
-    };
+    let envelope = Envelope { action: "message".into(), data: text.into(), time, token: None };
     Ok(encode(&envelope, b""))
 }
 
@@ -450,15 +441,11 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
         .as_ref()
         .zip(nonce.as_ref())
         .map(|(secret, nonce)| derive_session_key(secret, nonce));
-    let cipher = key
-        .as_ref()
-        .map_or(SessionCipher::None, SessionCipher::from_secret);
+    let cipher = key.as_ref().map_or(SessionCipher::None, SessionCipher::from_secret);
     let sc = sc_packet(&cipher, nonce.as_ref(), &mut rng)?;
     let confirmed = is_confirmed(Packet::parse(sc.as_bytes())?, secret.as_ref())?;
     if confirmed.map(|c| c.session_key) != key {
-        return Err(Error::BadSecret(
-            "the teaching client derived another session key".into(),
-        ));
+        return Err(Error::BadSecret("the teaching client derived another session key".into()));
     }
     let mut record = packet(
         "14.a",
@@ -508,15 +495,8 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
 
     // Step 16: the client's two messages, the server's AK, its echo of
     // both, the client's AK.
-    let messages = [
-        envelope(SHORT_TEXT)?,
-        envelope(&LONG_SENTENCE.repeat(LONG_REPEATS))?,
-    ];
-    let mut frames = FrameMaker {
-        cipher: &cipher,
-        rng: &mut rng,
-        packets,
-    };
+    let messages = [envelope(SHORT_TEXT)?, envelope(&LONG_SENTENCE.repeat(LONG_REPEATS))?];
+    let mut frames = FrameMaker { cipher: &cipher, rng: &mut rng, packets };
     let mut client_seq = 0;
     let mut server_seq = 0;
     for message in &messages {
@@ -535,10 +515,8 @@ pub fn session_vectors(algorithm: Option<Algorithm>) -> Result<Value> {
     frames.ack("17.b", client, server_seq + 1);
     let packets = frames.packets;
 
-    let texts: Vec<Value> = messages
-        .iter()
-        .map(|m| Value::String(String::from_utf8_lossy(m).into_owned()))
-        .collect();
+    let texts: Vec<Value> =
+        messages.iter().map(|m| Value::String(String::from_utf8_lossy(m).into_owned())).collect();
     inputs = inputs.with(
         "messages",
         Value::Array(texts),

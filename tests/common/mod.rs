@@ -44,10 +44,7 @@ pub fn test_client_public() -> PublicKey {
 
 /// A secured client mode with the TEST-ONLY client key.
 pub fn secured(algorithm: Algorithm) -> Mode {
-    Mode::Secured {
-        algorithm,
-        client_public_key: test_client_public(),
-    }
+    Mode::Secured { algorithm, client_public_key: test_client_public() }
 }
 
 /// Start a real server on 127.0.0.1:0 in a background thread; return its
@@ -76,9 +73,7 @@ pub fn start_default_server() -> SocketAddr {
 /// the test instead of hanging it.
 pub fn connect(addr: SocketAddr) -> Connection<TcpStream> {
     let stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     Connection::new(stream)
 }
 
@@ -112,11 +107,7 @@ pub fn next_envelope(link: &Link) -> (Envelope, Vec<u8>) {
 
 /// The next envelope from the server, waiting at most `timeout`.
 pub fn next_envelope_within(link: &Link, timeout: Duration) -> (Envelope, Vec<u8>) {
-    match link
-        .receive_timeout(Some(timeout))
-        .expect("the link works")
-        .expect("an answer in time")
-    {
+    match link.receive_timeout(Some(timeout)).expect("the link works").expect("an answer in time") {
         Delivery::Message(bytes) => {
             let (envelope, attachment) = decode(&bytes).expect("an envelope");
             (envelope, attachment.to_vec())
@@ -135,9 +126,7 @@ pub fn expect_echo(link: &Link, text: &str) {
 /// Everything the peer sends until it closes the connection (10 s at most).
 pub fn read_to_close(mut stream: TcpStream) -> String {
     use std::io::Read;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let mut bytes = Vec::new();
     let _ = stream.read_to_end(&mut bytes);
     String::from_utf8_lossy(&bytes).into_owned()
@@ -180,8 +169,7 @@ pub fn start_chat_server_with_hub(
 /// Log in as `username` over a raw link; return the token from `welcome`.
 pub fn login(link: &Link, username: &str) -> String {
     let login = serde_json::json!({"username": username, "password": TEST_PASSWORD});
-    link.send(encode(&Envelope::new("login", login), b""))
-        .expect("queued");
+    link.send(encode(&Envelope::new("login", login), b"")).expect("queued");
     let (welcome, _) = next_envelope(link);
     assert_eq!(welcome.action, "welcome", "{welcome:?}");
     welcome.data["token"].as_str().expect("a token").to_string()

@@ -230,14 +230,8 @@ impl Lines {
     fn open(username: &str, seen: &Arc<Seen>) -> CliResult<(Lines, Output)> {
         let stdin = std::io::stdin();
         if !(stdin.is_terminal() && std::io::stdout().is_terminal()) {
-            let lines = Lines::Piped {
-                stdin: stdin.lock(),
-                number: 0,
-            };
-            let out = Output {
-                printer: None,
-                terminal: None,
-            };
+            let lines = Lines::Piped { stdin: stdin.lock(), number: 0 };
+            let out = Output { printer: None, terminal: None };
             return Ok((lines, out));
         }
         let terminal = nix::sys::termios::tcgetattr(&stdin).ok();
@@ -247,31 +241,20 @@ impl Lines {
             .auto_add_history(false)
             .build();
         let mut editor = Editor::with_config(config).map_err(editor_error)?;
-        editor.set_helper(Some(Names {
-            seen: Arc::clone(seen),
-        }));
+        editor.set_helper(Some(Names { seen: Arc::clone(seen) }));
         let history = history_file(username);
         if let Some(path) = &history {
             // A first session has no history yet.
             if path.exists()
                 && let Err(error) = editor.load_history(path)
             {
-                eprintln!(
-                    "warning: cannot read the history {}: {error}",
-                    path.display()
-                );
+                eprintln!("warning: cannot read the history {}: {error}", path.display());
             }
         }
         let printer: Box<dyn ExternalPrinter + Send> =
             Box::new(editor.create_external_printer().map_err(editor_error)?);
-        let out = Output {
-            printer: Some(Arc::new(Mutex::new(printer))),
-            terminal,
-        };
-        let lines = Lines::Editor {
-            editor: Box::new(editor),
-            history,
-        };
+        let out = Output { printer: Some(Arc::new(Mutex::new(printer))), terminal };
+        let lines = Lines::Editor { editor: Box::new(editor), history };
         Ok((lines, out))
     }
 
@@ -338,10 +321,7 @@ fn history_file(username: &str) -> Option<PathBuf> {
     match std::fs::create_dir_all(&dir) {
         Ok(()) => Some(dir.join(format!("history-{username}"))),
         Err(error) => {
-            eprintln!(
-                "warning: no history kept: cannot create {}: {error}",
-                dir.display()
-            );
+            eprintln!("warning: no history kept: cannot create {}: {error}", dir.display());
             None
         }
     }
@@ -353,10 +333,7 @@ fn save_history(editor: &mut Editor<Names, DefaultHistory>, path: Option<&Path>)
     if let Some(path) = path
         && let Err(error) = editor.append_history(path)
     {
-        eprintln!(
-            "warning: cannot save the history {}: {error}",
-            path.display()
-        );
+        eprintln!("warning: cannot save the history {}: {error}", path.display());
     }
 }
 
@@ -438,9 +415,7 @@ impl Seen {
                 && !name.is_empty()
                 && !name.contains(char::is_whitespace)
             {
-                set.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(name.to_string());
+                set.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_string());
             }
         };
         match data {
@@ -467,10 +442,7 @@ impl Seen {
     /// The names in `set` that start with `word`.
     fn starting(set: &Mutex<BTreeSet<String>>, word: &str) -> Vec<String> {
         let set = set.lock().unwrap_or_else(PoisonError::into_inner);
-        set.iter()
-            .filter(|name| name.starts_with(word))
-            .cloned()
-            .collect()
+        set.iter().filter(|name| name.starts_with(word)).cloned().collect()
     }
 }
 
@@ -586,14 +558,12 @@ fn input_loop(
                 }
                 show(&answer)
             }))?,
-            Input::Clients => answered(
-                client
-                    .request("CoreClients", serde_json::Value::Null)
-                    .map(|answer| {
-                        seen.note(&answer.data);
-                        show(&answer)
-                    }),
-            )?,
+            Input::Clients => {
+                answered(client.request("CoreClients", serde_json::Value::Null).map(|answer| {
+                    seen.note(&answer.data);
+                    show(&answer)
+                }))?
+            }
             Input::Key(user) => answered(client.key_of(user).map(|k| show::key(&show::now(), &k)))?,
             Input::Msg { to, text } => {
                 // `direct` fetches the key, checks it is `to`'s, seals and
@@ -631,14 +601,8 @@ fn input_loop(
 /// problem is reported, not fatal.
 fn send(client: &Client, to: Option<&str>, current: Option<&str>, path: &Path) -> CliResult<()> {
     let share = match (to, current) {
-        (Some(user), _) => ShareWith {
-            user: Some(user.to_string()),
-            room: None,
-        },
-        (None, Some(room)) => ShareWith {
-            room: Some(room.to_string()),
-            user: None,
-        },
+        (Some(user), _) => ShareWith { user: Some(user.to_string()), room: None },
+        (None, Some(room)) => ShareWith { room: Some(room.to_string()), user: None },
         (None, None) => {
             eprintln!("not sent: you are in no room; /join one, or /send @USER PATH");
             return Ok(());
@@ -652,16 +616,12 @@ fn send(client: &Client, to: Option<&str>, current: Option<&str>, path: &Path) -
         }
     };
     let bar = progress_bar(size);
-    let shared = client.share_file(path, &share, DEFAULT_MAX_FILE_BYTES, &mut |n| {
-        bar.set_position(n)
-    });
+    let shared =
+        client.share_file(path, &share, DEFAULT_MAX_FILE_BYTES, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
     match shared {
         Err(Error::Io(error)) => {
-            eprintln!(
-                "not sent: {}",
-                crate::file_error("send the file", path, error)
-            );
+            eprintln!("not sent: {}", crate::file_error("send the file", path, error));
             Ok(())
         }
         Err(error @ Error::File { .. }) => {
@@ -766,27 +726,13 @@ mod tests {
         seen.note(&serde_json::json!({"room": "rust", "users": ["bob", "alice"]}));
         seen.note(&serde_json::json!([{"room": "rides", "users": 2}]));
         seen.note(&serde_json::json!({"from": "bea", "room": "lobby", "text": "hi"}));
-        let names = Names {
-            seen: Arc::clone(&seen),
-        };
+        let names = Names { seen: Arc::clone(&seen) };
         assert_eq!(offered(&names, "/jo"), (0, vec!["/join".to_string()]));
-        assert_eq!(
-            offered(&names, "/q").1,
-            vec!["/qqq".to_string(), "/quit".to_string()]
-        );
-        assert_eq!(
-            offered(&names, "/join r"),
-            (6, vec!["rides".into(), "rust".into()])
-        );
-        assert_eq!(
-            offered(&names, "/msg b"),
-            (5, vec!["bea".into(), "bob".into()])
-        );
+        assert_eq!(offered(&names, "/q").1, vec!["/qqq".to_string(), "/quit".to_string()]);
+        assert_eq!(offered(&names, "/join r"), (6, vec!["rides".into(), "rust".into()]));
+        assert_eq!(offered(&names, "/msg b"), (5, vec!["bea".into(), "bob".into()]));
         assert_eq!(offered(&names, "see you al"), (8, vec!["alice".into()]));
-        assert_eq!(
-            offered(&names, "/send @b"),
-            (6, vec!["@bea".into(), "@bob".into()])
-        );
+        assert_eq!(offered(&names, "/send @b"), (6, vec!["@bea".into(), "@bob".into()]));
         seen.note(&serde_json::json!({"id": "5f0c2a9e", "sha256": "00", "from": "bob"}));
         seen.note(&serde_json::json!({"id": "not-a-file"}));
         assert_eq!(offered(&names, "/get 5"), (5, vec!["5f0c2a9e".into()]));

@@ -95,9 +95,7 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
 fn seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if s > 0.0 && s <= 3600.0 => Ok(s),
-        _ => Err(format!(
-            "{text:?} is not a number of seconds from 0 to 3600"
-        )),
+        _ => Err(format!("{text:?} is not a number of seconds from 0 to 3600")),
     }
 }
 
@@ -129,11 +127,7 @@ fn run_side(side: CheckSide, stdout: &mut dyn Write) -> CliResult<i32> {
                 }
             }
         }
-        CheckSide::Client {
-            port,
-            clients,
-            common,
-        } => {
+        CheckSide::Client { port, clients, common } => {
             let options = common.options(clients);
             if common.list {
                 check::write_list(Some(Side::Client), &options, stdout)?;

@@ -85,12 +85,7 @@ const COMMANDS: &[Spec] = &[
         usage: "/leave [NAME]",
         help: "leave a room (the current one by default)",
     },
-    Spec {
-        names: &["rooms"],
-        takes: Takes::Nothing,
-        usage: "/rooms",
-        help: "list the rooms",
-    },
+    Spec { names: &["rooms"], takes: Takes::Nothing, usage: "/rooms", help: "list the rooms" },
     Spec {
         names: &["who"],
         takes: Takes::MaybeRoom,
@@ -127,12 +122,7 @@ const COMMANDS: &[Spec] = &[
         usage: "/get ID",
         help: "fetch a file offered to you (ID from its line)",
     },
-    Spec {
-        names: &["help"],
-        takes: Takes::Nothing,
-        usage: "/help",
-        help: "this list",
-    },
+    Spec { names: &["help"], takes: Takes::Nothing, usage: "/help", help: "this list" },
     Spec {
         names: &["qqq", "quit"],
         takes: Takes::Nothing,
@@ -167,9 +157,7 @@ pub enum Argument {
 /// `/join`, ... `/qqq`, `/quit`): what the line editor completes a `/`
 /// to.
 pub fn command_names() -> impl Iterator<Item = String> {
-    COMMANDS
-        .iter()
-        .flat_map(|spec| spec.names.iter().map(|name| format!("/{name}")))
+    COMMANDS.iter().flat_map(|spec| spec.names.iter().map(|name| format!("/{name}")))
 }
 
 /// What follows the command `name` (without its `/`); `None` for a name
@@ -260,25 +248,15 @@ pub fn parse(line: &str) -> Result<Input<'_>, String> {
         "key" => Input::Key(rest),
         "msg" => {
             let (to, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-            Input::Msg {
-                to,
-                text: text.trim(),
-            }
+            Input::Msg { to, text: text.trim() }
         }
         "send" => match rest.strip_prefix('@') {
             Some(addressed) => {
-                let (user, path) = addressed
-                    .split_once(char::is_whitespace)
-                    .unwrap_or((addressed, ""));
-                Input::Send {
-                    to: Some(user),
-                    path: path.trim(),
-                }
+                let (user, path) =
+                    addressed.split_once(char::is_whitespace).unwrap_or((addressed, ""));
+                Input::Send { to: Some(user), path: path.trim() }
             }
-            None => Input::Send {
-                to: None,
-                path: rest,
-            },
+            None => Input::Send { to: None, path: rest },
         },
         "get" => Input::Get(rest),
         "help" => Input::Help,
@@ -299,24 +277,12 @@ mod tests {
         assert_eq!(parse("/key bob"), Ok(Input::Key("bob")));
         assert_eq!(
             parse("/msg bob see you at  noon"),
-            Ok(Input::Msg {
-                to: "bob",
-                text: "see you at  noon"
-            })
+            Ok(Input::Msg { to: "bob", text: "see you at  noon" })
         );
-        assert_eq!(
-            parse("/send my notes.txt"),
-            Ok(Input::Send {
-                to: None,
-                path: "my notes.txt"
-            })
-        );
+        assert_eq!(parse("/send my notes.txt"), Ok(Input::Send { to: None, path: "my notes.txt" }));
         assert_eq!(
             parse("/send @bob my notes.txt"),
-            Ok(Input::Send {
-                to: Some("bob"),
-                path: "my notes.txt"
-            })
+            Ok(Input::Send { to: Some("bob"), path: "my notes.txt" })
         );
         assert_eq!(parse("/get 5f0c2a9e"), Ok(Input::Get("5f0c2a9e")));
         assert_eq!(parse("/quit"), Ok(Input::Quit));
@@ -325,10 +291,7 @@ mod tests {
     #[test]
     fn usage_mistakes_are_explained_before_sending() {
         let refused = |line: &str| parse(line).expect_err(line);
-        assert_eq!(
-            refused("/join"),
-            "/join needs a room name; usage: /join NAME"
-        );
+        assert_eq!(refused("/join"), "/join needs a room name; usage: /join NAME");
         assert!(refused("/create a b").contains("takes one room name"));
         assert!(refused("/rooms all").contains("takes nothing"));
         assert!(refused("/msg bob").contains("needs a user name and a text"));

@@ -44,10 +44,9 @@ pub(crate) fn ask<T>(question: &str, parse: impl Fn(&str) -> rfmp::Result<T>) ->
 pub(crate) fn choose_secure(args: &ConnectArgs, interactive: bool) -> CliResult<bool> {
     Ok(match args.secure {
         Some(secure) => secure == Secure::Encrypted,
-        None if interactive => ask(
-            "Encrypted session? 1 = encrypted, 0 = unencrypted:",
-            encryption_type,
-        )?,
+        None if interactive => {
+            ask("Encrypted session? 1 = encrypted, 0 = unencrypted:", encryption_type)?
+        }
         None => true,
     })
 }
@@ -72,24 +71,15 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
             None if interactive => ask("Algorithm? aes or caesar:", encryption_choice)?,
             None => Algorithm::Aes,
         };
-        Security::Secured {
-            algorithm,
-            private_key: load_or_generate(args.key.as_deref())?,
-        }
+        Security::Secured { algorithm, private_key: load_or_generate(args.key.as_deref())? }
     } else {
         Security::Unsecured
     };
     args.watch.start()?;
-    let config = LinkConfig {
-        faults,
-        ..LinkConfig::default()
-    };
+    let config = LinkConfig { faults, ..LinkConfig::default() };
     let weak = match &security {
         Security::Unsecured => Some("unsecured"),
-        Security::Secured {
-            algorithm: Algorithm::Caesar,
-            ..
-        } => Some("only Caesar-shifted"),
+        Security::Secured { algorithm: Algorithm::Caesar, .. } => Some("only Caesar-shifted"),
         Security::Secured { .. } => None,
     };
     // Connect first: a wrong address or a server that is down is reported
@@ -148,11 +138,7 @@ pub fn connect(args: &ConnectArgs, faults: Faults) -> CliResult<Client> {
     eprintln!(
         "logged in as {}{}, in #{}",
         welcome.username,
-        if welcome.created {
-            " (a new account)"
-        } else {
-            ""
-        },
+        if welcome.created { " (a new account)" } else { "" },
         welcome.room
     );
     if let Some(mine) = client.fingerprint() {
@@ -186,10 +172,9 @@ fn log_in(
             "{server} has no account {username}; give --create-account to create it"
         ))));
     }
-    let create = ask(
-        &format!("{server} has no account {username}; create it? [y/N]"),
-        |answer| Ok(matches!(answer.trim(), "y" | "Y" | "yes")),
-    )?;
+    let create = ask(&format!("{server} has no account {username}; create it? [y/N]"), |answer| {
+        Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    })?;
     if !create {
         return Err(CliError::Rfmp(Error::Usage(format!(
             "no account {username} was created; log in with an existing name"
@@ -230,12 +215,10 @@ fn handshake_within(
     let (done, result) = std::sync::mpsc::channel();
     {
         let (server, watch) = (server.clone(), args.watch.clone());
-        std::thread::Builder::new()
-            .name("handshake".into())
-            .spawn(move || {
-                // With --trace or --key-log, the handshake is watched.
-                let _ = done.send(watch.connect(server.as_str(), security, config));
-            })?;
+        std::thread::Builder::new().name("handshake".into()).spawn(move || {
+            // With --trace or --key-log, the handshake is watched.
+            let _ = done.send(watch.connect(server.as_str(), security, config));
+        })?;
     }
     // A learner stopped at a breakpoint (--patient) answers late.
     let limit = if args.watch.patient {
@@ -257,10 +240,7 @@ fn handshake_within(
             log::debug!("handshake with {server} done");
             Ok(client?)
         }
-        Err(_) => Err(CliError::NoAnswer {
-            server,
-            seconds: args.answer_timeout,
-        }),
+        Err(_) => Err(CliError::NoAnswer { server, seconds: args.answer_timeout }),
     }
 }
 
@@ -291,13 +271,8 @@ fn trust_server(args: &ConnectArgs, client: &Client) -> CliResult<()> {
     let server = format!("{}:{}", args.host, args.port);
     let mut known = KnownServers::open(&path)?;
     let pinned = args.server_fingerprint.as_deref();
-    match trust_server_key(
-        &mut known,
-        &server,
-        &presented,
-        pinned,
-        args.accept_changed_server_key,
-    )? {
+    match trust_server_key(&mut known, &server, &presented, pinned, args.accept_changed_server_key)?
+    {
         Trusted::Pinned | Trusted::Known => {}
         Trusted::FirstUse => eprintln!(
             "first connection to {server}: its key is now remembered in {}; compare its \

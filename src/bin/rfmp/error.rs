@@ -35,10 +35,9 @@ impl fmt::Display for CliError {
             CliError::File { doing, path, why } => {
                 write!(f, "cannot {doing} {}: {why}", path.display())
             }
-            CliError::NoAnswer { server, seconds } => write!(
-                f,
-                "no RFMP answer from {server} after {seconds} s: is this an RFMP server?"
-            ),
+            CliError::NoAnswer { server, seconds } => {
+                write!(f, "no RFMP answer from {server} after {seconds} s: is this an RFMP server?")
+            }
         }
     }
 }
@@ -58,11 +57,7 @@ impl From<std::io::Error> for CliError {
 /// A local file error, e.g. `file_error("read the private key", path, e)`
 /// shows as `cannot read the private key keys/me.pem: No such file...`.
 pub fn file_error(doing: &str, path: &Path, why: impl fmt::Display) -> CliError {
-    CliError::File {
-        doing: doing.to_string(),
-        path: path.to_path_buf(),
-        why: why.to_string(),
-    }
+    CliError::File { doing: doing.to_string(), path: path.to_path_buf(), why: why.to_string() }
 }
 
 /// The result of the program's pieces.

@@ -24,10 +24,7 @@ pub fn check_file_to_send(path: &Path, max_bytes: u64) -> CliResult<u64> {
         return Err(file_error(
             doing,
             path,
-            format!(
-                "it is {} bytes; files are limited to {max_bytes} bytes",
-                metadata.len()
-            ),
+            format!("it is {} bytes; files are limited to {max_bytes} bytes", metadata.len()),
         ));
     }
     Ok(metadata.len())
@@ -47,10 +44,7 @@ pub fn send_file(args: &ConnectArgs, faults: Faults, path: &Path, max_bytes: u64
     let saved = client.send_file(path, max_bytes, &mut |n| bar.set_position(n));
     bar.finish_and_clear();
     let saved = saved?;
-    println!(
-        "file saved as {:?}: {} bytes, SHA-256 {}",
-        saved.name, saved.size, saved.sha256
-    );
+    println!("file saved as {:?}: {} bytes, SHA-256 {}", saved.name, saved.size, saved.sha256);
     client.close()?;
     eprintln!("{} arrived intact ({} bytes)", path.display(), saved.size);
     Ok(())

@@ -81,11 +81,9 @@ fn main() {
 /// Run one subcommand.
 fn run(command: Command) -> CliResult<()> {
     match command {
-        Command::Demo {
-            cipher,
-            no_pause,
-            faults,
-        } => teach::demo(cipher, no_pause, faults.or(DEMO_FAULTS)),
+        Command::Demo { cipher, no_pause, faults } => {
+            teach::demo(cipher, no_pause, faults.or(DEMO_FAULTS))
+        }
         Command::Server {
             host,
             port,
@@ -123,33 +121,20 @@ fn run(command: Command) -> CliResult<()> {
             watch.configure_server(&timeouts, &mut config);
             server::run(&host, port, key.as_deref(), config, &limits)
         }
-        Command::Client {
-            connect,
-            profile: ProfileChoice::Seed,
-            prompt_output,
-            ..
-        } => seed::run(&connect, prompt_output),
-        Command::Client {
-            connect,
-            faults,
-            download_dir,
-            ..
-        } => chat::run(&connect, faults.or(Faults::NONE), &download_dir),
-        Command::SendFile {
-            path,
-            max_file_bytes,
-            connect,
-            faults,
-        } => files::send_file(&connect, faults.or(Faults::NONE), &path, max_file_bytes),
+        Command::Client { connect, profile: ProfileChoice::Seed, prompt_output, .. } => {
+            seed::run(&connect, prompt_output)
+        }
+        Command::Client { connect, faults, download_dir, .. } => {
+            chat::run(&connect, faults.or(Faults::NONE), &download_dir)
+        }
+        Command::SendFile { path, max_file_bytes, connect, faults } => {
+            files::send_file(&connect, faults.or(Faults::NONE), &path, max_file_bytes)
+        }
         Command::Check { side } => {
             let code = check::run(side)?;
             std::process::exit(code);
         }
-        Command::Transcript {
-            pcap: Some(pcap),
-            cipher,
-            ..
-        } => pcap::write(&pcap, cipher),
+        Command::Transcript { pcap: Some(pcap), cipher, .. } => pcap::write(&pcap, cipher),
         Command::Transcript { diagram, .. } => {
             let text = if diagram {
                 rfmp::teach::transcript::diagram()?

@@ -83,10 +83,7 @@ pub fn run(
     .map_err(|error| {
         std::io::Error::other(format!("cannot catch Ctrl-C, SIGTERM and SIGHUP: {error}"))
     })?;
-    log::info!(
-        "rfmp server listening on {} (default {DEFAULT_ADDR})",
-        server.local_addr()?
-    );
+    log::info!("rfmp server listening on {} (default {DEFAULT_ADDR})", server.local_addr()?);
     log::info!("server key fingerprint {}", server.key().fingerprint());
     Ok(server.run()?)
 }

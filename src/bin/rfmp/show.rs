@@ -65,18 +65,12 @@ pub fn key(time: &str, key: &KeyInfo) -> String {
 
 /// Our direct message was relayed.
 pub fn direct_sent(time: &str, to: &str) -> String {
-    format!(
-        "[{time}] direct message to {} relayed, sealed end to end",
-        coloured(to)
-    )
+    format!("[{time}] direct message to {} relayed, sealed end to end", coloured(to))
 }
 
 /// The server saved our file.
 pub fn file_saved(time: &str, info: &FileInfo) -> String {
-    format!(
-        "[{time}] file saved as {:?}: {} bytes, SHA-256 {}",
-        info.name, info.size, info.sha256
-    )
+    format!("[{time}] file saved as {:?}: {} bytes, SHA-256 {}", info.name, info.size, info.sha256)
 }
 
 /// Who a shared file went to: `#study` or `@bob`.
@@ -98,9 +92,7 @@ fn short_hash(sha256: &str) -> &str {
 
 /// When a file on offer expires, in local time: `03 Dec 10:15`.
 fn until(file: &SharedFile) -> impl std::fmt::Display {
-    file.expires
-        .with_timezone(&chrono::Local)
-        .format("%d %b %H:%M")
+    file.expires.with_timezone(&chrono::Local).format("%d %b %H:%M")
 }
 
 /// Someone offered us a file: `[10:15:00] #study alice offers notes.txt
@@ -149,12 +141,7 @@ pub fn show(envelope: &Envelope) -> String {
         value
             .as_array()
             .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(coloured)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                items.iter().filter_map(Value::as_str).map(coloured).collect::<Vec<_>>().join(", ")
             })
             .unwrap_or_default()
     };
@@ -165,17 +152,10 @@ pub fn show(envelope: &Envelope) -> String {
             Err(_) => format!("[{time}] echo: {}", data.as_str().unwrap_or_default()),
         },
         "notice" => format!("[{time}] #{} -- {}", text("room"), text("text")),
-        "joined" => format!(
-            "[{time}] you are in #{} with {}",
-            text("room"),
-            list(&data["users"])
-        ),
+        "joined" => format!("[{time}] you are in #{} with {}", text("room"), list(&data["users"])),
         "left" => match data.get("current").and_then(Value::as_str) {
             Some(current) => format!("[{time}] you left #{}; now in #{current}", text("room")),
-            None => format!(
-                "[{time}] you left #{}; you are in no room (/join one)",
-                text("room")
-            ),
+            None => format!("[{time}] you left #{}; you are in no room (/join one)", text("room")),
         },
         "who" => format!("[{time}] in #{}: {}", text("room"), list(&data["users"])),
         "rooms" => {

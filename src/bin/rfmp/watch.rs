@@ -97,12 +97,7 @@ impl WatchArgs {
 
     /// The observer of the connection from `client` to `server`.
     fn watch(&self, client: SocketAddr, server: SocketAddr) -> Box<dyn Observer> {
-        Box::new(Watch {
-            client,
-            server,
-            trace: self.trace,
-            key_log: self.key_log.clone(),
-        })
+        Box::new(Watch { client, server, trace: self.trace, key_log: self.key_log.clone() })
     }
 
     /// Set `config` up as the flags ask: the observer factory, and an hour
@@ -111,9 +106,8 @@ impl WatchArgs {
     pub fn configure_server(&self, timeouts: &TimeoutArgs, config: &mut ServerConfig) {
         if self.trace || self.key_log.is_some() {
             let watch = self.clone();
-            config.observer = Some(ObserverFactory(Arc::new(move |client, server| {
-                watch.watch(client, server)
-            })));
+            config.observer =
+                Some(ObserverFactory(Arc::new(move |client, server| watch.watch(client, server))));
         }
         if self.patient {
             config.handshake_timeout = PATIENT;
@@ -145,13 +139,9 @@ impl WatchArgs {
         } else {
             HANDSHAKE_TIMEOUT
         };
-        Ok(Client::connect_observed(
-            addr,
-            security,
-            config,
-            timeout,
-            |client, server| self.watch(client, server),
-        )?)
+        Ok(Client::connect_observed(addr, security, config, timeout, |client, server| {
+            self.watch(client, server)
+        })?)
     }
 }
 
@@ -174,9 +164,7 @@ pub fn key_log_line(client: SocketAddr, server: SocketAddr, secret: &[u8]) -> Op
         _ => return None,
     };
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    Some(format!(
-        "RFMP_SESSION {client} {server} {algorithm} {hex}\n"
-    ))
+    Some(format!("RFMP_SESSION {client} {server} {algorithm} {hex}\n"))
 }
 
 /// The observer of one connection: prints its steps (`--trace`), logs its

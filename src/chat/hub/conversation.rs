@@ -191,8 +191,7 @@ impl<'a> Conversation<'a> {
                 let line = envelope.data.as_str().ok_or_else(|| {
                     Error::BadMessage("command data is the command line, e.g. \"join rust\"".into())
                 })?;
-                self.command(&username, Command::parse(line)?)
-                    .map(|()| None)
+                self.command(&username, Command::parse(line)?).map(|()| None)
             }
             "CoreClients" => Ok(Some(self.clients())),
             "CoreKey" => self.key_of(&envelope.data).map(Some),
@@ -240,9 +239,7 @@ impl<'a> Conversation<'a> {
             validate_new_username(&login.username)?;
         }
         // Reserved before the hash runs, so parallel guesses are counted.
-        let attempt = self
-            .hub
-            .begin_attempt(&login.username, self.address, creating)?;
+        let attempt = self.hub.begin_attempt(&login.username, self.address, creating)?;
         let result = self.hub.accounts.login_as(&login.username, &login.password);
         let wrong_password = matches!(result, Err(Error::Unauthorized(_)));
         attempt.finish(wrong_password);
@@ -264,14 +261,11 @@ impl<'a> Conversation<'a> {
             }
         };
         let token = hex::encode(os_rng().random::<[u8; 16]>());
-        let key = self
-            .client_key
-            .clone()
-            .map(|(public_key, fingerprint)| KeyInfo {
-                username: username.clone(),
-                public_key,
-                fingerprint,
-            });
+        let key = self.client_key.clone().map(|(public_key, fingerprint)| KeyInfo {
+            username: username.clone(),
+            public_key,
+            fingerprint,
+        });
         let hub = self.hub;
         let mut state = hub.lock();
         if state.closing {
@@ -293,11 +287,7 @@ impl<'a> Conversation<'a> {
                 key,
             },
         );
-        state
-            .rooms
-            .entry(LOBBY.to_string())
-            .or_default()
-            .insert(username.clone());
+        state.rooms.entry(LOBBY.to_string()).or_default().insert(username.clone());
         state.notice(LOBBY, &username, "joined");
         let how = match outcome {
             LoginOutcome::Created => "a new account",
@@ -322,14 +312,9 @@ impl<'a> Conversation<'a> {
     /// `message`: say something in a room the sender is in.
     fn say(&self, username: &str, envelope: &Envelope) -> Result<()> {
         let say: Say = match &envelope.data {
-            Value::String(text) => Say {
-                room: None,
-                text: text.clone(),
-            },
+            Value::String(text) => Say { room: None, text: text.clone() },
             data => serde_json::from_value(data.clone()).map_err(|e| {
-                Error::BadMessage(format!(
-                    "message data is {{\"room\",\"text\"}} or a string: {e}"
-                ))
+                Error::BadMessage(format!("message data is {{\"room\",\"text\"}} or a string: {e}"))
             })?,
         };
         if say.text.len() > MAX_TEXT_BYTES {
@@ -346,9 +331,7 @@ impl<'a> Conversation<'a> {
         let room = match say.room.or_else(|| member.current.clone()) {
             Some(room) => room,
             None => {
-                return Err(Error::Forbidden(
-                    "you are in no room: /join one first".into(),
-                ));
+                return Err(Error::Forbidden("you are in no room: /join one first".into()));
             }
         };
         if !member.rooms.contains(&room) {
@@ -411,9 +394,7 @@ impl<'a> Conversation<'a> {
                 room_limit(member)?;
                 member.rooms.insert(room.clone());
                 member.current = Some(room.clone());
-                state
-                    .rooms
-                    .insert(room.clone(), BTreeSet::from([username.to_string()]));
+                state.rooms.insert(room.clone(), BTreeSet::from([username.to_string()]));
                 log::info!("{}: {username} created and joined #{room}", self.peer);
                 let users = state.users(&room);
                 Ok(event("joined", &RoomUsers { room, users }))
@@ -446,11 +427,8 @@ impl<'a> Conversation<'a> {
                 }
                 if member.current.as_deref() == Some(room.as_str()) {
                     // Back to the lobby if still in it, else any room.
-                    member.current = member
-                        .rooms
-                        .get(LOBBY)
-                        .or_else(|| member.rooms.iter().next())
-                        .cloned();
+                    member.current =
+                        member.rooms.get(LOBBY).or_else(|| member.rooms.iter().next()).cloned();
                 }
                 let current = member.current.clone();
                 state.leave_room(username, &room);
@@ -461,10 +439,7 @@ impl<'a> Conversation<'a> {
                 let rooms: Vec<RoomInfo> = state
                     .rooms
                     .iter()
-                    .map(|(room, names)| RoomInfo {
-                        room: room.clone(),
-                        users: names.len(),
-                    })
+                    .map(|(room, names)| RoomInfo { room: room.clone(), users: names.len() })
                     .collect();
                 Ok(event("rooms", &rooms))
             }
@@ -617,9 +592,7 @@ impl<'a> Conversation<'a> {
                     },
                     Err(e) => {
                         self.files.abort();
-                        error(Error::BadMessage(format!(
-                            "file-end data is {{\"sha256\"}}: {e}"
-                        )))
+                        error(Error::BadMessage(format!("file-end data is {{\"sha256\"}}: {e}")))
                     }
                 }
             }
@@ -688,10 +661,7 @@ impl<'a> Conversation<'a> {
             }
         };
         // No hub lock held here: the disk may take its time.
-        let shared = self
-            .hub
-            .shelf
-            .put(saved, username, to, readers.clone(), Utc::now())?;
+        let shared = self.hub.shelf.put(saved, username, to, readers.clone(), Utc::now())?;
         // Encoded once, and the same bytes shared by every reader's queue,
         // as in a room's fan-out.
         let offered: Arc<[u8]> = encode(&event("file-offered", &shared), b"").into();
@@ -725,16 +695,10 @@ impl<'a> Conversation<'a> {
         let get: FileGet = serde_json::from_value(data.clone()).map_err(|e| {
             Error::BadMessage(format!("file-get data is {{\"id\",\"offset\"}}: {e}"))
         })?;
-        let part = self
-            .hub
-            .shelf
-            .part(&get.id, username, get.offset, Utc::now())?;
+        let part = self.hub.shelf.part(&get.id, username, get.offset, Utc::now())?;
         if part.size - part.offset <= CHUNK_BYTES as u64 {
             let (name, size, id) = (&part.name, part.size, &part.id);
-            log::info!(
-                "{}: {username} fetched {name} ({size} bytes, file {id})",
-                self.peer
-            );
+            log::info!("{}: {username} fetched {name} ({size} bytes, file {id})", self.peer);
         }
         Ok(event("file-part", &part))
     }
@@ -747,13 +711,8 @@ impl<'a> Conversation<'a> {
         data: &Value,
         attachment: &[u8],
     ) -> Result<Option<Envelope>> {
-        let handler = self
-            .hub
-            .handlers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(action)
-            .cloned();
+        let handler =
+            self.hub.handlers.read().unwrap_or_else(|e| e.into_inner()).get(action).cloned();
         let Some(handler) = handler else {
             let custom: Vec<String> = self
                 .hub
@@ -770,12 +729,7 @@ impl<'a> Conversation<'a> {
                 custom.join(", ")
             )));
         };
-        let request = Request {
-            username,
-            action,
-            data,
-            attachment,
-        };
+        let request = Request { username, action, data, attachment };
         handler(&request).map(|data| Some(Envelope::new(action, data)))
     }
 }
@@ -810,10 +764,7 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let difference = a
-        .iter()
-        .zip(b)
-        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
     difference == 0
 }
 

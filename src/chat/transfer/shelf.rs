@@ -216,12 +216,7 @@ impl Shelf {
     /// A shelf for files saved in `dir` (the receive directory), in memory
     /// only.
     pub fn new(dir: impl Into<PathBuf>, limits: ShelfLimits) -> Shelf {
-        Shelf {
-            dir: dir.into(),
-            limits,
-            files: Mutex::new(BTreeMap::new()),
-            index: None,
-        }
+        Shelf { dir: dir.into(), limits, files: Mutex::new(BTreeMap::new()), index: None }
     }
 
     /// The server's shelf: for files saved in `dir`, with its index in
@@ -267,14 +262,7 @@ impl Shelf {
                 let _ = std::fs::remove_file(&path);
             } else if path.is_file() {
                 let id = file.id.clone();
-                files.insert(
-                    id,
-                    Shelved {
-                        file,
-                        path,
-                        readers,
-                    },
-                );
+                files.insert(id, Shelved { file, path, readers });
             }
         }
         let changed = files.len() != listed;
@@ -296,10 +284,7 @@ impl Shelf {
             version: 1,
             files: files
                 .values()
-                .map(|s| IndexEntry {
-                    file: s.file.clone(),
-                    readers: s.readers.clone(),
-                })
+                .map(|s| IndexEntry { file: s.file.clone(), readers: s.readers.clone() })
                 .collect(),
         };
         let bytes = serde_json::to_vec(&contents)
@@ -313,9 +298,7 @@ impl Shelf {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options
-            .open(&temporary)
-            .map_err(Error::file("create", &temporary))?;
+        let mut out = options.open(&temporary).map_err(Error::file("create", &temporary))?;
         out.write_all(&bytes)
             .and_then(|()| out.sync_all())
             .map_err(Error::file("write", &temporary))?;
@@ -337,11 +320,8 @@ impl Shelf {
     /// each file's size, but at least 64 KiB ([`CHUNK_BYTES`]).
     pub fn used(&self, from: &str) -> (u64, u64) {
         let files = self.lock();
-        let mine = files
-            .values()
-            .filter(|s| s.file.from == from)
-            .map(|s| charge(s.file.size))
-            .sum();
+        let mine =
+            files.values().filter(|s| s.file.from == from).map(|s| charge(s.file.size)).sum();
         (mine, files.values().map(|s| charge(s.file.size)).sum())
     }
 
@@ -358,11 +338,8 @@ impl Shelf {
         self.sweep(now);
         let size = charge(size);
         let files = self.lock();
-        let mine: u64 = files
-            .values()
-            .filter(|s| s.file.from == from)
-            .map(|s| charge(s.file.size))
-            .sum();
+        let mine: u64 =
+            files.values().filter(|s| s.file.from == from).map(|s| charge(s.file.size)).sum();
         let all: u64 = files.values().map(|s| charge(s.file.size)).sum();
         let next_expiry = |only: Option<&str>| {
             files
@@ -440,14 +417,7 @@ impl Shelf {
         };
         let mut readers = readers;
         readers.insert(from.to_string());
-        files.insert(
-            id.clone(),
-            Shelved {
-                file: file.clone(),
-                path: path.clone(),
-                readers,
-            },
-        );
+        files.insert(id.clone(), Shelved { file: file.clone(), path: path.clone(), readers });
         if let Err(error) = self.save(&files) {
             // Not recorded, so not offered: nothing is left behind.
             files.remove(&id);
@@ -580,16 +550,10 @@ pub fn fetch_file(
 ) -> Result<FileInfo> {
     use base64::Engine;
     let ask = |offset: u64| -> Result<FilePart> {
-        let get = FileGet {
-            id: id.to_string(),
-            offset,
-        };
+        let get = FileGet { id: id.to_string(), offset };
         let answer = client.request("file-get", serde_json::to_value(&get).unwrap_or_default())?;
         if let Some((code, message)) = answer.error_parts() {
-            return Err(Error::Peer {
-                code: code.to_string(),
-                description: message.to_string(),
-            });
+            return Err(Error::Peer { code: code.to_string(), description: message.to_string() });
         }
         if answer.action != "file-part" {
             return Err(Error::BadMessage(format!(
@@ -603,11 +567,8 @@ pub fn fetch_file(
     let first = ask(0)?;
     let (name, size, sha256) = (first.name.clone(), first.size, first.sha256.clone());
     std::fs::create_dir_all(dir).map_err(Error::file("create the directory", dir))?;
-    let temp_path = dir.join(format!(
-        ".{}.part-{:016x}",
-        safe_file_name(&name),
-        rand::rng().random::<u64>()
-    ));
+    let temp_path =
+        dir.join(format!(".{}.part-{:016x}", safe_file_name(&name), rand::rng().random::<u64>()));
     let mut temp = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -638,8 +599,7 @@ pub fn fetch_file(
                     bytes.len()
                 )));
             }
-            temp.write_all(&bytes)
-                .map_err(Error::file("write", &temp_path))?;
+            temp.write_all(&bytes).map_err(Error::file("write", &temp_path))?;
             hasher.update(&bytes);
             received += bytes.len() as u64;
             progress(received, size);
@@ -656,11 +616,7 @@ pub fn fetch_file(
             )));
         }
         let saved = place(dir, &safe_file_name(&name), &temp_path)?;
-        Ok(FileInfo {
-            name: saved,
-            size,
-            sha256: actual,
-        })
+        Ok(FileInfo { name: saved, size, sha256: actual })
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp_path);
@@ -674,10 +630,8 @@ pub fn fetch_file(
 /// directory, or to a temporary file.
 fn is_plain_name(name: &str) -> bool {
     let mut parts = Path::new(name).components();
-    let one_normal = matches!(
-        (parts.next(), parts.next()),
-        (Some(std::path::Component::Normal(_)), None)
-    );
+    let one_normal =
+        matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None));
     one_normal && !name.contains(['/', '\\']) && !name.starts_with('.')
 }
 

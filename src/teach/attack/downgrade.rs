@@ -131,9 +131,7 @@ fn tamper_with(
             return Err(Error::Malformed("an EC packet has 4 fields".into()));
         };
         let changed = if tamper == Tamper::RenameCipher {
-            tell(format!(
-                "Mallory changes (EC,{algorithm},...) to (EC,caesar,...)"
-            ));
+            tell(format!("Mallory changes (EC,{algorithm},...) to (EC,caesar,...)"));
             packet_formatter(&["EC", "caesar", secret, client_key])
         } else {
             let server_key = server_key_of(&cc)?;
@@ -163,9 +161,7 @@ pub const MALLORY_SHIFT: u8 = 3;
 fn server_key_of(cc: &Packet) -> Result<rsa::PublicKey> {
     match cc.fields.as_slice() {
         [_, pem] => rsa_public_key_converter(pem),
-        _ => Err(Error::SecurityMismatch(
-            "the server sent no key to encrypt a shift to".into(),
-        )),
+        _ => Err(Error::SecurityMismatch("the server sent no key to encrypt a shift to".into())),
     }
 }
 
@@ -237,13 +233,8 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<DowngradeOutcome> {
     say.banner("Downgrade: Mallory rewrites the handshake; the client asked for AES")?;
     let (server, _hub) = start_server(scratch_config(&scratch.join("rfmp")))?;
     let mut rfmp = Vec::new();
-    for (n, tamper) in [
-        Tamper::StripSecurity,
-        Tamper::RenameCipher,
-        Tamper::OwnSecret,
-    ]
-    .into_iter()
-    .enumerate()
+    for (n, tamper) in
+        [Tamper::StripSecurity, Tamper::RenameCipher, Tamper::OwnSecret].into_iter().enumerate()
     {
         let relay = DowngradeRelay::start(server, tamper)?;
         writeln!(say.out, "\n{}. {}", n + 1, title(tamper))?;
@@ -253,20 +244,13 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<DowngradeOutcome> {
     }
 
     say.banner("The same against the seed profile (no SC)")?;
-    let config = ServerConfig {
-        profile: Profile::Seed,
-        ..scratch_config(&scratch.join("seed"))
-    };
+    let config = ServerConfig { profile: Profile::Seed, ..scratch_config(&scratch.join("seed")) };
     std::fs::create_dir_all(&config.files_dir)
         .and_then(|()| std::fs::write(config.files_dir.join(SECRET_FILE), SECRET_TEXT))
         .map_err(|e| Error::Internal(format!("the seed workspace: {e}")))?;
     let (server, _hub) = start_server(config)?;
     let relay = DowngradeRelay::start(server, Tamper::OwnSecret)?;
-    writeln!(
-        say.out,
-        "4. {} The client then asks for {SECRET_FILE}.",
-        title(Tamper::OwnSecret)
-    )?;
+    writeln!(say.out, "4. {} The client then asks for {SECRET_FILE}.", title(Tamper::OwnSecret))?;
     let ended = seed_client(relay.addr)?;
     let seed = finish(&mut say, Tamper::OwnSecret, ended, &relay)?;
     let seed_file_read_by_mallory = seed.report.iter().find_map(|line| {
@@ -280,19 +264,12 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<DowngradeOutcome> {
     } else {
         "The seed-profile client refused too."
     })?;
-    Ok(DowngradeOutcome {
-        rfmp,
-        seed,
-        seed_file_read_by_mallory,
-    })
+    Ok(DowngradeOutcome { rfmp, seed, seed_file_read_by_mallory })
 }
 
 /// A secured AES client with the TEST-ONLY key.
 fn aes() -> Result<Security> {
-    Ok(Security::Secured {
-        algorithm: Algorithm::Aes,
-        private_key: client_key()?,
-    })
+    Ok(Security::Secured { algorithm: Algorithm::Aes, private_key: client_key()? })
 }
 
 /// The seed-profile client: the handshake (AES), then `openread`.
@@ -357,10 +334,5 @@ fn finish(
             "   the client's handshake completed; its request then failed: {error}"
         )?,
     }
-    Ok(Attempt {
-        tamper,
-        refused,
-        failed_after,
-        report,
-    })
+    Ok(Attempt { tamper, refused, failed_after, report })
 }

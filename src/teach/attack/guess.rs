@@ -97,12 +97,7 @@ pub struct GuessOutcome {
 enum Heard {
     /// Guesser `n` tried `password` and got `answer` (the action, with
     /// the code and message of an error).
-    Answer {
-        n: usize,
-        password: String,
-        code: String,
-        message: String,
-    },
+    Answer { n: usize, password: String, code: String, message: String },
     /// Guesser `n` stopped.
     Stopped,
 }
@@ -160,12 +155,7 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<GuessOutcome> {
                 stopped += 1;
                 continue;
             }
-            Heard::Answer {
-                n,
-                password,
-                code,
-                message,
-            } => (n, password, code, message),
+            Heard::Answer { n, password, code, message } => (n, password, code, message),
         };
         match code.as_str() {
             "401" => wrong += 1,
@@ -210,11 +200,7 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<GuessOutcome> {
     writeln!(
         say.out,
         "Passwords of her list never tried: {untried}{}.",
-        if right_untried {
-            ", alice's among them"
-        } else {
-            ""
-        }
+        if right_untried { ", alice's among them" } else { "" }
     )?;
     writeln!(
         say.out,
@@ -242,10 +228,7 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<GuessOutcome> {
 fn aes_client(server: SocketAddr) -> Result<Client> {
     Client::connect(
         server,
-        Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: client_key()?,
-        },
+        Security::Secured { algorithm: Algorithm::Aes, private_key: client_key()? },
     )
 }
 
@@ -316,14 +299,8 @@ fn guess_until_stopped(
         };
         let (code, message) = if answer.action == "error" {
             (
-                answer.data["code"]
-                    .to_string()
-                    .trim_matches('"')
-                    .to_string(),
-                answer.data["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+                answer.data["code"].to_string().trim_matches('"').to_string(),
+                answer.data["message"].as_str().unwrap_or_default().to_string(),
             )
         } else {
             (String::new(), String::new())
@@ -333,12 +310,7 @@ fn guess_until_stopped(
             crate::sync::lock(list).push_front(password);
         }
         let go_on = code == "401" || message.contains("is being checked");
-        let _ = heard.send(Heard::Answer {
-            n,
-            password: password.to_string(),
-            code,
-            message,
-        });
+        let _ = heard.send(Heard::Answer { n, password: password.to_string(), code, message });
         if !go_on {
             return Ok(());
         }

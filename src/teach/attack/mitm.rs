@@ -84,11 +84,7 @@ impl MitmRelay {
                 });
             }
         });
-        Ok(MitmRelay {
-            addr,
-            read,
-            fingerprint,
-        })
+        Ok(MitmRelay { addr, read, fingerprint })
     }
 }
 
@@ -110,27 +106,15 @@ fn intercept(
         SessionCipher::None => None,
     };
     let mode = match (&accepted.client_public_key, algorithm) {
-        (Some(key), Some(algorithm)) => Mode::Secured {
-            algorithm,
-            client_public_key: key.clone(),
-        },
+        (Some(key), Some(algorithm)) => Mode::Secured { algorithm, client_public_key: key.clone() },
         _ => Mode::Unsecured,
     };
-    let (upstream, _) = client::handshake(
-        Connection::new(TcpStream::connect(server)?),
-        &mode,
-        &mut rng,
-    )?;
-    let to_client = Arc::new(Link::start(
-        accepted.session,
-        Direction::ServerToClient,
-        LinkConfig::default(),
-    )?);
-    let to_server = Arc::new(Link::start(
-        upstream,
-        Direction::ClientToServer,
-        LinkConfig::default(),
-    )?);
+    let (upstream, _) =
+        client::handshake(Connection::new(TcpStream::connect(server)?), &mode, &mut rng)?;
+    let to_client =
+        Arc::new(Link::start(accepted.session, Direction::ServerToClient, LinkConfig::default())?);
+    let to_server =
+        Arc::new(Link::start(upstream, Direction::ClientToServer, LinkConfig::default())?);
     let (back_from, back_to) = (Arc::clone(&to_server), Arc::clone(&to_client));
     std::thread::spawn(move || relay(&back_from, &back_to, None));
     relay(&to_client, &to_server, Some(read));
@@ -194,16 +178,10 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
          server (her key in CC), to the server she is a client."
     ))?;
     let security = || -> Result<Security> {
-        Ok(Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: client_key()?,
-        })
+        Ok(Security::Secured { algorithm: Algorithm::Aes, private_key: client_key()? })
     };
 
-    writeln!(
-        say.out,
-        "\n1. alice knows nothing of the server's key; Mallory is in the middle."
-    )?;
+    writeln!(say.out, "\n1. alice knows nothing of the server's key; Mallory is in the middle.")?;
     let alice = Client::connect(relay.addr, security()?)?;
     writeln!(
         say.out,
@@ -221,10 +199,7 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
     writeln!(say.out, "   alice logged in. Mallory read: {stolen_login}")?;
     let _ = alice.close();
 
-    writeln!(
-        say.out,
-        "\n2. bob met the real server once; today Mallory is in the middle."
-    )?;
+    writeln!(say.out, "\n2. bob met the real server once; today Mallory is in the middle.")?;
     let mut known = KnownServers::open(scratch.join("bob-known-servers"))?;
     let direct = Client::connect(server_addr, security()?)?;
     let first = trust_server_key(
@@ -235,14 +210,9 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
         false,
     )?;
     if first != Trusted::FirstUse {
-        return Err(Error::Internal(
-            "bob's first contact was not a first use".into(),
-        ));
+        return Err(Error::Internal("bob's first contact was not a first use".into()));
     }
-    writeln!(
-        say.out,
-        "   first contact: bob remembers {real} for {SERVER_NAME}"
-    )?;
+    writeln!(say.out, "   first contact: bob remembers {real} for {SERVER_NAME}")?;
     let _ = direct.close();
     let bob = Client::connect(relay.addr, security()?)?;
     let refused_remembered = match trust_server_key(
@@ -256,10 +226,7 @@ pub fn run(scratch: &Path, out: &mut dyn Write) -> Result<MitmOutcome> {
         Ok(_) => return Err(Error::Internal("a swapped key was trusted".into())),
     };
     drop(bob); // hang up before any password is sent
-    writeln!(
-        say.out,
-        "   bob refuses before his password: {refused_remembered}"
-    )?;
+    writeln!(say.out, "   bob refuses before his password: {refused_remembered}")?;
 
     writeln!(
         say.out,

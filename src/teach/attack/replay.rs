@@ -116,9 +116,7 @@ pub fn packets(bytes: &[u8]) -> Result<Vec<String>> {
                 return Ok(packets);
             }
             Err(Error::Closed { .. }) => {
-                return Err(Error::Malformed(
-                    "the recording ends inside a packet".into(),
-                ));
+                return Err(Error::Malformed("the recording ends inside a packet".into()));
             }
             Err(error) => return Err(error),
         }
@@ -204,17 +202,9 @@ pub fn replay(
     }
     let closed = matches!(last, Answer::Closed);
     let silent = matches!(last, Answer::Silent);
-    let answers = exchange
-        .iter()
-        .filter(|(server, _)| *server)
-        .map(|(_, packet)| packet.clone())
-        .collect();
-    let replayed = Replayed {
-        answers,
-        exchange,
-        closed,
-        silent,
-    };
+    let answers =
+        exchange.iter().filter(|(server, _)| *server).map(|(_, packet)| packet.clone()).collect();
+    let replayed = Replayed { answers, exchange, closed, silent };
     Ok((replayed, conn.into_parts().0))
 }
 
@@ -292,22 +282,15 @@ fn seed_write(addr: SocketAddr, text: &str) -> Result<()> {
     match conn.read_packet("the server closing after (End)") {
         Err(Error::Closed { .. }) => Ok(()),
         Err(error) => Err(error),
-        Ok(packet) => Err(Error::Internal(format!(
-            "the server answered (End) with {}",
-            packet.text
-        ))),
+        Ok(packet) => {
+            Err(Error::Internal(format!("the server answered (End) with {}", packet.text)))
+        }
     }
 }
 
 /// The types of `packets`, e.g. `SS EC CM DP End`.
 fn kinds(packets: &[String]) -> String {
-    let kind = |p: &String| {
-        p[1..]
-            .split([',', ')'])
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let kind = |p: &String| p[1..].split([',', ')']).next().unwrap_or_default().to_string();
     packets.iter().map(kind).collect::<Vec<_>>().join(" ")
 }
 
@@ -321,11 +304,7 @@ fn show_exchange(say: &mut Narrator<'_>, answered: &Replayed) -> Result<()> {
         writeln!(say.out, "   server closes the connection")?;
     }
     if answered.silent {
-        writeln!(
-            say.out,
-            "   server says nothing more for {} s",
-            ANSWER_WAIT.as_secs()
-        )?;
+        writeln!(say.out, "   server says nothing more for {} s", ANSWER_WAIT.as_secs())?;
     }
     Ok(())
 }
@@ -333,34 +312,18 @@ fn show_exchange(say: &mut Narrator<'_>, answered: &Replayed) -> Result<()> {
 /// Act 1, the seed profile: the replay rewrites an old file.
 fn replay_seed(scratch: &Path, say: &mut Narrator<'_>) -> Result<(Vec<String>, Replayed, String)> {
     say.banner("Replay against the seed profile (no SC, nothing from the server)")?;
-    let config = crate::chat::server::ServerConfig {
-        profile: Profile::Seed,
-        ..scratch_config(scratch)
-    };
+    let config =
+        crate::chat::server::ServerConfig { profile: Profile::Seed, ..scratch_config(scratch) };
     let files = config.files_dir.clone();
     let (server, _hub) = start_server(config)?;
     let recorder = Recorder::start(server)?;
-    writeln!(
-        say.out,
-        "1. alice (AES) writes notice.txt: {MEETING:?}; Mallory records her bytes."
-    )?;
+    writeln!(say.out, "1. alice (AES) writes notice.txt: {MEETING:?}; Mallory records her bytes.")?;
     seed_write(recorder.addr, MEETING)?;
     let recorded = packets(&recorder.recorded())?;
-    writeln!(
-        say.out,
-        "   Mallory holds {} packets: {}",
-        recorded.len(),
-        kinds(&recorded)
-    )?;
-    writeln!(
-        say.out,
-        "2. later alice writes notice.txt again: {CANCELLED:?}."
-    )?;
+    writeln!(say.out, "   Mallory holds {} packets: {}", recorded.len(), kinds(&recorded))?;
+    writeln!(say.out, "2. later alice writes notice.txt again: {CANCELLED:?}.")?;
     seed_write(server, CANCELLED)?;
-    writeln!(
-        say.out,
-        "3. Mallory, who has no key at all, sends the recorded packets again:"
-    )?;
+    writeln!(say.out, "3. Mallory, who has no key at all, sends the recorded packets again:")?;
     let (answered, _connection) = replay(server, &recorded, false)?;
     show_exchange(say, &answered)?;
     let after = std::fs::read_to_string(files.join("notice.txt"))
@@ -398,19 +361,13 @@ fn replay_rfmp(scratch: &Path, say: &mut Narrator<'_>) -> Result<(Vec<String>, R
     let recorder = Recorder::start(server)?;
     let bob = Client::connect(
         server,
-        Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: second_key()?,
-        },
+        Security::Secured { algorithm: Algorithm::Aes, private_key: second_key()? },
     )?;
     bob.login("bob", PASSWORD)?;
     writeln!(say.out, "1. bob is in the {LOBBY}.")?;
     let alice = Client::connect(
         recorder.addr,
-        Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: client_key()?,
-        },
+        Security::Secured { algorithm: Algorithm::Aes, private_key: client_key()? },
     )?;
     alice.login("alice", PASSWORD)?;
     if !wait_for_notice(&bob, "alice joined")? {
@@ -434,10 +391,7 @@ fn replay_rfmp(scratch: &Path, say: &mut Narrator<'_>) -> Result<(Vec<String>, R
         .into_iter()
         .filter(|p| ["(SS,", "(EC,", "(DP,"].iter().any(|k| p.starts_with(k)))
         .collect();
-    writeln!(
-        say.out,
-        "4. Mallory sends SS, EC and the login frame again, in a new connection:"
-    )?;
+    writeln!(say.out, "4. Mallory sends SS, EC and the login frame again, in a new connection:")?;
     let (answered, connection) = replay(server, &chosen, true)?;
     show_exchange(say, &answered)?;
     let accepted = hub.usernames().iter().any(|name| name == "alice");
@@ -448,11 +402,7 @@ fn replay_rfmp(scratch: &Path, say: &mut Narrator<'_>) -> Result<(Vec<String>, R
         say.out,
         "   logged in now: {:?}{}",
         hub.usernames(),
-        if bob_saw {
-            "; bob sees \"alice joined\" again"
-        } else {
-            ""
-        }
+        if bob_saw { "; bob sees \"alice joined\" again" } else { "" }
     )?;
     say.say(if accepted {
         "The replay worked: the server's side of this session is the same as in alice's, so \

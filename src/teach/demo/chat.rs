@@ -29,19 +29,9 @@ impl DemoUser {
     /// Connect with AES, over the real link, tracing the frames it writes.
     fn connect(name: &'static str, addr: SocketAddr, key: &PrivateKey) -> Result<DemoUser> {
         let (trace, wrote) = mpsc::channel();
-        let config = LinkConfig {
-            trace: Some(trace),
-            ..LinkConfig::default()
-        };
-        let security = Security::Secured {
-            algorithm: Algorithm::Aes,
-            private_key: key.clone(),
-        };
-        Ok(DemoUser {
-            name,
-            client: Client::connect_with(addr, security, config)?,
-            wrote,
-        })
+        let config = LinkConfig { trace: Some(trace), ..LinkConfig::default() };
+        let security = Security::Secured { algorithm: Algorithm::Aes, private_key: key.clone() };
+        Ok(DemoUser { name, client: Client::connect_with(addr, security, config)?, wrote })
     }
 
     /// Show the data frames this user's link wrote since the last call.
@@ -148,10 +138,9 @@ fn chat_script(
     for message in &read {
         n.wire("the server read (JSON envelope):", message)?;
     }
-    let leaked = read.iter().any(|m| {
-        m.windows(DEMO_DIRECT_TEXT.len())
-            .any(|w| w == DEMO_DIRECT_TEXT.as_bytes())
-    });
+    let leaked = read
+        .iter()
+        .any(|m| m.windows(DEMO_DIRECT_TEXT.len()).any(|w| w == DEMO_DIRECT_TEXT.as_bytes()));
     n.detail(&format!("the text is in what the server read: {leaked}"))?;
     let envelope = wait_for_action(&bob.client, "direct")?;
     let (direct, text) = bob.client.open_direct(&envelope)?;
@@ -159,16 +148,10 @@ fn chat_script(
     n.say("Both sides can compare key fingerprints, over another channel:")?;
     n.detail("bob's key, as the server gave it to alice, and as bob has it:")?;
     n.detail(&format!("  {}", bob_as_alice_sees_it.fingerprint))?;
-    n.detail(&format!(
-        "  {}",
-        bob.client.fingerprint().unwrap_or_default()
-    ))?;
+    n.detail(&format!("  {}", bob.client.fingerprint().unwrap_or_default()))?;
     n.detail("alice's key, as the server told bob, and as alice has it:")?;
     n.detail(&format!("  {}", direct.fingerprint.unwrap_or_default()))?;
-    n.detail(&format!(
-        "  {}",
-        alice.client.fingerprint().unwrap_or_default()
-    ))?;
+    n.detail(&format!("  {}", alice.client.fingerprint().unwrap_or_default()))?;
     n.detail(
         "equal pairs mean the server did not swap the keys (a man in the middle); \
          without that check, a lying server could read the direct message.",
@@ -189,9 +172,7 @@ fn wait_for_action(client: &Client, action: &str) -> Result<crate::chat::message
             Some(envelope) if envelope.action == action => return Ok(envelope),
             Some(_) => continue,
             None => {
-                return Err(Error::TimedOut {
-                    waiting_for: "the demo's chat message",
-                });
+                return Err(Error::TimedOut { waiting_for: "the demo's chat message" });
             }
         }
     }

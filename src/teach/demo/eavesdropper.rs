@@ -27,20 +27,18 @@ pub(super) fn start_eavesdropper(server: SocketAddr) -> Result<(SocketAddr, Rece
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let (tx, rx) = mpsc::channel();
-    thread::Builder::new()
-        .name("eavesdropper".into())
-        .spawn(move || -> std::io::Result<()> {
-            let (from_client, _) = listener.accept()?;
-            let to_server = TcpStream::connect(server)?;
-            let (c2, s2) = (from_client.try_clone()?, to_server.try_clone()?);
-            let tx2 = tx.clone();
-            let upstream = thread::Builder::new()
-                .name("eavesdropper-up".into())
-                .spawn(move || relay(from_client, to_server, Flow::ClientToServer, tx))?;
-            relay(s2, c2, Flow::ServerToClient, tx2);
-            let _ = upstream.join();
-            Ok(())
-        })?;
+    thread::Builder::new().name("eavesdropper".into()).spawn(move || -> std::io::Result<()> {
+        let (from_client, _) = listener.accept()?;
+        let to_server = TcpStream::connect(server)?;
+        let (c2, s2) = (from_client.try_clone()?, to_server.try_clone()?);
+        let tx2 = tx.clone();
+        let upstream = thread::Builder::new()
+            .name("eavesdropper-up".into())
+            .spawn(move || relay(from_client, to_server, Flow::ClientToServer, tx))?;
+        relay(s2, c2, Flow::ServerToClient, tx2);
+        let _ = upstream.join();
+        Ok(())
+    })?;
     Ok((addr, rx))
 }
 

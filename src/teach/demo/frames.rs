@@ -57,15 +57,8 @@ pub(super) fn run_frames(
             "sequence number {seq}, fragment 0 of 1; the AEAD's associated data \
              binds them: RFMP/1.0, DP, C (client to server), {seq}, 0, 1"
         ))?;
-        let frame = dp_packet(
-            cipher_client,
-            Direction::ClientToServer,
-            seq,
-            0,
-            1,
-            piece,
-            &mut rng,
-        )?;
+        let frame =
+            dp_packet(cipher_client, Direction::ClientToServer, seq, 0, 1, piece, &mut rng)?;
         n.step_of("16.c", Side::Client, "link::frames::crc32_field")?;
         // dp_packet ended the frame with this field; recomputed here to show it.
         let crc_at = frame.rfind(',').map_or(0, |i| i + 1);
@@ -77,10 +70,7 @@ pub(super) fn run_frames(
         client.stream.write_all(frame.as_bytes())?;
         n.step_of("16.e", Side::Server, "link::frames::decode_frame")?;
         let received = server.read()?;
-        tap.show(
-            n,
-            "the frame's numbers and the payload; what it can do with it is below",
-        )?;
+        tap.show(n, "the frame's numbers and the payload; what it can do with it is below")?;
         let Frame::Data { payload, .. } = &received else {
             return Err(Error::Internal("the demo expected a DP frame".into()));
         };
@@ -101,11 +91,7 @@ pub(super) fn run_frames(
         last_frame = frame;
     }
     let last_seq = DEMO_MESSAGES.len() as u32 - 1;
-    let Ok(Frame::Data {
-        payload: last_payload,
-        ..
-    }) = decode_frame(last_frame.as_bytes())
-    else {
+    let Ok(Frame::Data { payload: last_payload, .. }) = decode_frame(last_frame.as_bytes()) else {
         return Err(Error::Internal("the demo's own frame decodes".into()));
     };
 
@@ -119,10 +105,7 @@ pub(super) fn run_frames(
         DemoCipher::Caesar => {
             let (shift, text) = crack_caesar(&last_payload);
             n.say("Brute force: try all 255 shifts, keep the one that reads like text.")?;
-            n.say(&format!(
-                "  shift {shift}: {:?}",
-                String::from_utf8_lossy(&text)
-            ))?;
+            n.say(&format!("  shift {shift}: {:?}", String::from_utf8_lossy(&text)))?;
             // The sealed confirmation from step 15.a: its first byte leaks the shift.
             if let Some(&first) = done.sc_sealed.first() {
                 let leaked = first.wrapping_sub(CONFIRMATION_TEXT.as_bytes()[0]);
@@ -161,30 +144,19 @@ pub(super) fn run_frames(
     let end = end_packet(cipher_client, Direction::ClientToServer, end_seq, &mut rng)?;
     client.stream.write_all(end.as_bytes())?;
     let end = server.read()?;
-    tap.show(
-        n,
-        "that the session is over (End takes a sequence number, like TCP's FIN)",
-    )?;
+    tap.show(n, "that the session is over (End takes a sequence number, like TCP's FIN)")?;
     open_dp_packet(end.clone(), cipher_server, Direction::ClientToServer)?;
     // What `link::Link::close` sends, written here frame by frame.
     n.step_of("17.b", Side::Server, "link::frames::ak_packet")?;
     n.function("link::frames::end_packet")?;
     let mut last_words = ak_packet(end_seq + 1);
-    last_words.push_str(&end_packet(
-        cipher_server,
-        Direction::ServerToClient,
-        0,
-        &mut rng,
-    )?);
+    last_words.push_str(&end_packet(cipher_server, Direction::ServerToClient, 0, &mut rng)?);
     server.stream.write_all(last_words.as_bytes())?;
     client.read()?;
     client.read()?;
     client.stream.write_all(ak_packet(1).as_bytes())?;
     server.read()?;
-    tap.show(
-        n,
-        "the AK of the client's End, the server's own End, and its AK",
-    )?;
+    tap.show(n, "the AK of the client's End, the server's own End, and its AK")?;
     Ok(())
 }
 
@@ -206,10 +178,7 @@ struct FrameSide {
 
 impl FrameSide {
     fn new(stream: TcpStream, leftover: Vec<u8>) -> Result<FrameSide> {
-        Ok(FrameSide {
-            reader: FrameReader::new(stream.try_clone()?, leftover),
-            stream,
-        })
+        Ok(FrameSide { reader: FrameReader::new(stream.try_clone()?, leftover), stream })
     }
 
     /// The next frame; damage is not expected in this part of the demo.
@@ -228,18 +197,12 @@ fn show_payload(n: &mut Narrator, cipher: &SessionCipher, sealed: &[u8]) -> Resu
         SessionCipher::None => n.detail("the base64 decodes straight to the message"),
         SessionCipher::Caesar { .. } => n.hex("decoded payload (shifted bytes)", sealed),
         SessionCipher::Aes(_) if sealed.len() >= NONCE_BYTES + TAG_BYTES => {
-            n.hex(
-                "nonce (random, fresh for every message)",
-                &sealed[..NONCE_BYTES],
-            )?;
+            n.hex("nonce (random, fresh for every message)", &sealed[..NONCE_BYTES])?;
             n.hex(
                 "tag (EAX's CMAC over nonce, associated data, ciphertext)",
                 &sealed[NONCE_BYTES..NONCE_BYTES + TAG_BYTES],
             )?;
-            n.hex(
-                "ciphertext (as long as the message)",
-                &sealed[NONCE_BYTES + TAG_BYTES..],
-            )
+            n.hex("ciphertext (as long as the message)", &sealed[NONCE_BYTES + TAG_BYTES..])
         }
         SessionCipher::Aes(_) => n.hex("decoded payload", sealed),
     }

@@ -72,11 +72,7 @@ struct Relay {
 impl Observer for Relay {
     fn observe(&mut self, event: Event<'_>) {
         let (told, wait) = mpsc::channel();
-        if self
-            .notes
-            .send(Note::Step(event.into_owned(), told))
-            .is_ok()
-        {
+        if self.notes.send(Note::Step(event.into_owned(), told)).is_ok() {
             // An error means the narrator stopped: then go on untold.
             let _ = wait.recv();
         }
@@ -137,20 +133,13 @@ pub(super) fn run_handshake(
         },
     };
     let (notes, heard) = mpsc::channel();
-    let announced = |stream, side| Announced {
-        stream,
-        side,
-        read: 0,
-        notes: notes.clone(),
-    };
+    let announced = |stream, side| Announced { stream, side, read: 0, notes: notes.clone() };
     let client_conn = Connection::new(announced(client_stream, Side::Client));
     let server_conn = Connection::new(announced(server_stream, Side::Server));
     let (client_notes, server_notes) = (notes.clone(), notes);
     thread::scope(|scope| {
         let server = scope.spawn(move || {
-            let mut relay = Relay {
-                notes: server_notes.clone(),
-            };
+            let mut relay = Relay { notes: server_notes.clone() };
             let accepted = server::handshake_with(
                 server_conn,
                 server_key,
@@ -162,9 +151,7 @@ pub(super) fn run_handshake(
             accepted
         });
         let client = scope.spawn(move || {
-            let mut relay = Relay {
-                notes: client_notes.clone(),
-            };
+            let mut relay = Relay { notes: client_notes.clone() };
             let done = client::handshake_with(
                 client_conn,
                 &mode,
@@ -315,8 +302,7 @@ impl Story<'_> {
                 header(n)?;
                 self.cc_fields = cc.fields.len();
                 if self.cc_fields > 1 {
-                    self.tap
-                        .show(n, "the server's public key; that is fine, it is public")?;
+                    self.tap.show(n, "the server's public key; that is fine, it is public")?;
                 } else {
                     self.tap.show(n, "an unsecured session begin")?;
                 }
@@ -325,10 +311,9 @@ impl Story<'_> {
                 "{} field: step 8.a.i, unencrypted; steps 9-13 are skipped",
                 self.cc_fields
             ))?,
-            ("8.a.ii", _) => n.detail(&format!(
-                "{} fields: step 8.a.ii, encrypted",
-                self.cc_fields
-            ))?,
+            ("8.a.ii", _) => {
+                n.detail(&format!("{} fields: step 8.a.ii, encrypted", self.cc_fields))?
+            }
             ("9.a", Data::Key(key)) => {
                 header(n)?;
                 n.detail(&format!(

@@ -38,11 +38,7 @@ pub(super) fn run_faults(
         faults.seed
     ))?;
     let (trace_tx, trace) = mpsc::channel();
-    let config = LinkConfig {
-        faults,
-        trace: Some(trace_tx),
-        ..LinkConfig::default()
-    };
+    let config = LinkConfig { faults, trace: Some(trace_tx), ..LinkConfig::default() };
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     let server_config = config.clone();
@@ -70,9 +66,7 @@ pub(super) fn run_faults(
         let (session, _) =
             crate::handshake::client::handshake(Connection::new(stream), &mode, &mut os_rng())?;
         let link = Link::start(session, Direction::ClientToServer, config)?;
-        let large: Vec<u8> = (0..DEMO_LARGE_MESSAGE_BYTES)
-            .map(|i| b'a' + (i % 26) as u8)
-            .collect();
+        let large: Vec<u8> = (0..DEMO_LARGE_MESSAGE_BYTES).map(|i| b'a' + (i % 26) as u8).collect();
         let sent = [large, b"second".to_vec(), b"third".to_vec()];
         for message in &sent {
             link.send(message.clone())?;
@@ -97,11 +91,7 @@ pub(super) fn run_faults(
             Direction::ServerToClient => "server",
         };
         match event {
-            Trace::Wrote {
-                frame,
-                fault,
-                retransmission,
-            } => {
+            Trace::Wrote { frame, fault, retransmission } => {
                 let again = if retransmission { " (again)" } else { "" };
                 n.detail(&format!("{side} wrote{again} {}", short_frame(&frame)))?;
                 match fault {
@@ -114,12 +104,12 @@ pub(super) fn run_faults(
                     ))?,
                 }
             }
-            Trace::Damaged { reason } => n.detail(&format!(
-                "{side} got a damaged frame ({reason}): it asks again with NK"
-            ))?,
-            Trace::Delivered { bytes } => n.detail(&format!(
-                "{side} delivered a whole message of {bytes} bytes"
-            ))?,
+            Trace::Damaged { reason } => {
+                n.detail(&format!("{side} got a damaged frame ({reason}): it asks again with NK"))?
+            }
+            Trace::Delivered { bytes } => {
+                n.detail(&format!("{side} delivered a whole message of {bytes} bytes"))?
+            }
         }
     }
     let intact = echoes.len() == 3 && echoes[0].len() == DEMO_LARGE_MESSAGE_BYTES;

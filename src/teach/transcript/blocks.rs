@@ -61,19 +61,12 @@ pub(super) fn make(name: &str) -> Result<String> {
             Ok(text_block(&format!("error: {error}\n")))
         }
         "ec-aes" | "ec-caesar" => {
-            let algorithm = if name == "ec-aes" {
-                Algorithm::Aes
-            } else {
-                Algorithm::Caesar
-            };
+            let algorithm = if name == "ec-aes" { Algorithm::Aes } else { Algorithm::Caesar };
             let run = observed_handshake(Some(algorithm), Draws::Shared)?;
             let ec = run.sent("11.a")?;
             let what = match algorithm {
                 Algorithm::Aes => {
-                    format!(
-                        "the secret, in hex: {}",
-                        hex::encode(run.bytes("10.a.ii.1.a")?)
-                    )
+                    format!("the secret, in hex: {}", hex::encode(run.bytes("10.a.ii.1.a")?))
                 }
                 Algorithm::Caesar => format!("the secret: {}", run.bytes("10.a.ii.2.a")?[0]),
             };
@@ -97,12 +90,7 @@ pub(super) fn make(name: &str) -> Result<String> {
                 // The server's SC of a real handshake; its client checked it.
                 let run = observed_handshake(Some(algorithm), Draws::Shared)?;
                 let sc = run.sent("14.a")?;
-                let _ = writeln!(
-                    lines,
-                    "{:<10} {:>3} bytes  {sc}",
-                    algorithm.as_str(),
-                    sc.len()
-                );
+                let _ = writeln!(lines, "{:<10} {:>3} bytes  {sc}", algorithm.as_str(), sc.len());
             }
             Ok(text_block(&lines))
         }
@@ -144,11 +132,7 @@ pub(super) fn make(name: &str) -> Result<String> {
             if opened != b"Hello, server!" {
                 return Err(Error::AuthenticationFailed);
             }
-            Ok(text_block(&format!(
-                "client -> server, {} bytes\n{}",
-                frame.len(),
-                wrapped(&frame)
-            )))
+            Ok(text_block(&format!("client -> server, {} bytes\n{}", frame.len(), wrapped(&frame))))
         }
         "crc-dp-hi" | "crc-ak-1" => {
             let frame = if name == "crc-dp-hi" {
@@ -194,15 +178,9 @@ pub(super) fn make(name: &str) -> Result<String> {
             let time = chrono::DateTime::parse_from_rfc3339(TEACHING_TIME)
                 .map_err(|e| Error::Internal(e.to_string()))?
                 .to_utc();
-            let envelope = Envelope {
-                time,
-                ..Envelope::new("message", "hi".into())
-            };
+            let envelope = Envelope { time, ..Envelope::new("message", "hi".into()) };
             let bytes = encode(&envelope, b"");
-            Ok(text_block(&format!(
-                "{}\n",
-                String::from_utf8_lossy(&bytes)
-            )))
+            Ok(text_block(&format!("{}\n", String::from_utf8_lossy(&bytes))))
         }
         other => Err(Error::InvalidChoice {
             given: other.to_string(),

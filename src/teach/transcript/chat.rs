@@ -87,9 +87,7 @@ pub fn chat_session() -> Result<String> {
         for _ in 0..count {
             let bytes = server_read
                 .recv_timeout(Duration::from_secs(10))
-                .map_err(|_| Error::TimedOut {
-                    waiting_for: "the server to read an envelope",
-                })?;
+                .map_err(|_| Error::TimedOut { waiting_for: "the server to read an envelope" })?;
             let _ = writeln!(out, "{who:>5} -> server  {}", masked(&bytes)?);
         }
         Ok(())
@@ -97,17 +95,10 @@ pub fn chat_session() -> Result<String> {
     // What `who` received in this step: `count` envelopes.
     let got = |out: &mut String, who: &str, client: &Client, count: usize| -> Result<()> {
         for _ in 0..count {
-            let envelope =
-                client
-                    .receive(Some(Duration::from_secs(10)))?
-                    .ok_or(Error::TimedOut {
-                        waiting_for: "an envelope for the chat lesson",
-                    })?;
-            let _ = writeln!(
-                out,
-                "server -> {who:<5}  {}",
-                masked(&encode(&envelope, b""))?
-            );
+            let envelope = client
+                .receive(Some(Duration::from_secs(10)))?
+                .ok_or(Error::TimedOut { waiting_for: "an envelope for the chat lesson" })?;
+            let _ = writeln!(out, "server -> {who:<5}  {}", masked(&encode(&envelope, b""))?);
         }
         Ok(())
     };
@@ -116,11 +107,7 @@ pub fn chat_session() -> Result<String> {
         // The answers to requests are kept by `request`; print them the
         // same way as the events `receive` returns.
         let answer = |out: &mut String, who: &str, envelope: Envelope| -> Result<()> {
-            let _ = writeln!(
-                out,
-                "server -> {who:<5}  {}",
-                masked(&encode(&envelope, b""))?
-            );
+            let _ = writeln!(out, "server -> {who:<5}  {}", masked(&encode(&envelope, b""))?);
             Ok(())
         };
         let welcome = |w: crate::chat::actions::Welcome| {
@@ -146,10 +133,7 @@ pub fn chat_session() -> Result<String> {
         read(&mut out, "alice", 1)?;
         got(&mut out, "alice", &alice, 1)?;
         got(&mut out, "bob", &bob, 1)?;
-        bob.send(
-            "message",
-            serde_json::json!({"room": "rust", "text": "is anyone in rust?"}),
-        )?;
+        bob.send("message", serde_json::json!({"room": "rust", "text": "is anyone in rust?"}))?;
         read(&mut out, "bob", 1)?;
         got(&mut out, "bob", &bob, 1)?;
         let key = alice.key_of("bob")?;
@@ -164,9 +148,7 @@ pub fn chat_session() -> Result<String> {
         got(&mut out, "alice", &alice, 1)?;
         let direct = bob
             .receive(Some(Duration::from_secs(10)))?
-            .ok_or(Error::TimedOut {
-                waiting_for: "the direct message",
-            })?;
+            .ok_or(Error::TimedOut { waiting_for: "the direct message" })?;
         let _ = writeln!(out, "server -> bob    {}", masked(&encode(&direct, b""))?);
         let (_, text) = bob.open_direct(&direct)?;
         let _ = writeln!(out, "  bob opens it with his private key: {text:?}");
@@ -268,22 +250,16 @@ fn gist(envelope: &serde_json::Value) -> String {
             field("room"),
             data["users"]
                 .as_array()
-                .map(|u| u
-                    .iter()
-                    .filter_map(|n| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","))
+                .map(|u| u.iter().filter_map(|n| n.as_str()).collect::<Vec<_>>().join(","))
                 .unwrap_or_default()
         ),
         "notice" => format!("#{} {}", field("room"), field("text")),
         "message" if data.get("from").is_some() => {
             format!("#{} {}: {}", field("room"), field("from"), field("text"))
         }
-        "message" => format!(
-            "{} (room: {})",
-            field("text"),
-            data["room"].as_str().unwrap_or("current")
-        ),
+        "message" => {
+            format!("{} (room: {})", field("text"), data["room"].as_str().unwrap_or("current"))
+        }
         "error" => format!("{}", data["code"]),
         "CoreKey" => field("username"),
         "key" => format!("{} {}", field("username"), field("fingerprint")),
@@ -293,8 +269,5 @@ fn gist(envelope: &serde_json::Value) -> String {
     };
     // Mermaid ends a message at ';' and reads '#...;' as a character
     // code: write '#' as its code, #35;.
-    format!("{action} {detail}")
-        .trim()
-        .replace(';', ",")
-        .replace('#', "#35;")
+    format!("{action} {detail}").trim().replace(';', ",").replace('#', "#35;")
 }

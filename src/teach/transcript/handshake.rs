@@ -177,9 +177,7 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
     let events = Arc::new(Mutex::new(Vec::new()));
     let shared = SharedRng(Arc::new(Mutex::new(teaching_rng())));
     let server_key = ServerKey::new(teaching_server_key()?)?;
-    let mut server_recorder = Recorder {
-        events: Arc::clone(&events),
-    };
+    let mut server_recorder = Recorder { events: Arc::clone(&events) };
     let server_shared = shared.clone();
     let server = thread::spawn(move || -> Result<SessionCipher> {
         let (stream, _) = listener.accept()?;
@@ -213,9 +211,7 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
             client_public_key: rsa_public_key_converter(CLIENT_PUBLIC_PEM)?,
         },
     };
-    let mut recorder = Recorder {
-        events: Arc::clone(&events),
-    };
+    let mut recorder = Recorder { events: Arc::clone(&events) };
     let mut own = teaching_rng();
     let connection = Connection::new(stream);
     let client = match draws {
@@ -248,12 +244,7 @@ pub(super) fn observed_handshake(algorithm: Option<Algorithm>, draws: Draws) -> 
         Draws::Separate => own,
     };
     let events = std::mem::take(&mut *crate::sync::lock(&events));
-    Ok(Observed {
-        events,
-        client: client.cipher,
-        server,
-        rng,
-    })
+    Ok(Observed { events, client: client.cipher, server, rng })
 }
 
 /// A frame's shape for a diagram: the long payload field shortened to its
@@ -317,11 +308,7 @@ pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
                     None => "1.a answer 0".to_string(),
                     Some(a) => format!("1.a answer 1, 10.a.i answer {}", a.as_str()),
                 };
-                note(
-                    &mut out,
-                    "C",
-                    &format!("{answers}<br/>1.b, 1.c build the start packet"),
-                );
+                note(&mut out, "C", &format!("{answers}<br/>1.b, 1.c build the start packet"));
                 arrow(&mut out, direction, &format!("2.a {packet}"), packet);
                 let kind = if secured { "secured" } else { "unsecured" };
                 note(&mut out, "C,S", &format!("Eavesdropper: RFMP v1.0, {kind}"));
@@ -334,11 +321,7 @@ pub fn handshake_diagram(algorithm: Option<Algorithm>) -> Result<String> {
             }
             "CC" if parsed.fields.len() == 1 => {
                 arrow(&mut out, direction, &format!("7.b {packet}"), packet);
-                note(
-                    &mut out,
-                    "C",
-                    "8.a one field: 8.a.i unencrypted<br/>9 to 13 skipped",
-                );
+                note(&mut out, "C", "8.a one field: 8.a.i unencrypted<br/>9 to 13 skipped");
             }
             "CC" => {
                 let label = format!("7.a (CC,<PEM {} B>)", parsed.fields[1].len());
@@ -488,10 +471,9 @@ fn session_frames(out: &mut String, run: &Observed, algorithm: Option<Algorithm>
     let payload_note = match algorithm {
         None => String::new(),
         Some(Algorithm::Caesar) => format!(": {} shifted bytes", message.len()),
-        Some(Algorithm::Aes) => format!(
-            ": nonce {NONCE_BYTES}, tag {TAG_BYTES}, {} sealed bytes",
-            message.len()
-        ),
+        Some(Algorithm::Aes) => {
+            format!(": nonce {NONCE_BYTES}, tag {TAG_BYTES}, {} sealed bytes", message.len())
+        }
     };
     // Each frame is checked as its receiver checks it.
     let check = |frame: &str, cipher: &SessionCipher, from: Direction| -> Result<Vec<u8>> {
@@ -518,12 +500,7 @@ fn session_frames(out: &mut String, run: &Observed, algorithm: Option<Algorithm>
     if check(&dp, &run.server, c2s)? != message {
         return Err(Error::AuthenticationFailed);
     }
-    line(
-        out,
-        c2s,
-        format!("16.b {}", frame_shape(&dp, &payload_note)),
-        &dp,
-    );
+    line(out, c2s, format!("16.b {}", frame_shape(&dp, &payload_note)), &dp);
     let (eve, server_does) = match algorithm {
         None => (
             "the base64 decodes to the envelope with hello",
@@ -548,36 +525,18 @@ fn session_frames(out: &mut String, run: &Observed, algorithm: Option<Algorithm>
     if check(&echo, &run.client, s2c)? != message {
         return Err(Error::AuthenticationFailed);
     }
-    line(
-        out,
-        s2c,
-        format!("16.b echo {}", frame_shape(&echo, &payload_note)),
-        &echo,
-    );
+    line(out, s2c, format!("16.b echo {}", frame_shape(&echo, &payload_note)), &echo);
     line(out, c2s, "16.g (AK,1,<crc>)".into(), &ak);
     let end = end_packet(&run.client, c2s, 1, &mut client_rng)?;
     check(&end, &run.server, c2s)?;
-    let end_note = if algorithm == Some(Algorithm::Aes) {
-        ": the empty message, sealed"
-    } else {
-        ""
-    };
-    line(
-        out,
-        c2s,
-        format!("17.a {}", frame_shape(&end, end_note)),
-        &end,
-    );
+    let end_note =
+        if algorithm == Some(Algorithm::Aes) { ": the empty message, sealed" } else { "" };
+    line(out, c2s, format!("17.a {}", frame_shape(&end, end_note)), &end);
     let ak2 = ak_packet(2);
     line(out, s2c, "17.b (AK,2,<crc>)".into(), &ak2);
     let server_end = end_packet(&run.server, s2c, 1, &mut server_rng)?;
     check(&server_end, &run.client, s2c)?;
-    line(
-        out,
-        s2c,
-        format!("17.b {}", frame_shape(&server_end, end_note)),
-        &server_end,
-    );
+    line(out, s2c, format!("17.b {}", frame_shape(&server_end, end_note)), &server_end);
     line(out, c2s, "17.b (AK,2,<crc>)".into(), &ak2);
     let _ = writeln!(out, "    Note over C,S: both close");
     Ok(())

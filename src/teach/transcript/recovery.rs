@@ -56,19 +56,10 @@ pub fn recovery_diagram() -> Result<String> {
     ) -> Result<Vec<String>> {
         let mut answers = Vec::new();
         match decode_frame(bytes) {
-            Ok(Frame::Data {
-                seq,
-                index,
-                count,
-                payload,
-            }) => {
+            Ok(Frame::Data { seq, index, count, payload }) => {
                 let outcome = receiver.accept(
                     seq,
-                    Sequenced::Fragment {
-                        index,
-                        count,
-                        bytes: payload,
-                    },
+                    Sequenced::Fragment { index, count, bytes: payload },
                     now,
                 )?;
                 let delivered: Vec<String> = outcome
@@ -148,17 +139,8 @@ pub fn recovery_diagram() -> Result<String> {
     }
     let mut answers = Vec::new();
     for resend in &resends {
-        let _ = writeln!(
-            out,
-            "    S->>R: {} again (16.i, asked by NK)",
-            short(&resend.frame)
-        );
-        answers.extend(arrive(
-            &mut out,
-            &mut receiver,
-            resend.frame.as_bytes(),
-            tick(10),
-        )?);
+        let _ = writeln!(out, "    S->>R: {} again (16.i, asked by NK)", short(&resend.frame));
+        answers.extend(arrive(&mut out, &mut receiver, resend.frame.as_bytes(), tick(10))?);
     }
     answers.push(ak_packet(receiver.expected()));
     let now = tick(10);
@@ -180,14 +162,10 @@ pub fn recovery_diagram() -> Result<String> {
         .ok_or_else(|| Error::Internal("frame 3 has no retransmission deadline".into()))?;
     let waited = deadline.duration_since(sent_at).as_millis();
     let Some(resend) = sender.on_tick(deadline)? else {
-        return Err(Error::Internal(
-            "the retransmission timer did not fire".into(),
-        ));
+        return Err(Error::Internal("the retransmission timer did not fire".into()));
     };
-    let _ = writeln!(
-        out,
-        "    Note over S: 16.i no AK for 3 within the RTO ({waited} ms, RFC 6298)"
-    );
+    let _ =
+        writeln!(out, "    Note over S: 16.i no AK for 3 within the RTO ({waited} ms, RFC 6298)");
     let _ = writeln!(out, "    S->>R: {} again", short(&resend.frame));
     let answers = arrive(
         &mut out,
@@ -201,11 +179,7 @@ pub fn recovery_diagram() -> Result<String> {
             sender.on_ack(next, deadline + Duration::from_millis(20))?;
         }
     }
-    let _ = writeln!(
-        out,
-        "    Note over S: every frame acknowledged: {}",
-        sender.is_empty()
-    );
+    let _ = writeln!(out, "    Note over S: every frame acknowledged: {}", sender.is_empty());
     out.push_str("```\n");
     Ok(out)
 }
@@ -240,15 +214,7 @@ fn unacknowledged_frame(frame: &str) -> Result<(Vec<u64>, u64, Error)> {
 /// The server's echo of `text` before login, as its first data frame.
 fn echo_frame(text: &str) -> Result<String> {
     let echo = encode(&Envelope::new("message", text.into()), b"");
-    dp_packet(
-        &SessionCipher::None,
-        Direction::ServerToClient,
-        0,
-        0,
-        1,
-        &echo,
-        &mut teaching_rng(),
-    )
+    dp_packet(&SessionCipher::None, Direction::ServerToClient, 0, 0, 1, &echo, &mut teaching_rng())
 }
 
 /// The `silent-py` block: what `silent.py` prints against `rfmp server`.
@@ -281,15 +247,8 @@ pub(super) fn nk_py_output() -> Result<String> {
         sc_packet(&cipher, None, &mut teaching_rng())?
     );
     let message = br#"{"action":"message","data":"hi","time":"2026-01-01T00:00:00.000Z"}"#;
-    let good = dp_packet(
-        &cipher,
-        Direction::ClientToServer,
-        0,
-        0,
-        1,
-        message,
-        &mut teaching_rng(),
-    )?;
+    let good =
+        dp_packet(&cipher, Direction::ClientToServer, 0, 0, 1, message, &mut teaching_rng())?;
     let mut bad = good.clone().into_bytes();
     bad[4] ^= 0x01; // the sequence number 0 becomes 1
     let _ = writeln!(out, "sent {}...", String::from_utf8_lossy(&bad[..12]));
@@ -302,20 +261,10 @@ pub(super) fn nk_py_output() -> Result<String> {
         _ => return Err(Error::Internal("the damaged frame was not noticed".into())),
     }
     let _ = writeln!(out, "sent {}...", &good[..12]);
-    let Frame::Data {
-        seq,
-        index,
-        count,
-        payload,
-    } = decode_frame(good.as_bytes())?
-    else {
+    let Frame::Data { seq, index, count, payload } = decode_frame(good.as_bytes())? else {
         return Err(Error::Internal("not a data frame".into()));
     };
-    let sequenced = Sequenced::Fragment {
-        index,
-        count,
-        bytes: payload,
-    };
+    let sequenced = Sequenced::Fragment { index, count, bytes: payload };
     if receiver.accept(seq, sequenced, now)?.delivered.len() != 1 {
         return Err(Error::Internal("the good frame was not delivered".into()));
     }
