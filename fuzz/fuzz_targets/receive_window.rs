@@ -22,11 +22,7 @@ fuzz_target!(|data: &[u8]| {
         let frame = if record[5] % 16 == 0 {
             Sequenced::End
         } else {
-            Sequenced::Fragment {
-                index,
-                count,
-                bytes: vec![record[6]; len],
-            }
+            Sequenced::Fragment { index, count, bytes: vec![record[6]; len] }
         };
         let now = start + Duration::from_millis(u64::from(record[7]) * at as u64);
         if window.accept(seq, frame, now).is_err() {
