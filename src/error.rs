@@ -219,7 +219,7 @@ pub enum Error {
     KeyFileExposed(String),
 
     /// The peer sent us an `(EE,<code>,<description>)` packet (read by
-    /// [`crate::handshake::packets::peer_error`]), or the chat server an
+    /// [`crate::handshake::framing::peer_error`]), or the chat server an
     /// `error` envelope.
     ///
     /// Never answered with an EE packet of our own (rfmp's code for it is

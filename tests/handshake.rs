@@ -13,7 +13,7 @@ use rfmp::chat::server::ServerConfig;
 use rfmp::handshake::checks::{check_cc_packet, is_confirmed, is_secure};
 use rfmp::handshake::client::{self, Mode};
 use rfmp::handshake::decryption::decrypt_ec_packet;
-use rfmp::handshake::framing::Connection;
+use rfmp::handshake::framing::{Connection, Packet};
 use rfmp::handshake::helpers::{os_rng, public_key_to_pem, rsa_public_key_converter};
 use rfmp::handshake::packets::*;
 use rfmp::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};

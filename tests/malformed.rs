@@ -9,9 +9,9 @@ use rfmp::Error;
 use rfmp::chat::server::ServerConfig;
 use rfmp::handshake::checks::is_secure;
 use rfmp::handshake::decryption::decrypt_ec_packet;
-use rfmp::handshake::framing::{Connection, MAX_PACKET_BYTES};
+use rfmp::handshake::framing::{Connection, MAX_PACKET_BYTES, Packet};
 use rfmp::handshake::helpers::{base64_encode, os_rng, rsa_public_key_converter};
-use rfmp::handshake::packets::{Packet, ec_packet, encrypt_session_secret};
+use rfmp::handshake::packets::{ec_packet, encrypt_session_secret};
 use rfmp::handshake::session::{SessionCipher, SessionSecret};
 use std::io::{Cursor, Write};
 use std::net::TcpStream;
@@ -502,7 +502,8 @@ fn a_file_the_server_cannot_store_is_its_own_error_500() {
 /// `ee_packet`, in the handshake and after it alike.
 #[test]
 fn an_ee_packet_reads_back_as_the_peers_error() {
-    use rfmp::handshake::packets::{ee_packet, peer_error};
+    use rfmp::handshake::framing::peer_error;
+    use rfmp::handshake::packets::ee_packet;
     use rfmp::link::frames::decode_frame;
     let sent = Error::Unsupported("this server speaks RFMP v1.0, the client asked for v2.0".into());
     let packet = ee_packet(&sent);

@@ -410,8 +410,9 @@ fn every_sealed_payload_opens_with_its_associated_data() {
 fn the_specification_quotes_the_bytes_the_code_makes() {
     use rfmp::handshake::checks::is_secure;
     use rfmp::handshake::decryption::decrypt_ec_packet;
+    use rfmp::handshake::framing::Packet;
     use rfmp::handshake::helpers::os_rng;
-    use rfmp::handshake::packets::{Packet, cc_packet, ee_packet, start_packet};
+    use rfmp::handshake::packets::{cc_packet, ee_packet, start_packet};
     use rfmp::handshake::session::SessionCipher;
     use rfmp::link::frames::{Direction, associated_data, dp_packet};
 

@@ -13,11 +13,12 @@ use super::wire::{Wire, escape};
 use super::{CHECKER_SERVER_KEY_PEM, Failure, Options, Outcome, Profile, Runner, Side};
 use crate::error::Result;
 use crate::handshake::checks::is_secure;
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::{
     base64_decode, os_rng, public_key_to_pem, rsa_public_key_converter,
 };
 use crate::handshake::keys::private_key_from_pem;
-use crate::handshake::packets::{Packet, cc_packet, generate_server_nonce, sc_packet};
+use crate::handshake::packets::{cc_packet, generate_server_nonce, sc_packet};
 use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret, derive_session_key};
 use crate::link::frames::{Direction, Frame};
 use rsa::PrivateKey;

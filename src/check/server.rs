@@ -10,11 +10,12 @@ use super::{CHECKER_CLIENT_PUBLIC_PEM, Check, Failure, Options, Outcome, Profile
 use crate::chat::messages::{Envelope, decode, encode};
 use crate::error::{Error, Result};
 use crate::handshake::checks::is_confirmed;
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::{
     base64_decode, base64_encode, os_rng, public_key_to_pem, rsa_public_key_converter,
 };
 use crate::handshake::packets::{
-    CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, ec_packet, start_packet,
+    CONFIRMATION_TEXT, algo_and_encrypted_session, ec_packet, start_packet,
 };
 use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use crate::link::frames::{

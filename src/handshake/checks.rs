@@ -12,8 +12,9 @@
 //! | 15.a | SC | does the server really hold our session secret, and which key did it derive? ([`is_confirmed`]) |
 
 use crate::error::{Error, Result};
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::base64_decode;
-use crate::handshake::packets::{CONFIRMATION_TEXT, PROTOCOL, Packet, VERSION};
+use crate::handshake::packets::{CONFIRMATION_TEXT, PROTOCOL, VERSION};
 use crate::handshake::session::{
     SERVER_NONCE_BYTES, ServerNonce, SessionCipher, SessionSecret, derive_session_key,
 };
@@ -24,7 +25,7 @@ use crate::handshake::session::{
 /// `(SS,RFMP,v1.0,0)` (returns `false`).
 ///
 /// ```
-/// use rfmp::handshake::packets::Packet;
+/// use rfmp::handshake::framing::Packet;
 /// let ss = Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
 /// assert!(rfmp::handshake::checks::is_secure(&ss).unwrap());
 /// ```
@@ -38,7 +39,7 @@ pub fn is_secure(packet: &Packet) -> Result<bool> {
     if packet.kind() != "SS" {
         return Err(Error::UnexpectedPacket {
             expected: "a start packet (SS,RFMP,v1.0,0|1) (step 3.a)",
-            got: crate::handshake::packets::preview(&packet.text),
+            got: crate::handshake::framing::preview(&packet.text),
         });
     }
     let [_, protocol, version, flag] = packet.fields.as_slice() else {

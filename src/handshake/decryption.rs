@@ -13,8 +13,8 @@
 //! OAEP).
 
 use crate::error::{Error, Result};
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::{base64_decode, rsa_public_key_converter};
-use crate::handshake::packets::Packet;
 use crate::handshake::session::{Algorithm, SessionSecret};
 use rsa::sha2::Sha256;
 use rsa::traits::PublicKeyParts;

@@ -20,7 +20,8 @@
 //!
 //! [`Connection::read_packet`] works in two steps, as tokio's mini-redis
 //! teaches: [`check_packet`] asks "is a whole packet buffered yet?" without
-//! copying anything, and only then is the packet cut out and parsed. "Not
+//! copying anything, and only then is the packet cut out and parsed
+//! ([`Packet::parse`]) into its fields. "Not
 //! yet" is a normal answer, not an error: it means read more bytes.
 //!
 //! # Limits
@@ -32,7 +33,7 @@
 //! into `nc 127.0.0.1 25565` and press Enter after each one.
 
 use crate::error::{Error, Result};
-use crate::handshake::packets::Packet;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -79,6 +80,113 @@ pub fn check_packet(buffer: &[u8], max: usize) -> Result<Option<(usize, usize)>>
         Some(offset) => Ok(Some((start, start + offset))),
         None if candidate.len() >= max => Err(Error::PacketTooLarge { limit: max }),
         None => Ok(None),
+    }
+}
+
+/// A packet read from the wire: its exact text and its fields.
+///
+/// `fields[0]` is the type (`SS`, `CC`, ...). Built by [`Packet::parse`]
+/// from the bytes [`check_packet`] found whole in the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    /// The whole packet as it was on the wire, `(` to `)`.
+    pub text: String,
+    /// The fields between the parentheses, split at each `,`.
+    pub fields: Vec<String>,
+}
+
+impl Packet {
+    /// Parse one packet's bytes, `(` to `)` inclusive (the *parse* half of
+    /// framing; [`check_packet`] is the *check* half).
+    ///
+    /// ```
+    /// let p = rfmp::handshake::framing::Packet::parse(b"(SS,RFMP,v1.0,1)").unwrap();
+    /// assert_eq!(p.kind(), "SS");
+    /// assert_eq!(p.fields, ["SS", "RFMP", "v1.0", "1"]);
+    /// ```
+    ///
+    /// # Errors
+    /// - [`Error::NotUtf8`] when the bytes are not UTF-8.
+    /// - [`Error::Malformed`] when they do not start with `(` and end with
+    ///   `)`, contain another `(` or `)`, or the type field is empty.
+    pub fn parse(bytes: &[u8]) -> Result<Packet> {
+        let packet = Packet::parse_untyped(bytes)?;
+        if packet.fields[0].is_empty() {
+            return Err(Error::Malformed("the packet type (first field) is empty".into()));
+        }
+        Ok(packet)
+    }
+
+    /// As [`Packet::parse`], but the first field may be empty. The seed
+    /// profile's content reply, `(<contents>)`, is not a typed packet,
+    /// and contents may start with a comma (with Caesar, whenever the
+    /// shift turns the first character into one).
+    ///
+    /// # Errors
+    /// As [`Packet::parse`], except for the empty type.
+    pub fn parse_untyped(bytes: &[u8]) -> Result<Packet> {
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::NotUtf8)?;
+        let inner = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')).ok_or_else(|| {
+            Error::Malformed("a packet is an opening parenthesis, fields, a closing one".into())
+        })?;
+        if inner.contains(['(', ')']) {
+            return Err(Error::Malformed("a field may not contain a parenthesis".into()));
+        }
+        let fields: Vec<String> = inner.split(',').map(str::to_string).collect();
+        Ok(Packet { text: text.to_string(), fields })
+    }
+
+    /// The packet's type: its first field, e.g. `SS`.
+    pub fn kind(&self) -> &str {
+        &self.fields[0]
+    }
+
+    /// Check this packet has type `kind`, or explain what arrived instead.
+    ///
+    /// An `EE` packet becomes [`Error::Peer`] carrying the peer's code and
+    /// description, so a learner sees the other side's complaint.
+    ///
+    /// # Errors
+    /// [`Error::Peer`] for an EE packet, [`Error::UnexpectedPacket`] for any
+    /// other type than `kind`.
+    pub fn expect(self, kind: &str, expected: &'static str) -> Result<Packet> {
+        if self.kind() == kind {
+            return Ok(self);
+        }
+        if self.kind() == "EE" {
+            return Err(peer_error(&self));
+        }
+        Err(Error::UnexpectedPacket { expected, got: preview(&self.text) })
+    }
+}
+
+/// The first 40 characters of a packet, for error messages.
+pub(crate) fn preview(text: &str) -> String {
+    let mut short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        short.push_str("...");
+    }
+    format!("{short:?}")
+}
+
+/// Read the peer's error packet, `(EE,<code>,<description>)`, as
+/// [`Error::Peer`]: the inverse of [`crate::handshake::packets::ee_packet`].
+///
+/// The description is every field after the code, joined back with `,`
+/// (a description may contain commas). Every reader of an EE packet, in
+/// the handshake ([`Packet::expect`]) and after it
+/// ([`crate::link::frames::decode_frame`]), goes through here.
+///
+/// ```
+/// use rfmp::handshake::framing::{peer_error, Packet};
+/// let ee = Packet::parse(b"(EE,503,server full, try later)").unwrap();
+/// let rfmp::Error::Peer { code, description } = peer_error(&ee) else { panic!() };
+/// assert_eq!((code.as_str(), description.as_str()), ("503", "server full, try later"));
+/// ```
+pub fn peer_error(packet: &Packet) -> Error {
+    Error::Peer {
+        code: packet.fields.get(1).cloned().unwrap_or_default(),
+        description: packet.fields.get(2..).unwrap_or_default().join(","),
     }
 }
 

@@ -6,12 +6,13 @@
 //! modules hold what the steps build and check, under the names the
 //! write-up gives them:
 //!
-//! - [`packets`]: build every handshake packet (steps 1, 6, 10, 14) and parse one.
+//! - [`packets`]: build every handshake packet (steps 1, 6, 10, 14).
 //! - [`checks`]: decide what a received packet means (steps 4, 8, 15).
 //! - [`helpers`]: public keys to and from PEM text, fingerprints, base64,
 //!   randomness (step 9).
 //! - [`decryption`]: the server recovers the session secret (step 13).
-//! - [`framing`]: cut whole packets out of the TCP byte stream, with the
+//! - [`framing`]: cut whole packets out of the TCP byte stream and read
+//!   their fields ([`framing::Packet`]), with the
 //!   deadlines a server's handshake reads under.
 //! - [`keys`]: the RSA key pairs: generated, the server's [`keys::ServerKey`],
 //!   read from and written to files.

@@ -37,7 +37,7 @@
 //! The link (steps 16-17) can report through the same trait: [`STEPS`]
 //! already lists its steps, and an [`Event`] carries any step's id.
 
-use crate::handshake::packets::Packet;
+use crate::handshake::framing::Packet;
 use rsa::PublicKey;
 use std::borrow::Cow;
 

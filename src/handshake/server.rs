@@ -31,10 +31,10 @@ use crate::handshake::Profile;
 use crate::handshake::checks::is_secure;
 use crate::handshake::client::SEED_SKIPS_SC;
 use crate::handshake::decryption::{DecryptedEc, decrypt_ec_packet};
-use crate::handshake::framing::Connection;
+use crate::handshake::framing::{Connection, Packet};
 use crate::handshake::keys::ServerKey;
 use crate::handshake::observe::{Data, Event, NoObserver, Observer, Side, deviation};
-use crate::handshake::packets::{Packet, cc_packet, generate_server_nonce, sc_packet};
+use crate::handshake::packets::{cc_packet, generate_server_nonce, sc_packet};
 use crate::handshake::session::{
     ServerNonce, Session, SessionCipher, SessionSecret, derive_session_key,
 };

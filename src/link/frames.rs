@@ -95,8 +95,8 @@
 //! NK; the reader then carries on at the next `(`.
 
 use crate::error::{Error, Result};
+use crate::handshake::framing::{Packet, peer_error};
 use crate::handshake::helpers::base64_decode;
-use crate::handshake::packets::{Packet, peer_error};
 use crate::handshake::session::SessionCipher;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

@@ -46,7 +46,8 @@
 //! "no content".
 
 use crate::error::{Error, Result};
-use crate::handshake::packets::{Packet, packet_formatter};
+use crate::handshake::framing::Packet;
+use crate::handshake::packets::packet_formatter;
 
 /// The command field for a prompt command, as the original spelled it.
 pub const PROMPT: &str = "prompt";
@@ -91,7 +92,7 @@ impl Request {
     /// Parse a packet the client sent.
     ///
     /// ```
-    /// use rfmp::handshake::packets::Packet;
+    /// use rfmp::handshake::framing::Packet;
     /// use rfmp::seed::packets::Request;
     /// let p = Packet::parse(b"(CM,prompt,echo a,b)").unwrap();
     /// assert_eq!(Request::parse(&p).unwrap(), Request::Prompt("echo a,b".into()));
@@ -133,7 +134,7 @@ impl Request {
             }
             _ => Err(Error::UnexpectedPacket {
                 expected: "a CM, DP or End packet",
-                got: crate::handshake::packets::preview(&packet.text),
+                got: crate::handshake::framing::preview(&packet.text),
             }),
         }
     }
@@ -171,7 +172,7 @@ fn check_field_text(text: &str) -> Result<()> {
         return Err(Error::Malformed(format!(
             "the seed's packets cannot carry a parenthesis (there is no escaping), \
              and this text has one: {}",
-            crate::handshake::packets::preview(text)
+            crate::handshake::framing::preview(text)
         )));
     }
     Ok(())
@@ -248,7 +249,7 @@ impl Reply {
     /// and `EE` are replies.
     ///
     /// ```
-    /// use rfmp::handshake::packets::Packet;
+    /// use rfmp::handshake::framing::Packet;
     /// use rfmp::seed::packets::Reply;
     /// let p = Packet::parse(b"(EE,404,File not found)").unwrap();
     /// assert_eq!(
@@ -273,7 +274,7 @@ impl Reply {
             _ if content_expected => Ok(Reply::Content(inner(packet).to_string())),
             _ => Err(Error::UnexpectedPacket {
                 expected: "(SC) or an EE packet",
-                got: crate::handshake::packets::preview(&packet.text),
+                got: crate::handshake::framing::preview(&packet.text),
             }),
         }
     }

@@ -26,8 +26,8 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::handshake::framing::Connection;
-use crate::handshake::packets::{Packet, ee_packet};
+use crate::handshake::framing::{Connection, Packet};
+use crate::handshake::packets::ee_packet;
 use crate::handshake::session::SessionCipher;
 use crate::seed::content::{open_content, seal_content};
 use crate::seed::packets::{
@@ -58,7 +58,7 @@ pub struct Outcome {
 /// Sans-IO: packets in, bytes out, no socket anywhere.
 ///
 /// ```
-/// use rfmp::handshake::packets::Packet;
+/// use rfmp::handshake::framing::Packet;
 /// use rfmp::handshake::session::SessionCipher;
 /// use rfmp::seed::session::ServerSession;
 /// use rfmp::seed::workspace::Workspace;
@@ -283,7 +283,7 @@ enum Expect {
 /// the server's replies one packet at a time.
 ///
 /// ```
-/// use rfmp::handshake::packets::Packet;
+/// use rfmp::handshake::framing::Packet;
 /// use rfmp::handshake::session::SessionCipher;
 /// use rfmp::seed::session::{Answer, ClientSession, Command};
 ///
@@ -369,7 +369,7 @@ impl ClientSession {
             Expect::Nothing => {
                 return Err(Error::UnexpectedPacket {
                     expected: "nothing (no request is waiting)",
-                    got: crate::handshake::packets::preview(&packet.text),
+                    got: crate::handshake::framing::preview(&packet.text),
                 });
             }
             Expect::Content => Reply::parse(packet, true)?,

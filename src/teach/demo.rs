@@ -33,8 +33,7 @@ pub use chat::{DEMO_DIRECT_TEXT, DEMO_ROOM_TEXT};
 
 use crate::error::Result;
 use crate::handshake::helpers::{fingerprint, os_rng};
-use crate::handshake::keys::ServerKey;
-use crate::handshake::keys::generate_key;
+use crate::handshake::keys::{ServerKey, generate_key};
 use crate::handshake::session::SessionCipher;
 use crate::link::Faults;
 use crate::teach::narrate::Narrator;

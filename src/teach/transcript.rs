@@ -38,11 +38,12 @@
 
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::{
     base64_decode, fingerprint, public_key_to_pem, rsa_public_key_converter,
 };
 use crate::handshake::keys::private_key_from_pem;
-use crate::handshake::packets::{CONFIRMATION_TEXT, Packet};
+use crate::handshake::packets::CONFIRMATION_TEXT;
 use crate::handshake::session::{AES_KEY_INFO, Algorithm, NONCE_BYTES, TAG_BYTES};
 use crate::link::frames::open_dp_packet;
 use crate::link::frames::{

@@ -37,13 +37,14 @@ use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
 use crate::handshake::checks::is_confirmed;
 use crate::handshake::decryption::decrypt_ec_packet;
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::{
     base64_decode, fingerprint, public_key_to_pem, rsa_public_key_converter,
 };
 use crate::handshake::keys::private_key_from_pem;
 use crate::handshake::packets::{
-    CONFIRMATION_TEXT, Packet, algo_and_encrypted_session, cc_packet, ec_packet,
-    generate_server_nonce, sc_packet, start_packet,
+    CONFIRMATION_TEXT, algo_and_encrypted_session, cc_packet, ec_packet, generate_server_nonce,
+    sc_packet, start_packet,
 };
 use crate::handshake::session::{
     AES_KEY_INFO, Algorithm, CAESAR_SHIFT_INFO, NONCE_BYTES, SessionCipher, TAG_BYTES,

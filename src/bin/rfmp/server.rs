@@ -3,8 +3,7 @@
 use crate::CliResult;
 use crate::args::LimitArgs;
 use rfmp::chat::server::{DEFAULT_ADDR, Server, ServerConfig};
-use rfmp::handshake::keys::ServerKey;
-use rfmp::handshake::keys::read_private_key;
+use rfmp::handshake::keys::{ServerKey, read_private_key};
 use rfmp::handshake::trust::{SERVER_KEY_FILE, load_or_create_server_key};
 use std::io::Write as _;
 use std::path::Path;

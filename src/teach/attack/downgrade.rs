@@ -30,11 +30,11 @@ use crate::chat::server::ServerConfig;
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::client::{Mode, handshake_with};
-use crate::handshake::framing::Connection;
+use crate::handshake::framing::{Connection, Packet};
 use crate::handshake::helpers::{base64_encode, os_rng, rsa_public_key_converter};
 use crate::handshake::observe::NoObserver;
 use crate::handshake::packets::{
-    Packet, ec_packet, encrypt_session_secret, packet_formatter, start_packet,
+    ec_packet, encrypt_session_secret, packet_formatter, start_packet,
 };
 use crate::handshake::session::{Algorithm, SessionCipher, SessionSecret};
 use crate::teach::attack::{

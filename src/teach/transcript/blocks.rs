@@ -10,10 +10,9 @@ use super::{
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
 use crate::handshake::decryption::decrypt_ec_packet;
+use crate::handshake::framing::Packet;
 use crate::handshake::helpers::public_key_to_pem;
-use crate::handshake::packets::{
-    Packet, cc_packet, ee_packet, packet_formatter, sc_packet, start_packet,
-};
+use crate::handshake::packets::{cc_packet, ee_packet, packet_formatter, sc_packet, start_packet};
 use crate::handshake::session::{Algorithm, SessionCipher};
 use crate::link::frames::{
     Direction, ak_packet, associated_data, decode_frame, dp_packet, open_dp_packet,

@@ -3,8 +3,7 @@
 use super::{CHAT_DIRECT_STREAM, teaching_server_key, teaching_stream, wrapped};
 use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
-use crate::handshake::keys::ServerKey;
-use crate::handshake::keys::private_key_from_pem;
+use crate::handshake::keys::{ServerKey, private_key_from_pem};
 use crate::handshake::session::Algorithm;
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -8,11 +8,11 @@ use crate::chat::messages::{Envelope, encode};
 use crate::error::{Error, Result};
 use crate::handshake::Profile;
 use crate::handshake::client::Mode;
-use crate::handshake::framing::Connection;
+use crate::handshake::framing::{Connection, Packet};
 use crate::handshake::helpers::{base64_decode, rsa_public_key_converter};
 use crate::handshake::keys::ServerKey;
 use crate::handshake::observe::{Data, Event, Observer, Side};
-use crate::handshake::packets::{CONFIRMATION_TEXT, Packet};
+use crate::handshake::packets::CONFIRMATION_TEXT;
 use crate::handshake::session::{Algorithm, NONCE_BYTES, SessionCipher, TAG_BYTES};
 use crate::link::frames::{
     Direction, Frame, ak_packet, decode_frame, dp_packet, end_packet, open_dp_packet,
