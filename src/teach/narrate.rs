@@ -106,7 +106,7 @@ impl Narrator<'_> {
         let style = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
         writeln!(self.out, "  {style}{heading}{style:#}")?;
         let text = String::from_utf8_lossy(bytes);
-        for line in wrap(&text) {
+        for line in cut_lines(&text, WRAP) {
             writeln!(self.out, "{INDENT}{style}{line}{style:#}")?;
         }
         Ok(())
@@ -142,15 +142,17 @@ impl Narrator<'_> {
     }
 }
 
-/// Split text at newlines, then cut long lines at [`WRAP`] characters.
-fn wrap(text: &str) -> Vec<String> {
+/// Split text at newlines, then cut long lines every `width` characters
+/// (a hard cut, not at words: PEM and base64 have no spaces). The one
+/// line-cutter of the demo and the transcript.
+pub(crate) fn cut_lines(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     for line in text.split('\n') {
         let chars: Vec<char> = line.chars().collect();
         if chars.is_empty() {
             lines.push(String::new());
         }
-        for piece in chars.chunks(WRAP) {
+        for piece in chars.chunks(width) {
             lines.push(piece.iter().collect());
         }
     }

@@ -50,6 +50,7 @@ use crate::link::frames::{
     Direction, Frame, ak_packet, associated_data, decode_frame, dp_packet, end_packet,
 };
 use crate::link::reliable::fragment;
+use crate::teach::narrate::cut_lines;
 use rand::SeedableRng;
 use rand::rngs::ChaCha20Rng;
 use std::fmt::Write as _;
@@ -97,18 +98,7 @@ fn hex_lines(bytes: &[u8], indent: &str) -> String {
 
 /// A packet's text, cut into lines of at most 72 characters.
 fn wrapped(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.split('\n') {
-        let chars: Vec<char> = line.chars().collect();
-        if chars.is_empty() {
-            out.push('\n');
-        }
-        for piece in chars.chunks(72) {
-            out.push_str(&piece.iter().collect::<String>());
-            out.push('\n');
-        }
-    }
-    out
+    cut_lines(text, 72).into_iter().map(|line| line + "\n").collect()
 }
 
 /// One packet's section: heading, the packet as sent, then its fields.
