@@ -49,7 +49,10 @@ use std::io::{Read, Write};
 ///
 /// It holds the client's *public* key only: the handshake sends it and
 /// never uses the private half (the chat's [`crate::chat::client::Security`]
-/// adds that, for direct messages).
+/// adds that, for direct messages). The two stay apart because a client
+/// may send a public key whose private half it does not hold: the
+/// man-in-the-middle of `rfmp attack mitm` passes the real client's key on
+/// to the server, so that nothing looks different there.
 #[derive(Debug, Clone)]
 pub enum Mode {
     /// `(SS,RFMP,v1.0,0)`: no encryption at all.
