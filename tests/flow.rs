@@ -571,3 +571,73 @@ fn links_between_chapters_reach_their_headings() {
     assert!(checked > 50, "expected many links, checked {checked}");
     assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
+
+/// The steps a file of `src/handshake/` claims: in its opening line,
+/// `(steps 2, 8, 9.b, 11 and rfmp's 15)`, and in the README's table of
+/// modules, `` | `src/handshake/client.rs` | 2, 8, 9.b, 11, 15 | ``.
+/// Each is a step id or the start of some: `8` stands for `8.a`, `8.a.i`...
+fn claimed_steps(file: &str) -> Vec<(&'static str, Vec<String>)> {
+    let split = |list: &str| -> Vec<String> {
+        list.split([',', ' '])
+            .map(|token| token.trim().trim_start_matches("rfmp's"))
+            .filter(|token| token.starts_with(|c: char| c.is_ascii_digit()))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut claims = Vec::new();
+    let source = fs::read_to_string(file).expect("readable");
+    let opening: String = source.lines().take(2).collect::<Vec<_>>().join(" ");
+    if let Some(list) = opening.split_once("(step").map(|(_, rest)| rest) {
+        let list = list.split_once(')').map_or(list, |(list, _)| list);
+        claims.push(("its opening line", split(list.trim_start_matches('s'))));
+    }
+    let readme = fs::read_to_string("README.md").expect("README.md");
+    let row = format!("| `{file}` |");
+    if let Some(line) = readme.lines().find(|line| line.starts_with(&row)) {
+        let column = line[row.len()..].split('|').next().unwrap_or_default();
+        claims.push(("the README's table of modules", split(column)));
+    }
+    claims
+}
+
+/// Every step a handshake file says it holds is one whose function
+/// `STEPS` puts in that file, and every step `STEPS` puts there is said:
+/// the opening lines and the README's table of modules are checked
+/// against the one step table, as the lessons' table is.
+#[test]
+fn handshake_files_claim_exactly_the_steps_whose_functions_they_hold() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for entry in fs::read_dir("src/handshake").expect("src/handshake") {
+        let file = entry.expect("entry").path().display().to_string();
+        // observe.rs holds STEPS itself; mod.rs is the folder's row.
+        if file.ends_with("observe.rs") || file.ends_with("mod.rs") {
+            continue;
+        }
+        let held: Vec<&str> = STEPS
+            .iter()
+            .filter(|step| step.functions.iter().any(|f| source_of(f).as_deref() == Some(&file)))
+            .map(|step| step.id)
+            .collect();
+        let covers = |claim: &str, id: &str| id == claim || id.starts_with(&format!("{claim}."));
+        let claims = claimed_steps(&file);
+        for (place, claimed) in &claims {
+            checked += 1;
+            for claim in claimed {
+                if !held.iter().any(|id| covers(claim, id)) {
+                    wrong.push(format!("{file}: {place} claims step {claim}, run elsewhere"));
+                }
+            }
+            for id in &held {
+                if !claimed.iter().any(|claim| covers(claim, id)) {
+                    wrong.push(format!("{file}: {place} does not list step {id}"));
+                }
+            }
+        }
+        if claims.len() < 2 && !held.is_empty() {
+            wrong.push(format!("{file} holds steps {held:?} but does not say so in both places"));
+        }
+    }
+    assert!(checked >= 12, "only {checked} claims found");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

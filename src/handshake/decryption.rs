@@ -1,5 +1,6 @@
-//! Decryption (step 13 and rfmp's 16.f): the server recovers the session
-//! secret; either side opens the payload of a data or End frame.
+//! Decryption (step 13): the server recovers the session secret. (Opening
+//! a frame's payload after the handshake, step 16.f, is
+//! [`crate::link::frames::open_dp_packet`].)
 //!
 //! Step 13 is the only step that needs the server's *private* key, and the
 //! one expensive step of the handshake: an RSA-2048 private-key operation

@@ -1,4 +1,5 @@
-//! Framing: turning a TCP byte stream into whole packets, and back.
+//! Framing (step 3.a, and every packet read after it): turning a TCP byte
+//! stream into whole packets, and back.
 //!
 //! # TCP is a byte stream, not a packet stream
 //! The seed's original read each packet with one `recv(1024)` and assumed it

@@ -1,5 +1,6 @@
-//! Server side (steps 3.a, 4.a, 5.a, 7, 12.a, 13.a and rfmp's 14.a): the
-//! server's half of the handshake.
+//! Server side (steps 3.a, 5.a, 7, 12.a and rfmp's 14.a): the server's
+//! half of the handshake. It runs steps 4.a and 13.a too, with
+//! [`is_secure`] from `checks` and [`decrypt_ec_packet`] from `decryption`.
 //!
 //! In the rfmp profile the server draws a fresh nonce for every connection
 //! (step 14.a.i) and the session key is derived from the client's secret

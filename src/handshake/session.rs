@@ -1,4 +1,5 @@
-//! Session ciphers: what the keys from the handshake are used for.
+//! Session ciphers (steps 13.a.ii, 14.a.ii and 15.a.i): what the keys from
+//! the handshake are used for.
 //!
 //! The handshake (steps 1-13) exists to give both sides the same *session
 //! secret*, chosen by the client in step 10 and recovered by the server in

@@ -1,4 +1,4 @@
-//! Trusting the server's key (step 9.a): remember it, as OpenSSH does.
+//! Trusting the server's key, the one step 9.a reads: remember it, as OpenSSH does.
 //!
 //! Nothing in the CC packet proves that the key in it is the server's: a
 //! man in the middle can send its own key, read the session secret, and
