@@ -11,9 +11,14 @@
 //! - [`helpers`]: public keys to and from PEM text, fingerprints, base64,
 //!   randomness (step 9).
 //! - [`decryption`]: the server recovers the session secret (step 13).
+//!
+//! Those six files are the whole handshake as the write-up tells it; read
+//! `client.rs` and `server.rs` side by side, and open a step module when a
+//! step calls into it. The rest supports them:
+//!
 //! - [`framing`]: cut whole packets out of the TCP byte stream and read
-//!   their fields ([`framing::Packet`]), with the
-//!   deadlines a server's handshake reads under.
+//!   their fields ([`framing::Packet`]), with the deadlines a server's
+//!   handshake reads under.
 //! - [`keys`]: the RSA key pairs: generated, the server's [`keys::ServerKey`],
 //!   read from and written to files.
 //! - [`session`]: the session ciphers none, Caesar and AES-128-EAX that
@@ -23,7 +28,6 @@
 //!   first use, as OpenSSH).
 //! - [`observe`]: how the two flows report each step as it happens, and
 //!   [`observe::STEPS`], the table of every step.
-//!
 //! - [`Profile`]: which protocol runs after step 13: rfmp's (the SC
 //!   confirmation, then frames) or the seed's original (no SC, course
 //!   command packets, [`crate::seed`]).
