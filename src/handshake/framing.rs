@@ -34,7 +34,6 @@
 //! into `nc 127.0.0.1 25565` and press Enter after each one.
 
 use crate::error::{Error, Result};
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
