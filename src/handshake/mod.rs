@@ -12,9 +12,11 @@
 //!   randomness (step 9).
 //! - [`decryption`]: the server recovers the session secret (step 13).
 //!
-//! Those six files are the whole handshake as the write-up tells it; read
-//! `client.rs` and `server.rs` side by side, and open a step module when a
-//! step calls into it. The rest supports them:
+//! Those six files, the two halves and the four step modules, are the
+//! handshake as the write-up tells it: read `client.rs` and `server.rs`
+//! side by side, and open a step module when a step calls into it. The
+//! rest supports them (a few steps call into [`framing`] and [`session`]
+//! too, for reading a packet and deriving the session key):
 //!
 //! - [`framing`]: cut whole packets out of the TCP byte stream and read
 //!   their fields ([`framing::Packet`]), with the deadlines a server's
