@@ -572,16 +572,17 @@ fn links_between_chapters_reach_their_headings() {
     assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
 
-/// The steps a file of `src/handshake/` claims: in its opening line,
-/// `(steps 2, 8, 9.b, 11 and rfmp's 15)`, and in the README's table of
-/// modules, `` | `src/handshake/client.rs` | 2, 8, 9.b, 11, 15 | ``.
-/// Each is a step id or the start of some: `8` stands for `8.a`, `8.a.i`...
+/// The steps a file of `src/handshake/` or `src/link/` claims: in its
+/// opening line, `(steps 2, 8, 9.b, 11 and rfmp's 15)`, and in the README's
+/// table of modules, `` | `src/handshake/client.rs` | 2, 8, 9.b, 11, 15 | ``.
+/// Each is a step id or the start of some (`8` stands for `8.a`,
+/// `8.a.i`...); a range of letters, `16.d-g` or `16.d-16.g`, is spelt out.
 fn claimed_steps(file: &str) -> Vec<(&'static str, Vec<String>)> {
     let split = |list: &str| -> Vec<String> {
         list.split([',', ' '])
             .map(|token| token.trim().trim_start_matches("rfmp's"))
             .filter(|token| token.starts_with(|c: char| c.is_ascii_digit()))
-            .map(str::to_string)
+            .flat_map(spelt_out)
             .collect()
     };
     let mut claims = Vec::new();
@@ -600,17 +601,37 @@ fn claimed_steps(file: &str) -> Vec<(&'static str, Vec<String>)> {
     claims
 }
 
-/// Every step a handshake file says it holds is one whose function
-/// `STEPS` puts in that file, and every step `STEPS` puts there is said:
-/// the opening lines and the README's table of modules are checked
-/// against the one step table, as the lessons' table is.
+/// `16.d-g` and `16.d-16.g` as `16.d`, `16.e`, `16.f`, `16.g`; any other
+/// claim as it is.
+fn spelt_out(claim: &str) -> Vec<String> {
+    let Some((first, last)) = claim.split_once('-') else {
+        return vec![claim.to_string()];
+    };
+    let (Some((stem, from)), Some(to)) = (first.rsplit_once('.'), last.rsplit('.').next()) else {
+        return vec![claim.to_string()];
+    };
+    let (Some(from), Some(to)) = (from.chars().next(), to.chars().next()) else {
+        return vec![claim.to_string()];
+    };
+    (from..=to).map(|letter| format!("{stem}.{letter}")).collect()
+}
+
+/// Every step a handshake or link file says it holds is one whose
+/// function `STEPS` puts in that file, and every step `STEPS` puts there
+/// is said: the opening lines and the README's table of modules are
+/// checked against the one step table, as the lessons' table is.
 #[test]
-fn handshake_files_claim_exactly_the_steps_whose_functions_they_hold() {
+fn files_claim_exactly_the_steps_whose_functions_they_hold() {
+    assert_eq!(spelt_out("16.d-16.f"), ["16.d", "16.e", "16.f"]);
+    assert_eq!(spelt_out("17.a-b"), ["17.a", "17.b"]);
     let mut wrong = Vec::new();
     let mut checked = 0;
-    for entry in fs::read_dir("src/handshake").expect("src/handshake") {
-        let file = entry.expect("entry").path().display().to_string();
-        // observe.rs holds STEPS itself; mod.rs is the folder's row.
+    let files = ["src/handshake", "src/link"]
+        .into_iter()
+        .flat_map(|dir| fs::read_dir(dir).expect("a source folder"))
+        .map(|entry| entry.expect("entry").path().display().to_string());
+    for file in files {
+        // observe.rs holds STEPS itself; a mod.rs speaks for its folder.
         if file.ends_with("observe.rs") || file.ends_with("mod.rs") {
             continue;
         }
@@ -638,6 +659,6 @@ fn handshake_files_claim_exactly_the_steps_whose_functions_they_hold() {
             wrong.push(format!("{file} holds steps {held:?} but does not say so in both places"));
         }
     }
-    assert!(checked >= 12, "only {checked} claims found");
+    assert!(checked >= 16, "only {checked} claims found");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

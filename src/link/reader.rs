@@ -1,5 +1,6 @@
-//! The reader (steps 16.e-16.h): frames out of the socket, checked,
-//! opened, put in order, acknowledged, reassembled into messages.
+//! The reader: frames out of the socket, checked, opened, put in order,
+//! acknowledged, reassembled into messages. It runs steps 16.e-16.h with
+//! the functions of [`super::frames`] and [`super::reliable`].
 //!
 //! [`ReaderTask::step`] reads and handles one frame (or one tick of the
 //! clock). It runs on the link's own reader thread

@@ -1,6 +1,7 @@
-//! Sending (steps 16.a-16.d, 16.i, 17.a) with no thread of its own:
-//! fragments are sealed into frames as the window opens and written
-//! straight into the socket by whichever thread has something to send.
+//! Sending with no thread of its own: fragments are sealed into frames as
+//! the window opens and written straight into the socket by whichever
+//! thread has something to send. It runs steps 16.a-16.d, 16.i and 17.a
+//! with the functions of [`super::frames`] and [`super::reliable`].
 //!
 //! Who calls [`State::pump`], always under the link's lock:
 //! - [`super::Link::send`], right after it queues a message: a server
