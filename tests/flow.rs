@@ -4,8 +4,9 @@
 //! step where they define it as `**Step <id>**`; the code names the step it
 //! implements in a function's doc comment as `Step <id>`. These tests read
 //! both and check that they agree in both directions, that each step is
-//! defined once and in the chapter of its group, and that the lessons name
-//! only functions and tests that really exist.
+//! defined once and in the chapter of its group, that the lessons name
+//! only functions and tests that really exist, and that each source file
+//! claims (in its opening line and the README) only the steps it holds.
 
 mod common;
 
