@@ -1,4 +1,6 @@
-//! Helpers (step 9): RSA keys in and out of their text form, base64, randomness.
+//! Helpers (step 9): RSA public keys in and out of their text form, base64,
+//! randomness. Key pairs themselves (made, stored, loaded) are in
+//! [`crate::handshake::keys`].
 //!
 //! Step 9 of the flow: "IF ENCRYPTED -> Helpers: a. the RSA public key is
 //! converted from bytes to string, b. passed to algo_and_encrypted_session".
