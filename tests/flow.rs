@@ -301,7 +301,9 @@ fn lessons_put_each_item_in_its_real_file() {
             let Some(real) = source_of(item) else {
                 continue;
             };
-            if is_path(item) && between == " in " && place.starts_with("src/") {
+            // "`x` in `src/y.rs`" and "`x` (`src/y.rs`)" both say where x is.
+            let says_where = between == " in " || between == " (";
+            if is_path(item) && says_where && place.starts_with("src/") {
                 checked += 1;
                 if real != place {
                     wrong.push(format!("{file}: {item} is in {real}, not {place}"));
